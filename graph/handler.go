@@ -1,0 +1,93 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// HandlerConfig is what the GraphQL handler needs besides the resolvers.
+type HandlerConfig struct {
+	Logger        *slog.Logger
+	Introspection bool
+	// fieldHook replaces the authorization hook; only benchmarks in this module set it (see
+	// export_test.go), so production cannot turn authorization off.
+	fieldHook graphql.FieldMiddleware
+}
+
+// NewHandler returns the GraphQL handler: POST and GET over HTTP, every field through
+// authz.FieldMiddleware, one set of dataloaders per operation, and errors shown only as their
+// code and safe message.
+func NewHandler(r *Resolver, cfg HandlerConfig) *handler.Server {
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(withLoaders(ctx, r.Store))
+	})
+	hook := cfg.fieldHook
+	if hook == nil {
+		hook = authz.FieldMiddleware
+	}
+	srv.AroundFields(hook)
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		if req := authz.FromContext(ctx); req != nil && graphql.HasOperationContext(ctx) {
+			req.LogDecisions(ctx, cfg.Logger, graphql.GetOperationContext(ctx).OperationName)
+		}
+		return resp
+	})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		return presentError(ctx, cfg.Logger, err)
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p)
+		return errors.New("internal error")
+	})
+	return srv
+}
+
+// presentError shows a domain error's code, message and field; any other error is logged and
+// shown as INTERNAL without its text (it may hold SQL or personal values).
+func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror.Error {
+	var gqlErr *gqlerror.Error
+	if errors.As(err, &gqlErr) && gqlErr.Err == nil {
+		// Parse and validation errors of gqlparser: their text describes the query, not data.
+		if gqlErr.Extensions == nil {
+			gqlErr.Extensions = map[string]any{}
+		}
+		if _, ok := gqlErr.Extensions["code"]; !ok {
+			gqlErr.Extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+		}
+		return gqlErr
+	}
+	out := &gqlerror.Error{Path: graphql.GetPath(ctx), Err: err}
+	if errors.As(err, &gqlErr) {
+		out.Path, out.Locations = gqlErr.Path, gqlErr.Locations
+	}
+	var we *wvsoft.Error
+	if errors.As(err, &we) {
+		out.Message = we.Message
+		out.Extensions = map[string]any{"code": we.Code}
+		if we.Field != "" {
+			out.Extensions["field"] = we.Field
+		}
+		return out
+	}
+	logger.ErrorContext(ctx, "internal error", "error", err.Error())
+	out.Message = "internal error"
+	out.Extensions = map[string]any{"code": wvsoft.EINTERNAL}
+	return out
+}

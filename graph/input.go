@@ -1,0 +1,101 @@
+package graph
+
+import (
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/wvsoft/privacy/internal/validate"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// check validates and normalises one input value; its error message is shown to the client.
+type check func(string) (string, error)
+
+// text checks free text of 1 to max characters.
+func text(max int) check { return func(s string) (string, error) { return validate.Text(s, 1, max) } }
+
+// oneOf accepts values the schema already validated (enums).
+func oneOf(s string) (string, error) { return s, nil }
+
+// inputs validates the fields of one input object and collects the changes they make. The first
+// invalid field is reported with its path ("input.iban").
+type inputs struct {
+	changes wvsoft.Changes
+	err     error
+}
+
+func (in *inputs) fail(field string, err error) {
+	if in.err == nil {
+		in.err = wvsoft.Invalid(field, "%s %s", field, err.Error())
+	}
+}
+
+// required validates a required string.
+func (in *inputs) required(column, field, v string, c check) *string {
+	s, err := c(v)
+	if err != nil {
+		in.fail(field, err)
+		return nil
+	}
+	in.changes = append(in.changes, wvsoft.Change{Column: column, Value: s})
+	return &s
+}
+
+// optional validates an optional string. Given as null, it clears the column, unless the column
+// must have a value (mandatory).
+func (in *inputs) optional(column, field string, o graphql.Omittable[*string], c check, mandatory bool) *string {
+	v, given := o.ValueOK()
+	if !given {
+		return nil
+	}
+	if v == nil {
+		if mandatory {
+			in.fail(field, errCannotClear)
+			return nil
+		}
+		in.changes = append(in.changes, wvsoft.Change{Column: column, Value: nil})
+		return nil
+	}
+	return in.required(column, field, *v, c)
+}
+
+// date validates an optional date; past requires it not to lie in the future.
+func (in *inputs) date(column, field string, o graphql.Omittable[*time.Time], now time.Time, past bool) *time.Time {
+	v, given := o.ValueOK()
+	if !given {
+		return nil
+	}
+	if v != nil && past && v.After(now) {
+		in.fail(field, errFuture)
+		return nil
+	}
+	if v != nil && v.Year() < 1900 {
+		in.fail(field, errTooOld)
+		return nil
+	}
+	var value any
+	if v != nil {
+		value = *v
+	}
+	in.changes = append(in.changes, wvsoft.Change{Column: column, Value: value})
+	return v
+}
+
+// flag reads an optional boolean with a default.
+func flag(o graphql.Omittable[*bool], def bool) bool {
+	if v, given := o.ValueOK(); given && v != nil {
+		return *v
+	}
+	return def
+}
+
+type inputError string
+
+func (e inputError) Error() string { return string(e) }
+
+const (
+	errCannotClear = inputError("cannot be cleared")
+	errFuture      = inputError("must not lie in the future")
+	errTooOld      = inputError("must not lie before 1900")
+)

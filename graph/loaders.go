@@ -1,0 +1,75 @@
+package graph
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// loaders batch the lookups that nested lists would otherwise make once per parent (N+1): a
+// page of 100 customers with their contact persons costs two queries, not 101.
+type loaders struct {
+	customers      *dataloadgen.Loader[uuid.UUID, *wvsoft.Customer]
+	contactPersons *dataloadgen.Loader[uuid.UUID, []*wvsoft.ContactPerson]
+}
+
+// batchWait is how long a loader collects keys before it queries. The sibling fields of a list
+// ask within microseconds of each other; the library's default of 16 ms would only add latency.
+const batchWait = 2 * time.Millisecond
+
+type loadersKey struct{}
+
+// withLoaders gives one operation its own loaders, so nothing is cached across requests or
+// subjects.
+func withLoaders(ctx context.Context, store wvsoft.Store) context.Context {
+	l := &loaders{
+		customers: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.Customer, []error) {
+			f, err := authz.Filter(ctx, wvsoft.KindCustomer, authz.ActionRead)
+			if err != nil {
+				return nil, []error{err}
+			}
+			rows, err := store.CustomersByID(ctx, f, ids)
+			if err != nil {
+				return nil, []error{err}
+			}
+			byID := make(map[uuid.UUID]*wvsoft.Customer, len(rows))
+			for _, c := range rows {
+				byID[c.TenantID] = c
+			}
+			out := make([]*wvsoft.Customer, len(ids))
+			errs := make([]error, len(ids))
+			for i, id := range ids {
+				if out[i] = byID[id]; out[i] == nil {
+					errs[i] = wvsoft.NotFound("customer")
+				}
+			}
+			return out, errs
+		}, dataloadgen.WithWait(batchWait)),
+		contactPersons: dataloadgen.NewLoader(func(ctx context.Context, tenants []uuid.UUID) ([][]*wvsoft.ContactPerson, []error) {
+			f, err := authz.Filter(ctx, wvsoft.KindContactPerson, authz.ActionRead)
+			if err != nil {
+				return nil, []error{err}
+			}
+			byTenant, err := store.ContactPersonsOf(ctx, f, tenants)
+			if err != nil {
+				return nil, []error{err}
+			}
+			out := make([][]*wvsoft.ContactPerson, len(tenants))
+			for i, t := range tenants {
+				out[i] = byTenant[t]
+				if out[i] == nil {
+					out[i] = []*wvsoft.ContactPerson{}
+				}
+			}
+			return out, nil
+		}, dataloadgen.WithWait(batchWait)),
+	}
+	return context.WithValue(ctx, loadersKey{}, l)
+}
+
+func loadersFrom(ctx context.Context) *loaders { return ctx.Value(loadersKey{}).(*loaders) }

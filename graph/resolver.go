@@ -1,0 +1,154 @@
+// Package graph is the GraphQL layer: gqlgen's generated executor and thin resolvers that turn
+// arguments into domain calls. Which fields a caller sees is decided by the authorization hook
+// (authz.FieldMiddleware, installed in NewHandler), not here; which rows it sees comes from the
+// tenant filter the resolvers ask authz for and pass to the store.
+package graph
+
+//go:generate go run github.com/99designs/gqlgen generate
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/graph/model"
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// maxNodes bounds nodes(ids:).
+const maxNodes = 100
+
+// Resolver holds the dependencies of the resolvers.
+type Resolver struct {
+	Store wvsoft.Store
+	Now   wvsoft.Clock
+}
+
+// persons returns a page of one customer's data space.
+func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, first *int, after *string) (*model.PersonConnection, error) {
+	p, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	f, err := authz.Filter(ctx, wvsoft.KindPerson, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	if !f.Allows(tenant) {
+		return nil, wvsoft.NotFound("customer")
+	}
+	rows, hasNext, err := r.Store.Persons(ctx, f, tenant, p)
+	if err != nil {
+		return nil, err
+	}
+	return personConnection(rows, hasNext), nil
+}
+
+// customerArg resolves an optional customer id argument; without one it is the caller's own
+// customer.
+func (r *Resolver) customerArg(ctx context.Context, field string, id *string) (uuid.UUID, error) {
+	if id != nil {
+		return wvsoft.ParseGlobalIDOf(field, wvsoft.KindCustomer, *id)
+	}
+	if t := authz.FromContext(ctx).Subject().TenantID; t != uuid.Nil {
+		return t, nil
+	}
+	return uuid.Nil, wvsoft.Invalid(field, "%s is required for WvSoft staff", field)
+}
+
+// lookup finds objects by global id, in the order given; what the caller may not see is nil,
+// exactly like what does not exist.
+func (r *Resolver) lookup(ctx context.Context, field string, gids []string) ([]wvsoft.Node, error) {
+	byKind := map[string][]uuid.UUID{}
+	parsed := make([]struct {
+		kind string
+		id   uuid.UUID
+	}, len(gids))
+	for i, gid := range gids {
+		kind, id, err := wvsoft.ParseGlobalID(field, gid)
+		if err != nil {
+			return nil, err
+		}
+		parsed[i].kind, parsed[i].id = kind, id
+		byKind[kind] = append(byKind[kind], id)
+	}
+	found := map[uuid.UUID]wvsoft.Node{}
+	for kind, ids := range byKind {
+		f, err := authz.Filter(ctx, kind, authz.ActionRead)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.fetchNodes(ctx, kind, f, ids, found); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]wvsoft.Node, len(gids))
+	for i, p := range parsed {
+		if n, ok := found[p.id]; ok && kindOf(n) == p.kind {
+			out[i] = n
+		}
+	}
+	return out, nil
+}
+
+func (r *Resolver) fetchNodes(ctx context.Context, kind string, f wvsoft.TenantFilter, ids []uuid.UUID, found map[uuid.UUID]wvsoft.Node) error {
+	switch kind {
+	case wvsoft.KindCustomer:
+		return collect(r.Store.CustomersByID(ctx, f, ids))(found, func(c *wvsoft.Customer) uuid.UUID { return c.TenantID })
+	case wvsoft.KindContactPerson:
+		return collect(r.Store.ContactPersonsByID(ctx, f, ids))(found, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })
+	case wvsoft.KindUser:
+		return collect(r.Store.UsersByID(ctx, f, ids))(found, func(u *wvsoft.User) uuid.UUID { return u.UUID })
+	case wvsoft.KindAPIKey:
+		return collect(r.Store.APIKeysByID(ctx, f, ids))(found, func(k *wvsoft.APIKey) uuid.UUID { return k.UUID })
+	case wvsoft.KindPerson:
+		return collect(r.Store.PersonsByID(ctx, f, ids))(found, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
+	}
+	return nil // an unknown kind finds nothing
+}
+
+// collect adds rows to found by their id; it returns the store's error, if any.
+func collect[T wvsoft.Node](rows []T, err error) func(map[uuid.UUID]wvsoft.Node, func(T) uuid.UUID) error {
+	return func(found map[uuid.UUID]wvsoft.Node, id func(T) uuid.UUID) error {
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			found[id(row)] = row
+		}
+		return nil
+	}
+}
+
+func kindOf(n wvsoft.Node) string {
+	switch n.(type) {
+	case *wvsoft.Customer:
+		return wvsoft.KindCustomer
+	case *wvsoft.ContactPerson:
+		return wvsoft.KindContactPerson
+	case *wvsoft.User:
+		return wvsoft.KindUser
+	case *wvsoft.APIKey:
+		return wvsoft.KindAPIKey
+	case *wvsoft.Person:
+		return wvsoft.KindPerson
+	}
+	return ""
+}
+
+// delete removes an object of kind by global id and returns the id.
+func (r *Resolver) delete(ctx context.Context, kind, gid string, remove func(context.Context, wvsoft.TenantFilter, uuid.UUID) error) (*string, error) {
+	id, err := wvsoft.ParseGlobalIDOf("id", kind, gid)
+	if err != nil {
+		return nil, err
+	}
+	f, err := authz.Filter(ctx, kind, authz.ActionWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := remove(ctx, f, id); err != nil {
+		return nil, err
+	}
+	return &gid, nil
+}

@@ -1,0 +1,149 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// Effects of a decision.
+const (
+	Allow = "allow"
+	Deny  = "deny"
+	Mask  = "mask"
+)
+
+// Actions a subject takes.
+const (
+	ActionRead  = "read"
+	ActionWrite = "write"
+)
+
+// Decision is the policy's answer about one field.
+type Decision struct {
+	Effect string `json:"effect"`
+	// Mask names the masking of a masked field (see masker).
+	Mask   string `json:"mask,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Resource is the object and field a decision is about.
+type Resource struct {
+	Type     string    `json:"type"`
+	Field    string    `json:"field,omitempty"`
+	Category string    `json:"category,omitempty"`
+	Purposes []string  `json:"purposes,omitempty"`
+	TenantID uuid.UUID `json:"-"`
+}
+
+// Input is the policy input, documented for policy authors in policy/README.md.
+type Input struct {
+	Subject  *wvsoft.Subject
+	Action   string
+	Resource Resource
+	Time     time.Time
+}
+
+// value builds the input document the Rego reads.
+func (in Input) value() map[string]any {
+	s := in.Subject
+	subject := map[string]any{
+		"kind": s.Kind, "id": s.ID.String(), "role": s.Role,
+		"can_write": s.CanWrite, "special_categories": s.SpecialCategories,
+	}
+	if s.TenantID != uuid.Nil {
+		subject["tenant_id"] = s.TenantID.String()
+	}
+	if s.DeclarationExpiresAt != nil {
+		subject["declaration_expires_at"] = s.DeclarationExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	resource := map[string]any{"type": in.Resource.Type}
+	if in.Resource.Field != "" {
+		resource["field"] = in.Resource.Field
+	}
+	if in.Resource.Category != "" {
+		resource["category"] = in.Resource.Category
+		purposes := make([]any, len(in.Resource.Purposes))
+		for i, p := range in.Resource.Purposes {
+			purposes[i] = p
+		}
+		resource["purposes"] = purposes
+	}
+	if in.Resource.TenantID != uuid.Nil {
+		resource["tenant_id"] = in.Resource.TenantID.String()
+	}
+	return map[string]any{
+		"subject":  subject,
+		"action":   in.Action,
+		"resource": resource,
+		"context":  map[string]any{"time_ns": in.Time.UnixNano()},
+	}
+}
+
+// denyOnError is what any evaluation problem decides: the field is denied.
+func denyOnError(reason string) Decision { return Decision{Effect: Deny, Reason: reason} }
+
+// Decide is the one place where a field decision is evaluated. An undefined result, an
+// unknown effect or an evaluation error denies.
+func (e *Engine) Decide(ctx context.Context, in Input) Decision {
+	return e.current.Load().decide(ctx, in)
+}
+
+func (c *compiled) decide(ctx context.Context, in Input) Decision {
+	rs, err := c.decision.Eval(ctx, rego.EvalInput(in.value()))
+	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return denyOnError("policy evaluation failed")
+	}
+	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	if !ok {
+		return denyOnError("policy returned no decision object")
+	}
+	d := Decision{}
+	d.Effect, _ = obj["effect"].(string)
+	d.Mask, _ = obj["mask"].(string)
+	d.Reason, _ = obj["reason"].(string)
+	switch d.Effect {
+	case Allow:
+		return d
+	case Mask:
+		if _, known := masker(d.Mask); known {
+			return d
+		}
+		return denyOnError(fmt.Sprintf("unknown mask %q", d.Mask))
+	case Deny:
+		return d
+	}
+	return denyOnError("policy returned an unknown effect")
+}
+
+// Rows evaluates which tenants' rows of a type the subject reaches for an action.
+func (e *Engine) Rows(ctx context.Context, in Input) (wvsoft.TenantFilter, error) {
+	return e.current.Load().rowsFor(ctx, in)
+}
+
+func (c *compiled) rowsFor(ctx context.Context, in Input) (wvsoft.TenantFilter, error) {
+	rs, err := c.rows.Eval(ctx, rego.EvalInput(in.value()))
+	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (policy evaluation failed)")
+	}
+	obj, _ := rs[0].Expressions[0].Value.(map[string]any)
+	if all, _ := obj["all"].(bool); all {
+		return wvsoft.TenantFilter{All: true}, nil
+	}
+	list, _ := obj["tenants"].([]any)
+	f := wvsoft.TenantFilter{Tenants: make([]uuid.UUID, 0, len(list))}
+	for _, t := range list {
+		s, _ := t.(string)
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (policy returned a bad tenant)")
+		}
+		f.Tenants = append(f.Tenants, id)
+	}
+	return f, nil
+}

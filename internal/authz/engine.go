@@ -1,0 +1,206 @@
+// Package authz decides every field of every response with the Rego policies of policy/.
+//
+// One evaluation entry point, Engine.Decide, asks data.wvsoft.authz.decision about one field of
+// one object; Engine.Rows asks data.wvsoft.authz.rows which tenants' rows of a type a subject
+// reaches. A Request (one per HTTP request) caches both, keyed by what the rules read (type,
+// field, the object's tenant), so a page of a thousand objects costs a handful of evaluations.
+// FieldMiddleware is the one gqlgen hook that asks for every field.
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+	"github.com/wvsoft/privacy/policy"
+)
+
+// The two queries the server asks.
+const (
+	decisionQuery = "data.wvsoft.authz.decision"
+	rowsQuery     = "data.wvsoft.authz.rows"
+)
+
+// Engine holds the compiled policy and swaps it atomically when the policy changes.
+type Engine struct {
+	files  fs.FS
+	dir    string // the watched directory, when the policy is read from disk
+	logger *slog.Logger
+	now    wvsoft.Clock
+
+	current atomic.Pointer[compiled]
+	mu      sync.Mutex // serialises reloads
+	status  atomic.Pointer[Status]
+}
+
+// compiled is one accepted policy: its prepared queries and where it came from.
+type compiled struct {
+	decision rego.PreparedEvalQuery
+	rows     rego.PreparedEvalQuery
+	revision string
+}
+
+// Status says which policy serves and why the last change was rejected, if it was.
+type Status struct {
+	Revision   string
+	LoadedAt   time.Time
+	Rejected   bool
+	RejectedAt time.Time
+	Reason     string
+}
+
+// Option configures an Engine.
+type Option func(*Engine)
+
+// WithDir reads the policy from dir instead of the embedded files; Watch follows its changes.
+func WithDir(dir string) Option {
+	return func(e *Engine) {
+		e.dir = dir
+		e.files = os.DirFS(dir)
+	}
+}
+
+// WithFiles reads the policy from fsys (tests use it for deny-all and broken policies).
+func WithFiles(fsys fs.FS) Option { return func(e *Engine) { e.files = fsys } }
+
+// WithLogger sets the logger for reloads and the decision log.
+func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.logger = l } }
+
+// WithClock sets the time source the policy sees as input.context.time_ns.
+func WithClock(now wvsoft.Clock) Option { return func(e *Engine) { e.now = now } }
+
+// New compiles the policy, runs its tests and returns an engine serving it.
+func New(ctx context.Context, opts ...Option) (*Engine, error) {
+	e := &Engine{files: policy.Files, logger: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(e)
+	}
+	if err := e.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Reload compiles the policy files again. A policy that does not compile or whose tests fail is
+// rejected: the last good one keeps serving, and Status reports the rejection.
+func (e *Engine) Reload(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := compile(ctx, e.files)
+	now := e.now()
+	if err != nil {
+		prev := e.status.Load()
+		st := &Status{Rejected: true, RejectedAt: now, Reason: err.Error()}
+		if prev != nil {
+			st.Revision, st.LoadedAt = prev.Revision, prev.LoadedAt
+		}
+		e.status.Store(st)
+		e.logger.Error("policy rejected; the last good policy keeps serving", "reason", err.Error())
+		return err
+	}
+	e.current.Store(c)
+	e.status.Store(&Status{Revision: c.revision, LoadedAt: now})
+	e.logger.Info("policy loaded", "revision", c.revision)
+	return nil
+}
+
+// Status returns the state of the policy.
+func (e *Engine) Status() Status { return *e.status.Load() }
+
+// compile parses every .rego file, compiles them, runs the tests among them and prepares the
+// two queries. Nothing here runs on the request path.
+func compile(ctx context.Context, files fs.FS) (*compiled, error) {
+	modules := map[string]*ast.Module{}
+	var names []string
+	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || path.Ext(p) != ".rego" {
+			return nil
+		}
+		src, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		m, err := ast.ParseModuleWithOpts(p, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return err
+		}
+		modules[p] = m
+		names = append(names, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(modules) == 0 {
+		return nil, errors.New("no .rego files")
+	}
+	if err := runTests(ctx, modules); err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	prepare := func(query string) (rego.PreparedEvalQuery, error) {
+		opts := []func(*rego.Rego){rego.Query(query), rego.Store(inmem.New())}
+		for _, name := range names {
+			if !strings.HasSuffix(name, "_test.rego") {
+				opts = append(opts, rego.ParsedModule(modules[name]))
+			}
+		}
+		return rego.New(opts...).PrepareForEval(ctx)
+	}
+	c := &compiled{revision: revision(files, names)}
+	if c.decision, err = prepare(decisionQuery); err != nil {
+		return nil, err
+	}
+	if c.rows, err = prepare(rowsQuery); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// runTests runs the policy's own tests; one failure rejects the policy.
+func runTests(ctx context.Context, modules map[string]*ast.Module) error {
+	ch, err := tester.NewRunner().SetStore(inmem.New()).SetTimeout(30*time.Second).Run(ctx, modules)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for r := range ch {
+		if r.Error != nil || r.Fail {
+			failed = append(failed, r.Package+"."+r.Name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("policy tests failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// revision names a policy by a hash of its files, for logs and /readyz.
+func revision(files fs.FS, names []string) string {
+	h := fnv.New64a()
+	for _, n := range names {
+		src, _ := fs.ReadFile(files, n)
+		fmt.Fprintf(h, "%s:%d;", n, len(src))
+		h.Write(src)
+	}
+	return fmt.Sprintf("%016x", h.Sum64())
+}

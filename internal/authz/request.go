@@ -1,0 +1,141 @@
+package authz
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// Request is the authorization state of one request: the subject, the policy it pinned at its
+// start (a reload in the middle does not mix two policies), and the decisions made so far.
+type Request struct {
+	policy  *compiled
+	subject *wvsoft.Subject
+	now     time.Time
+
+	mu        sync.RWMutex
+	decisions map[fieldKey]*fieldDecision
+	filters   map[filterKey]wvsoft.TenantFilter
+}
+
+// fieldKey is what a field decision depends on: the field's schema definition (type and field)
+// and the tenant of the object. The policy reads nothing else of the object.
+type fieldKey struct {
+	field  *ast.FieldDefinition
+	object string
+	tenant uuid.UUID
+}
+
+type filterKey struct{ typ, action string }
+
+// fieldDecision is a cached decision and how often it was applied, for the decision log.
+type fieldDecision struct {
+	Decision
+	typ, field, category string
+	tenant               uuid.UUID
+	count                atomic.Int64
+}
+
+// NewRequest starts the authorization state of a request by subject.
+func (e *Engine) NewRequest(subject *wvsoft.Subject) *Request {
+	return &Request{
+		policy:    e.current.Load(),
+		subject:   subject,
+		now:       e.now(),
+		decisions: make(map[fieldKey]*fieldDecision, 64),
+		filters:   make(map[filterKey]wvsoft.TenantFilter, 4),
+	}
+}
+
+// Subject returns the caller.
+func (r *Request) Subject() *wvsoft.Subject { return r.subject }
+
+// Filter returns the tenant filter for rows of typ that the request may act on; the stores
+// put it into the SQL.
+func (r *Request) Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error) {
+	k := filterKey{typ, action}
+	r.mu.RLock()
+	f, ok := r.filters[k]
+	r.mu.RUnlock()
+	if ok {
+		return f, nil
+	}
+	f, err := r.policy.rowsFor(ctx, Input{Subject: r.subject, Action: action, Resource: Resource{Type: typ}, Time: r.now})
+	if err != nil {
+		return f, err
+	}
+	r.mu.Lock()
+	r.filters[k] = f
+	r.mu.Unlock()
+	return f, nil
+}
+
+// field returns the decision about one field of an object of the given tenant, evaluating the
+// policy only the first time the request meets this (field, tenant).
+func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefinition, tenant uuid.UUID) *fieldDecision {
+	k := fieldKey{field: def, object: object, tenant: tenant}
+	r.mu.RLock()
+	d, ok := r.decisions[k]
+	r.mu.RUnlock()
+	if ok {
+		return d
+	}
+	res := Resource{Type: object, Field: def.Name, TenantID: tenant}
+	res.Category, res.Purposes = personalData(def)
+	d = &fieldDecision{typ: object, field: def.Name, category: res.Category, tenant: tenant}
+	d.Decision = r.policy.decide(ctx, Input{Subject: r.subject, Action: ActionRead, Resource: res, Time: r.now})
+	r.mu.Lock()
+	if prev, ok := r.decisions[k]; ok {
+		d = prev // another goroutine of this request decided it first
+	} else {
+		r.decisions[k] = d
+	}
+	r.mu.Unlock()
+	return d
+}
+
+// personalData reads the @personal directive of a field from the schema.
+func personalData(def *ast.FieldDefinition) (category string, purposes []string) {
+	dir := def.Directives.ForName("personal")
+	if dir == nil {
+		return "", nil
+	}
+	if arg := dir.Arguments.ForName("category"); arg != nil {
+		category = arg.Value.Raw
+	}
+	if arg := dir.Arguments.ForName("purposes"); arg != nil {
+		for _, child := range arg.Value.Children {
+			purposes = append(purposes, child.Value.Raw)
+		}
+	}
+	return category, purposes
+}
+
+type requestKey struct{}
+
+// WithRequest puts the request's authorization state into ctx.
+func WithRequest(ctx context.Context, r *Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+// FromContext returns the request's authorization state, or nil when there is none.
+func FromContext(ctx context.Context) *Request {
+	r, _ := ctx.Value(requestKey{}).(*Request)
+	return r
+}
+
+// Filter returns the tenant filter of the request in ctx for typ and action. Without an
+// authorization state it denies: no request reaches the store unauthenticated.
+func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error) {
+	r := FromContext(ctx)
+	if r == nil {
+		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EUNAUTHENTICATED, "authentication required")
+	}
+	return r.Filter(ctx, typ, action)
+}

@@ -1,0 +1,68 @@
+// GraphiQL playground for the wvsoft GraphQL API.
+//
+// Everything this page needs is bundled by build.mjs into
+// internal/playground/dist and embedded in the Go binary, so the page talks
+// to nobody but its own origin.
+import { createRoot } from 'react-dom/client';
+import { GraphiQL } from 'graphiql';
+import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import 'graphiql/graphiql.css';
+import './style.css';
+
+// The headers editor starts with this template; the placeholder token is
+// never sent (see withoutPlaceholder) so introspection still works before the
+// user has pasted a real one.
+const PLACEHOLDER = "<paste a token from 'wvsoft token EMAIL'>";
+const DEFAULT_HEADERS = JSON.stringify({ Authorization: `Bearer ${PLACEHOLDER}` }, null, 2);
+
+function withoutPlaceholder(headers = {}) {
+  return Object.fromEntries(
+    Object.entries(headers).filter(([, value]) => !String(value).includes(PLACEHOLDER)),
+  );
+}
+
+const fetcher = createGraphiQLFetcher({
+  url: '/graphql',
+  // Authentication is by bearer token only: never send cookies.
+  fetch: (input, init = {}) =>
+    window.fetch(input, { ...init, credentials: 'omit', headers: withoutPlaceholder(init.headers) }),
+});
+
+// GraphiQL keeps tabs, query history and favourites in localStorage. With
+// shouldPersistHeaders={false} (below) the tabs leave headers out, but history
+// and favourites store every query's headers, bearer token included. This is
+// GraphiQL's default storage (localStorage, "graphiql:" keys) minus those.
+const NAMESPACE = 'graphiql:';
+const WITH_HEADERS = { 'graphiql:queries': 'queries', 'graphiql:favorites': 'favorites' };
+const graphiqlKeys = () => Object.keys(localStorage).filter((key) => key.startsWith(NAMESPACE));
+const storage = {
+  getItem: (key) => localStorage.getItem(key),
+  removeItem: (key) => localStorage.removeItem(key),
+  setItem(key, value) {
+    const list = WITH_HEADERS[key];
+    if (list) {
+      const stored = JSON.parse(value);
+      stored[list] = stored[list].map(({ headers, ...item }) => item);
+      value = JSON.stringify(stored);
+    }
+    localStorage.setItem(key, value);
+  },
+  get length() {
+    return graphiqlKeys().length;
+  },
+  clear() {
+    graphiqlKeys().forEach((key) => localStorage.removeItem(key));
+  },
+};
+
+// shouldPersistHeaders={false} also hides the setting that would store them.
+createRoot(document.getElementById('graphiql')).render(
+  <GraphiQL
+    fetcher={fetcher}
+    storage={storage}
+    defaultHeaders={DEFAULT_HEADERS}
+    isHeadersEditorEnabled
+    defaultEditorToolsVisibility="headers"
+    shouldPersistHeaders={false}
+  />,
+);

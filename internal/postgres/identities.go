@@ -1,0 +1,65 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+var _ wvsoft.Identities = (*DB)(nil)
+
+// subjectRow is a row of the auth_subject_by_* functions.
+type subjectRow struct {
+	Kind                 string         `db:"kind"`
+	ID                   uuid.UUID      `db:"id"`
+	TenantID             uuid.NullUUID  `db:"tenant_id"`
+	Role                 string         `db:"role"`
+	Email                sql.NullString `db:"email"`
+	Name                 sql.NullString `db:"name"`
+	CanWrite             bool           `db:"can_write"`
+	SpecialCategories    bool           `db:"special_categories"`
+	DeclarationExpiresAt sql.NullTime   `db:"declaration_expires_at"`
+}
+
+func (r *subjectRow) subject() *wvsoft.Subject {
+	s := &wvsoft.Subject{Kind: r.Kind, ID: r.ID, TenantID: r.TenantID.UUID, Role: r.Role,
+		CanWrite: r.CanWrite, SpecialCategories: r.SpecialCategories}
+	if r.Email.Valid {
+		s.Email = &r.Email.String
+	}
+	if r.Name.Valid {
+		s.Name = &r.Name.String
+	}
+	if r.DeclarationExpiresAt.Valid {
+		t := r.DeclarationExpiresAt.Time
+		s.DeclarationExpiresAt = &t
+	}
+	return s
+}
+
+// SubjectByEmail finds the user or staff member with this e-mail address, through a function
+// that reads nothing else, since no tenant is known yet.
+func (d *DB) SubjectByEmail(ctx context.Context, email string) (*wvsoft.Subject, error) {
+	return d.subject(ctx, `SELECT * FROM auth_subject_by_email($1)`, email)
+}
+
+// SubjectByAPIKey finds the unrevoked API key with this secret hash.
+func (d *DB) SubjectByAPIKey(ctx context.Context, hash []byte) (*wvsoft.Subject, error) {
+	return d.subject(ctx, `SELECT * FROM auth_subject_by_api_key($1)`, hash)
+}
+
+func (d *DB) subject(ctx context.Context, q string, arg any) (*wvsoft.Subject, error) {
+	var row subjectRow
+	err := d.db.GetContext(ctx, &row, q, arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &wvsoft.Error{Code: wvsoft.EUNAUTHENTICATED, Message: "unknown credentials"}
+	}
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return row.subject(), nil
+}

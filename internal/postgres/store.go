@@ -1,0 +1,304 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+var _ wvsoft.Store = (*DB)(nil)
+
+// Column lists, one per table, so that every query of a type reads the same columns.
+const (
+	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
+	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone`
+	userColumns          = `tenant_id, id, email, name, role, created_at`
+	apiKeyColumns        = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
+	personColumns        = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
+)
+
+// tenantClause is the tenant filter as SQL over parameter $1, and the value of $1. It is the
+// first wall; row-level security, set from the same filter, is the second.
+func tenantClause(f wvsoft.TenantFilter) (string, any) {
+	if f.All {
+		return "$1::uuid[] IS NULL", nil
+	}
+	return "tenant_id = ANY($1)", pq.Array(f.Tenants)
+}
+
+// selectRows runs a SELECT whose format has one %s for the tenant clause ($1); rest are $2...
+func selectRows[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *[]T, format string, rest ...any) error {
+	clause, arg := tenantClause(f)
+	args := append([]any{arg}, rest...)
+	q := fmt.Sprintf(format, clause)
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, dest, q, args...)
+	})
+}
+
+// Customers returns a page of the customer register, ordered by tenant id (UUIDv7: creation).
+func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, bool, error) {
+	var rows []*wvsoft.Customer
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+customerColumns+` FROM customers WHERE %s AND tenant_id > $2 ORDER BY tenant_id LIMIT $3`,
+		p.After, p.First+1)
+	return trimPage(rows, p.First, err)
+}
+
+// CustomersByID returns the customers among ids that the filter lets through.
+func (d *DB) CustomersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Customer, error) {
+	var rows []*wvsoft.Customer
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+customerColumns+` FROM customers WHERE %s AND tenant_id = ANY($2)`, pq.Array(ids))
+	return rows, err
+}
+
+// CreateCustomer inserts c; its TenantID must be set.
+func (d *DB) CreateCustomer(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.Customer) error {
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &c.CreatedAt, `INSERT INTO customers (tenant_id, slug, name, email, phone, street,
+			postal_code, city, kvk_number, iban, relationship_start) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+			RETURNING created_at`,
+			c.TenantID, c.Slug, c.Name, c.Email, c.Phone, c.Street, c.PostalCode, c.City, c.KvkNumber, c.Iban, c.RelationshipStart)
+	})
+}
+
+// UpdateCustomer applies changes to the customer id within the filter.
+func (d *DB) UpdateCustomer(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.Customer, error) {
+	var out wvsoft.Customer
+	err := d.update(ctx, f, &out, "customers", "tenant_id", customerColumns, id, c)
+	return &out, err
+}
+
+// ContactPersonsOf returns the contact persons of the given customers, grouped by customer, in one query.
+func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenants []uuid.UUID) (map[uuid.UUID][]*wvsoft.ContactPerson, error) {
+	var rows []*wvsoft.ContactPerson
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND tenant_id = ANY($2) ORDER BY tenant_id, id`,
+		pq.Array(tenants))
+	byTenant := make(map[uuid.UUID][]*wvsoft.ContactPerson, len(tenants))
+	for _, r := range rows {
+		byTenant[r.TenantID] = append(byTenant[r.TenantID], r)
+	}
+	return byTenant, err
+}
+
+// ContactPersonsByID returns the contact persons among ids that the filter lets through.
+func (d *DB) ContactPersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.ContactPerson, error) {
+	var rows []*wvsoft.ContactPerson
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	return rows, err
+}
+
+// CreateContactPerson inserts c.
+func (d *DB) CreateContactPerson(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.ContactPerson) error {
+	if !f.Allows(c.TenantID) {
+		return wvsoft.NotFound("customer")
+	}
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO contact_persons (tenant_id, id, salutation, name, role, email, phone)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`, c.TenantID, c.UUID, c.Salutation, c.Name, c.Role, c.Email, c.Phone)
+		return err
+	})
+}
+
+// UpdateContactPerson applies changes to the contact person id within the filter.
+func (d *DB) UpdateContactPerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.ContactPerson, error) {
+	var out wvsoft.ContactPerson
+	err := d.update(ctx, f, &out, "contact_persons", "id", contactPersonColumns, id, c)
+	return &out, err
+}
+
+// DeleteContactPerson removes the contact person id within the filter.
+func (d *DB) DeleteContactPerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) error {
+	return d.delete(ctx, f, "contact_persons", id)
+}
+
+// UsersOf returns the users of one customer.
+func (d *DB) UsersOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.User, error) {
+	var rows []*wvsoft.User
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+userColumns+` FROM users WHERE %s AND tenant_id = $2 ORDER BY id`, tenant)
+	return rows, err
+}
+
+// UsersByID returns the users among ids that the filter lets through.
+func (d *DB) UsersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.User, error) {
+	var rows []*wvsoft.User
+	err := selectRows(ctx, d, f, &rows, `SELECT `+userColumns+` FROM users WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	return rows, err
+}
+
+// CreateUser inserts u.
+func (d *DB) CreateUser(ctx context.Context, f wvsoft.TenantFilter, u *wvsoft.User) error {
+	if !f.Allows(u.TenantID) {
+		return wvsoft.NotFound("customer")
+	}
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		var taken bool
+		// Staff e-mail addresses share the login namespace; the unique index covers users only.
+		if err := tx.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM auth_subject_by_email($1))`, u.Email); err != nil {
+			return err
+		}
+		if taken {
+			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "a user with this e-mail address exists already", Field: "input.email"}
+		}
+		return tx.GetContext(ctx, &u.CreatedAt, `INSERT INTO users (tenant_id, id, email, name, role)
+			VALUES ($1,$2,$3,$4,$5) RETURNING created_at`, u.TenantID, u.UUID, u.Email, u.Name, u.Role)
+	})
+}
+
+// UpdateUser applies changes to the user id within the filter.
+func (d *DB) UpdateUser(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.User, error) {
+	var out wvsoft.User
+	err := d.update(ctx, f, &out, "users", "id", userColumns, id, c)
+	return &out, err
+}
+
+// DeleteUser removes the user id within the filter.
+func (d *DB) DeleteUser(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) error {
+	return d.delete(ctx, f, "users", id)
+}
+
+// APIKeysOf returns the API keys of one customer.
+func (d *DB) APIKeysOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.APIKey, error) {
+	var rows []*wvsoft.APIKey
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+apiKeyColumns+` FROM api_keys WHERE %s AND tenant_id = $2 ORDER BY id`, tenant)
+	return rows, err
+}
+
+// APIKeysByID returns the keys among ids that the filter lets through.
+func (d *DB) APIKeysByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.APIKey, error) {
+	var rows []*wvsoft.APIKey
+	err := selectRows(ctx, d, f, &rows, `SELECT `+apiKeyColumns+` FROM api_keys WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	return rows, err
+}
+
+// CreateAPIKey inserts k with the hash of its secret.
+func (d *DB) CreateAPIKey(ctx context.Context, f wvsoft.TenantFilter, k *wvsoft.APIKey, secretHash []byte) error {
+	if !f.Allows(k.TenantID) {
+		return wvsoft.NotFound("customer")
+	}
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &k.CreatedAt, `INSERT INTO api_keys (tenant_id, id, name, prefix, secret_hash, can_write, special_categories)
+			VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING created_at`,
+			k.TenantID, k.UUID, k.Name, k.Prefix, secretHash, k.CanWrite, k.SpecialCategories)
+	})
+}
+
+// RevokeAPIKey marks the key revoked at at; revoking twice keeps the first time.
+func (d *DB) RevokeAPIKey(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, at time.Time) (*wvsoft.APIKey, error) {
+	var out wvsoft.APIKey
+	err := d.update(ctx, f, &out, "api_keys", "id", apiKeyColumns, id,
+		wvsoft.Changes{{Column: "revoked_at", Value: sqlCoalesce{at}}})
+	return &out, err
+}
+
+// Persons returns a page of one customer's data space in id order (keyset pagination on the
+// primary key (tenant_id, id): the cost of a page does not grow with the data space).
+func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, bool, error) {
+	var rows []*wvsoft.Person
+	err := selectRows(ctx, d, f, &rows,
+		`SELECT `+personColumns+` FROM persons WHERE %s AND tenant_id = $2 AND id > $3 ORDER BY tenant_id, id LIMIT $4`,
+		tenant, p.After, p.First+1)
+	return trimPage(rows, p.First, err)
+}
+
+// PersonsByID returns the persons among ids that the filter lets through.
+func (d *DB) PersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Person, error) {
+	var rows []*wvsoft.Person
+	err := selectRows(ctx, d, f, &rows, `SELECT `+personColumns+` FROM persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	return rows, err
+}
+
+// CreatePerson inserts p.
+func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.Person) error {
+	if !f.Allows(p.TenantID) {
+		return wvsoft.NotFound("customer")
+	}
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.QueryRowxContext(ctx, `INSERT INTO persons (tenant_id, id, name, street, postal_code, city, email, phone,
+			birth_date, iban, bsn, marital_status, household, medical_notes)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING created_at, updated_at`,
+			p.TenantID, p.UUID, p.Name, p.Street, p.PostalCode, p.City, p.Email, p.Phone, p.BirthDate, p.Iban, p.Bsn,
+			p.MaritalStatus, p.Household, p.MedicalNotes).Scan(&p.CreatedAt, &p.UpdatedAt)
+	})
+}
+
+// UpdatePerson applies changes to the person id within the filter.
+func (d *DB) UpdatePerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.Person, error) {
+	var out wvsoft.Person
+	c = append(c, wvsoft.Change{Column: "updated_at", Value: d.now()})
+	err := d.update(ctx, f, &out, "persons", "id", personColumns, id, c)
+	return &out, err
+}
+
+// DeletePerson removes the person id within the filter.
+func (d *DB) DeletePerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) error {
+	return d.delete(ctx, f, "persons", id)
+}
+
+// sqlCoalesce sets a column only when it is still null.
+type sqlCoalesce struct{ value any }
+
+// update applies changes to one row and returns it. Column names come from the caller's code,
+// never from input; values are parameters.
+func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, table, key, columns string, id uuid.UUID, changes wvsoft.Changes) error {
+	clause, tenantArg := tenantClause(f)
+	args := []any{tenantArg, id}
+	sets := make([]string, 0, len(changes))
+	for _, c := range changes {
+		if co, ok := c.Value.(sqlCoalesce); ok {
+			args = append(args, co.value)
+			sets = append(sets, fmt.Sprintf("%s = coalesce(%s, $%d)", c.Column, c.Column, len(args)))
+			continue
+		}
+		args = append(args, c.Value)
+		sets = append(sets, fmt.Sprintf("%s = $%d", c.Column, len(args)))
+	}
+	var q string
+	if len(sets) == 0 {
+		q = fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, columns, table, clause, key)
+	} else {
+		q = fmt.Sprintf(`UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING %s`,
+			table, strings.Join(sets, ", "), clause, key, columns)
+	}
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, dest, q, args...)
+	})
+}
+
+// delete removes one row by id within the filter; a row outside it is not found.
+func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, table string, id uuid.UUID) error {
+	clause, tenantArg := tenantClause(f)
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2`, table, clause), tenantArg, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return wvsoft.NotFound("object")
+		}
+		return nil
+	})
+}
+
+// trimPage cuts the extra row that a page query fetched to learn whether a next page exists.
+func trimPage[T any](rows []T, first int, err error) ([]T, bool, error) {
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rows) > first {
+		return rows[:first], true, nil
+	}
+	return rows, false, nil
+}

@@ -1,0 +1,68 @@
+package wvsoft
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They travel to clients as GraphQL extensions.code, so they are part of the API.
+const (
+	EINVALID         = "BAD_USER_INPUT"
+	EUNAUTHENTICATED = "UNAUTHENTICATED"
+	EFORBIDDEN       = "FORBIDDEN"
+	ENOTFOUND        = "NOT_FOUND"
+	ECONFLICT        = "CONFLICT"
+	EUNAVAILABLE     = "UNAVAILABLE"
+	EINTERNAL        = "INTERNAL"
+)
+
+// Error is an error whose code and message are safe to show to a client. Every other error is
+// internal: clients see only "internal error" and the log keeps the detail.
+type Error struct {
+	Code    string
+	Message string
+	// Field names the offending input field, as a GraphQL path below the arguments
+	// ("input.iban"), when there is one.
+	Field string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf returns an Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns a BAD_USER_INPUT error about one input field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field}
+}
+
+// NotFound is what a caller sees for an object that does not exist and for one it may not see:
+// the two must be indistinguishable.
+func NotFound(what string) *Error {
+	return &Error{Code: ENOTFOUND, Message: what + " not found"}
+}
+
+// ErrorCode returns the code of err, or EINTERNAL when err is not an *Error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the client-safe message of err.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

@@ -1,0 +1,52 @@
+package wvsoft
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// Kinds of objects that have a global ID; they are the GraphQL type names.
+const (
+	KindCustomer      = "Customer"
+	KindContactPerson = "ContactPerson"
+	KindUser          = "User"
+	KindAPIKey        = "ApiKey"
+	KindPerson        = "Person"
+)
+
+// GlobalID encodes an object's kind and UUID as the opaque ID clients see. The encoding is
+// opaque on purpose: clients must not build IDs, only pass them back.
+func GlobalID(kind string, id uuid.UUID) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + id.String()))
+}
+
+// ParseGlobalID decodes a global ID. field names the argument for the error.
+func ParseGlobalID(field, gid string) (kind string, id uuid.UUID, err error) {
+	raw, decErr := base64.RawURLEncoding.DecodeString(gid)
+	if decErr != nil || len(gid) > 128 {
+		return "", uuid.Nil, Invalid(field, "not a valid id")
+	}
+	kind, rest, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", uuid.Nil, Invalid(field, "not a valid id")
+	}
+	id, perr := uuid.Parse(rest)
+	if perr != nil || kind == "" {
+		return "", uuid.Nil, Invalid(field, "not a valid id")
+	}
+	return kind, id, nil
+}
+
+// ParseGlobalIDOf decodes a global ID that must be of the given kind.
+func ParseGlobalIDOf(field, want, gid string) (uuid.UUID, error) {
+	kind, id, err := ParseGlobalID(field, gid)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	if kind != want {
+		return uuid.Nil, Invalid(field, "not the id of a %s", want)
+	}
+	return id, nil
+}
