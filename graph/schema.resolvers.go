@@ -3,13 +3,13 @@ package graph
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/wvsoft/privacy/graph/model"
+	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/validate"
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -212,9 +212,6 @@ func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (*string, 
 	return r.delete(ctx, wvsoft.KindUser, id, r.Store.DeleteUser)
 }
 
-// apiKeyPrefix makes keys recognisable in the Authorization header and in secret scanners.
-const apiKeyPrefix = "wvs_"
-
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
 	subject := authz.FromContext(ctx).Subject()
 	in := &inputs{}
@@ -226,13 +223,12 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 	if _, err := rand.Read(raw); err != nil {
 		return nil, err
 	}
-	secret := apiKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	hash := sha256.Sum256([]byte(secret))
+	secret := auth.APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
 	}
-	prefix := secret[:len(apiKeyPrefix)+6]
+	prefix := secret[:len(auth.APIKeyPrefix)+6]
 	canWrite, special := flag(input.CanWrite, false), flag(input.SpecialCategories, false)
 	k := &wvsoft.APIKey{TenantID: subject.TenantID, UUID: id, Name: name, Prefix: &prefix,
 		CanWrite: &canWrite, SpecialCategories: &special}
@@ -240,7 +236,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Store.CreateAPIKey(ctx, f, k, hash[:]); err != nil {
+	if err := r.Store.CreateAPIKey(ctx, f, k, auth.HashAPIKey(secret)); err != nil {
 		return nil, err
 	}
 	return &model.CreateAPIKeyPayload{APIKey: k, Secret: &secret}, nil

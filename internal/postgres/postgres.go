@@ -10,6 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -48,7 +49,11 @@ func Migrate(ctx context.Context, ownerURL string, logger *slog.Logger) error {
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7461001)`)
 
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, migrations,
+	dir, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, dir,
 		goose.WithSlog(logger), goose.WithVerbose(false))
 	if err != nil {
 		return err

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wvsoft/privacy/graph"
+	"github.com/wvsoft/privacy/internal/auth"
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/httpserver"
+	"github.com/wvsoft/privacy/internal/postgres"
+)
+
+const usage = `wvsoft: the WvSoft privacy backend
+
+Usage:
+  wvsoft serve         migrate the database, then serve GraphQL on LISTEN_ADDR
+  wvsoft migrate       apply the database migrations
+  wvsoft seed          write the demo data (idempotent)
+  wvsoft token EMAIL   print a development bearer token for a user or staff member
+
+Each command takes --help. Configuration is read from the environment; see README.md.
+`
+
+// run is the whole program; main only calls it, so tests can too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cfg := loadConfig(getenv)
+	logger := newLogger(cfg, stderr)
+	cmd, rest := args[1], args[2:]
+	switch cmd {
+	case "serve":
+		return withFlags(cmd, "migrate the database and serve GraphQL on LISTEN_ADDR", rest, stdout, func() error {
+			return serve(ctx, cfg, logger, stdout)
+		})
+	case "migrate":
+		return withFlags(cmd, "apply the embedded database migrations as the owner (DATABASE_URL)", rest, stdout, func() error {
+			return postgres.Migrate(ctx, cfg.DatabaseURL, logger)
+		})
+	case "seed":
+		return withFlags(cmd, "migrate, then write the demo customers, users, staff and persons (idempotent)", rest, stdout, func() error {
+			if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
+				return err
+			}
+			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "demo data seeded")
+			return nil
+		})
+	case "token":
+		fs := flag.NewFlagSet("token", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+		fs.Usage = func() {
+			fmt.Fprintln(stdout, "Usage: wvsoft token [--ttl 12h] EMAIL\n\nPrints a development bearer token for the user or staff member with this e-mail address.")
+			fs.PrintDefaults()
+		}
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		if fs.NArg() != 1 {
+			fs.Usage()
+			return errors.New("token needs one EMAIL")
+		}
+		return printToken(ctx, cfg, fs.Arg(0), *ttl, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// withFlags gives a command without options its --help.
+func withFlags(name, help string, args []string, stdout io.Writer, fn func() error) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() { fmt.Fprintf(stdout, "Usage: wvsoft %s\n\n%s.\nConfiguration comes from the environment (README.md).\n", name, help) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	return fn()
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func printToken(ctx context.Context, cfg config, email string, ttl time.Duration, stdout io.Writer) error {
+	db, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.SubjectByEmail(ctx, email); err != nil {
+		return fmt.Errorf("no user or staff member with e-mail address %s (did you run `wvsoft seed`?)", email)
+	}
+	authn, err := auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile)
+	if err != nil {
+		return err
+	}
+	tok, err := authn.IssueToken(email, ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func openApp(ctx context.Context, cfg config) (*postgres.DB, error) {
+	appURL := cfg.AppDatabaseURL
+	if appURL == "" {
+		var err error
+		if appURL, err = postgres.AppURL(cfg.DatabaseURL, cfg.AppDatabasePassword); err != nil {
+			return nil, err
+		}
+	}
+	return postgres.Open(ctx, appURL, time.Now)
+}
+
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	db, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	opts := []authz.Option{authz.WithLogger(logger)}
+	if cfg.PolicyDir != "" {
+		opts = append(opts, authz.WithDir(cfg.PolicyDir))
+	}
+	engine, err := authz.New(ctx, opts...)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	go engine.Watch(ctx)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				engine.Reload(ctx)
+			}
+		}
+	}()
+
+	var authn *auth.Authenticator
+	if cfg.OIDCJWKSURL != "" {
+		authn, err = auth.NewOIDC(ctx, db, time.Now, cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCJWKSURL)
+	} else {
+		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile)
+	}
+	if err != nil {
+		return err
+	}
+
+	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
+		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection})
+	handler := httpserver.NewServer(logger, authn, engine, db, gql)
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	url := "http://" + ln.Addr().String()
+	logger.Info("serving", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "GraphQL:    %s/graphql\nPlayground: %s/playground/\n", url, url)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// config is the environment, read once.
+type config struct {
+	DatabaseURL         string
+	AppDatabaseURL      string
+	AppDatabasePassword string
+	ListenAddr          string
+	PolicyDir           string
+	TokenKeyFile        string
+	OIDCIssuer          string
+	OIDCAudience        string
+	OIDCJWKSURL         string
+	Production          bool
+	Introspection       bool
+	LogFormat           string
+}
+
+func loadConfig(getenv func(string) string) config {
+	get := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	c := config{
+		DatabaseURL:         get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wvsoft?sslmode=disable"),
+		AppDatabaseURL:      getenv("APP_DATABASE_URL"),
+		AppDatabasePassword: getenv("APP_DATABASE_PASSWORD"),
+		ListenAddr:          get("LISTEN_ADDR", "127.0.0.1:8080"),
+		PolicyDir:           getenv("POLICY_DIR"),
+		TokenKeyFile:        get("TOKEN_KEY_FILE", ".data/token-signing-key.pem"),
+		OIDCIssuer:          getenv("OIDC_ISSUER"),
+		OIDCAudience:        get("OIDC_AUDIENCE", auth.Audience),
+		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
+		Production:          get("WVSOFT_ENV", "development") == "production",
+	}
+	c.Introspection = !c.Production
+	if v := strings.ToLower(getenv("GRAPHQL_INTROSPECTION")); v != "" {
+		c.Introspection = v == "true" || v == "1" || v == "on"
+	}
+	c.LogFormat = "text"
+	if c.Production {
+		c.LogFormat = "json"
+	}
+	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
+	return c
+}

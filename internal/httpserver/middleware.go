@@ -1,0 +1,128 @@
+package httpserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the id of the request in ctx, for log lines.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// requestID gives every request an id, echoed in X-Request-Id.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 8)
+		rand.Read(b)
+		id := hex.EncodeToString(b)
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// securityHeaders forbids other hosts, framing and sniffing. The playground's scripts, styles
+// and fonts all come from this server.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic outside gqlgen into a logged 500 without details.
+func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if p := recover(); p != nil {
+					logger.ErrorContext(r.Context(), "panic", "request_id", RequestID(r.Context()), "panic", p)
+					http.Error(w, "internal error", http.StatusInternalServerError)
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// authenticate verifies the credentials of a GraphQL request and starts its authorization
+// state. A request without valid credentials gets a GraphQL error UNAUTHENTICATED and never
+// reaches a resolver.
+func authenticate(logger *slog.Logger, authn Authenticator, policy Policy) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			header := r.Header.Get("Authorization")
+			if header == "" {
+				writeGraphQLError(w, http.StatusUnauthorized, wvsoft.EUNAUTHENTICATED,
+					"authentication required: send Authorization: Bearer <token or API key>")
+				return
+			}
+			subject, err := authn.Authenticate(r.Context(), header)
+			if err != nil {
+				code := wvsoft.ErrorCode(err)
+				status := http.StatusUnauthorized
+				if code == wvsoft.EUNAVAILABLE {
+					status = http.StatusServiceUnavailable
+				} else if code != wvsoft.EUNAUTHENTICATED {
+					logger.ErrorContext(r.Context(), "authentication failed", "request_id", RequestID(r.Context()), "error", err.Error())
+					code, status = wvsoft.EINTERNAL, http.StatusInternalServerError
+				}
+				writeGraphQLError(w, status, code, wvsoft.ErrorMessage(err))
+				return
+			}
+			ctx := authz.WithRequest(r.Context(), policy.NewRequest(subject))
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// writeGraphQLError answers with a GraphQL response that has one error and no data.
+func writeGraphQLError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/graphql-response+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+	})
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+}
+
+// handleReadyz is ready when the database answers and a policy serves; it also shows whether
+// the last policy change was rejected.
+func handleReadyz(db Pinger, policy Policy) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := policy.Status()
+		dbErr := db.Ping(r.Context())
+		body := map[string]any{
+			"database": dbErr == nil,
+			"policy": map[string]any{"revision": st.Revision, "loaded_at": st.LoadedAt,
+				"last_change_rejected": st.Rejected, "rejection": st.Reason},
+		}
+		ready := dbErr == nil && st.Revision != ""
+		body["ready"] = ready
+		w.Header().Set("Content-Type", "application/json")
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(body)
+	})
+}

@@ -1,0 +1,18 @@
+package httpserver
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/wvsoft/privacy/internal/playground"
+)
+
+// addRoutes is the one place that lists every route of the server.
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql http.Handler) {
+	mux.Handle("/graphql", authenticate(logger, authn, policy)(graphql))
+	mux.Handle("GET /playground", playground.Handler())
+	mux.Handle("GET "+playground.Prefix, playground.Handler())
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", handleReadyz(db, policy))
+	mux.Handle("GET /{$}", http.RedirectHandler(playground.Prefix, http.StatusFound))
+}

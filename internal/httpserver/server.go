@@ -1,0 +1,39 @@
+// Package httpserver is the HTTP face of the backend: routes, middleware, health. NewServer
+// returns a plain http.Handler; cmd/wvsoft owns the listener and its lifetime.
+package httpserver
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// Authenticator verifies the Authorization header.
+type Authenticator interface {
+	Authenticate(ctx context.Context, header string) (*wvsoft.Subject, error)
+}
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Policy is what the server needs of the authorization engine.
+type Policy interface {
+	NewRequest(subject *wvsoft.Subject) *authz.Request
+	Status() authz.Status
+}
+
+// NewServer wires the routes and middleware around the GraphQL handler.
+func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	addRoutes(mux, logger, authn, policy, db, graphql)
+	var h http.Handler = mux
+	h = securityHeaders(h)
+	h = recoverPanics(logger)(h)
+	h = requestID(h)
+	return h
+}
