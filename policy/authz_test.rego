@@ -198,7 +198,7 @@ test_member_reads_own_customer_and_contact_persons if {
 	every f in fields.ContactPerson {
 		allowed(decide(member, "ContactPerson", f, t1))
 	}
-	every f in {f | some f in fields.Customer} - {"apiKeys"} {
+	every f in {x | some x in fields.Customer} - {"apiKeys"} {
 		allowed(decide(member, "Customer", f, t1))
 	}
 }
@@ -251,8 +251,6 @@ test_member_follows_own_customer_persons if {
 	allowed(decide(member, "Customer", "users", t1))
 	allowed(decide(member, "Person", "customer", t1))
 }
-
-test_member_denied_other_tenant_customer_persons if denied(decide(member, "Customer", "persons", t2))
 
 test_support_denied_customer_persons if {
 	denied(decide(support, "Customer", "persons", t1))
@@ -364,6 +362,9 @@ test_staff_without_declaration_denied if {
 	denied(decide(undeclared("SUPPORT"), "Customer", "phone", t1))
 	denied(decide(undeclared("BILLING"), "Customer", "iban", t1))
 	denied(decide(undeclared("DIRECTOR"), "Customer", "id", t1))
+
+	# a declaration date that does not parse is no declaration
+	denied(decide(staff_until("SUPPORT", "next year"), "Customer", "phone", t1))
 }
 
 test_staff_expired_declaration_denied if {
@@ -376,8 +377,6 @@ test_staff_declaration_lapsing_now_denied if {
 	denied(decide(staff_until("SUPPORT", now), "Customer", "phone", t1))
 	allowed(decide(staff_until("SUPPORT", "2026-06-01T12:00:00.000000001Z"), "Customer", "phone", t1))
 }
-
-test_staff_malformed_declaration_denied if denied(decide(staff_until("SUPPORT", "next year"), "Customer", "phone", t1))
 
 # --- Integrator keys ------------------------------------------------------------------------------
 

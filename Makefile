@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+ENSURE_PG := internal/devdb/ensure-postgres.sh
+OPA := $(GO) run github.com/open-policy-agent/opa
+
+.PHONY: run test test-go test-rego build generate playground bench lint clean
+
+build:
+	$(GO) build -o bin/wvsoft ./cmd/wvsoft
+
+## run: find or start PostgreSQL, migrate, seed the demo data and serve on 127.0.0.1:8080.
+run: build
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	./bin/wvsoft seed; \
+	echo; echo "Demo tokens (valid 12 hours), paste as  Authorization: Bearer <token>"; \
+	for who in admin@bakkerij-de-vries.example member@bakkerij-de-vries.example \
+	           admin@jansen-installatie.example member@jansen-installatie.example \
+	           director@wvsoft.example support@wvsoft.example billing@wvsoft.example accountant@wvsoft.example; do \
+	  echo "  $$who"; echo "    $$(./bin/wvsoft token $$who)"; done; echo; \
+	exec ./bin/wvsoft serve
+
+## test: every test, Go and Rego, against a real PostgreSQL.
+test:
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	psql "$$DATABASE_URL" -qc "DROP DATABASE IF EXISTS wvsoft_test_template WITH (FORCE)" >/dev/null; \
+	$(GO) vet ./...; \
+	$(GO) test -count=1 ./...
+
+## bench: the authorization benchmarks (see BENCHMARKS.md).
+bench:
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./graph/ | tee bench.txt
+
+## generate: regenerate gqlgen's code from schema.graphql.
+generate:
+	$(GO) generate ./graph/
+
+## playground: rebuild the embedded GraphiQL from the npm registry (lock file pinned).
+playground:
+	cd internal/playground/web && npm ci && npm run build
+
+## lint: policy format and strictness, go vet.
+lint:
+	$(OPA) fmt --fail --list policy/
+	$(OPA) check --strict policy/
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

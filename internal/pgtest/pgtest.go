@@ -1,0 +1,136 @@
+// Package pgtest gives tests a fresh PostgreSQL database each, cloned from a template that is
+// migrated and seeded once, so a test costs a CREATE DATABASE, not a migration.
+//
+// The server comes from WVSOFT_TEST_DATABASE_URL or DATABASE_URL (an owner URL; `make test`
+// sets it with internal/devdb/ensure-postgres.sh). Without either, tests that need a database
+// fail: they never pass silently by skipping.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"log/slog"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	_ "github.com/lib/pq" // the driver
+
+	"github.com/wvsoft/privacy/internal/postgres"
+)
+
+// TemplateName is the template database; `make test` drops it first so that a changed seed or
+// migration is picked up.
+const TemplateName = "wvsoft_test_template"
+
+// DB is a fresh database for one test.
+type DB struct {
+	// OwnerURL connects as the owner (migrations, seed, looking below row-level security).
+	OwnerURL string
+	// AppURL connects as the application role, as the server does.
+	AppURL string
+	Name   string
+}
+
+// New creates a fresh database from the template and drops it when the test ends.
+func New(t testing.TB) *DB {
+	t.Helper()
+	ctx := context.Background()
+	base := serverURL(t)
+	admin, err := sql.Open("postgres", withDatabase(base, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ensureTemplate(t, ctx, admin, base)
+
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "wvsoft_test_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+TemplateName); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("postgres", withDatabase(base, "postgres"))
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
+	})
+	owner := withDatabase(base, name)
+	app, err := postgres.AppURL(owner, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &DB{OwnerURL: owner, AppURL: app, Name: name}
+}
+
+// ensureTemplate migrates and seeds the template once; concurrent test binaries wait on an
+// advisory lock.
+func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base string) {
+	t.Helper()
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatalf("connect to PostgreSQL at %s: %v", redact(base), err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7461002)`); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(7461002)`)
+	var exists bool
+	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, TemplateName).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		return
+	}
+	building := TemplateName + "_building"
+	conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
+	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+building); err != nil {
+		t.Fatal(err)
+	}
+	url := withDatabase(base, building)
+	if err := postgres.Migrate(ctx, url, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("migrate template: %v", err)
+	}
+	if err := postgres.Seed(ctx, url, time.Now()); err != nil {
+		t.Fatalf("seed template: %v", err)
+	}
+	// Rename only when complete, so a crash never leaves a half-built template behind.
+	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+TemplateName); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func serverURL(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"WVSOFT_TEST_DATABASE_URL", "DATABASE_URL"} {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+	}
+	t.Fatal("no PostgreSQL: set DATABASE_URL (or run `make test`, which finds or starts one)")
+	return ""
+}
+
+func withDatabase(raw, db string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Path = "/" + db
+	return u.String()
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
