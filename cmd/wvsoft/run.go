@@ -93,7 +93,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func withFlags(name, help string, args []string, stdout io.Writer, fn func() error) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	fs.Usage = func() { fmt.Fprintf(stdout, "Usage: wvsoft %s\n\n%s.\nConfiguration comes from the environment (README.md).\n", name, help) }
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: wvsoft %s\n\n%s.\nConfiguration comes from the environment (README.md).\n", name, help)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
