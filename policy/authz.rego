@@ -18,7 +18,10 @@ customer_user if {
 	input.subject.role in {"ADMIN", "MEMBER"}
 }
 
-api_key if input.subject.kind == "API_KEY"
+api_key if {
+	input.subject.kind == "API_KEY"
+	input.subject.role in {"INTEGRATOR_READ", "INTEGRATOR_WRITE"}
+}
 
 # WvSoft staff work only with a current confidentiality declaration (P10); the accountant has no
 # access at all (P11).
@@ -45,6 +48,14 @@ staff_purposes := {
 
 # The customer register (P1) that WvSoft staff keep across customers, by purpose.
 register_types := {"Customer", "ContactPerson"}
+
+# Staff read the whole register; they write only the part their purpose keeps: billing keeps the
+# customer's billing data, support and the director keep contact persons too.
+staff_types("read") := register_types
+
+staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
+
+staff_types("write") := register_types if input.subject.role in {"DIRECTOR", "SUPPORT"}
 
 # Types a customer subject reads in its own tenant.
 own_readable contains t if {
@@ -84,7 +95,7 @@ own_types("write") := own_writable
 # space (Person, User, ApiKey) here: only a customer's grant will open one (P9).
 reach(type, action) := {"all": true} if {
 	declared_staff
-	type in register_types
+	type in staff_types(action)
 } else := {"tenants": [input.subject.tenant_id]} if {
 	type in own_types(action)
 } else := {"tenants": []}
@@ -166,7 +177,8 @@ link_decision(target) := allow if visible(target)
 else := deny("the linked objects are outside the subject's reach")
 
 # Integrator keys read special categories only when the customer allowed it on the key, and a
-# read-only key sees bank accounts masked (data minimisation for reporting keys).
+# read-only key sees the bank accounts of data-space persons masked (data minimisation for
+# reporting keys; the customer's own register entry is not masked).
 api_key_decision := deny("special category: the key is not allowed special categories") if {
 	input.resource.category in special_categories
 	not input.subject.special_categories

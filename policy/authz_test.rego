@@ -605,3 +605,18 @@ test_object_without_tenant_denied if {
 	denied(decide(member, "Person", "name", ""))
 	denied(decide(member, "Customer", "id", ""))
 }
+
+test_key_with_unknown_role_denied if {
+	rogue := object.union(read_key, {"role": "ACCOUNTANT"})
+	not allowed(decide(rogue, "Person", "name", t1))
+	rows(rogue, "Person", "read") == none
+}
+
+test_staff_write_register_by_purpose if {
+	rows(billing, "Customer", "write") == everyone
+	rows(billing, "ContactPerson", "write") == none
+	rows(support, "ContactPerson", "write") == everyone
+	rows(director, "ContactPerson", "write") == everyone
+	not allowed(mutate(billing, "createContactPerson"))
+	allowed(mutate(billing, "updateCustomer"))
+}

@@ -1,0 +1,139 @@
+package authz_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+	"github.com/wvsoft/privacy/policy"
+)
+
+func member() *wvsoft.Subject {
+	return &wvsoft.Subject{Kind: wvsoft.SubjectUser, ID: uuid.New(), TenantID: uuid.New(), Role: wvsoft.RoleMember,
+		CanWrite: true, SpecialCategories: true}
+}
+
+func engineWith(t *testing.T, src string) *authz.Engine {
+	t.Helper()
+	e, err := authz.New(context.Background(), authz.WithFiles(fstest.MapFS{"p.rego": {Data: []byte(src)}}))
+	if err != nil {
+		t.Fatalf("policy: %v", err)
+	}
+	return e
+}
+
+func decide(e *authz.Engine, s *wvsoft.Subject) authz.Decision {
+	return e.Decide(context.Background(), authz.Input{Subject: s, Action: authz.ActionRead,
+		Resource: authz.Resource{Type: "Person", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, TenantID: s.TenantID},
+		Time: time.Now()})
+}
+
+// Anything but a well-formed allow or mask denies.
+func TestFailClosed(t *testing.T) {
+	cases := []struct {
+		name, policy string
+	}{
+		{"undefined decision", "package wvsoft.authz\nimport rego.v1\nrows := {\"all\": true}\n"},
+		{"unknown effect", "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"permit\"}\nrows := {}\n"},
+		{"unknown mask", "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"mask\", \"mask\": \"rot13\"}\nrows := {}\n"},
+		{"not an object", "package wvsoft.authz\nimport rego.v1\ndecision := true\nrows := {}\n"},
+		{"evaluation error", "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"allow\"} if { x := to_number(input.subject.role); x > 1 }\nrows := {}\n"},
+		{"conflicting rules", "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"allow\"} if true\ndecision := {\"effect\": \"deny\"} if input.subject.kind == \"USER\"\nrows := {}\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := engineWith(t, c.policy)
+			if d := decide(e, member()); d.Effect != authz.Deny {
+				t.Fatalf("got %+v, want deny", d)
+			}
+		})
+	}
+	t.Run("control: a plain allow allows", func(t *testing.T) {
+		e := engineWith(t, "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"allow\"}\nrows := {}\n")
+		if d := decide(e, member()); d.Effect != authz.Allow {
+			t.Fatalf("got %+v", d)
+		}
+	})
+}
+
+func TestRowsFailClosed(t *testing.T) {
+	e := engineWith(t, "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"allow\"}\nrows := {\"tenants\": [\"not-a-uuid\"]}\n")
+	if _, err := e.Rows(context.Background(), authz.Input{Subject: member(), Action: authz.ActionRead, Resource: authz.Resource{Type: "Person"}}); err == nil {
+		t.Fatal("a malformed tenant list was accepted")
+	}
+}
+
+func copyPolicy(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := policy.Files.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		src, _ := policy.Files.ReadFile(e.Name())
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A broken edit never replaces the policy that serves; a good one does, without a restart.
+func TestHotReload(t *testing.T) {
+	dir := t.TempDir()
+	copyPolicy(t, dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := authz.New(ctx, authz.WithDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go e.Watch(ctx)
+	good := e.Status().Revision
+	s := member()
+	if d := decide(e, s); d.Effect != authz.Allow {
+		t.Fatalf("shipped policy: %+v", d)
+	}
+
+	waitFor := func(what string, ok func(authz.Status) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok(e.Status()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v", what, e.Status())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// Does not compile.
+	os.WriteFile(filepath.Join(dir, "broken.rego"), []byte("package wvsoft.authz\nthis is not rego\n"), 0o644)
+	waitFor("rejection of a syntax error", func(st authz.Status) bool { return st.Rejected })
+	if e.Status().Revision != good || decide(e, s).Effect != authz.Allow {
+		t.Fatalf("a broken policy replaced the good one: %+v", e.Status())
+	}
+	os.Remove(filepath.Join(dir, "broken.rego"))
+	waitFor("recovery", func(st authz.Status) bool { return !st.Rejected })
+
+	// Compiles, but its own test fails.
+	os.WriteFile(filepath.Join(dir, "failing_test.rego"), []byte("package wvsoft.failing_test\nimport rego.v1\ntest_fails if { 1 == 2 }\n"), 0o644)
+	waitFor("rejection of a failing test", func(st authz.Status) bool { return st.Rejected })
+	if e.Status().Revision != good {
+		t.Fatal("a policy with a failing test was accepted")
+	}
+	os.Remove(filepath.Join(dir, "failing_test.rego"))
+	waitFor("recovery", func(st authz.Status) bool { return !st.Rejected })
+
+	// A good change: an extra rule file that changes nothing but the revision.
+	os.WriteFile(filepath.Join(dir, "extra.rego"), []byte("package wvsoft.extra\nimport rego.v1\nnote := \"reviewed\"\n"), 0o644)
+	waitFor("a new revision", func(st authz.Status) bool { return st.Revision != good && !st.Rejected })
+	if decide(e, s).Effect != authz.Allow {
+		t.Fatal("the new policy does not serve")
+	}
+}
