@@ -1,0 +1,265 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/wvsoft/privacy/graph"
+	"github.com/wvsoft/privacy/internal/auth"
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/httpserver"
+	"github.com/wvsoft/privacy/internal/pgtest"
+	"github.com/wvsoft/privacy/internal/postgres"
+)
+
+// stack is the real server (HTTP, auth, authz hook, gqlgen, PostgreSQL) with a chosen policy.
+type stack struct {
+	t     *testing.T
+	srv   *httptest.Server
+	authn *auth.Authenticator
+}
+
+func newStack(t *testing.T, opts ...authz.Option) *stack {
+	t.Helper()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	store, err := postgres.Open(ctx, db.AppURL, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	engine, err := authz.New(ctx, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.NewDevelopment(store, time.Now, filepath.Join(t.TempDir(), "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	gql := graph.NewHandler(&graph.Resolver{Store: store, Now: time.Now}, graph.HandlerConfig{Logger: logger, Introspection: true})
+	srv := httptest.NewServer(httpserver.NewServer(logger, authn, engine, store, gql))
+	t.Cleanup(srv.Close)
+	return &stack{t: t, srv: srv, authn: authn}
+}
+
+func (s *stack) query(email, query string) (map[string]any, []map[string]any) {
+	s.t.Helper()
+	tok, err := s.authn.IssueToken(email, time.Hour)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, s.srv.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Data   map[string]any   `json:"data"`
+		Errors []map[string]any `json:"errors"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		s.t.Fatalf("status %d: %s", resp.StatusCode, raw)
+	}
+	return out.Data, out.Errors
+}
+
+func schema() *ast.Schema {
+	return graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+}
+
+// selectAll writes a selection of every field of a type down to depth, skipping fields with
+// required arguments.
+func selectAll(s *ast.Schema, typ *ast.Definition, depth int) string {
+	var b strings.Builder
+	for _, f := range typ.Fields {
+		if strings.HasPrefix(f.Name, "__") || hasRequiredArgs(f) {
+			continue
+		}
+		inner := s.Types[f.Type.Name()]
+		if inner.Kind == ast.Object {
+			if depth == 0 {
+				continue
+			}
+			if sub := selectAll(s, inner, depth-1); sub != "" {
+				b.WriteString(f.Name + " " + sub + " ")
+			}
+			continue
+		}
+		if inner.Kind == ast.Interface || inner.Kind == ast.Union {
+			continue
+		}
+		b.WriteString(f.Name + " ")
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "{ " + b.String() + "}"
+}
+
+func hasRequiredArgs(f *ast.FieldDefinition) bool {
+	for _, a := range f.Arguments {
+		if a.Type.NonNull && a.DefaultValue == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// leaves calls fn for every scalar value in a response.
+func leaves(v any, path string, fn func(path string, v any)) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			leaves(c, path+"."+k, fn)
+		}
+	case []any:
+		for i, c := range x {
+			leaves(c, fmt.Sprintf("%s[%d]", path, i), fn)
+		}
+	default:
+		fn(path, x)
+	}
+}
+
+const denyAll = `package wvsoft.authz
+import rego.v1
+decision := {"effect": "deny", "reason": "deny all"}
+rows := {"all": true}
+`
+
+// With a policy that denies every field, no query returns any data at all.
+func TestDenyAllPolicyReturnsNoData(t *testing.T) {
+	s := newStack(t, authz.WithFiles(fstest.MapFS{"deny.rego": {Data: []byte(denyAll)}}))
+	q := "query " + selectAll(schema(), schema().Query, 5)
+	for _, who := range []string{"member@bakkerij-de-vries.example", "admin@jansen-installatie.example", "director@wvsoft.example", "support@wvsoft.example"} {
+		data, errs := s.query(who, q)
+		leaves(data, "data", func(path string, v any) {
+			if v != nil {
+				t.Errorf("%s: %s = %v under a deny-all policy", who, path, v)
+			}
+		})
+		if len(errs) == 0 {
+			t.Errorf("%s: no FORBIDDEN errors", who)
+		}
+		for _, e := range errs {
+			if ext, _ := e["extensions"].(map[string]any); ext["code"] != "FORBIDDEN" {
+				t.Errorf("%s: unexpected error %v", who, e)
+			}
+		}
+	}
+}
+
+// Every scalar field goes through the hook: a policy that allows every object and every
+// non-null scalar (ids, cursors: denying them would null the whole object) but denies every
+// nullable scalar returns objects whose every nullable value is null.
+func TestEveryScalarFieldIsDecided(t *testing.T) {
+	s := schema()
+	var denied []string
+	for _, typ := range s.Types {
+		if typ.Kind != ast.Object || strings.HasPrefix(typ.Name, "__") {
+			continue
+		}
+		for _, f := range typ.Fields {
+			if k := s.Types[f.Type.Name()].Kind; (k == ast.Scalar || k == ast.Enum) && !f.Type.NonNull {
+				denied = append(denied, fmt.Sprintf("%q", typ.Name+"."+f.Name))
+			}
+		}
+	}
+	sort.Strings(denied)
+	policy := `package wvsoft.authz
+import rego.v1
+scalars := {` + strings.Join(denied, ", ") + `}
+default decision := {"effect": "allow"}
+decision := {"effect": "deny", "reason": "scalar"} if concat(".", [input.resource.type, input.resource.field]) in scalars
+rows := {"tenants": [input.subject.tenant_id]}
+`
+	st := newStack(t, authz.WithFiles(fstest.MapFS{"leaves.rego": {Data: []byte(policy)}}))
+	data, _ := st.query("admin@bakkerij-de-vries.example", "query "+selectAll(s, s.Query, 5))
+	nonNull := map[string]bool{"id": true, "cursor": true, "slug": true, "hasNextPage": true, "hasPreviousPage": true, "kind": true, "role": true}
+	objects := 0
+	leaves(data, "data", func(path string, v any) {
+		name := path[strings.LastIndex(path, ".")+1:]
+		if nonNull[name] {
+			if name == "id" && v != nil {
+				objects++
+			}
+			return
+		}
+		if v != nil {
+			t.Errorf("%s = %v escaped the hook", path, v)
+		}
+	})
+	if objects < 10 {
+		t.Fatalf("only %d objects came back; the test proves nothing", objects)
+	}
+}
+
+// Every type and field of the schema is named by the policy or its tests, so that a new field
+// cannot arrive without a policy author deciding it.
+func TestEveryFieldIsNamedByThePolicy(t *testing.T) {
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("..", "policy", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	rules, tests := read("authz.rego"), read("authz_test.rego")
+	s := schema()
+	for _, typ := range s.Types {
+		if typ.Kind != ast.Object || strings.HasPrefix(typ.Name, "__") {
+			continue
+		}
+		if !strings.Contains(rules, `"`+typ.Name+`"`) {
+			t.Errorf("type %s is named by no rule of policy/authz.rego", typ.Name)
+			continue
+		}
+		if typ.Name == "Mutation" {
+			for _, f := range typ.Fields {
+				if !strings.Contains(rules, `"`+f.Name+`": "`) {
+					t.Errorf("mutation %s has no entry in mutation_types", f.Name)
+				}
+			}
+			continue
+		}
+		if strings.Contains(rules, "structural_types") && isStructural(rules, typ.Name) {
+			continue
+		}
+		for _, f := range typ.Fields {
+			if !strings.Contains(tests, `"`+f.Name+`"`) {
+				t.Errorf("field %s.%s is named by no policy test", typ.Name, f.Name)
+			}
+		}
+	}
+}
+
+func isStructural(rules, typ string) bool {
+	i := strings.Index(rules, "structural_types :=")
+	if i < 0 {
+		return false
+	}
+	line := rules[i:]
+	line = line[:strings.Index(line, "\n")]
+	return strings.Contains(line, `"`+typ+`"`)
+}
