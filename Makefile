@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 ENSURE_PG := internal/devdb/ensure-postgres.sh
-OPA := $(GO) run github.com/open-policy-agent/opa
+OPA := $(GO) tool opa
 
 .PHONY: run test test-go test-rego build generate playground bench lint clean
 
@@ -25,6 +25,7 @@ test:
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	psql "$$DATABASE_URL" -qc "DROP DATABASE IF EXISTS wvsoft_test_template WITH (FORCE)" >/dev/null; \
 	$(GO) vet ./...; \
+	$(OPA) fmt --fail --list policy/; $(OPA) check --strict policy/; $(OPA) test policy/; \
 	$(GO) test -count=1 ./...
 
 ## bench: the authorization benchmarks (see BENCHMARKS.md).

@@ -4,7 +4,7 @@
 // tenant filter the resolvers ask authz for and pass to the store.
 package graph
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go tool gqlgen generate
 
 import (
 	"context"

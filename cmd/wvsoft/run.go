@@ -149,6 +149,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if cfg.AppDatabasePassword != "" && cfg.AppDatabaseURL == "" {
+		if err := postgres.SetAppPassword(ctx, cfg.DatabaseURL, cfg.AppDatabasePassword); err != nil {
+			return fmt.Errorf("set the application role's password: %w", err)
+		}
+	}
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err

@@ -65,6 +65,23 @@ func Migrate(ctx context.Context, ownerURL string, logger *slog.Logger) error {
 	return err
 }
 
+// SetAppPassword gives the application role a password, for servers that do not trust local
+// connections (Docker, production). It runs as the owner.
+func SetAppPassword(ctx context.Context, ownerURL, password string) error {
+	db, err := sql.Open("postgres", ownerURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// ALTER ROLE takes no parameters; quote_literal does the quoting on the server.
+	var stmt string
+	if err := db.QueryRowContext(ctx, `SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)`, AppRole, password).Scan(&stmt); err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, stmt)
+	return err
+}
+
 // AppURL returns ownerURL with its user replaced by the application role, keeping the password
 // only when appPassword is set. It is how a development set-up finds the role the server uses.
 func AppURL(ownerURL, appPassword string) (string, error) {
