@@ -361,6 +361,11 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 	if err != nil {
 		return nil, err
 	}
+	if selected(ctx, "edges", "node", "contactPersons") {
+		if err := r.prefetchContactPersons(ctx, rows); err != nil {
+			return nil, err
+		}
+	}
 	return customerConnection(rows, hasNext), nil
 }
 

@@ -32,7 +32,7 @@ func engineWith(t *testing.T, src string) *authz.Engine {
 func decide(e *authz.Engine, s *wvsoft.Subject) authz.Decision {
 	return e.Decide(context.Background(), authz.Input{Subject: s, Action: authz.ActionRead,
 		Resource: authz.Resource{Type: "Person", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, TenantID: s.TenantID},
-		Time: time.Now()})
+		Time:     time.Now()})
 }
 
 // Anything but a well-formed allow or mask denies.

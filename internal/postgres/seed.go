@@ -125,6 +125,51 @@ func SeedPersons(ctx context.Context, ownerURL string, tenant uuid.UUID, n int, 
 	return tx.Commit()
 }
 
+// SeedCustomers adds n generated customers with three contact persons each, for benchmarks of
+// the register. Their slugs are generated-customer-NNN; seeding twice adds nothing.
+func SeedCustomers(ctx context.Context, ownerURL string, n int, now time.Time) error {
+	db, err := sql.Open("postgres", ownerURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	rng := rand.New(rand.NewPCG(uint64(n), 2018))
+	for i := 0; i < n; i++ {
+		slug := fmt.Sprintf("generated-customer-%03d", i)
+		tenant := SeedID("customer", slug)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (tenant_id, slug, name, email, phone, kvk_number, iban,
+			relationship_start) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
+			tenant, slug, fmt.Sprintf("Klant %03d B.V.", i), "info@"+slug+".example", fakePhone(rng),
+			fmt.Sprintf("%08d", rng.IntN(1e8)), fakeIBAN(rng), now.AddDate(-1, 0, 0).Format("2006-01-02")); err != nil {
+			return err
+		}
+		for j, salutation := range []string{"DHR", "MW", "MW"} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO contact_persons (tenant_id, id, salutation, name, role, email, phone)
+				VALUES ($1,$2,$3,$4,'CONTACT',$5,$6) ON CONFLICT DO NOTHING`, tenant, SeedID("contact", slug, fmt.Sprint(j)),
+				salutation, fakeName(rng), fmt.Sprintf("contact%d@%s.example", j+1, slug), fakePhone(rng)); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// Analyze refreshes the planner's statistics after a bulk load.
+func Analyze(ctx context.Context, ownerURL string) error {
+	db, err := sql.Open("postgres", ownerURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `ANALYZE`)
+	return err
+}
+
 // copyPersons streams n plausible Dutch persons into the data space with COPY.
 func copyPersons(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, n int, rng *rand.Rand, now time.Time) error {
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("persons", "tenant_id", "id", "name", "street", "postal_code",

@@ -1,0 +1,355 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/graph"
+	"github.com/wvsoft/privacy/internal/auth"
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/httpserver"
+	"github.com/wvsoft/privacy/internal/pgtest"
+	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// The benchmarks of issue 4 (BENCHMARKS.md). Each workload runs in three modes in one run:
+// mode=off (no field hook: a benchmark-only switch), mode=shipped (authz.FieldMiddleware) and
+// mode=naive (one full OPA evaluation per field). `benchstat -col /mode` shows the ratios.
+
+// countingStore counts the store calls of a request: each is one SQL query (plus the
+// transaction's set_config).
+type countingStore struct {
+	wvsoft.Store
+	calls atomic.Int64
+}
+
+func (c *countingStore) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, bool, error) {
+	c.calls.Add(1)
+	return c.Store.Customers(ctx, f, p)
+}
+
+func (c *countingStore) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, t []uuid.UUID) (map[uuid.UUID][]*wvsoft.ContactPerson, error) {
+	c.calls.Add(1)
+	return c.Store.ContactPersonsOf(ctx, f, t)
+}
+
+func (c *countingStore) CustomersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Customer, error) {
+	c.calls.Add(1)
+	return c.Store.CustomersByID(ctx, f, ids)
+}
+
+func (c *countingStore) Persons(ctx context.Context, f wvsoft.TenantFilter, t uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, bool, error) {
+	c.calls.Add(1)
+	return c.Store.Persons(ctx, f, t, p)
+}
+
+// benchEnv is a seeded database and one handler per mode.
+type benchEnv struct {
+	db       *pgtest.DB
+	store    *postgres.DB
+	counting *countingStore
+	engine   *authz.Engine
+	authn    *auth.Authenticator
+	handlers map[string]http.Handler
+	keyW2    string
+	big      uuid.UUID // a customer with many persons (W5)
+	small    uuid.UUID // a customer with 1,000 persons (W1, W2, W5's reference)
+}
+
+var modes = []string{"off", "shipped", "naive"}
+
+func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
+	tb.Helper()
+	ctx := context.Background()
+	env := &benchEnv{db: pgtest.New(tb), handlers: map[string]http.Handler{}}
+	now := time.Now()
+	var err error
+	env.small = postgres.SeedID("customer", "bakkerij-de-vries")
+	// 200 seeded + 800 = 1,000 persons in the small data space.
+	if err := postgres.SeedPersons(ctx, env.db.OwnerURL, env.small, 800, 7, now); err != nil {
+		tb.Fatal(err)
+	}
+	env.big = postgres.SeedID("customer", "jansen-installatie")
+	if bigPersons > 0 {
+		if err := postgres.SeedPersons(ctx, env.db.OwnerURL, env.big, bigPersons, 8, now); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := postgres.SeedCustomers(ctx, env.db.OwnerURL, extraCustomers, now); err != nil {
+		tb.Fatal(err)
+	}
+	if err := postgres.Analyze(ctx, env.db.OwnerURL); err != nil {
+		tb.Fatal(err)
+	}
+	env.store, err = postgres.Open(ctx, env.db.AppURL, time.Now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { env.store.Close() })
+	env.counting = &countingStore{Store: env.store}
+	if env.engine, err = authz.New(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if env.authn, err = auth.NewDevelopment(env.store, time.Now, filepath.Join(tb.TempDir(), "key.pem")); err != nil {
+		tb.Fatal(err)
+	}
+	// W2's subject: a read-only key without special categories (allow, mask and deny mixed).
+	env.keyW2 = auth.APIKeyPrefix + "benchmark-read-only-key"
+	name, prefix, no := "bench", "wvs_bench", false
+	k := &wvsoft.APIKey{TenantID: env.small, UUID: uuid.New(), Name: &name, Prefix: &prefix, CanWrite: &no, SpecialCategories: &no}
+	if err := env.store.CreateAPIKey(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{env.small}}, k, auth.HashAPIKey(env.keyW2)); err != nil {
+		tb.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	for _, mode := range modes {
+		cfg := graph.HandlerConfig{Logger: logger}
+		switch mode {
+		case "off":
+			cfg = graph.WithFieldHook(cfg, func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) })
+		case "naive":
+			cfg = graph.WithFieldHook(cfg, naiveHook(env.engine))
+		}
+		gql := graph.NewHandler(&graph.Resolver{Store: env.counting, Now: time.Now}, cfg)
+		env.handlers[mode] = httpserver.NewServer(logger, env.authn, env.engine, env.store, gql)
+	}
+	return env
+}
+
+// naiveHook is the reference: one full policy evaluation for every field, nothing cached.
+func naiveHook(e *authz.Engine) graphql.FieldMiddleware {
+	return func(ctx context.Context, next graphql.Resolver) (any, error) {
+		fc := graphql.GetFieldContext(ctx)
+		if strings.HasPrefix(fc.Field.Name, "__") {
+			return next(ctx)
+		}
+		res := authz.Resource{Type: fc.Object, Field: fc.Field.Name}
+		if dir := fc.Field.Definition.Directives.ForName("personal"); dir != nil {
+			res.Category = dir.Arguments.ForName("category").Value.Raw
+			for _, c := range dir.Arguments.ForName("purposes").Value.Children {
+				res.Purposes = append(res.Purposes, c.Value.Raw)
+			}
+		}
+		if t, ok := fc.Parent.Result.(interface{ Tenant() uuid.UUID }); ok {
+			res.TenantID = t.Tenant()
+		} else if p, ok := fc.Parent.Result.(**wvsoft.ContactPerson); ok {
+			res.TenantID = (*p).TenantID
+		}
+		d := e.Decide(ctx, authz.Input{Subject: authz.FromContext(ctx).Subject(), Action: authz.ActionRead, Resource: res, Time: time.Now()})
+		switch d.Effect {
+		case authz.Allow:
+			return next(ctx)
+		case authz.Mask:
+			v, err := next(ctx)
+			if s, ok := v.(*string); ok && s != nil {
+				m := "NL** **** **** **" + (*s)[len(*s)-4:len(*s)-2] + " " + (*s)[len(*s)-2:]
+				return &m, err
+			}
+			return v, err
+		}
+		return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed"}
+	}
+}
+
+func (env *benchEnv) token(tb testing.TB, email string) string {
+	tok, err := env.authn.IssueToken(email, 24*time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+// do runs one GraphQL request in process and fails on a non-200 answer or on errors other
+// than FORBIDDEN.
+func (env *benchEnv) do(tb testing.TB, mode, credential, query string, vars map[string]any) []byte {
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+credential)
+	rec := httptest.NewRecorder()
+	env.handlers[mode].ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("%s: status %d: %.300s", mode, rec.Code, rec.Body.String())
+	}
+	return rec.Body.Bytes()
+}
+
+const w1Query = `query($c: ID) { persons(customerId: $c, first: 1000) { edges { node {
+	id name street postalCode city email phone birthDate iban bsn maritalStatus medicalNotes } } } }`
+
+const w3Query = `{ customers(first: 100) { edges { node { id name email phone
+	contactPersons { id salutation name email phone } } } } }`
+
+const w5Query = `query($c: ID) { persons(customerId: $c, first: 50) { edges { node {
+	id name street postalCode city email phone birthDate iban bsn maritalStatus medicalNotes } } } }`
+
+// checkFields makes sure a benchmark measures what it says: n objects came back.
+func checkObjects(tb testing.TB, body []byte, want int) {
+	if got := bytes.Count(body, []byte(`"id":`)); got < want {
+		tb.Fatalf("%d objects in the answer, want %d: %.300s", got, want, body)
+	}
+}
+
+// run measures one workload in every mode, with allocations per field.
+func (env *benchEnv) run(b *testing.B, credential, query string, vars map[string]any, objects, fields int) {
+	for _, mode := range modes {
+		b.Run("mode="+mode, func(b *testing.B) {
+			checkObjects(b, env.do(b, mode, credential, query, vars), objects)
+			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				env.do(b, mode, credential, query, vars)
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*fields), "allocs/field")
+		})
+	}
+}
+
+var (
+	envOnce sync.Once
+	env     *benchEnv
+)
+
+// sharedEnv seeds once for all benchmarks: 1,000,000 persons take a while to write.
+func sharedEnv(b *testing.B) *benchEnv {
+	envOnce.Do(func() { env = newBenchEnv(b, 1_000_000, 98) })
+	if env == nil {
+		b.Fatal("benchmark set-up failed")
+	}
+	return env
+}
+
+// W1: one page of 1,000 persons with 12 fields, as a customer member.
+func BenchmarkW1MemberPersons(b *testing.B) {
+	e := sharedEnv(b)
+	e.run(b, e.token(b, "member@bakkerij-de-vries.example"), w1Query, nil, 1000, 12*1000+3*1000)
+}
+
+// W2: the same page as a subject whose decisions mix allow, mask (iban) and deny (bsn,
+// medicalNotes): a read-only API key without special categories, until director grants exist.
+func BenchmarkW2MixedDecisions(b *testing.B) {
+	e := sharedEnv(b)
+	e.run(b, e.keyW2, w1Query, nil, 1000, 12*1000+3*1000)
+}
+
+// W3: 100 customers with their contact persons, as support.
+func BenchmarkW3SupportCustomers(b *testing.B) {
+	e := sharedEnv(b)
+	tok := e.token(b, "support@wvsoft.example")
+	e.run(b, tok, w3Query, nil, 100, 100*5+300*5)
+	before := e.counting.calls.Load()
+	e.do(b, "shipped", tok, w3Query, nil)
+	b.ReportMetric(float64(e.counting.calls.Load()-before), "queries")
+}
+
+// W5: the first 50 persons of a data space of 1,000,000, and of one of 1,000 for reference.
+func BenchmarkW5LargeTenant(b *testing.B) {
+	e := sharedEnv(b)
+	for _, c := range []struct {
+		name   string
+		tenant uuid.UUID
+		email  string
+	}{{"persons=1M", e.big, "member@jansen-installatie.example"}, {"persons=1k", e.small, "member@bakkerij-de-vries.example"}} {
+		b.Run(c.name, func(b *testing.B) {
+			vars := map[string]any{"c": wvsoft.GlobalID(wvsoft.KindCustomer, c.tenant)}
+			e.run(b, e.token(b, c.email), w5Query, vars, 50, 50*12+3*50)
+		})
+	}
+}
+
+// W4: node(id:) lookups from many concurrent clients over real HTTP, in requests per second.
+func BenchmarkW4NodeOverHTTP(b *testing.B) {
+	e := sharedEnv(b)
+	tok := e.token(b, "member@bakkerij-de-vries.example")
+	rows, _, err := e.store.Persons(context.Background(), wvsoft.TenantFilter{Tenants: []uuid.UUID{e.small}}, e.small, wvsoft.Page{First: 100})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range modes {
+		b.Run("mode="+mode, func(b *testing.B) {
+			srv := httptest.NewServer(e.handlers[mode])
+			defer srv.Close()
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			var n atomic.Int64
+			b.SetParallelism(16)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					id := rows[int(n.Add(1))%len(rows)].ID()
+					body, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { node(id: $id) { id ... on Person { name email iban bsn } } }`, "variables": map[string]any{"id": id}})
+					req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+tok)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Errorf("status %d", resp.StatusCode)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+		})
+	}
+}
+
+// Floor: the W1 rows read with sqlx and written with encoding/json; no GraphQL, no policy.
+func BenchmarkW1Floor(b *testing.B) {
+	e := sharedEnv(b)
+	f := wvsoft.TenantFilter{Tenants: []uuid.UUID{e.small}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		rows, _, err := e.store.Persons(context.Background(), f, e.small, wvsoft.Page{First: 1000})
+		if err != nil || len(rows) != 1000 {
+			b.Fatal(len(rows), err)
+		}
+		if err := json.NewEncoder(io.Discard).Encode(rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// W3 issues a fixed number of queries however many customers there are (no N+1).
+func TestCustomersWithContactPersonsQueryCount(t *testing.T) {
+	e := newBenchEnv(t, 0, 60)
+	tok := e.token(t, "support@wvsoft.example")
+	counts := map[int]int64{}
+	for _, n := range []int{5, 50} {
+		q := strings.Replace(w3Query, "first: 100", fmt.Sprintf("first: %d", n), 1)
+		before := e.counting.calls.Load()
+		body := e.do(t, "shipped", tok, q, nil)
+		counts[n] = e.counting.calls.Load() - before
+		if got := bytes.Count(body, []byte(`"contactPersons":[{`)); got != n {
+			t.Fatalf("%d customers with contact persons, want %d", got, n)
+		}
+	}
+	if counts[5] != counts[50] || counts[50] > 2 {
+		t.Fatalf("queries for 5 customers: %d, for 50: %d; want the same, at most 2", counts[5], counts[50])
+	}
+}
