@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -225,14 +226,38 @@ func (env *benchEnv) run(b *testing.B, credential, query string, vars map[string
 	}
 }
 
+// The benchmarks share one seeded database: 1,000,000 persons take a while to write. It lives
+// until TestMain ends, not until the first benchmark does.
 var (
-	envOnce sync.Once
-	env     *benchEnv
+	envOnce  sync.Once
+	env      *benchEnv
+	cleanups []func()
 )
 
-// sharedEnv seeds once for all benchmarks: 1,000,000 persons take a while to write.
+// keepAlive defers a benchmark's cleanups to the end of the test binary.
+type keepAlive struct{ testing.TB }
+
+func (k keepAlive) Cleanup(f func()) { cleanups = append(cleanups, f) }
+
+func (k keepAlive) TempDir() string {
+	dir, err := os.MkdirTemp("", "wvsoft-bench")
+	if err != nil {
+		k.Fatal(err)
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
+}
+
 func sharedEnv(b *testing.B) *benchEnv {
-	envOnce.Do(func() { env = newBenchEnv(b, 1_000_000, 98) })
+	envOnce.Do(func() { env = newBenchEnv(keepAlive{b}, 1_000_000, 98) })
 	if env == nil {
 		b.Fatal("benchmark set-up failed")
 	}

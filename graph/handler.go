@@ -73,9 +73,10 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 		}
 		return gqlErr
 	}
-	out := &gqlerror.Error{Path: graphql.GetPath(ctx), Err: err}
-	if errors.As(err, &gqlErr) {
-		out.Path, out.Locations = gqlErr.Path, gqlErr.Locations
+	// gqlgen hands field errors over wrapped with their path and location; reuse that wrapper.
+	out := gqlErr
+	if out == nil {
+		out = &gqlerror.Error{Path: graphql.GetPath(ctx), Err: err}
 	}
 	var we *wvsoft.Error
 	if errors.As(err, &we) {

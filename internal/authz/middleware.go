@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 
@@ -41,7 +40,10 @@ func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
 			return masked, nil
 		}
 	}
-	return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: fmt.Sprintf("not allowed to read %s.%s", fc.Object, fc.Field.Name)}
+	if d.err == nil { // a mask that did not apply to this value
+		return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + fc.Object + "." + fc.Field.Name}
+	}
+	return nil, d.err
 }
 
 // tenantOf returns the tenant of the object whose field fc resolves: the result of the parent
@@ -72,11 +74,13 @@ func tenantOf(fc *graphql.FieldContext) uuid.UUID {
 func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operation string) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	logged := make(map[*fieldDecision]bool, len(r.decisions))
 	for _, d := range r.decisions {
 		n := d.count.Load()
-		if d.category == "" || n == 0 {
-			continue
+		if d.category == "" || n == 0 || logged[d] {
+			continue // not personal data, not applied, or shared by several tenants
 		}
+		logged[d] = true
 		attrs := []slog.Attr{
 			slog.String("subject_kind", r.subject.Kind), slog.String("subject_id", r.subject.ID.String()),
 			slog.String("role", r.subject.Role), slog.String("operation", operation),
