@@ -54,6 +54,7 @@ type compiled struct {
 	decision rego.PreparedEvalQuery
 	rows     rego.PreparedEvalQuery
 	revision string
+	cache    sharedCache
 }
 
 // Status says which policy serves and why the last change was rejected, if it was.

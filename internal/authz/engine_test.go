@@ -137,3 +137,33 @@ func TestHotReload(t *testing.T) {
 		t.Fatal("the new policy does not serve")
 	}
 }
+
+// Decisions shared across requests never outlive the second they were made in: a staff
+// declaration that lapses is denied from the next second on.
+func TestSharedDecisionsFollowTime(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	e, err := authz.New(context.Background(), authz.WithClock(func() time.Time { return now }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := now.Add(1500 * time.Millisecond)
+	support := &wvsoft.Subject{Kind: wvsoft.SubjectStaff, ID: uuid.New(), Role: wvsoft.RoleSupport, DeclarationExpiresAt: &expires}
+	filter := func() wvsoft.TenantFilter {
+		f, err := e.NewRequest(support).Filter(context.Background(), wvsoft.KindCustomer, authz.ActionRead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if !filter().All {
+		t.Fatal("declared support staff should read the register")
+	}
+	now = now.Add(time.Second) // still before expiry: the same second's cache or a new one, same answer
+	if !filter().All {
+		t.Fatal("declaration still valid")
+	}
+	now = now.Add(time.Second) // past expiry
+	if f := filter(); f.All || len(f.Tenants) != 0 {
+		t.Fatalf("an expired declaration still reads the register: %+v", f)
+	}
+}

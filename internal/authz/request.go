@@ -48,7 +48,9 @@ func (e *Engine) NewRequest(subject *wvsoft.Subject) *Request {
 	return &Request{
 		policy:    e.current.Load(),
 		subject:   subject,
-		now:       e.now(),
+		// The second is the unit of time the policy sees, so that decisions can be shared
+		// across the requests of one second (see sharedCache).
+		now:       e.now().Truncate(time.Second),
 		decisions: make(map[fieldKey]*fieldDecision, 64),
 		filters:   make(map[filterKey]wvsoft.TenantFilter, 4),
 	}
@@ -67,7 +69,7 @@ func (r *Request) Filter(ctx context.Context, typ, action string) (wvsoft.Tenant
 	if ok {
 		return f, nil
 	}
-	f, err := r.policy.rowsFor(ctx, Input{Subject: r.subject, Action: action, Resource: Resource{Type: typ}, Time: r.now})
+	f, err := r.policy.rowsCached(ctx, Input{Subject: r.subject, Action: action, Resource: Resource{Type: typ}, Time: r.now})
 	if err != nil {
 		return f, err
 	}
@@ -101,7 +103,7 @@ func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefini
 	res := Resource{Type: object, Field: def.Name, TenantID: tenant}
 	res.Category, res.Purposes = personalData(def)
 	d = &fieldDecision{typ: object, field: def.Name, category: res.Category, tenant: tenant}
-	d.Decision = r.policy.decide(ctx, Input{Subject: r.subject, Action: ActionRead, Resource: res, Time: r.now})
+	d.Decision = r.policy.decideCached(ctx, Input{Subject: r.subject, Action: ActionRead, Resource: res, Time: r.now})
 	if d.Effect != Allow {
 		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + object + "." + def.Name}
 	}

@@ -1,0 +1,98 @@
+package authz
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// sharedCacheLimit bounds the decisions remembered in one second; past it the cache starts over.
+const sharedCacheLimit = 50_000
+
+// sharedCache remembers decisions across requests, for one compiled policy and one second of
+// time. The policy is a pure function of its input, and requests see the time truncated to the
+// second, so a remembered decision is the one the policy would make again. A changed subject,
+// grant or policy makes a different key or a different cache; a new second empties it.
+type sharedCache struct {
+	mu        sync.Mutex
+	second    int64
+	decisions map[sharedKey]Decision
+	rows      map[sharedKey]wvsoft.TenantFilter
+}
+
+// sharedKey is the whole policy input but the time. The category and purposes of a field are
+// part of the schema, so type and field stand for them.
+type sharedKey struct {
+	kind, role         string
+	subject, subTenant uuid.UUID
+	canWrite, special  bool
+	declaration        int64
+	action, typ, field string
+	tenant             uuid.UUID
+}
+
+func keyOf(in Input) sharedKey {
+	s := in.Subject
+	k := sharedKey{kind: s.Kind, role: s.Role, subject: s.ID, subTenant: s.TenantID, canWrite: s.CanWrite,
+		special: s.SpecialCategories, action: in.Action, typ: in.Resource.Type, field: in.Resource.Field,
+		tenant: in.Resource.TenantID}
+	if s.DeclarationExpiresAt != nil {
+		k.declaration = s.DeclarationExpiresAt.UnixNano()
+	}
+	return k
+}
+
+// generation empties the cache when the second changed; the caller holds mu.
+func (c *sharedCache) generation(now time.Time) {
+	sec := now.Unix()
+	if sec != c.second || len(c.decisions)+len(c.rows) > sharedCacheLimit || c.decisions == nil {
+		c.second = sec
+		c.decisions = make(map[sharedKey]Decision, 256)
+		c.rows = make(map[sharedKey]wvsoft.TenantFilter, 16)
+	}
+}
+
+// decideCached is decide through the shared cache.
+func (c *compiled) decideCached(ctx context.Context, in Input) Decision {
+	k := keyOf(in)
+	c.cache.mu.Lock()
+	c.cache.generation(in.Time)
+	d, ok := c.cache.decisions[k]
+	c.cache.mu.Unlock()
+	if ok {
+		return d
+	}
+	d = c.decide(ctx, in)
+	c.cache.mu.Lock()
+	if c.cache.second == in.Time.Unix() {
+		c.cache.decisions[k] = d
+	}
+	c.cache.mu.Unlock()
+	return d
+}
+
+// rowsCached is rowsFor through the shared cache; errors are not remembered.
+func (c *compiled) rowsCached(ctx context.Context, in Input) (wvsoft.TenantFilter, error) {
+	k := keyOf(in)
+	c.cache.mu.Lock()
+	c.cache.generation(in.Time)
+	f, ok := c.cache.rows[k]
+	c.cache.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	f, err := c.rowsFor(ctx, in)
+	if err != nil {
+		return f, err
+	}
+	c.cache.mu.Lock()
+	if c.cache.second == in.Time.Unix() {
+		c.cache.rows[k] = f
+	}
+	c.cache.mu.Unlock()
+	return f, nil
+}
