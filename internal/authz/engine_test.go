@@ -167,3 +167,50 @@ func TestSharedDecisionsFollowTime(t *testing.T) {
 		t.Fatalf("an expired declaration still reads the register: %+v", f)
 	}
 }
+
+// Reloads swap the policy while requests decide: no decision fails during the swap.
+func TestReloadDuringRequests(t *testing.T) {
+	ctx := context.Background()
+	e, err := authz.New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := member()
+	stop := make(chan struct{})
+	failures := make(chan authz.Decision, 1)
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			// A fresh request each time, so that every one meets whichever policy is current.
+			if d := decide(e, s); d.Effect != authz.Allow {
+				select {
+				case failures <- d:
+				default:
+				}
+			}
+			n++
+		}
+	}()
+	for i := 0; i < 5; i++ {
+		if err := e.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	n := <-done
+	select {
+	case d := <-failures:
+		t.Fatalf("a decision failed during a reload: %+v", d)
+	default:
+	}
+	if n == 0 {
+		t.Fatal("no decisions were made during the reloads")
+	}
+}

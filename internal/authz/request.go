@@ -46,8 +46,8 @@ type fieldDecision struct {
 // NewRequest starts the authorization state of a request by subject.
 func (e *Engine) NewRequest(subject *wvsoft.Subject) *Request {
 	return &Request{
-		policy:    e.current.Load(),
-		subject:   subject,
+		policy:  e.current.Load(),
+		subject: subject,
 		// The second is the unit of time the policy sees, so that decisions can be shared
 		// across the requests of one second (see sharedCache).
 		now:       e.now().Truncate(time.Second),
