@@ -31,12 +31,14 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AccessLogEntry() AccessLogEntryResolver
 	ApiKey() ApiKeyResolver
 	ContactPerson() ContactPersonResolver
 	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
 	Query() QueryResolver
+	SupportAccessGrant() SupportAccessGrantResolver
 	User() UserResolver
 	Viewer() ViewerResolver
 }
@@ -45,6 +47,42 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessLogConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	AccessLogEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	AccessLogEntry struct {
+		ActorKind func(childComplexity int) int
+		At        func(childComplexity int) int
+		Event     func(childComplexity int) int
+		Fields    func(childComplexity int) int
+		Grant     func(childComplexity int) int
+		Hash      func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Records   func(childComplexity int) int
+		Seq       func(childComplexity int) int
+	}
+
+	AccessLogVerification struct {
+		Entries        func(childComplexity int) int
+		FirstBrokenSeq func(childComplexity int) int
+		Intact         func(childComplexity int) int
+		Problem        func(childComplexity int) int
+	}
+
+	AccessScope struct {
+		SpecialCategories func(childComplexity int) int
+		Types             func(childComplexity int) int
+		Write             func(childComplexity int) int
+	}
+
 	ApiKey struct {
 		CanWrite          func(childComplexity int) int
 		CreatedAt         func(childComplexity int) int
@@ -72,22 +110,25 @@ type ComplexityRoot struct {
 	}
 
 	Customer struct {
-		APIKeys           func(childComplexity int) int
-		City              func(childComplexity int) int
-		ContactPersons    func(childComplexity int) int
-		Email             func(childComplexity int) int
-		ID                func(childComplexity int) int
-		Iban              func(childComplexity int) int
-		KvkNumber         func(childComplexity int) int
-		Name              func(childComplexity int) int
-		Persons           func(childComplexity int, first *int, after *string) int
-		Phone             func(childComplexity int) int
-		PostalCode        func(childComplexity int) int
-		RelationshipEnd   func(childComplexity int) int
-		RelationshipStart func(childComplexity int) int
-		Slug              func(childComplexity int) int
-		Street            func(childComplexity int) int
-		Users             func(childComplexity int) int
+		APIKeys               func(childComplexity int) int
+		AccessLog             func(childComplexity int, grantID *string, from *time.Time, to *time.Time, first *int, after *string) int
+		AccessLogVerification func(childComplexity int) int
+		City                  func(childComplexity int) int
+		ContactPersons        func(childComplexity int) int
+		Email                 func(childComplexity int) int
+		ID                    func(childComplexity int) int
+		Iban                  func(childComplexity int) int
+		KvkNumber             func(childComplexity int) int
+		Name                  func(childComplexity int) int
+		Persons               func(childComplexity int, first *int, after *string) int
+		Phone                 func(childComplexity int) int
+		PostalCode            func(childComplexity int) int
+		RelationshipEnd       func(childComplexity int) int
+		RelationshipStart     func(childComplexity int) int
+		Slug                  func(childComplexity int) int
+		Street                func(childComplexity int) int
+		SupportAccessGrants   func(childComplexity int) int
+		Users                 func(childComplexity int) int
 	}
 
 	CustomerConnection struct {
@@ -101,19 +142,23 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		CreateAPIKey        func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateContactPerson func(childComplexity int, input model.CreateContactPersonInput) int
-		CreateCustomer      func(childComplexity int, input model.CreateCustomerInput) int
-		CreatePerson        func(childComplexity int, input model.CreatePersonInput) int
-		CreateUser          func(childComplexity int, input model.CreateUserInput) int
-		DeleteContactPerson func(childComplexity int, id string) int
-		DeletePerson        func(childComplexity int, id string) int
-		DeleteUser          func(childComplexity int, id string) int
-		RevokeAPIKey        func(childComplexity int, id string) int
-		UpdateContactPerson func(childComplexity int, input model.UpdateContactPersonInput) int
-		UpdateCustomer      func(childComplexity int, input model.UpdateCustomerInput) int
-		UpdatePerson        func(childComplexity int, input model.UpdatePersonInput) int
-		UpdateUser          func(childComplexity int, input model.UpdateUserInput) int
+		ApproveSupportAccess func(childComplexity int, input model.ApproveSupportAccessInput) int
+		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateContactPerson  func(childComplexity int, input model.CreateContactPersonInput) int
+		CreateCustomer       func(childComplexity int, input model.CreateCustomerInput) int
+		CreatePerson         func(childComplexity int, input model.CreatePersonInput) int
+		CreateUser           func(childComplexity int, input model.CreateUserInput) int
+		DeleteContactPerson  func(childComplexity int, id string) int
+		DeletePerson         func(childComplexity int, id string) int
+		DeleteUser           func(childComplexity int, id string) int
+		DenySupportAccess    func(childComplexity int, id string) int
+		RequestSupportAccess func(childComplexity int, input model.RequestSupportAccessInput) int
+		RevokeAPIKey         func(childComplexity int, id string) int
+		RevokeSupportAccess  func(childComplexity int, id string) int
+		UpdateContactPerson  func(childComplexity int, input model.UpdateContactPersonInput) int
+		UpdateCustomer       func(childComplexity int, input model.UpdateCustomerInput) int
+		UpdatePerson         func(childComplexity int, input model.UpdatePersonInput) int
+		UpdateUser           func(childComplexity int, input model.UpdateUserInput) int
 	}
 
 	PageInfo struct {
@@ -153,11 +198,27 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Customers func(childComplexity int, first *int, after *string) int
-		Me        func(childComplexity int) int
-		Node      func(childComplexity int, id string) int
-		Nodes     func(childComplexity int, ids []string) int
-		Persons   func(childComplexity int, customerID *string, first *int, after *string) int
+		Customers             func(childComplexity int, first *int, after *string) int
+		Me                    func(childComplexity int) int
+		MySupportAccessGrants func(childComplexity int) int
+		Node                  func(childComplexity int, id string) int
+		Nodes                 func(childComplexity int, ids []string) int
+		Persons               func(childComplexity int, customerID *string, first *int, after *string) int
+	}
+
+	SupportAccessGrant struct {
+		AnswerBy        func(childComplexity int) int
+		Customer        func(childComplexity int) int
+		DecidedAt       func(childComplexity int) int
+		DurationMinutes func(childComplexity int) int
+		ExpiresAt       func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		RequestedAt     func(childComplexity int) int
+		RevokedAt       func(childComplexity int) int
+		Scope           func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		Status          func(childComplexity int) int
 	}
 
 	User struct {
@@ -182,6 +243,15 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AccessLogEntryResolver interface {
+	Seq(ctx context.Context, obj *wvsoft.AccessLogEntry) (int, error)
+
+	Grant(ctx context.Context, obj *wvsoft.AccessLogEntry) (*wvsoft.AccessGrant, error)
+	Records(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error)
+	Fields(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error)
+	Reason(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
+	Hash(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
+}
 type ApiKeyResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error)
 }
@@ -193,6 +263,9 @@ type CustomerResolver interface {
 	Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error)
 	APIKeys(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.APIKey, error)
 	Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string) (*model.PersonConnection, error)
+	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error)
+	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
+	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
 }
 type MutationResolver interface {
 	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error)
@@ -208,6 +281,10 @@ type MutationResolver interface {
 	CreatePerson(ctx context.Context, input model.CreatePersonInput) (*wvsoft.Person, error)
 	UpdatePerson(ctx context.Context, input model.UpdatePersonInput) (*wvsoft.Person, error)
 	DeletePerson(ctx context.Context, id string) (*string, error)
+	RequestSupportAccess(ctx context.Context, input model.RequestSupportAccessInput) (*wvsoft.AccessGrant, error)
+	ApproveSupportAccess(ctx context.Context, input model.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
+	DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
+	RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
 }
 type PersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error)
@@ -216,8 +293,16 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (wvsoft.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]wvsoft.Node, error)
 	Me(ctx context.Context) (*wvsoft.Subject, error)
+	MySupportAccessGrants(ctx context.Context) ([]*wvsoft.AccessGrant, error)
 	Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error)
 	Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error)
+}
+type SupportAccessGrantResolver interface {
+	Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error)
+	Reason(ctx context.Context, obj *wvsoft.AccessGrant) (*string, error)
+	Scope(ctx context.Context, obj *wvsoft.AccessGrant) (*model.AccessScope, error)
+	DurationMinutes(ctx context.Context, obj *wvsoft.AccessGrant) (*int, error)
+	Status(ctx context.Context, obj *wvsoft.AccessGrant) (*string, error)
 }
 type UserResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.User) (*wvsoft.Customer, error)
@@ -243,6 +328,137 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccessLogConnection.edges":
+		if e.ComplexityRoot.AccessLogConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConnection.Edges(childComplexity), true
+	case "AccessLogConnection.pageInfo":
+		if e.ComplexityRoot.AccessLogConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConnection.PageInfo(childComplexity), true
+
+	case "AccessLogEdge.cursor":
+		if e.ComplexityRoot.AccessLogEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEdge.Cursor(childComplexity), true
+	case "AccessLogEdge.node":
+		if e.ComplexityRoot.AccessLogEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEdge.Node(childComplexity), true
+
+	case "AccessLogEntry.actorKind":
+		if e.ComplexityRoot.AccessLogEntry.ActorKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.ActorKind(childComplexity), true
+	case "AccessLogEntry.at":
+		if e.ComplexityRoot.AccessLogEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.At(childComplexity), true
+	case "AccessLogEntry.event":
+		if e.ComplexityRoot.AccessLogEntry.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Event(childComplexity), true
+	case "AccessLogEntry.fields":
+		if e.ComplexityRoot.AccessLogEntry.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Fields(childComplexity), true
+	case "AccessLogEntry.grant":
+		if e.ComplexityRoot.AccessLogEntry.Grant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Grant(childComplexity), true
+	case "AccessLogEntry.hash":
+		if e.ComplexityRoot.AccessLogEntry.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Hash(childComplexity), true
+	case "AccessLogEntry.id":
+		if e.ComplexityRoot.AccessLogEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.ID(childComplexity), true
+	case "AccessLogEntry.reason":
+		if e.ComplexityRoot.AccessLogEntry.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Reason(childComplexity), true
+	case "AccessLogEntry.records":
+		if e.ComplexityRoot.AccessLogEntry.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Records(childComplexity), true
+	case "AccessLogEntry.seq":
+		if e.ComplexityRoot.AccessLogEntry.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Seq(childComplexity), true
+
+	case "AccessLogVerification.entries":
+		if e.ComplexityRoot.AccessLogVerification.Entries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogVerification.Entries(childComplexity), true
+	case "AccessLogVerification.firstBrokenSeq":
+		if e.ComplexityRoot.AccessLogVerification.FirstBrokenSeq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogVerification.FirstBrokenSeq(childComplexity), true
+	case "AccessLogVerification.intact":
+		if e.ComplexityRoot.AccessLogVerification.Intact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogVerification.Intact(childComplexity), true
+	case "AccessLogVerification.problem":
+		if e.ComplexityRoot.AccessLogVerification.Problem == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogVerification.Problem(childComplexity), true
+
+	case "AccessScope.specialCategories":
+		if e.ComplexityRoot.AccessScope.SpecialCategories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessScope.SpecialCategories(childComplexity), true
+	case "AccessScope.types":
+		if e.ComplexityRoot.AccessScope.Types == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessScope.Types(childComplexity), true
+	case "AccessScope.write":
+		if e.ComplexityRoot.AccessScope.Write == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessScope.Write(childComplexity), true
 
 	case "ApiKey.canWrite":
 		if e.ComplexityRoot.ApiKey.CanWrite == nil {
@@ -355,6 +571,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.APIKeys(childComplexity), true
+	case "Customer.accessLog":
+		if e.ComplexityRoot.Customer.AccessLog == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_accessLog_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.AccessLog(childComplexity, args["grantId"].(*string), args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
+	case "Customer.accessLogVerification":
+		if e.ComplexityRoot.Customer.AccessLogVerification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AccessLogVerification(childComplexity), true
 	case "Customer.city":
 		if e.ComplexityRoot.Customer.City == nil {
 			break
@@ -444,6 +677,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.Street(childComplexity), true
+	case "Customer.supportAccessGrants":
+		if e.ComplexityRoot.Customer.SupportAccessGrants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.SupportAccessGrants(childComplexity), true
 	case "Customer.users":
 		if e.ComplexityRoot.Customer.Users == nil {
 			break
@@ -477,6 +716,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
 
+	case "Mutation.approveSupportAccess":
+		if e.ComplexityRoot.Mutation.ApproveSupportAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveSupportAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveSupportAccess(childComplexity, args["input"].(model.ApproveSupportAccessInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -565,6 +815,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteUser(childComplexity, args["id"].(string)), true
+	case "Mutation.denySupportAccess":
+		if e.ComplexityRoot.Mutation.DenySupportAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_denySupportAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DenySupportAccess(childComplexity, args["id"].(string)), true
+	case "Mutation.requestSupportAccess":
+		if e.ComplexityRoot.Mutation.RequestSupportAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_requestSupportAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RequestSupportAccess(childComplexity, args["input"].(model.RequestSupportAccessInput)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -576,6 +848,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.revokeSupportAccess":
+		if e.ComplexityRoot.Mutation.RevokeSupportAccess == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeSupportAccess_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeSupportAccess(childComplexity, args["id"].(string)), true
 	case "Mutation.updateContactPerson":
 		if e.ComplexityRoot.Mutation.UpdateContactPerson == nil {
 			break
@@ -787,6 +1070,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Me(childComplexity), true
+	case "Query.mySupportAccessGrants":
+		if e.ComplexityRoot.Query.MySupportAccessGrants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MySupportAccessGrants(childComplexity), true
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
 			break
@@ -820,6 +1109,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+
+	case "SupportAccessGrant.answerBy":
+		if e.ComplexityRoot.SupportAccessGrant.AnswerBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.AnswerBy(childComplexity), true
+	case "SupportAccessGrant.customer":
+		if e.ComplexityRoot.SupportAccessGrant.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.Customer(childComplexity), true
+	case "SupportAccessGrant.decidedAt":
+		if e.ComplexityRoot.SupportAccessGrant.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.DecidedAt(childComplexity), true
+	case "SupportAccessGrant.durationMinutes":
+		if e.ComplexityRoot.SupportAccessGrant.DurationMinutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.DurationMinutes(childComplexity), true
+	case "SupportAccessGrant.expiresAt":
+		if e.ComplexityRoot.SupportAccessGrant.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.ExpiresAt(childComplexity), true
+	case "SupportAccessGrant.id":
+		if e.ComplexityRoot.SupportAccessGrant.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.ID(childComplexity), true
+	case "SupportAccessGrant.reason":
+		if e.ComplexityRoot.SupportAccessGrant.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.Reason(childComplexity), true
+	case "SupportAccessGrant.requestedAt":
+		if e.ComplexityRoot.SupportAccessGrant.RequestedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.RequestedAt(childComplexity), true
+	case "SupportAccessGrant.revokedAt":
+		if e.ComplexityRoot.SupportAccessGrant.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.RevokedAt(childComplexity), true
+	case "SupportAccessGrant.scope":
+		if e.ComplexityRoot.SupportAccessGrant.Scope == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.Scope(childComplexity), true
+	case "SupportAccessGrant.startsAt":
+		if e.ComplexityRoot.SupportAccessGrant.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.StartsAt(childComplexity), true
+	case "SupportAccessGrant.status":
+		if e.ComplexityRoot.SupportAccessGrant.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportAccessGrant.Status(childComplexity), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -898,11 +1260,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("ApproveSupportAccessInput", ec.unmarshalInputApproveSupportAccessInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactPersonInput", ec.unmarshalInputCreateContactPersonInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("RequestSupportAccessInput", ec.unmarshalInputRequestSupportAccessInput),
 			graphql.NewInputUnmarshaler("UpdateContactPersonInput", ec.unmarshalInputUpdateContactPersonInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
@@ -1053,6 +1417,8 @@ type Query {
   nodes("Global identifiers as returned in ` + "`" + `id` + "`" + ` fields (at most 100)." ids: [ID!]!): [Node]!
   "The caller: the user, staff member or API key behind the credentials of this request."
   me: Viewer!
+  "The support-access requests and grants the director has asked for, newest first."
+  mySupportAccessGrants: [SupportAccessGrant!]
   "The customer register, ordered by creation. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
   customers(
     "The number of customers to return (1 to 1000, default 50)."
@@ -1154,6 +1520,23 @@ type Customer implements Node {
     "Return persons after this cursor."
     after: String
   ): PersonConnection
+  "Support-access requests and grants for this customer, newest first (the customer's admins)."
+  supportAccessGrants: [SupportAccessGrant!]
+  "The customer's access log: every step of every grant and every access under one, oldest first (the customer's admins)."
+  accessLog(
+    "Only entries of this grant."
+    grantId: ID
+    "Only entries at or after this time."
+    from: Time
+    "Only entries before this time."
+    to: Time
+    "The number of entries to return (1 to 1000, default 50)."
+    first: Int
+    "Return entries after this cursor."
+    after: String
+  ): AccessLogConnection
+  "Checks the hash chain of the access log and reports the first broken link."
+  accessLogVerification: AccessLogVerification
 }
 
 "A page of customers."
@@ -1318,6 +1701,166 @@ type PersonEdge {
   node: Person
 }
 
+"The state of a support-access request or grant."
+enum GrantStatus {
+  "Waiting for the customer's admin."
+  PENDING
+  "Approved: in force until expiresAt unless revoked."
+  APPROVED
+  "Denied by the customer's admin."
+  DENIED
+  "Unanswered in time, or past its end."
+  EXPIRED
+  "Ended early by the customer's admin."
+  REVOKED
+}
+
+"Types of the customer's data space that a support-access grant can open."
+enum DataSpaceType {
+  "Persons in the data space."
+  Person
+  "The customer's users."
+  User
+  "The customer's API keys."
+  ApiKey
+}
+
+"What a support-access grant opens."
+type AccessScope {
+  "The types of the data space the director may reach."
+  types: [DataSpaceType!]!
+  "Whether special categories (BSN, medical notes) are included."
+  specialCategories: Boolean!
+  "Whether the director may also write."
+  write: Boolean!
+}
+
+"WvSoft's director's request for access to one customer's data space, for support (P9); once approved by the customer's admin, a grant."
+type SupportAccessGrant implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "The customer whose data space the request is for."
+  customer: Customer
+  "Why the director asks, such as a support ticket reference."
+  reason: String
+  "What the request (or, once approved, the grant) opens."
+  scope: AccessScope
+  "How long the grant lasts once approved, in minutes."
+  durationMinutes: Int
+  "The state now; an unanswered request and a grant past its end are EXPIRED."
+  status: GrantStatus
+  "When the director asked."
+  requestedAt: Time
+  "When an unanswered request expires."
+  answerBy: Time
+  "When the customer's admin decided."
+  decidedAt: Time
+  "When the grant started."
+  startsAt: Time
+  "When the grant ends."
+  expiresAt: Time
+  "When the grant was revoked."
+  revokedAt: Time
+}
+
+"Events of the access log."
+enum AccessEvent {
+  "The director asked for access."
+  REQUESTED
+  "The customer's admin approved."
+  APPROVED
+  "The customer's admin denied."
+  DENIED
+  "A request went unanswered, or a grant ended."
+  EXPIRED
+  "The customer's admin revoked the grant."
+  REVOKED
+  "The director read (or wrote) data under the grant."
+  ACCESS
+}
+
+"One entry of a customer's access log. Entries are append-only and chained by hash."
+type AccessLogEntry implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "The entry's position in the customer's chain, from 1."
+  seq: Int!
+  "When it happened."
+  at: Time
+  "What happened."
+  event: AccessEvent
+  "Who acted: STAFF (the director), USER (the customer's admin) or SYSTEM (expiry)."
+  actorKind: String
+  "The grant the entry is about."
+  grant: SupportAccessGrant
+  "For ACCESS: the global ids of the records read, never their values."
+  records: [ID!]
+  "For ACCESS: the fields read, as Type.field."
+  fields: [String!]
+  "For REQUESTED and decisions: the reason given."
+  reason: String
+  "The entry's hash (hex): sha256 of the previous entry's hash and this entry."
+  hash: String
+}
+
+"A page of access-log entries."
+type AccessLogConnection {
+  "The entries of this page, each with its cursor."
+  edges: [AccessLogEdge!]!
+  "Paging information."
+  pageInfo: PageInfo!
+}
+
+"An access-log entry with its cursor."
+type AccessLogEdge {
+  "The cursor of this entry."
+  cursor: String!
+  "The entry."
+  node: AccessLogEntry
+}
+
+"The result of checking an access log's hash chain."
+type AccessLogVerification {
+  "Whether every entry is present and unaltered."
+  intact: Boolean!
+  "How many entries were checked."
+  entries: Int!
+  "The sequence number of the first broken link, if any."
+  firstBrokenSeq: Int
+  "What is wrong at that link."
+  problem: String
+}
+
+"A request for support access."
+input RequestSupportAccessInput {
+  "The customer whose data space the director needs."
+  customerId: ID!
+  "Why, such as a support ticket reference; 3 to 500 characters."
+  reason: String!
+  "The types to open."
+  types: [DataSpaceType!]!
+  "Whether special categories are needed. Default false."
+  specialCategories: Boolean
+  "Whether writing is needed. Default false."
+  write: Boolean
+  "How long, in minutes (1 to 10080; default 480, 8 hours)."
+  durationMinutes: Int
+}
+
+"An approval, which may shorten the duration or narrow the scope."
+input ApproveSupportAccessInput {
+  "The request's id."
+  id: ID!
+  "A shorter duration in minutes."
+  durationMinutes: Int
+  "A subset of the requested types."
+  types: [DataSpaceType!]
+  "False to leave out special categories."
+  specialCategories: Boolean
+  "False to leave out writing."
+  write: Boolean
+}
+
 "The entry points for writing. Every mutation runs in one transaction."
 type Mutation {
   "Registers a new customer (WvSoft staff)."
@@ -1346,6 +1889,14 @@ type Mutation {
   updatePerson(input: UpdatePersonInput!): Person
   "Removes a person from the data space. Returns the removed id."
   deletePerson("The person's id." id: ID!): ID
+  "The director asks a customer for access to its data space; the customer's admins decide."
+  requestSupportAccess(input: RequestSupportAccessInput!): SupportAccessGrant
+  "A customer admin approves a pending request, possibly shorter or narrower."
+  approveSupportAccess(input: ApproveSupportAccessInput!): SupportAccessGrant
+  "A customer admin denies (dismisses) a pending request. An approved grant is not touched."
+  denySupportAccess("The request's id." id: ID!): SupportAccessGrant
+  "A customer admin ends an approved grant at once, on every server."
+  revokeSupportAccess("The grant's id." id: ID!): SupportAccessGrant
 }
 
 "A new customer."
@@ -1533,6 +2084,78 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccessLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AccessLogConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AccessLogConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_AccessLogEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_AccessLogEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessLogEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AccessLogEntry_id(ctx, field)
+	case "seq":
+		return ec.fieldContext_AccessLogEntry_seq(ctx, field)
+	case "at":
+		return ec.fieldContext_AccessLogEntry_at(ctx, field)
+	case "event":
+		return ec.fieldContext_AccessLogEntry_event(ctx, field)
+	case "actorKind":
+		return ec.fieldContext_AccessLogEntry_actorKind(ctx, field)
+	case "grant":
+		return ec.fieldContext_AccessLogEntry_grant(ctx, field)
+	case "records":
+		return ec.fieldContext_AccessLogEntry_records(ctx, field)
+	case "fields":
+		return ec.fieldContext_AccessLogEntry_fields(ctx, field)
+	case "reason":
+		return ec.fieldContext_AccessLogEntry_reason(ctx, field)
+	case "hash":
+		return ec.fieldContext_AccessLogEntry_hash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessLogVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "intact":
+		return ec.fieldContext_AccessLogVerification_intact(ctx, field)
+	case "entries":
+		return ec.fieldContext_AccessLogVerification_entries(ctx, field)
+	case "firstBrokenSeq":
+		return ec.fieldContext_AccessLogVerification_firstBrokenSeq(ctx, field)
+	case "problem":
+		return ec.fieldContext_AccessLogVerification_problem(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogVerification", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessScope(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "types":
+		return ec.fieldContext_AccessScope_types(ctx, field)
+	case "specialCategories":
+		return ec.fieldContext_AccessScope_specialCategories(ctx, field)
+	case "write":
+		return ec.fieldContext_AccessScope_write(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessScope", field.Name)
+}
+
 func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -1619,6 +2242,12 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_apiKeys(ctx, field)
 	case "persons":
 		return ec.fieldContext_Customer_persons(ctx, field)
+	case "supportAccessGrants":
+		return ec.fieldContext_Customer_supportAccessGrants(ctx, field)
+	case "accessLog":
+		return ec.fieldContext_Customer_accessLog(ctx, field)
+	case "accessLogVerification":
+		return ec.fieldContext_Customer_accessLogVerification(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -1713,6 +2342,36 @@ func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field gr
 		return ec.fieldContext_PersonEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportAccessGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupportAccessGrant_id(ctx, field)
+	case "customer":
+		return ec.fieldContext_SupportAccessGrant_customer(ctx, field)
+	case "reason":
+		return ec.fieldContext_SupportAccessGrant_reason(ctx, field)
+	case "scope":
+		return ec.fieldContext_SupportAccessGrant_scope(ctx, field)
+	case "durationMinutes":
+		return ec.fieldContext_SupportAccessGrant_durationMinutes(ctx, field)
+	case "status":
+		return ec.fieldContext_SupportAccessGrant_status(ctx, field)
+	case "requestedAt":
+		return ec.fieldContext_SupportAccessGrant_requestedAt(ctx, field)
+	case "answerBy":
+		return ec.fieldContext_SupportAccessGrant_answerBy(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_SupportAccessGrant_decidedAt(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_SupportAccessGrant_startsAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_SupportAccessGrant_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_SupportAccessGrant_revokedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportAccessGrant", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1865,6 +2524,52 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Customer_accessLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "grantId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["grantId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg4
+	return args, nil
+}
+
 func (ec *executionContext) field_Customer_persons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1884,6 +2589,20 @@ func (ec *executionContext) field_Customer_persons_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_approveSupportAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApproveSupportAccessInput, error) {
+			return ec.unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐApproveSupportAccessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -1999,7 +2718,49 @@ func (ec *executionContext) field_Mutation_deleteUser_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_denySupportAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_requestSupportAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
+			return ec.unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeSupportAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
@@ -2236,6 +2997,525 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AccessLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AccessLogEdge) graphql.Marshaler {
+			return ec.marshalNAccessLogEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessLogConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessLogEntry) graphql.Marshaler {
+			return ec.marshalOAccessLogEntry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessLogEntry(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessLogEntry_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, false, "ID")
+}
+
+func (ec *executionContext) _AccessLogEntry_seq(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Seq(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "Int")
+}
+
+func (ec *executionContext) _AccessLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AccessLogEntry_event(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOAccessEvent2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, false, false, "AccessEvent")
+}
+
+func (ec *executionContext) _AccessLogEntry_actorKind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_actorKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogEntry_grant(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_grant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Grant(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_grant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessLogEntry_records(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Records(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _AccessLogEntry_fields(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Fields(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalOString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogEntry_reason(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogEntry_hash(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Hash(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogVerification_intact(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogVerification_intact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Intact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogVerification_intact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AccessLogVerification_entries(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogVerification_entries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogVerification_entries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogVerification_firstBrokenSeq(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogVerification_firstBrokenSeq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstBrokenSeq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogVerification_firstBrokenSeq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogVerification_problem(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogVerification_problem(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Problem, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogVerification_problem(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessScope_types(ctx context.Context, field graphql.CollectedField, obj *model.AccessScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessScope_types(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Types, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNDataSpaceType2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessScope_types(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessScope", field, false, false, "DataSpaceType")
+}
+
+func (ec *executionContext) _AccessScope_specialCategories(ctx context.Context, field graphql.CollectedField, obj *model.AccessScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessScope_specialCategories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpecialCategories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessScope_specialCategories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessScope", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _AccessScope_write(ctx context.Context, field graphql.CollectedField, obj *model.AccessScope) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessScope_write(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Write, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessScope_write(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessScope", field, false, false, "Boolean")
+}
 
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -3071,6 +4351,114 @@ func (ec *executionContext) fieldContext_Customer_persons(ctx context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_supportAccessGrants(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_supportAccessGrants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().SupportAccessGrants(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_supportAccessGrants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLog(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLog(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().AccessLog(ctx, obj, fc.Args["grantId"].(*string), fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogConnection) graphql.Marshaler {
+			return ec.marshalOAccessLogConnection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLog(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_accessLog_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLogVerification(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLogVerification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().AccessLogVerification(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.LogVerification) graphql.Marshaler {
+			return ec.marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐLogVerification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLogVerification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogVerification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3756,6 +5144,182 @@ func (ec *executionContext) fieldContext_Mutation_deletePerson(ctx context.Conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deletePerson_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_requestSupportAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_requestSupportAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RequestSupportAccess(ctx, fc.Args["input"].(model.RequestSupportAccessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_requestSupportAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_requestSupportAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_approveSupportAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_approveSupportAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApproveSupportAccess(ctx, fc.Args["input"].(model.ApproveSupportAccessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_approveSupportAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_approveSupportAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_denySupportAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_denySupportAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DenySupportAccess(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_denySupportAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_denySupportAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeSupportAccess(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeSupportAccess(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeSupportAccess(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeSupportAccess(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeSupportAccess_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -4470,6 +6034,38 @@ func (ec *executionContext) fieldContext_Query_me(_ context.Context, field graph
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_mySupportAccessGrants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_mySupportAccessGrants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MySupportAccessGrants(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_mySupportAccessGrants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4632,6 +6228,300 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _SupportAccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, false, "ID")
+}
+
+func (ec *executionContext) _SupportAccessGrant_customer(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SupportAccessGrant().Customer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportAccessGrant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportAccessGrant_reason(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SupportAccessGrant().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, true, "String")
+}
+
+func (ec *executionContext) _SupportAccessGrant_scope(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_scope(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SupportAccessGrant().Scope(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessScope) graphql.Marshaler {
+			return ec.marshalOAccessScope2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessScope(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_scope(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SupportAccessGrant",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessScope(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SupportAccessGrant_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_durationMinutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SupportAccessGrant().DurationMinutes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_durationMinutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, true, "Int")
+}
+
+func (ec *executionContext) _SupportAccessGrant_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SupportAccessGrant().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOGrantStatus2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, true, "GrantStatus")
+}
+
+func (ec *executionContext) _SupportAccessGrant_requestedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_requestedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequestedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_requestedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportAccessGrant_answerBy(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_answerBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AnswerBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_answerBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportAccessGrant_decidedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportAccessGrant_startsAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportAccessGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportAccessGrant_revokedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportAccessGrant_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportAccessGrant_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
@@ -5978,6 +7868,76 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.Context, obj any) (model.ApproveSupportAccessInput, error) {
+	var it model.ApproveSupportAccessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "durationMinutes", "types", "specialCategories", "write"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "durationMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMinutes = graphql.OmittableOf(data)
+		case "types":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("types"))
+			data, err := ec.unmarshalODataSpaceType2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Types = graphql.OmittableOf(data)
+		case "specialCategories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialCategories"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SpecialCategories = graphql.OmittableOf(data)
+		case "write":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("write"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Write = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApproveSupportAccessInput unmarshals raw into the ApproveSupportAccessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApproveSupportAccessInput(ctx context.Context, raw any) (model.ApproveSupportAccessInput, error) {
+	var out model.ApproveSupportAccessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApproveSupportAccessInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
 	var it model.CreateAPIKeyInput
 	if obj == nil {
@@ -6398,6 +8358,83 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.Context, obj any) (model.RequestSupportAccessInput, error) {
+	var it model.RequestSupportAccessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "reason", "types", "specialCategories", "write", "durationMinutes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "types":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("types"))
+			data, err := ec.unmarshalNDataSpaceType2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Types = data
+		case "specialCategories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("specialCategories"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SpecialCategories = graphql.OmittableOf(data)
+		case "write":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("write"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Write = graphql.OmittableOf(data)
+		case "durationMinutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("durationMinutes"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DurationMinutes = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequestSupportAccessInput unmarshals raw into the RequestSupportAccessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequestSupportAccessInput(ctx context.Context, raw any) (model.RequestSupportAccessInput, error) {
+	var out model.RequestSupportAccessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestSupportAccessInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.Context, obj any) (model.UpdateContactPersonInput, error) {
 	var it model.UpdateContactPersonInput
 	if obj == nil {
@@ -6775,6 +8812,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case *wvsoft.AccessGrant:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SupportAccessGrant(ctx, sel, obj)
 	case *wvsoft.Person:
 		if obj == nil {
 			return graphql.Null
@@ -6795,6 +8837,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ApiKey(ctx, sel, obj)
+	case *wvsoft.AccessLogEntry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AccessLogEntry(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -6807,6 +8854,257 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var accessLogConnectionImplementors = []string{"AccessLogConnection"}
+
+func (ec *executionContext) _AccessLogConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccessLogConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogConnection")
+		case "edges":
+			out.Values[i] = ec._AccessLogConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._AccessLogConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessLogEdgeImplementors = []string{"AccessLogEdge"}
+
+func (ec *executionContext) _AccessLogEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AccessLogEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogEdge")
+		case "cursor":
+			out.Values[i] = ec._AccessLogEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._AccessLogEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessLogEntryImplementors = []string{"AccessLogEntry", "Node"}
+
+func (ec *executionContext) _AccessLogEntry(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.AccessLogEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogEntry")
+		case "id":
+			out.Values[i] = ec._AccessLogEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seq":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_seq(ctx, field, obj)
+				})
+		case "at":
+			out.Values[i] = ec._AccessLogEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "event":
+			out.Values[i] = ec._AccessLogEntry_event(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actorKind":
+			out.Values[i] = ec._AccessLogEntry_actorKind(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grant":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_grant(ctx, field, obj)
+				})
+		case "records":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_records(ctx, field, obj)
+				})
+		case "fields":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_fields(ctx, field, obj)
+				})
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_reason(ctx, field, obj)
+				})
+		case "hash":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_hash(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessLogVerificationImplementors = []string{"AccessLogVerification"}
+
+func (ec *executionContext) _AccessLogVerification(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.LogVerification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogVerificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogVerification")
+		case "intact":
+			out.Values[i] = ec._AccessLogVerification_intact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entries":
+			out.Values[i] = ec._AccessLogVerification_entries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "firstBrokenSeq":
+			out.Values[i] = ec._AccessLogVerification_firstBrokenSeq(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "problem":
+			out.Values[i] = ec._AccessLogVerification_problem(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessScopeImplementors = []string{"AccessScope"}
+
+func (ec *executionContext) _AccessScope(ctx context.Context, sel ast.SelectionSet, obj *model.AccessScope) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessScopeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessScope")
+		case "types":
+			out.Values[i] = ec._AccessScope_types(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "specialCategories":
+			out.Values[i] = ec._AccessScope_specialCategories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "write":
+			out.Values[i] = ec._AccessScope_write(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var apiKeyImplementors = []string{"ApiKey", "Node"}
 
@@ -7074,6 +9372,24 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_persons(ctx, field, obj)
 				})
+		case "supportAccessGrants":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_supportAccessGrants(ctx, field, obj)
+				})
+		case "accessLog":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLog(ctx, field, obj)
+				})
+		case "accessLogVerification":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLogVerification(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7273,6 +9589,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "deletePerson":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_deletePerson(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "requestSupportAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_requestSupportAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "approveSupportAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_approveSupportAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "denySupportAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_denySupportAccess(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "revokeSupportAccess":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeSupportAccess(ctx, field)
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
@@ -7564,6 +9908,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
 				})
+		case "mySupportAccessGrants":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_mySupportAccessGrants(ctx, field)
+				})
 		case "customers":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -7588,6 +9938,99 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				return ec._Query___schema(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supportAccessGrantImplementors = []string{"SupportAccessGrant", "Node"}
+
+func (ec *executionContext) _SupportAccessGrant(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.AccessGrant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportAccessGrantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportAccessGrant")
+		case "id":
+			out.Values[i] = ec._SupportAccessGrant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupportAccessGrant_customer(ctx, field, obj)
+				})
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupportAccessGrant_reason(ctx, field, obj)
+				})
+		case "scope":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupportAccessGrant_scope(ctx, field, obj)
+				})
+		case "durationMinutes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupportAccessGrant_durationMinutes(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SupportAccessGrant_status(ctx, field, obj)
+				})
+		case "requestedAt":
+			out.Values[i] = ec._SupportAccessGrant_requestedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "answerBy":
+			out.Values[i] = ec._SupportAccessGrant_answerBy(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._SupportAccessGrant_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startsAt":
+			out.Values[i] = ec._SupportAccessGrant_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._SupportAccessGrant_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._SupportAccessGrant_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -8082,12 +10525,41 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAccessLogEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AccessLogEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessLogEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNAccessLogEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdge(ctx context.Context, sel ast.SelectionSet, v *model.AccessLogEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AccessLogEdge!")
+		return graphql.Null
+	}
+	return ec._AccessLogEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *wvsoft.APIKey) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ApiKey!")
 		return graphql.Null
 	}
 	return ec._ApiKey(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐApproveSupportAccessInput(ctx context.Context, v any) (model.ApproveSupportAccessInput, error) {
+	res, err := ec.unmarshalInputApproveSupportAccessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -8197,6 +10669,50 @@ func (ec *executionContext) marshalNDataCategory2string(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) unmarshalNDataSpaceType2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDataSpaceType2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DataSpaceType!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNDataSpaceType2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDataSpaceType2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNDataSpaceType2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataSpaceType2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8238,6 +10754,20 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐNode(ctx context.Context, sel ast.SelectionSet, v []wvsoft.Node) graphql.Marshaler {
@@ -8334,6 +10864,11 @@ func (ec *executionContext) marshalNPurpose2ᚕstringᚄ(ctx context.Context, se
 	return ret
 }
 
+func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
+	res, err := ec.unmarshalInputRequestSupportAccessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRole2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8374,6 +10909,14 @@ func (ec *executionContext) marshalNSubjectKind2string(ctx context.Context, sel 
 		graphql.AddInvalidNullFromMarshaler(ctx, "SubjectKind!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupportAccessGrant!")
+		return graphql.Null
+	}
+	return ec._SupportAccessGrant(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateContactPersonInput(ctx context.Context, v any) (model.UpdateContactPersonInput, error) {
@@ -8568,6 +11111,46 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) unmarshalOAccessEvent2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAccessEvent2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
+func (ec *executionContext) marshalOAccessLogConnection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogConnection(ctx context.Context, sel ast.SelectionSet, v *model.AccessLogConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessLogConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessLogEntry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessLogEntry(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessLogEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessLogEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐLogVerification(ctx context.Context, sel ast.SelectionSet, v *wvsoft.LogVerification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessLogVerification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessScope2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessScope(ctx context.Context, sel ast.SelectionSet, v *model.AccessScope) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessScope(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOApiKey2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAPIKeyᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.APIKey) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -8682,6 +11265,42 @@ func (ec *executionContext) marshalOCustomer2ᚖgithubᚗcomᚋwvsoftᚋprivacy�
 	return ec._Customer(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalODataSpaceType2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDataSpaceType2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalODataSpaceType2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataSpaceType2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -8698,6 +11317,59 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalDate(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOGrantStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGrantStatus2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -8793,6 +11465,53 @@ func (ec *executionContext) marshalOSalutation2ᚖstring(ctx context.Context, se
 	return res
 }
 
+func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -8809,6 +11528,32 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.AccessGrant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupportAccessGrant(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

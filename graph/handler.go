@@ -44,8 +44,19 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *handler.Server {
 	srv.AroundFields(hook)
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
-		if req := authz.FromContext(ctx); req != nil && graphql.HasOperationContext(ctx) {
-			req.LogDecisions(ctx, cfg.Logger, graphql.GetOperationContext(ctx).OperationName)
+		req := authz.FromContext(ctx)
+		if req == nil || !graphql.HasOperationContext(ctx) {
+			return resp
+		}
+		req.LogDecisions(ctx, cfg.Logger, graphql.GetOperationContext(ctx).OperationName)
+		// What was read under a support-access grant is in the customer's log before the
+		// answer leaves; if the log cannot be written, the answer does not leave.
+		if accesses := req.Accesses(); len(accesses) > 0 {
+			if err := r.Store.LogAccess(ctx, req.Subject(), accesses, r.Now()); err != nil {
+				cfg.Logger.ErrorContext(ctx, "access log write failed; answer withheld", "error", err.Error())
+				return &graphql.Response{Errors: gqlerror.List{{Message: "the access could not be logged; try again",
+					Extensions: map[string]any{"code": wvsoft.EUNAVAILABLE}}}}
+			}
 		}
 		return resp
 	})

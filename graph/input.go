@@ -98,4 +98,5 @@ const (
 	errCannotClear = inputError("cannot be cleared")
 	errFuture      = inputError("must not lie in the future")
 	errTooOld      = inputError("must not lie before 1900")
+	errTooShort    = inputError("is too short")
 )

@@ -104,6 +104,8 @@ func (r *Resolver) fetchNodes(ctx context.Context, kind string, f wvsoft.TenantF
 		return collect(r.Store.APIKeysByID(ctx, f, ids))(found, func(k *wvsoft.APIKey) uuid.UUID { return k.UUID })
 	case wvsoft.KindPerson:
 		return collect(r.Store.PersonsByID(ctx, f, ids))(found, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
+	case wvsoft.KindAccessGrant:
+		return collect(r.Store.AccessGrantsByID(ctx, f, ids))(found, func(g *wvsoft.AccessGrant) uuid.UUID { return g.UUID })
 	}
 	return nil // an unknown kind finds nothing
 }
@@ -133,6 +135,8 @@ func kindOf(n wvsoft.Node) string {
 		return wvsoft.KindAPIKey
 	case *wvsoft.Person:
 		return wvsoft.KindPerson
+	case *wvsoft.AccessGrant:
+		return wvsoft.KindAccessGrant
 	}
 	return ""
 }

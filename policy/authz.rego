@@ -37,6 +37,45 @@ active if api_key
 
 active if declared_staff
 
+director if {
+	declared_staff
+	input.subject.role == "DIRECTOR"
+}
+
+# The director's grants in force (P9). The server sends only these; the time check is a second
+# line. A grant opens data-space types of one customer, for reading or also writing, with or
+# without special categories.
+active_grants contains g if {
+	director
+	some g in input.context.grants
+	time.parse_rfc3339_ns(g.expires_at) > input.context.time_ns
+}
+
+granted_tenants(type, "read") := {g.tenant_id |
+	some g in active_grants
+	type in g.types
+}
+
+granted_tenants(type, "write") := {g.tenant_id |
+	some g in active_grants
+	type in g.types
+	g.write
+}
+
+# The grant that opens a type of a customer, when one does; the lowest id when several do.
+grant_for(type, tenant) := min({g.id |
+	some g in active_grants
+	g.tenant_id == tenant
+	type in g.types
+})
+
+grant_special(type, tenant) if {
+	some g in active_grants
+	g.tenant_id == tenant
+	type in g.types
+	g.special
+}
+
 # The purposes each staff role serves (P1): support reads for support, billing for billing.
 staff_purposes := {
 	"DIRECTOR": {"SUPPORT", "BILLING"},
@@ -51,11 +90,16 @@ register_types := {"Customer", "ContactPerson"}
 
 # Staff read the whole register; they write only the part their purpose keeps: billing keeps the
 # customer's billing data, support and the director keep contact persons too.
-staff_types("read") := register_types
+staff_types("read") := register_types if input.subject.role in {"SUPPORT", "BILLING"}
 
 staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
 
-staff_types("write") := register_types if input.subject.role in {"DIRECTOR", "SUPPORT"}
+staff_types("write") := register_types if input.subject.role == "SUPPORT"
+
+# The director also files support-access requests, for any customer, and reads them.
+staff_types("write") := register_types | {"SupportAccessRequest"} if input.subject.role == "DIRECTOR"
+
+staff_types("read") := register_types | {"SupportAccessGrant"} if input.subject.role == "DIRECTOR"
 
 # Types a customer subject reads in its own tenant.
 own_readable contains t if {
@@ -63,9 +107,11 @@ own_readable contains t if {
 	some t in {"Customer", "ContactPerson", "User", "Person"}
 }
 
-own_readable contains "ApiKey" if {
+# Admins also manage keys and support access, and read the access log (P9).
+own_readable contains t if {
 	customer_user
 	input.subject.role == "ADMIN"
+	some t in {"ApiKey", "SupportAccessGrant", "AccessLogEntry"}
 }
 
 own_readable contains t if {
@@ -79,7 +125,7 @@ own_writable contains "Person" if customer_user
 own_writable contains t if {
 	customer_user
 	input.subject.role == "ADMIN"
-	some t in {"User", "ApiKey", "ContactPerson"}
+	some t in {"User", "ApiKey", "ContactPerson", "SupportAccessGrant"}
 }
 
 own_writable contains "Person" if {
@@ -92,12 +138,15 @@ own_types("read") := own_readable
 own_types("write") := own_writable
 
 # reach(type, action) is {"all": true} or {"tenants": [...]}. Nobody at WvSoft reaches a data
-# space (Person, User, ApiKey) here: only a customer's grant will open one (P9).
+# space (Person, User, ApiKey) but the director, and only through a customer's grant (P9).
 reach(type, action) := {"all": true} if {
 	declared_staff
 	type in staff_types(action)
 } else := {"tenants": [input.subject.tenant_id]} if {
 	type in own_types(action)
+} else := {"tenants": sort(granted)} if {
+	granted := granted_tenants(type, action)
+	count(granted) > 0
 } else := {"tenants": []}
 
 rows := reach(input.resource.type, input.action)
@@ -115,11 +164,19 @@ deny(reason) := {"effect": "deny", "reason": reason}
 mask(kind, reason) := {"effect": "mask", "mask": kind, "reason": reason}
 
 # Types that only carry other objects or paging; what they carry is decided on its own.
-structural_types := {"Query", "Viewer", "PageInfo", "CustomerConnection", "CustomerEdge", "PersonConnection", "PersonEdge", "CreateApiKeyPayload"}
+structural_types := {
+	"Query", "Viewer", "PageInfo", "CustomerConnection", "CustomerEdge", "PersonConnection", "PersonEdge",
+	"CreateApiKeyPayload", "AccessScope", "AccessLogConnection", "AccessLogEdge", "AccessLogVerification",
+}
 
 # Fields of one type that lead to objects of another type: visible when those are.
 links := {
-	"Customer": {"contactPersons": "ContactPerson", "users": "User", "apiKeys": "ApiKey", "persons": "Person"},
+	"Customer": {
+		"contactPersons": "ContactPerson", "users": "User", "apiKeys": "ApiKey", "persons": "Person",
+		"supportAccessGrants": "SupportAccessGrant", "accessLog": "AccessLogEntry", "accessLogVerification": "AccessLogEntry",
+	},
+	"SupportAccessGrant": {"customer": "Customer"},
+	"AccessLogEntry": {"grant": "SupportAccessGrant"},
 	"ContactPerson": {"customer": "Customer"},
 	"User": {"customer": "Customer"},
 	"ApiKey": {"customer": "Customer"},
@@ -133,6 +190,9 @@ mutation_types := {
 	"createUser": "User", "updateUser": "User", "deleteUser": "User",
 	"createApiKey": "ApiKey", "revokeApiKey": "ApiKey",
 	"createPerson": "Person", "updatePerson": "Person", "deletePerson": "Person",
+	"requestSupportAccess": "SupportAccessRequest",
+	"approveSupportAccess": "SupportAccessGrant", "denySupportAccess": "SupportAccessGrant",
+	"revokeSupportAccess": "SupportAccessGrant",
 }
 
 special_categories := {"NATIONAL_ID", "HEALTH"}
@@ -151,6 +211,10 @@ decision := deny("no current access: unknown role, accountant, or no current con
 } else := d if {
 	target := links[input.resource.type][input.resource.field]
 	d := link_decision(target)
+} else := d if {
+	# Under a grant every field carries the grant, so that the access log records it.
+	grant := grant_for(input.resource.type, input.resource.tenant_id)
+	d := grant_decision(grant)
 } else := allow if {
 	not input.resource.category
 } else := d if {
@@ -163,6 +227,12 @@ decision := deny("no current access: unknown role, accountant, or no current con
 	declared_staff
 	d := staff_decision
 }
+
+# Under a grant: special categories only when the grant names them.
+grant_decision(grant) := deny("special category outside the grant's scope") if {
+	input.resource.category in special_categories
+	not grant_special(input.resource.type, input.resource.tenant_id)
+} else := {"effect": "allow", "grant": grant}
 
 mutation_decision := allow if {
 	r := reach(mutation_types[input.resource.field], "write")

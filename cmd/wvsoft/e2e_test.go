@@ -28,8 +28,12 @@ type server struct {
 // startServer runs the real program, as main would, and waits for /readyz.
 func startServer(t *testing.T, extraEnv map[string]string) *server {
 	t.Helper()
-	db := pgtest.New(t)
-	keyFile := filepath.Join(t.TempDir(), "key.pem")
+	return startServerOn(t, pgtest.New(t), filepath.Join(t.TempDir(), "key.pem"), extraEnv)
+}
+
+// startServerOn starts another server on a database that may already have one.
+func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[string]string) *server {
+	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL": db.OwnerURL, "LISTEN_ADDR": "127.0.0.1:0", "TOKEN_KEY_FILE": keyFile, "LOG_FORMAT": "json",
 	}

@@ -168,7 +168,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	go engine.Watch(ctx)
+	if err := engine.Watch(ctx); err != nil {
+		return fmt.Errorf("watch %s: %w", cfg.PolicyDir, err)
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -192,6 +194,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
+
+	go expireGrants(ctx, db, logger)
 
 	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
 		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection})
@@ -219,6 +223,26 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// expireGrants writes down expired support-access requests and grants once a minute. Access
+// already stops at expiry without it (the policy and the grant query compare times); this puts
+// the EXPIRED step into the customers' access logs.
+func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil {
+			logger.Error("expiring support-access grants", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("support-access grants expired", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // config is the environment, read once.

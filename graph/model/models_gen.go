@@ -9,6 +9,46 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
+// A page of access-log entries.
+type AccessLogConnection struct {
+	// The entries of this page, each with its cursor.
+	Edges []*AccessLogEdge `json:"edges"`
+	// Paging information.
+	PageInfo *PageInfo `json:"pageInfo"`
+}
+
+// An access-log entry with its cursor.
+type AccessLogEdge struct {
+	// The cursor of this entry.
+	Cursor string `json:"cursor"`
+	// The entry.
+	Node *wvsoft.AccessLogEntry `json:"node,omitempty"`
+}
+
+// What a support-access grant opens.
+type AccessScope struct {
+	// The types of the data space the director may reach.
+	Types []string `json:"types"`
+	// Whether special categories (BSN, medical notes) are included.
+	SpecialCategories bool `json:"specialCategories"`
+	// Whether the director may also write.
+	Write bool `json:"write"`
+}
+
+// An approval, which may shorten the duration or narrow the scope.
+type ApproveSupportAccessInput struct {
+	// The request's id.
+	ID string `json:"id"`
+	// A shorter duration in minutes.
+	DurationMinutes graphql.Omittable[*int] `json:"durationMinutes,omitempty"`
+	// A subset of the requested types.
+	Types graphql.Omittable[[]string] `json:"types,omitempty"`
+	// False to leave out special categories.
+	SpecialCategories graphql.Omittable[*bool] `json:"specialCategories,omitempty"`
+	// False to leave out writing.
+	Write graphql.Omittable[*bool] `json:"write,omitempty"`
+}
+
 // A new API key.
 type CreateAPIKeyInput struct {
 	// What the key is for, 1 to 200 characters.
@@ -157,6 +197,22 @@ type PersonEdge struct {
 
 // The entry points for reading.
 type Query struct {
+}
+
+// A request for support access.
+type RequestSupportAccessInput struct {
+	// The customer whose data space the director needs.
+	CustomerID string `json:"customerId"`
+	// Why, such as a support ticket reference; 3 to 500 characters.
+	Reason string `json:"reason"`
+	// The types to open.
+	Types []string `json:"types"`
+	// Whether special categories are needed. Default false.
+	SpecialCategories graphql.Omittable[*bool] `json:"specialCategories,omitempty"`
+	// Whether writing is needed. Default false.
+	Write graphql.Omittable[*bool] `json:"write,omitempty"`
+	// How long, in minutes (1 to 10080; default 480, 8 hours).
+	DurationMinutes graphql.Omittable[*int] `json:"durationMinutes,omitempty"`
 }
 
 // Changes to a contact person. Omitted fields stay as they are.

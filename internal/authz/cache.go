@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ type sharedKey struct {
 	declaration        int64
 	action, typ, field string
 	tenant             uuid.UUID
+	grants             string // the director's grants in force, written out
 }
 
 func keyOf(in Input) sharedKey {
@@ -42,6 +44,9 @@ func keyOf(in Input) sharedKey {
 		tenant: in.Resource.TenantID}
 	if s.DeclarationExpiresAt != nil {
 		k.declaration = s.DeclarationExpiresAt.UnixNano()
+	}
+	for _, g := range s.Grants {
+		k.grants += fmt.Sprintf("%s/%s/%v/%t/%t/%d;", g.ID, g.TenantID, g.Types, g.Special, g.Write, g.ExpiresAt.UnixNano())
 	}
 	return k
 }

@@ -30,6 +30,8 @@ type Decision struct {
 	// Mask names the masking of a masked field (see masker).
 	Mask   string `json:"mask,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Grant is the support-access grant an allow rests on; the access log records the read.
+	Grant string `json:"grant,omitempty"`
 }
 
 // Resource is the object and field a decision is about.
@@ -77,11 +79,20 @@ func (in Input) value() map[string]any {
 	if in.Resource.TenantID != uuid.Nil {
 		resource["tenant_id"] = in.Resource.TenantID.String()
 	}
+	grants := make([]any, len(s.Grants))
+	for i, g := range s.Grants {
+		types := make([]any, len(g.Types))
+		for j, t := range g.Types {
+			types[j] = t
+		}
+		grants[i] = map[string]any{"id": g.ID.String(), "tenant_id": g.TenantID.String(), "types": types,
+			"special": g.Special, "write": g.Write, "expires_at": g.ExpiresAt.UTC().Format(time.RFC3339Nano)}
+	}
 	return map[string]any{
 		"subject":  subject,
 		"action":   in.Action,
 		"resource": resource,
-		"context":  map[string]any{"time_ns": in.Time.UnixNano()},
+		"context":  map[string]any{"time_ns": in.Time.UnixNano(), "grants": grants},
 	}
 }
 
@@ -107,6 +118,7 @@ func (c *compiled) decide(ctx context.Context, in Input) Decision {
 	d.Effect, _ = obj["effect"].(string)
 	d.Mask, _ = obj["mask"].(string)
 	d.Reason, _ = obj["reason"].(string)
+	d.Grant, _ = obj["grant"].(string)
 	switch d.Effect {
 	case Allow:
 		return d

@@ -94,7 +94,9 @@ func TestHotReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go e.Watch(ctx)
+	if err := e.Watch(ctx); err != nil {
+		t.Fatal(err)
+	}
 	good := e.Status().Revision
 	s := member()
 	if d := decide(e, s); d.Effect != authz.Allow {

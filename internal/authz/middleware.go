@@ -26,8 +26,16 @@ func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
 	if r == nil {
 		return nil, wvsoft.Errorf(wvsoft.EUNAUTHENTICATED, "authentication required")
 	}
-	d := r.field(ctx, fc.Object, fc.Field.Definition, tenantOf(fc))
+	obj := objectOf(fc)
+	var tenant uuid.UUID
+	if t, ok := obj.(wvsoft.Tenanted); ok {
+		tenant = t.Tenant()
+	}
+	d := r.field(ctx, fc.Object, fc.Field.Definition, tenant, len(fc.Field.Selections) == 0)
 	d.count.Add(1)
+	if d.Grant != "" && d.Effect != Deny {
+		r.recordAccess(d, obj)
+	}
 	switch d.Effect {
 	case Allow:
 		return next(ctx)
@@ -46,27 +54,30 @@ func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
 	return nil, d.err
 }
 
-// tenantOf returns the tenant of the object whose field fc resolves: the result of the parent
-// field, or the slice element for objects in a list.
-func tenantOf(fc *graphql.FieldContext) uuid.UUID {
+// objectOf returns the object whose field fc resolves: the result of the parent field, or the
+// slice element for objects in a list (gqlgen keeps a pointer to the element).
+func objectOf(fc *graphql.FieldContext) any {
 	if fc.Parent == nil {
-		return uuid.Nil
+		return nil
 	}
 	switch o := fc.Parent.Result.(type) {
-	case wvsoft.Tenanted:
-		return o.Tenant()
 	case **wvsoft.ContactPerson:
-		return (*o).TenantID
+		return *o
 	case **wvsoft.User:
-		return (*o).TenantID
+		return *o
 	case **wvsoft.APIKey:
-		return (*o).TenantID
+		return *o
 	case **wvsoft.Person:
-		return (*o).TenantID
+		return *o
 	case **wvsoft.Customer:
-		return (*o).TenantID
+		return *o
+	case **wvsoft.AccessGrant:
+		return *o
+	case **wvsoft.AccessLogEntry:
+		return *o
+	default:
+		return o
 	}
-	return uuid.Nil
 }
 
 // LogDecisions writes the decision log of a request: which subject read which personal-data

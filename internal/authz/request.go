@@ -22,7 +22,60 @@ type Request struct {
 	mu        sync.RWMutex
 	decisions map[fieldKey]*fieldDecision
 	filters   map[filterKey]wvsoft.TenantFilter
+
+	accessMu sync.Mutex
+	accesses map[string]*grantAccess // by grant id
 }
+
+// grantAccess collects what one request read under one grant: which records, which fields.
+type grantAccess struct {
+	tenant  uuid.UUID
+	records map[string]struct{}
+	fields  map[string]struct{}
+}
+
+// recordAccess notes that a field of obj was read under d's grant.
+func (r *Request) recordAccess(d *fieldDecision, obj any) {
+	r.accessMu.Lock()
+	defer r.accessMu.Unlock()
+	if r.accesses == nil {
+		r.accesses = map[string]*grantAccess{}
+	}
+	a := r.accesses[d.Grant]
+	if a == nil {
+		a = &grantAccess{tenant: d.tenant, records: map[string]struct{}{}, fields: map[string]struct{}{}}
+		r.accesses[d.Grant] = a
+	}
+	if n, ok := obj.(wvsoft.Node); ok {
+		a.records[n.ID()] = struct{}{}
+	}
+	a.fields[d.typ+"."+d.field] = struct{}{}
+}
+
+// Accesses returns what the request read under support-access grants, for the access log.
+func (r *Request) Accesses() []wvsoft.Access {
+	r.accessMu.Lock()
+	defer r.accessMu.Unlock()
+	out := make([]wvsoft.Access, 0, len(r.accesses))
+	for id, a := range r.accesses {
+		grant, err := uuid.Parse(id)
+		if err != nil {
+			continue
+		}
+		acc := wvsoft.Access{GrantID: grant, TenantID: a.tenant}
+		for rec := range a.records {
+			acc.Records = append(acc.Records, rec)
+		}
+		for f := range a.fields {
+			acc.Fields = append(acc.Fields, f)
+		}
+		out = append(out, acc)
+	}
+	return out
+}
+
+// Now is the request's time as the policy sees it.
+func (r *Request) Now() time.Time { return r.now }
 
 // fieldKey is what a field decision depends on: the field's schema definition (type and field)
 // and the tenant of the object. The policy reads nothing else of the object.
@@ -81,7 +134,7 @@ func (r *Request) Filter(ctx context.Context, typ, action string) (wvsoft.Tenant
 
 // field returns the decision about one field of an object of the given tenant, evaluating the
 // policy only the first time the request meets this (field, tenant).
-func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefinition, tenant uuid.UUID) *fieldDecision {
+func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefinition, tenant uuid.UUID, leaf bool) *fieldDecision {
 	k := fieldKey{field: def, object: object, tenant: tenant}
 	r.mu.RLock()
 	d, ok := r.decisions[k]
@@ -89,11 +142,12 @@ func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefini
 	if ok {
 		return d
 	}
-	if tenant != uuid.Nil {
+	if tenant != uuid.Nil && leaf {
 		// Where the subject reaches every tenant's rows of this type (staff reading the
-		// register), the decision may not depend on which tenant: decide once for all of them.
+		// register), a scalar field's decision may not depend on which tenant: decide once for
+		// all of them. Fields that lead to other objects (a customer's persons) stay per tenant.
 		if f, err := r.Filter(ctx, object, ActionRead); err == nil && f.All {
-			d = r.field(ctx, object, def, uuid.Nil)
+			d = r.field(ctx, object, def, uuid.Nil, true)
 			r.mu.Lock()
 			r.decisions[k] = d
 			r.mu.Unlock()

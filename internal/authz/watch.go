@@ -10,26 +10,32 @@ import (
 // debounce lets an editor finish writing (several events per save) before the policy compiles.
 const debounce = 200 * time.Millisecond
 
-// Watch reloads the policy whenever a file in the policy directory changes, until ctx ends.
-// Without a directory (the embedded policy) it only waits.
+// Watch starts reloading the policy whenever a file in the policy directory changes, until ctx
+// ends. It returns once the directory is watched, so no change after it is missed. Without a
+// directory (the embedded policy) there is nothing to watch.
 func (e *Engine) Watch(ctx context.Context) error {
 	if e.dir == "" {
-		<-ctx.Done()
 		return nil
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
 	}
-	defer w.Close()
 	if err := w.Add(e.dir); err != nil {
+		w.Close()
 		return err
 	}
+	go e.watch(ctx, w)
+	return nil
+}
+
+func (e *Engine) watch(ctx context.Context, w *fsnotify.Watcher) {
+	defer w.Close()
 	var timer <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case ev := <-w.Events:
 			if ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 				timer = time.After(debounce)

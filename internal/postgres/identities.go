@@ -61,5 +61,13 @@ func (d *DB) subject(ctx context.Context, q string, arg any) (*wvsoft.Subject, e
 	if err != nil {
 		return nil, mapError(err)
 	}
-	return row.subject(), nil
+	s := row.subject()
+	if s.Kind == wvsoft.SubjectStaff && s.Role == wvsoft.RoleDirector {
+		// Read on every request: a revoked grant stops the next request on every server,
+		// with no cache to invalidate.
+		if s.Grants, err = d.activeGrants(ctx, s.ID, d.now()); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }

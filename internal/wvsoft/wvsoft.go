@@ -45,6 +45,9 @@ type Subject struct {
 	SpecialCategories bool
 	// DeclarationExpiresAt is when a staff member's confidentiality declaration lapses (P10).
 	DeclarationExpiresAt *time.Time
+	// Grants are the director's active support-access grants (P9), read at authentication so
+	// that a revoked grant stops the very next request on every server.
+	Grants []Grant
 }
 
 // IsStaff reports whether the subject is a WvSoft employee.
@@ -220,6 +223,8 @@ type Store interface {
 	CreatePerson(ctx context.Context, f TenantFilter, p *Person) error
 	UpdatePerson(ctx context.Context, f TenantFilter, id uuid.UUID, c Changes) (*Person, error)
 	DeletePerson(ctx context.Context, f TenantFilter, id uuid.UUID) error
+
+	SupportAccess
 }
 
 // Identities resolves credentials to subjects. It runs before any tenant is known.
@@ -238,3 +243,146 @@ type Change struct {
 
 // Changes is a validated partial update: only the columns named change.
 type Changes []Change
+
+// Grant statuses of support access (P9).
+const (
+	GrantPending  = "PENDING"
+	GrantApproved = "APPROVED"
+	GrantDenied   = "DENIED"
+	GrantExpired  = "EXPIRED"
+	GrantRevoked  = "REVOKED"
+)
+
+// Kinds of objects of support access.
+const (
+	KindAccessGrant = "SupportAccessGrant"
+	// KindAccessRequest is what the director writes when he asks; only the policy uses it.
+	KindAccessRequest = "SupportAccessRequest"
+	KindAccessLog     = "AccessLogEntry"
+)
+
+// Support access defaults: a grant lasts 8 hours unless the request says otherwise, at most a
+// week; an unanswered request expires after 4 days.
+const (
+	DefaultGrantDuration = 8 * time.Hour
+	MaxGrantDuration     = 7 * 24 * time.Hour
+	DefaultAnswerWithin  = 4 * 24 * time.Hour
+)
+
+// AccessGrant is the director's request for access to one customer's data space, and, once the
+// customer's admin approved it, the grant.
+type AccessGrant struct {
+	TenantID        uuid.UUID  `db:"tenant_id"`
+	UUID            uuid.UUID  `db:"id"`
+	RequestedBy     uuid.UUID  `db:"requested_by"`
+	Reason          string     `db:"reason"`
+	ScopeTypes      []string   `db:"-"`
+	ScopeSpecial    bool       `db:"scope_special"`
+	ScopeWrite      bool       `db:"scope_write"`
+	DurationSeconds int        `db:"duration_seconds"`
+	Status          string     `db:"status"`
+	RequestedAt     time.Time  `db:"requested_at"`
+	AnswerBy        time.Time  `db:"answer_by"`
+	DecidedAt       *time.Time `db:"decided_at"`
+	DecidedBy       *uuid.UUID `db:"decided_by"`
+	StartsAt        *time.Time `db:"starts_at"`
+	ExpiresAt       *time.Time `db:"expires_at"`
+	RevokedAt       *time.Time `db:"revoked_at"`
+	RevokedBy       *uuid.UUID `db:"revoked_by"`
+}
+
+// ID is the grant's global ID.
+func (g *AccessGrant) ID() string { return GlobalID(KindAccessGrant, g.UUID) }
+
+// Tenant is the customer whose data space the grant opens.
+func (g *AccessGrant) Tenant() uuid.UUID { return g.TenantID }
+
+// StatusAt is the grant's status at now: a request unanswered past its deadline and a grant past
+// its end are expired, even before the sweeper has written it down.
+func (g *AccessGrant) StatusAt(now time.Time) string {
+	switch {
+	case g.Status == GrantPending && !now.Before(g.AnswerBy):
+		return GrantExpired
+	case g.Status == GrantApproved && g.ExpiresAt != nil && !now.Before(*g.ExpiresAt):
+		return GrantExpired
+	}
+	return g.Status
+}
+
+// Grant is an active grant as the policy sees it (input.context.grants).
+type Grant struct {
+	ID        uuid.UUID
+	TenantID  uuid.UUID
+	Types     []string
+	Special   bool
+	Write     bool
+	ExpiresAt time.Time
+}
+
+// AccessLogEntry is one event of a customer's access log: a step of a grant's life or an access
+// under it. Entries are chained by hash per customer.
+type AccessLogEntry struct {
+	TenantID  uuid.UUID      `db:"tenant_id"`
+	Seq       int64          `db:"seq"`
+	UUID      uuid.UUID      `db:"id"`
+	At        time.Time      `db:"at"`
+	Event     string         `db:"event"`
+	ActorKind string         `db:"actor_kind"`
+	ActorID   *uuid.UUID     `db:"actor_id"`
+	GrantID   *uuid.UUID     `db:"grant_id"`
+	Detail    map[string]any `db:"-"`
+	PrevHash  []byte         `db:"prev_hash"`
+	Hash      []byte         `db:"hash"`
+}
+
+// ID is the entry's global ID.
+func (e *AccessLogEntry) ID() string { return GlobalID(KindAccessLog, e.UUID) }
+
+// Tenant is the customer whose log holds the entry.
+func (e *AccessLogEntry) Tenant() uuid.UUID { return e.TenantID }
+
+// Access log events.
+const (
+	EventRequested = "REQUESTED"
+	EventApproved  = "APPROVED"
+	EventDenied    = "DENIED"
+	EventExpired   = "EXPIRED"
+	EventRevoked   = "REVOKED"
+	EventAccess    = "ACCESS"
+)
+
+// Access is what one request read under one grant: never values, only which records and fields.
+type Access struct {
+	GrantID  uuid.UUID
+	TenantID uuid.UUID
+	Records  []string // global ids
+	Fields   []string // Type.field
+}
+
+// LogVerification is the result of checking a customer's hash chain.
+type LogVerification struct {
+	Intact         bool
+	Entries        int
+	FirstBrokenSeq *int
+	Problem        *string
+}
+
+// AccessLogFilter narrows a customer's access log.
+type AccessLogFilter struct {
+	GrantID *uuid.UUID
+	From    *time.Time
+	To      *time.Time
+}
+
+// SupportAccess is what the support-access feature needs from persistence.
+type SupportAccess interface {
+	RequestAccess(ctx context.Context, f TenantFilter, g *AccessGrant) error
+	DecideAccess(ctx context.Context, f TenantFilter, id uuid.UUID, by uuid.UUID, approve bool, now time.Time, narrow func(*AccessGrant) error) (*AccessGrant, error)
+	RevokeAccess(ctx context.Context, f TenantFilter, id uuid.UUID, by uuid.UUID, now time.Time) (*AccessGrant, error)
+	AccessGrants(ctx context.Context, f TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*AccessGrant, error)
+	AccessGrantsByID(ctx context.Context, f TenantFilter, ids []uuid.UUID) ([]*AccessGrant, error)
+	LogAccess(ctx context.Context, actor *Subject, accesses []Access, at time.Time) error
+	AccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID, filter AccessLogFilter, afterSeq int64, first int) ([]*AccessLogEntry, bool, error)
+	VerifyAccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID) (*LogVerification, error)
+	ExpireGrants(ctx context.Context, now time.Time) (int, error)
+}

@@ -23,7 +23,7 @@ CREATE TABLE access_grants (
   revoked_at         timestamptz,
   revoked_by         uuid,
   PRIMARY KEY (tenant_id, id),
-  CHECK (scope_types <@ ARRAY['Person', 'User', 'ApiKey', 'ContactPerson', 'Customer']::text[])
+  CHECK (scope_types <@ ARRAY['Person', 'User', 'ApiKey']::text[] AND cardinality(scope_types) > 0)
 );
 -- The director's active grants are read on every request he makes.
 CREATE INDEX access_grants_active ON access_grants (requested_by, expires_at) WHERE status = 'APPROVED';
@@ -81,10 +81,25 @@ END
 $$;
 -- +goose StatementEnd
 
+-- Authentication reads the director's active grants before any tenant is known.
+CREATE FUNCTION auth_active_grants(p_staff uuid, p_now timestamptz)
+  RETURNS TABLE (id uuid, tenant_id uuid, scope_types text[], scope_special boolean,
+                 scope_write boolean, expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT g.id, g.tenant_id, g.scope_types, g.scope_special, g.scope_write, g.expires_at
+      FROM access_grants g
+     WHERE g.requested_by = p_staff AND g.status = 'APPROVED'
+       AND g.starts_at <= p_now AND g.expires_at > p_now
+  $$;
+REVOKE ALL ON FUNCTION auth_active_grants(uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_active_grants(uuid, timestamptz) TO wvsoft_app;
+
 GRANT SELECT, INSERT, UPDATE ON access_grants TO wvsoft_app;
 GRANT SELECT, INSERT ON access_log TO wvsoft_app;
 
 -- +goose Down
+DROP FUNCTION auth_active_grants(uuid, timestamptz);
 DROP TABLE access_log;
 DROP FUNCTION access_log_is_append_only();
 DROP TABLE access_grants;

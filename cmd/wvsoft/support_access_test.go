@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wvsoft/privacy/internal/pgtest"
+)
+
+// The lockbox end to end (P9): the director asks, the customer's admin approves, the director
+// reads what the scope names and nothing else, the admin revokes, and both servers on the
+// database deny the next request; every step and access is in a verified, tamper-evident log.
+func TestSupportAccessEndToEnd(t *testing.T) {
+	db := pgtest.New(t)
+	key := filepath.Join(t.TempDir(), "key.pem")
+	a := startServerOn(t, db, key, nil)
+	b := startServerOn(t, db, key, nil)
+	director := a.token("director@wvsoft.example")
+	admin := a.token("admin@bakkerij-de-vries.example")
+	otherAdmin := a.token("admin@jansen-installatie.example")
+	customerID := dig(a.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	personsOf := `query($c: ID!) { node(id: $c) { ... on Customer { persons(first: 3) { edges { node { id name iban bsn } } } } } }`
+
+	readsPersons := func(s *server) gqlResponse {
+		return s.query(director, personsOf, map[string]any{"c": customerID})
+	}
+
+	t.Run("without a grant the director reaches no data space", func(t *testing.T) {
+		r := readsPersons(a)
+		if dig(r.Data, "node", "persons") != nil || len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+			t.Fatalf("%+v", r)
+		}
+	})
+
+	var grantID string
+	t.Run("the director asks; only the customer's admin may decide", func(t *testing.T) {
+		r := a.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #4711",
+			types: [Person], specialCategories: false, durationMinutes: 60}) { id status scope { types } } }`,
+			map[string]any{"c": customerID})
+		if len(r.Errors) > 0 || dig(r.Data, "requestSupportAccess", "status") != "PENDING" {
+			t.Fatalf("%+v", r)
+		}
+		grantID = dig(r.Data, "requestSupportAccess", "id").(string)
+		approve := `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`
+		if r := a.query(director, approve, map[string]any{"id": grantID}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+			t.Fatalf("the director approved his own request: %+v", r)
+		}
+		if r := a.query(otherAdmin, approve, map[string]any{"id": grantID}); len(r.Errors) != 1 || r.codes()[0] != "NOT_FOUND" {
+			t.Fatalf("another customer's admin decided: %+v", r)
+		}
+		pending := a.query(admin, `{ me { customer { supportAccessGrants { id status reason } } } }`, nil)
+		if dig(pending.Data, "me", "customer", "supportAccessGrants", 0, "reason") != "ticket #4711" {
+			t.Fatalf("the admin does not see the request: %+v", pending)
+		}
+		if r := a.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id, durationMinutes: 30}) { status durationMinutes } }`,
+			map[string]any{"id": grantID}); dig(r.Data, "approveSupportAccess", "status") != "APPROVED" ||
+			dig(r.Data, "approveSupportAccess", "durationMinutes") != float64(30) {
+			t.Fatalf("approve: %+v", r)
+		}
+	})
+
+	t.Run("in scope: persons; out of scope: BSN, users", func(t *testing.T) {
+		for _, s := range []*server{a, b} {
+			r := readsPersons(s)
+			edges, _ := dig(r.Data, "node", "persons", "edges").([]any)
+			if len(edges) != 3 || dig(edges[0], "node", "name") == nil || dig(edges[0], "node", "bsn") != nil {
+				t.Fatalf("director under grant: %+v", r)
+			}
+			for _, e := range r.Errors {
+				if e.Extensions["code"] != "FORBIDDEN" || !strings.HasSuffix(e.Message, "Person.bsn") {
+					t.Fatalf("unexpected error %+v", e)
+				}
+			}
+		}
+		r := a.query(director, `query($c: ID!) { node(id: $c) { ... on Customer { users { email } } } }`, map[string]any{"c": customerID})
+		if dig(r.Data, "node", "users") != nil || len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+			t.Fatalf("users outside the scope: %+v", r)
+		}
+		other := dig(a.query(otherAdmin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+		r = a.query(director, personsOf, map[string]any{"c": other})
+		if dig(r.Data, "node", "persons") != nil {
+			t.Fatalf("the grant opened another customer: %+v", r)
+		}
+	})
+
+	t.Run("revocation stops both servers at once", func(t *testing.T) {
+		r := b.query(admin, `mutation($id: ID!) { revokeSupportAccess(id: $id) { status revokedAt } }`, map[string]any{"id": grantID})
+		if dig(r.Data, "revokeSupportAccess", "status") != "REVOKED" {
+			t.Fatalf("revoke: %+v", r)
+		}
+		revoked := time.Now()
+		for _, s := range []*server{a, b} {
+			r := readsPersons(s)
+			if dig(r.Data, "node", "persons") != nil || len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+				t.Fatalf("after revocation: %+v", r)
+			}
+		}
+		if took := time.Since(revoked); took > time.Second {
+			t.Fatalf("denial on both servers took %v", took)
+		}
+		if r := a.query(admin, `mutation($id: ID!) { revokeSupportAccess(id: $id) { status } }`, map[string]any{"id": grantID}); len(r.Errors) != 1 || r.codes()[0] != "CONFLICT" {
+			t.Fatalf("revoking twice: %+v", r)
+		}
+	})
+
+	t.Run("the log has every step and every access, and verifies", func(t *testing.T) {
+		r := a.query(admin, `query($g: ID) { me { customer {
+			accessLog(grantId: $g, first: 100) { edges { node { seq event actorKind records fields reason } } }
+			accessLogVerification { intact entries } } } }`, map[string]any{"g": grantID})
+		edges, _ := dig(r.Data, "me", "customer", "accessLog", "edges").([]any)
+		var events []string
+		for _, e := range edges {
+			events = append(events, dig(e, "node", "event").(string))
+		}
+		want := "REQUESTED APPROVED ACCESS ACCESS REVOKED"
+		if strings.Join(events, " ") != want {
+			t.Fatalf("events %v, want %s (%+v)", events, want, r.Errors)
+		}
+		access := dig(edges[2], "node")
+		if recs, _ := dig(access, "records").([]any); len(recs) != 3 {
+			t.Fatalf("records of the access: %v", access)
+		}
+		if fields := dig(access, "fields"); !strings.Contains(strings.Join(toStrings(fields), ","), "Person.name") {
+			t.Fatalf("fields of the access: %v", fields)
+		}
+		if dig(r.Data, "me", "customer", "accessLogVerification", "intact") != true {
+			t.Fatalf("log does not verify: %+v", r)
+		}
+		if r := a.query(a.token("member@bakkerij-de-vries.example"), `{ me { customer { accessLog { edges { cursor } } } } }`, nil); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+			t.Fatalf("a member read the access log: %+v", r)
+		}
+	})
+
+	t.Run("tampering is detected", func(t *testing.T) {
+		owner, err := sql.Open("postgres", db.OwnerURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer owner.Close()
+		ctx := context.Background()
+		if _, err := owner.ExecContext(ctx, `UPDATE access_log SET detail = '{}'`); err == nil {
+			t.Fatal("the log accepted an UPDATE")
+		}
+		verify := func() map[string]any {
+			r := a.query(admin, `{ me { customer { accessLogVerification { intact firstBrokenSeq problem } } } }`, nil)
+			return dig(r.Data, "me", "customer", "accessLogVerification").(map[string]any)
+		}
+		mustExec := func(q string) {
+			if _, err := owner.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustExec(`ALTER TABLE access_log DISABLE TRIGGER access_log_append_only`)
+		mustExec(`UPDATE access_log SET detail = jsonb_set(detail, '{reason}', '"harmless"') WHERE seq = 2`)
+		if v := verify(); v["intact"] != false || v["firstBrokenSeq"] != float64(2) {
+			t.Fatalf("an altered entry went unnoticed: %v", v)
+		}
+		mustExec(`DELETE FROM access_log WHERE seq = 2`)
+		if v := verify(); v["intact"] != false || v["firstBrokenSeq"] != float64(2) {
+			t.Fatalf("a deleted entry went unnoticed: %v", v)
+		}
+	})
+}
+
+func toStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, len(list))
+	for i, x := range list {
+		out[i], _ = x.(string)
+	}
+	return out
+}

@@ -1,0 +1,362 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+const grantColumns = `tenant_id, id, requested_by, reason, scope_types, scope_special, scope_write, duration_seconds,
+	status, requested_at, answer_by, decided_at, decided_by, starts_at, expires_at, revoked_at, revoked_by`
+
+// grantRow adds the text[] column sqlx cannot put into a plain []string.
+type grantRow struct {
+	wvsoft.AccessGrant
+	Types pq.StringArray `db:"scope_types"`
+}
+
+func grants(rows []grantRow) []*wvsoft.AccessGrant {
+	out := make([]*wvsoft.AccessGrant, len(rows))
+	for i := range rows {
+		g := rows[i].AccessGrant
+		g.ScopeTypes = rows[i].Types
+		out[i] = &g
+	}
+	return out
+}
+
+// activeGrants reads the director's grants that are in force at now.
+func (d *DB) activeGrants(ctx context.Context, staff uuid.UUID, now time.Time) ([]wvsoft.Grant, error) {
+	var rows []struct {
+		ID        uuid.UUID      `db:"id"`
+		TenantID  uuid.UUID      `db:"tenant_id"`
+		Types     pq.StringArray `db:"scope_types"`
+		Special   bool           `db:"scope_special"`
+		Write     bool           `db:"scope_write"`
+		ExpiresAt time.Time      `db:"expires_at"`
+	}
+	if err := d.db.SelectContext(ctx, &rows, `SELECT * FROM auth_active_grants($1, $2)`, staff, now); err != nil {
+		return nil, mapError(err)
+	}
+	out := make([]wvsoft.Grant, len(rows))
+	for i, r := range rows {
+		out[i] = wvsoft.Grant{ID: r.ID, TenantID: r.TenantID, Types: r.Types, Special: r.Special, Write: r.Write, ExpiresAt: r.ExpiresAt}
+	}
+	return out, nil
+}
+
+// RequestAccess files the director's request and logs it in the customer's access log.
+func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft.AccessGrant) error {
+	if !f.Allows(g.TenantID) {
+		return wvsoft.NotFound("customer")
+	}
+	return d.inTx(ctx, d.withTenant(f, g.TenantID), func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO access_grants (tenant_id, id, requested_by, reason, scope_types,
+			scope_special, scope_write, duration_seconds, status, requested_at, answer_by)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'PENDING',$9,$10)`, g.TenantID, g.UUID, g.RequestedBy, g.Reason,
+			pq.StringArray(g.ScopeTypes), g.ScopeSpecial, g.ScopeWrite, g.DurationSeconds, g.RequestedAt, g.AnswerBy); err != nil {
+			return err
+		}
+		g.Status = wvsoft.GrantPending
+		return appendLog(ctx, tx, g.TenantID, wvsoft.EventRequested, wvsoft.SubjectStaff, &g.RequestedBy, &g.UUID,
+			grantDetail(g), g.RequestedAt)
+	})
+}
+
+// DecideAccess approves or denies a pending request. narrow may shorten or narrow it before
+// approval; it runs on the stored request.
+func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uuid.UUID, approve bool, now time.Time, narrow func(*wvsoft.AccessGrant) error) (*wvsoft.AccessGrant, error) {
+	var out *wvsoft.AccessGrant
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		g, err := lockGrant(ctx, tx, f, id)
+		if err != nil {
+			return err
+		}
+		if st := g.StatusAt(now); st != wvsoft.GrantPending {
+			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "the request is " + st + ", not pending", Field: "input.id"}
+		}
+		event := wvsoft.EventDenied
+		g.Status, g.DecidedAt, g.DecidedBy = wvsoft.GrantDenied, &now, &by
+		if approve {
+			if narrow != nil {
+				if err := narrow(g); err != nil {
+					return err
+				}
+			}
+			ends := now.Add(time.Duration(g.DurationSeconds) * time.Second)
+			g.Status, g.StartsAt, g.ExpiresAt, event = wvsoft.GrantApproved, &now, &ends, wvsoft.EventApproved
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE access_grants SET status = $3, decided_at = $4, decided_by = $5,
+			starts_at = $6, expires_at = $7, scope_types = $8, scope_special = $9, scope_write = $10, duration_seconds = $11
+			WHERE tenant_id = $1 AND id = $2`, g.TenantID, g.UUID, g.Status, now, by, g.StartsAt, g.ExpiresAt,
+			pq.StringArray(g.ScopeTypes), g.ScopeSpecial, g.ScopeWrite, g.DurationSeconds); err != nil {
+			return err
+		}
+		out = g
+		return appendLog(ctx, tx, g.TenantID, event, wvsoft.SubjectUser, &by, &g.UUID, grantDetail(g), now)
+	})
+	return out, err
+}
+
+// RevokeAccess ends an approved grant at once. Revoking one that is no longer in force is a
+// conflict, so that the log shows only real revocations.
+func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uuid.UUID, now time.Time) (*wvsoft.AccessGrant, error) {
+	var out *wvsoft.AccessGrant
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		g, err := lockGrant(ctx, tx, f, id)
+		if err != nil {
+			return err
+		}
+		if st := g.StatusAt(now); st != wvsoft.GrantApproved {
+			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "the grant is " + st + ", not in force", Field: "id"}
+		}
+		g.Status, g.RevokedAt, g.RevokedBy = wvsoft.GrantRevoked, &now, &by
+		if _, err := tx.ExecContext(ctx, `UPDATE access_grants SET status = 'REVOKED', revoked_at = $3, revoked_by = $4
+			WHERE tenant_id = $1 AND id = $2`, g.TenantID, g.UUID, now, by); err != nil {
+			return err
+		}
+		out = g
+		return appendLog(ctx, tx, g.TenantID, wvsoft.EventRevoked, wvsoft.SubjectUser, &by, &g.UUID, map[string]any{}, now)
+	})
+	return out, err
+}
+
+func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.AccessGrant, error) {
+	clause, arg := tenantClause(f)
+	var rows []grantRow
+	if err := tx.SelectContext(ctx, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE `+clause+` AND id = $2 FOR UPDATE`, arg, id); err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, wvsoft.NotFound("support access request")
+	}
+	return grants(rows)[0], nil
+}
+
+// AccessGrants lists grants, newest first, of one customer or requested by one staff member.
+func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*wvsoft.AccessGrant, error) {
+	var rows []grantRow
+	err := selectRows(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s
+		AND ($2::uuid IS NULL OR tenant_id = $2) AND ($3::uuid IS NULL OR requested_by = $3)
+		ORDER BY requested_at DESC, id LIMIT 500`, nullUUID(tenant), nullUUID(requestedBy))
+	return grants(rows), err
+}
+
+// AccessGrantsByID returns the grants among ids that the filter lets through.
+func (d *DB) AccessGrantsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.AccessGrant, error) {
+	var rows []grantRow
+	err := selectRows(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	return grants(rows), err
+}
+
+// LogAccess appends one ACCESS entry per grant that a request used. It is a system write: the
+// tenant is the grant's, whatever the actor reaches.
+func (d *DB) LogAccess(ctx context.Context, actor *wvsoft.Subject, accesses []wvsoft.Access, at time.Time) error {
+	for _, a := range accesses {
+		a := a
+		err := d.inTx(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{a.TenantID}}, func(tx *sqlx.Tx) error {
+			sort.Strings(a.Records)
+			sort.Strings(a.Fields)
+			return appendLog(ctx, tx, a.TenantID, wvsoft.EventAccess, actor.Kind, &actor.ID, &a.GrantID,
+				map[string]any{"records": a.Records, "fields": a.Fields}, at)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExpireGrants writes down the requests and grants whose time has run out, with an EXPIRED
+// entry in each customer's log. It is idempotent; serve runs it every minute.
+func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
+	var due []struct {
+		TenantID uuid.UUID `db:"tenant_id"`
+		ID       uuid.UUID `db:"id"`
+	}
+	// The sweeper acts for every customer: the register flag lets it see access_grants.
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &due, `SELECT tenant_id, id FROM access_grants
+			WHERE (status = 'PENDING' AND answer_by <= $1) OR (status = 'APPROVED' AND expires_at <= $1)`, now)
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, g := range due {
+		err := d.inTx(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{g.TenantID}}, func(tx *sqlx.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE access_grants SET status = 'EXPIRED' WHERE tenant_id = $1 AND id = $2
+				AND ((status = 'PENDING' AND answer_by <= $3) OR (status = 'APPROVED' AND expires_at <= $3))`, g.TenantID, g.ID, now)
+			if err != nil {
+				return err
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				return nil // another server got there first
+			}
+			n++
+			return appendLog(ctx, tx, g.TenantID, wvsoft.EventExpired, "SYSTEM", nil, &g.ID, map[string]any{}, now)
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// AccessLog returns a page of a customer's log in order, optionally for one grant and a time window.
+func (d *DB) AccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, filter wvsoft.AccessLogFilter, afterSeq int64, first int) ([]*wvsoft.AccessLogEntry, bool, error) {
+	var rows []logRow
+	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash
+		FROM access_log WHERE %s AND tenant_id = $2 AND seq > $3
+		AND ($4::uuid IS NULL OR grant_id = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
+		ORDER BY tenant_id, seq LIMIT $7`, tenant, afterSeq, nullUUID(filter.GrantID), filter.From, filter.To, first+1)
+	entries, err := logEntries(rows, err)
+	return trimPage(entries, first, err)
+}
+
+// VerifyAccessLog recomputes a customer's hash chain and reports the first broken link: an
+// altered entry, or a removed one (a gap in the sequence, or a chain that does not continue).
+func (d *DB) VerifyAccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (*wvsoft.LogVerification, error) {
+	var rows []logRow
+	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash
+		FROM access_log WHERE %s AND tenant_id = $2 ORDER BY seq`, tenant)
+	entries, err := logEntries(rows, err)
+	if err != nil {
+		return nil, err
+	}
+	v := &wvsoft.LogVerification{Intact: true, Entries: len(entries)}
+	broken := func(seq int64, problem string) (*wvsoft.LogVerification, error) {
+		s := int(seq)
+		v.Intact, v.FirstBrokenSeq, v.Problem = false, &s, &problem
+		return v, nil
+	}
+	prev := genesis(tenant)
+	for i, e := range entries {
+		if e.Seq != int64(i+1) {
+			return broken(int64(i+1), fmt.Sprintf("entry %d is missing", i+1))
+		}
+		if !bytes.Equal(e.PrevHash, prev) {
+			return broken(e.Seq, "the entry does not continue the chain")
+		}
+		if !bytes.Equal(digest(prev, e), e.Hash) {
+			return broken(e.Seq, "the entry was altered")
+		}
+		prev = e.Hash
+	}
+	return v, nil
+}
+
+type logRow struct {
+	wvsoft.AccessLogEntry
+	RawDetail []byte `db:"detail"`
+}
+
+func logEntries(rows []logRow, err error) ([]*wvsoft.AccessLogEntry, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*wvsoft.AccessLogEntry, len(rows))
+	for i := range rows {
+		e := rows[i].AccessLogEntry
+		if err := json.Unmarshal(rows[i].RawDetail, &e.Detail); err != nil {
+			return nil, err
+		}
+		out[i] = &e
+	}
+	return out, nil
+}
+
+// appendLog adds an entry to a customer's chain inside tx. An advisory lock per customer orders
+// concurrent appends; the hash covers the previous hash and every field of the entry.
+func appendLog(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, event, actorKind string, actor, grant *uuid.UUID, detail map[string]any, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7461003))`, tenant); err != nil {
+		return err
+	}
+	e := &wvsoft.AccessLogEntry{TenantID: tenant, Event: event, ActorKind: actorKind, ActorID: actor, GrantID: grant,
+		Detail: detail, At: at.UTC().Truncate(time.Microsecond)}
+	var last struct {
+		Seq  int64  `db:"seq"`
+		Hash []byte `db:"hash"`
+	}
+	err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM access_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1`, tenant)
+	switch {
+	case err == sql.ErrNoRows:
+		e.Seq, e.PrevHash = 1, genesis(tenant)
+	case err != nil:
+		return err
+	default:
+		e.Seq, e.PrevHash = last.Seq+1, last.Hash
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	e.UUID = id
+	// Round-trip the detail through JSON first, so the hash is over what the database returns.
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	e.Detail = nil
+	if err := json.Unmarshal(raw, &e.Detail); err != nil {
+		return err
+	}
+	e.Hash = digest(e.PrevHash, e)
+	_, err = tx.ExecContext(ctx, `INSERT INTO access_log (tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, tenant, e.Seq, e.UUID, e.At, e.Event, e.ActorKind, e.ActorID, e.GrantID,
+		raw, e.PrevHash, e.Hash)
+	return err
+}
+
+// genesis is the previous hash of a customer's first entry.
+func genesis(tenant uuid.UUID) []byte {
+	sum := sha256.Sum256([]byte("wvsoft access log " + tenant.String()))
+	return sum[:]
+}
+
+// digest is sha256(prev || canonical entry). JSON objects are written with sorted keys.
+func digest(prev []byte, e *wvsoft.AccessLogEntry) []byte {
+	detail, _ := json.Marshal(e.Detail)
+	h := sha256.New()
+	h.Write(prev)
+	fmt.Fprintf(h, "%d\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", e.Seq, e.TenantID, e.UUID, e.At.UTC().Format(time.RFC3339Nano),
+		e.Event, e.ActorKind, uuidString(e.ActorID), uuidString(e.GrantID), detail)
+	return h.Sum(nil)
+}
+
+func uuidString(id *uuid.UUID) string {
+	if id == nil {
+		return "-"
+	}
+	return id.String()
+}
+
+func nullUUID(id *uuid.UUID) any {
+	if id == nil {
+		return nil
+	}
+	return *id
+}
+
+// grantDetail is what the log keeps of a request or decision: reason and scope.
+func grantDetail(g *wvsoft.AccessGrant) map[string]any {
+	return map[string]any{"reason": g.Reason, "types": g.ScopeTypes, "special_categories": g.ScopeSpecial,
+		"write": g.ScopeWrite, "duration_seconds": g.DurationSeconds}
+}
+
+// withTenant adds the grant's tenant to a filter that reaches it anyway (All), so that row-level
+// security on the tenant-only access log lets the entry in.
+func (d *DB) withTenant(f wvsoft.TenantFilter, tenant uuid.UUID) wvsoft.TenantFilter {
+	return wvsoft.TenantFilter{All: f.All, Tenants: append(append([]uuid.UUID{}, f.Tenants...), tenant)}
+}
