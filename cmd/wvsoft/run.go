@@ -15,11 +15,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/httpserver"
 	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
 const usage = `wvsoft: the WvSoft privacy backend
@@ -29,6 +32,7 @@ Usage:
   wvsoft migrate       apply the database migrations
   wvsoft seed          write the demo data (idempotent)
   wvsoft token EMAIL   print a development bearer token for a user or staff member
+  wvsoft audit verify  check every customer's access-log hash chain
 
 Each command takes --help. Configuration is read from the environment; see README.md.
 `
@@ -81,6 +85,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New("token needs one EMAIL")
 		}
 		return printToken(ctx, cfg, fs.Arg(0), *ttl, stdout)
+	case "audit":
+		if len(rest) == 0 || rest[0] != "verify" {
+			fmt.Fprintln(stderr, "Usage: wvsoft audit verify")
+			return errors.New("audit needs the subcommand verify")
+		}
+		return withFlags("audit verify", "check the hash chain of every customer's access log and report the first broken link of each; exits non-zero when one is broken", rest[1:], stdout, func() error {
+			return auditVerify(ctx, cfg, stdout)
+		})
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -131,6 +143,43 @@ func printToken(ctx context.Context, cfg config, email string, ttl time.Duration
 		return err
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// auditVerify checks every customer's access log.
+func auditVerify(ctx context.Context, cfg config, stdout io.Writer) error {
+	db, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	broken := 0
+	page := wvsoft.Page{First: wvsoft.MaxPageSize}
+	for {
+		customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
+		if err != nil {
+			return err
+		}
+		for _, c := range customers {
+			v, err := db.VerifyAccessLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{c.TenantID}}, c.TenantID)
+			if err != nil {
+				return err
+			}
+			if v.Intact {
+				fmt.Fprintf(stdout, "%s: intact (%d entries)\n", c.Slug, v.Entries)
+				continue
+			}
+			broken++
+			fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", c.Slug, *v.FirstBrokenSeq, *v.Problem)
+		}
+		if !more {
+			break
+		}
+		page.After = customers[len(customers)-1].TenantID
+	}
+	if broken > 0 {
+		return fmt.Errorf("%d access log(s) broken", broken)
+	}
 	return nil
 }
 

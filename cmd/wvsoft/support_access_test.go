@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,6 +163,13 @@ func TestSupportAccessEndToEnd(t *testing.T) {
 		mustExec(`DELETE FROM access_log WHERE seq = 2`)
 		if v := verify(); v["intact"] != false || v["firstBrokenSeq"] != float64(2) {
 			t.Fatalf("a deleted entry went unnoticed: %v", v)
+		}
+		var out strings.Builder
+		env := map[string]string{"DATABASE_URL": db.OwnerURL}
+		err = run(ctx, []string{"wvsoft", "audit", "verify"}, func(k string) string { return env[k] }, &out, io.Discard)
+		if err == nil || !strings.Contains(out.String(), "bakkerij-de-vries: BROKEN at entry 2") ||
+			!strings.Contains(out.String(), "jansen-installatie: intact") {
+			t.Fatalf("audit verify: %v\n%s", err, out.String())
 		}
 	})
 }
