@@ -277,6 +277,32 @@ func BenchmarkW2MixedDecisions(b *testing.B) {
 	e.run(b, e.keyW2, w1Query, nil, 1000, 12*1000+3*1000)
 }
 
+// W2 as the director under a scoped grant (Person, without special categories): BSN and medical
+// notes denied, the rest allowed, and the access log written with every request.
+func BenchmarkW2DirectorUnderGrant(b *testing.B) {
+	e := sharedEnv(b)
+	e.grantDirector(b)
+	vars := map[string]any{"c": wvsoft.GlobalID(wvsoft.KindCustomer, e.small)}
+	e.run(b, e.token(b, "director@wvsoft.example"), w1Query, vars, 1000, 12*1000+3*1000)
+}
+
+// grantDirector gives the director an approved 7-day grant on the small customer's persons.
+func (env *benchEnv) grantDirector(tb testing.TB) {
+	ctx := context.Background()
+	now := time.Now()
+	director := postgres.SeedID("staff", "director@wvsoft.example")
+	admin := postgres.SeedID("user", "admin@bakkerij-de-vries.example")
+	g := &wvsoft.AccessGrant{TenantID: env.small, UUID: uuid.New(), RequestedBy: director, Reason: "benchmark",
+		ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: int(wvsoft.MaxGrantDuration / time.Second),
+		RequestedAt: now, AnswerBy: now.Add(time.Hour)}
+	if err := env.store.RequestAccess(ctx, wvsoft.TenantFilter{All: true}, g); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := env.store.DecideAccess(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{env.small}}, g.UUID, admin, true, now, nil); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // W3: 100 customers with their contact persons, as support.
 func BenchmarkW3SupportCustomers(b *testing.B) {
 	e := sharedEnv(b)

@@ -27,15 +27,19 @@ type Request struct {
 	accesses map[string]*grantAccess // by grant id
 }
 
-// grantAccess collects what one request read under one grant: which records, which fields.
+// grantAccess collects which records one request read under one grant. It keeps the objects;
+// their ids are made once, at the end. Which fields were read, the decisions' counts tell.
 type grantAccess struct {
 	tenant  uuid.UUID
-	records map[string]struct{}
-	fields  map[string]struct{}
+	records map[wvsoft.Node]struct{}
 }
 
 // recordAccess notes that a field of obj was read under d's grant.
 func (r *Request) recordAccess(d *fieldDecision, obj any) {
+	n, ok := obj.(wvsoft.Node)
+	if !ok {
+		return
+	}
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
 	if r.accesses == nil {
@@ -43,13 +47,10 @@ func (r *Request) recordAccess(d *fieldDecision, obj any) {
 	}
 	a := r.accesses[d.Grant]
 	if a == nil {
-		a = &grantAccess{tenant: d.tenant, records: map[string]struct{}{}, fields: map[string]struct{}{}}
+		a = &grantAccess{tenant: d.tenant, records: map[wvsoft.Node]struct{}{}}
 		r.accesses[d.Grant] = a
 	}
-	if n, ok := obj.(wvsoft.Node); ok {
-		a.records[n.ID()] = struct{}{}
-	}
-	a.fields[d.typ+"."+d.field] = struct{}{}
+	a.records[n] = struct{}{}
 }
 
 // Accesses returns what the request read under support-access grants, for the access log.
@@ -63,12 +64,21 @@ func (r *Request) Accesses() []wvsoft.Access {
 			continue
 		}
 		acc := wvsoft.Access{GrantID: grant, TenantID: a.tenant}
+		seen := map[string]bool{}
 		for rec := range a.records {
-			acc.Records = append(acc.Records, rec)
+			if gid := rec.ID(); !seen[gid] {
+				seen[gid] = true
+				acc.Records = append(acc.Records, gid)
+			}
 		}
-		for f := range a.fields {
-			acc.Fields = append(acc.Fields, f)
+		r.mu.RLock()
+		for _, d := range r.decisions {
+			if name := d.typ + "." + d.field; d.Grant == id && d.Effect != Deny && d.count.Load() > 0 && !seen[name] {
+				seen[name] = true
+				acc.Fields = append(acc.Fields, name)
+			}
 		}
+		r.mu.RUnlock()
 		out = append(out, acc)
 	}
 	return out
