@@ -128,7 +128,7 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 			cfg = graph.WithFieldHook(cfg, naiveHook(env.engine))
 		}
 		gql := graph.NewHandler(&graph.Resolver{Store: env.counting, Now: time.Now}, cfg)
-		env.handlers[mode] = httpserver.NewServer(logger, env.authn, env.engine, env.store, gql)
+		env.handlers[mode] = httpserver.NewServer(logger, env.authn, env.engine, env.store, gql, nil)
 	}
 	return env
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -19,9 +23,20 @@ import (
 type HandlerConfig struct {
 	Logger        *slog.Logger
 	Introspection bool
+	// Metrics, when set, observe every operation and the decisions it applied.
+	Metrics Metrics
+	// Tracer, when set, gets a span per resolver that reaches the database and one for the
+	// policy decisions of each operation.
+	Tracer trace.Tracer
 	// fieldHook replaces the authorization hook; only benchmarks in this module set it (see
 	// export_test.go), so production cannot turn authorization off.
 	fieldHook graphql.FieldMiddleware
+}
+
+// Metrics is what the handler reports to.
+type Metrics interface {
+	ObserveRequest(operation, outcome string, d time.Duration)
+	CountDecisions(byEffect map[string]int64)
 }
 
 // NewHandler returns the GraphQL handler: POST and GET over HTTP, every field through
@@ -42,13 +57,46 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *handler.Server {
 		hook = authz.FieldMiddleware
 	}
 	srv.AroundFields(hook)
+	if cfg.Tracer != nil {
+		srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			if !fc.IsResolver {
+				return next(ctx)
+			}
+			ctx, span := cfg.Tracer.Start(ctx, "resolve "+fc.Object+"."+fc.Field.Name)
+			defer span.End()
+			res, err := next(ctx)
+			if err != nil {
+				span.SetStatus(codes.Error, wvsoft.ErrorCode(err))
+			}
+			return res, err
+		})
+	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
 		req := authz.FromContext(ctx)
 		if req == nil || !graphql.HasOperationContext(ctx) {
 			return resp
 		}
-		req.LogDecisions(ctx, cfg.Logger, graphql.GetOperationContext(ctx).OperationName)
+		oc := graphql.GetOperationContext(ctx)
+		name := oc.OperationName
+		if oc.Operation != nil && oc.Operation.Name != "" {
+			name = oc.Operation.Name
+		}
+		req.LogDecisions(ctx, cfg.Logger, name)
+		if cfg.Tracer != nil {
+			effects := req.Effects()
+			_, span := cfg.Tracer.Start(ctx, "authz.decisions", trace.WithTimestamp(oc.Stats.OperationStart))
+			span.SetAttributes(attribute.Int64("allow", effects[authz.Allow]), attribute.Int64("deny", effects[authz.Deny]),
+				attribute.Int64("mask", effects[authz.Mask]), attribute.Int("distinct", req.DistinctDecisions()))
+			span.End()
+		}
+		if cfg.Metrics != nil {
+			defer func() {
+				cfg.Metrics.ObserveRequest(name, outcome(resp), time.Since(oc.Stats.OperationStart))
+				cfg.Metrics.CountDecisions(req.Effects())
+			}()
+		}
 		// What was read under a support-access grant is in the customer's log before the
 		// answer leaves; if the log cannot be written, the answer does not leave.
 		if accesses := req.Accesses(); len(accesses) > 0 {
@@ -68,6 +116,17 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *handler.Server {
 		return errors.New("internal error")
 	})
 	return srv
+}
+
+// outcome classifies a response for the metrics.
+func outcome(resp *graphql.Response) string {
+	switch {
+	case resp == nil || len(resp.Errors) == 0:
+		return "ok"
+	case len(resp.Data) > 0 && string(resp.Data) != "null":
+		return "partial"
+	}
+	return "error"
 }
 
 // presentError shows a domain error's code, message and field; any other error is logged and

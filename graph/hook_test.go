@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/auth"
@@ -36,9 +38,21 @@ type stack struct {
 
 func newStack(t *testing.T, opts ...authz.Option) *stack {
 	t.Helper()
+	return newTracedStack(t, nil, opts...)
+}
+
+// newTracedStack is newStack with spans going to tp (nil: no tracing).
+func newTracedStack(t *testing.T, tp *sdktrace.TracerProvider, opts ...authz.Option) *stack {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	store, err := postgres.Open(ctx, db.AppURL, time.Now)
+	cfg := graph.HandlerConfig{Logger: slog.New(slog.DiscardHandler), Introspection: true}
+	var dbOpts []postgres.Option
+	if tp != nil {
+		cfg.Tracer = tp.Tracer("test")
+		dbOpts = append(dbOpts, postgres.WithTracer(cfg.Tracer))
+	}
+	store, err := postgres.Open(ctx, db.AppURL, time.Now, dbOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +65,8 @@ func newStack(t *testing.T, opts ...authz.Option) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	gql := graph.NewHandler(&graph.Resolver{Store: store, Now: time.Now}, graph.HandlerConfig{Logger: logger, Introspection: true})
-	srv := httptest.NewServer(httpserver.NewServer(logger, authn, engine, store, gql))
+	gql := graph.NewHandler(&graph.Resolver{Store: store, Now: time.Now}, cfg)
+	srv := httptest.NewServer(httpserver.NewServer(cfg.Logger, authn, engine, store, gql, nil))
 	t.Cleanup(srv.Close)
 	return &stack{t: t, srv: srv, authn: authn}
 }
@@ -270,4 +283,29 @@ func isStructural(rules, typ string) bool {
 	set := rules[i:]
 	set = set[:strings.Index(set, "}")]
 	return strings.Contains(set, `"`+typ+`"`)
+}
+
+// With a tracer, a request has a span per resolver that reaches the database, a span per
+// transaction, and one for its policy decisions, with counts and no values.
+func TestTracingSpans(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	s := newTracedStack(t, tp)
+	s.query("member@bakkerij-de-vries.example", `{ persons(first: 5) { edges { node { name bsn } } } }`)
+	names := map[string]int{}
+	for _, span := range rec.Ended() {
+		names[span.Name()]++
+		if span.Name() == "authz.decisions" {
+			for _, a := range span.Attributes() {
+				if a.Key == "allow" && a.Value.AsInt64() < 10 {
+					t.Errorf("allow count %d", a.Value.AsInt64())
+				}
+			}
+		}
+	}
+	for _, want := range []string{"resolve Query.persons", "postgres.tx", "authz.decisions"} {
+		if names[want] == 0 {
+			t.Errorf("no span %q among %v", want, names)
+		}
+	}
 }

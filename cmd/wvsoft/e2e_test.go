@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +25,25 @@ type server struct {
 	url     string
 	keyFile string
 	db      *pgtest.DB
+	logs    *syncBuffer
+}
+
+// syncBuffer collects the server's log; the server writes from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startServer runs the real program, as main would, and waits for /readyz.
@@ -42,9 +63,10 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	stdoutR, stdoutW := io.Pipe()
+	logs := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"wvsoft", "serve"}, func(k string) string { return env[k] }, stdoutW, io.Discard)
+		done <- run(ctx, []string{"wvsoft", "serve"}, func(k string) string { return env[k] }, stdoutW, logs)
 		stdoutW.Close()
 	}()
 	t.Cleanup(func() {
@@ -83,7 +105,7 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &server{t: t, url: base, keyFile: keyFile, db: db}
+	return &server{t: t, url: base, keyFile: keyFile, db: db, logs: logs}
 }
 
 // token issues a development token as `wvsoft token` does.
@@ -336,6 +358,10 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("the log holds no personal values, and every request line its id", func(t *testing.T) {
+		assertNoPersonalValues(t, s)
+	})
+
 	t.Run("no cookies and no other hosts", func(t *testing.T) {
 		for _, path := range []string{"/", "/healthz", "/readyz", "/playground", "/playground/", "/playground/graphiql.js", "/graphql"} {
 			resp, err := http.Get(s.url + path)
@@ -355,4 +381,48 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// assertNoPersonalValues searches the server's log for every personal value in its database:
+// names, e-mail addresses, phone numbers, IBANs and BSNs of persons, contact persons, users and
+// customers.
+func assertNoPersonalValues(t *testing.T, s *server) {
+	t.Helper()
+	owner, err := sql.Open("postgres", s.db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	rows, err := owner.Query(`
+		SELECT v FROM persons, LATERAL unnest(ARRAY[name, email, phone, iban, bsn, street]) AS v WHERE v IS NOT NULL
+		UNION SELECT v FROM contact_persons, LATERAL unnest(ARRAY[name, email, phone]) AS v WHERE v IS NOT NULL
+		UNION SELECT v FROM users, LATERAL unnest(ARRAY[name, email]) AS v WHERE v IS NOT NULL
+		UNION SELECT v FROM customers, LATERAL unnest(ARRAY[name, email, phone, iban, kvk_number]) AS v WHERE v IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	log := s.logs.String()
+	if !strings.Contains(log, "request_id") || !strings.Contains(log, `"msg":"decision"`) {
+		t.Fatalf("the log lacks request ids or decision lines:\n%.2000s", log)
+	}
+	checked := 0
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		checked++
+		if strings.Contains(log, v) {
+			t.Errorf("the log holds the personal value %q", v)
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d values searched", checked)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		if strings.Contains(line, `"msg":"http request"`) && !strings.Contains(line, `"request_id"`) {
+			t.Fatalf("a request line without its id: %s", line)
+		}
+	}
 }

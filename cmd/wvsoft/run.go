@@ -16,12 +16,17 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/httpserver"
+	"github.com/wvsoft/privacy/internal/logging"
+	"github.com/wvsoft/privacy/internal/metrics"
 	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/tracing"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -49,7 +54,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return withFlags(cmd, "migrate the database and serve GraphQL on LISTEN_ADDR", rest, stdout, func() error {
-			return serve(ctx, cfg, logger, stdout)
+			return serve(ctx, cfg, getenv, logger, stdout)
 		})
 	case "migrate":
 		return withFlags(cmd, "apply the embedded database migrations as the owner (DATABASE_URL)", rest, stdout, func() error {
@@ -118,11 +123,7 @@ func withFlags(name, help string, args []string, stdout io.Writer, fn func() err
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return logging.New(w, cfg.LogFormat == "json", slog.LevelInfo)
 }
 
 func printToken(ctx context.Context, cfg config, email string, ttl time.Duration, stdout io.Writer) error {
@@ -183,7 +184,7 @@ func auditVerify(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-func openApp(ctx context.Context, cfg config) (*postgres.DB, error) {
+func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
 	appURL := cfg.AppDatabaseURL
 	if appURL == "" {
 		var err error
@@ -191,10 +192,22 @@ func openApp(ctx context.Context, cfg config) (*postgres.DB, error) {
 			return nil, err
 		}
 	}
-	return postgres.Open(ctx, appURL, time.Now)
+	return postgres.Open(ctx, appURL, time.Now, opts...)
 }
 
-func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) error {
+	tp, tracingOn, stopTracing, err := tracing.Setup(ctx, getenv)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer stopTracing(context.WithoutCancel(ctx))
+	var tracer trace.Tracer
+	var dbOpts []postgres.Option
+	if tracingOn {
+		tracer = tp.Tracer("wvsoft")
+		dbOpts = append(dbOpts, postgres.WithTracer(tracer))
+		logger.Info("tracing on")
+	}
 	if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -203,13 +216,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			return fmt.Errorf("set the application role's password: %w", err)
 		}
 	}
-	db, err := openApp(ctx, cfg)
+	db, err := openApp(ctx, cfg, dbOpts...)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	opts := []authz.Option{authz.WithLogger(logger)}
+	m := metrics.New()
+	m.WatchPool(db.Stats)
+	m.WatchStates("wvsoft_support_access_grants", "Support-access requests and grants by stored state.",
+		[]string{wvsoft.GrantPending, wvsoft.GrantApproved, wvsoft.GrantDenied, wvsoft.GrantExpired, wvsoft.GrantRevoked}, db.GrantCounts)
+
+	opts := []authz.Option{authz.WithLogger(logger), authz.WithReloadHook(m.CountReload)}
 	if cfg.PolicyDir != "" {
 		opts = append(opts, authz.WithDir(cfg.PolicyDir))
 	}
@@ -247,8 +265,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	go expireGrants(ctx, db, logger)
 
 	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
-		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql)
+		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, Metrics: m, Tracer: tracer})
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler())
+	if tracingOn {
+		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

@@ -44,6 +44,8 @@ type Engine struct {
 	logger *slog.Logger
 	now    wvsoft.Clock
 
+	onReload func(accepted bool)
+
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serialises reloads
 	status  atomic.Pointer[Status]
@@ -86,9 +88,12 @@ func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.logger = l }
 // WithClock sets the time source the policy sees as input.context.time_ns.
 func WithClock(now wvsoft.Clock) Option { return func(e *Engine) { e.now = now } }
 
+// WithReloadHook is told of every policy load, accepted or rejected (metrics).
+func WithReloadHook(f func(accepted bool)) Option { return func(e *Engine) { e.onReload = f } }
+
 // New compiles the policy, runs its tests and returns an engine serving it.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	e := &Engine{files: policy.Files, logger: slog.New(slog.DiscardHandler), now: time.Now}
+	e := &Engine{files: policy.Files, logger: slog.New(slog.DiscardHandler), now: time.Now, onReload: func(bool) {}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -113,9 +118,11 @@ func (e *Engine) Reload(ctx context.Context) error {
 		}
 		e.status.Store(st)
 		e.logger.Error("policy rejected; the last good policy keeps serving", "reason", err.Error())
+		e.onReload(false)
 		return err
 	}
 	e.current.Store(c)
+	e.onReload(true)
 	e.status.Store(&Status{Revision: c.revision, LoadedAt: now})
 	e.logger.Info("policy loaded", "revision", c.revision)
 	return nil

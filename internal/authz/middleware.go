@@ -80,6 +80,28 @@ func objectOf(fc *graphql.FieldContext) any {
 	}
 }
 
+// Effects counts the field decisions the request applied, by effect (metrics).
+func (r *Request) Effects() map[string]int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := map[string]int64{}
+	counted := make(map[*fieldDecision]bool, len(r.decisions))
+	for _, d := range r.decisions {
+		if !counted[d] {
+			counted[d] = true
+			out[d.Effect] += d.count.Load()
+		}
+	}
+	return out
+}
+
+// DistinctDecisions is how many (type, field, tenant) decisions the request made.
+func (r *Request) DistinctDecisions() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.decisions)
+}
+
 // LogDecisions writes the decision log of a request: which subject read which personal-data
 // fields of which customer's records, how each was decided and how often. Values never appear.
 func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operation string) {

@@ -1,34 +1,51 @@
 package httpserver
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/logging"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-type requestIDKey struct{}
-
-// RequestID returns the id of the request in ctx, for log lines.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// requestID gives every request an id, echoed in X-Request-Id.
+// requestID gives every request an id, echoed in X-Request-Id and on every log line of it.
 func requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 8)
 		rand.Read(b)
 		id := hex.EncodeToString(b)
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(logging.WithRequestID(r.Context(), id)))
 	})
+}
+
+// accessLog writes one line per request: method, path (never the query string, which may hold
+// a GraphQL document with values), status and duration.
+func accessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rec, r)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request", slog.String("method", r.Method),
+				slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+		})
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
 }
 
 // securityHeaders forbids other hosts, framing and sniffing. The playground's scripts, styles
@@ -50,7 +67,7 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
 				if p := recover(); p != nil {
-					logger.ErrorContext(r.Context(), "panic", "request_id", RequestID(r.Context()), "panic", p)
+					logger.ErrorContext(r.Context(), "panic", "panic", p)
 					http.Error(w, "internal error", http.StatusInternalServerError)
 				}
 			}()
@@ -78,7 +95,7 @@ func authenticate(logger *slog.Logger, authn Authenticator, policy Policy) func(
 				if code == wvsoft.EUNAVAILABLE {
 					status = http.StatusServiceUnavailable
 				} else if code != wvsoft.EUNAUTHENTICATED {
-					logger.ErrorContext(r.Context(), "authentication failed", "request_id", RequestID(r.Context()), "error", err.Error())
+					logger.ErrorContext(r.Context(), "authentication failed", "error", err.Error())
 					code, status = wvsoft.EINTERNAL, http.StatusInternalServerError
 				}
 				writeGraphQLError(w, status, code, wvsoft.ErrorMessage(err))

@@ -8,11 +8,14 @@ import (
 )
 
 // addRoutes is the one place that lists every route of the server.
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql http.Handler) {
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler) {
 	mux.Handle("/graphql", authenticate(logger, authn, policy)(graphql))
 	mux.Handle("GET /playground", playground.Handler())
 	mux.Handle("GET "+playground.Prefix, playground.Handler())
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(db, policy))
 	mux.Handle("GET /{$}", http.RedirectHandler(playground.Prefix, http.StatusFound))
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 }

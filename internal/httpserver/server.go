@@ -27,13 +27,15 @@ type Policy interface {
 	Status() authz.Status
 }
 
-// NewServer wires the routes and middleware around the GraphQL handler.
-func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql http.Handler) http.Handler {
+// NewServer wires the routes and middleware around the GraphQL handler. metrics may be nil
+// (no /metrics).
+func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, authn, policy, db, graphql)
+	addRoutes(mux, logger, authn, policy, db, graphql, metrics)
 	var h http.Handler = mux
 	h = securityHeaders(h)
 	h = recoverPanics(logger)(h)
+	h = accessLog(logger)(h)
 	h = requestID(h)
 	return h
 }

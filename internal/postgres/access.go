@@ -360,3 +360,19 @@ func grantDetail(g *wvsoft.AccessGrant) map[string]any {
 func (d *DB) withTenant(f wvsoft.TenantFilter, tenant uuid.UUID) wvsoft.TenantFilter {
 	return wvsoft.TenantFilter{All: f.All, Tenants: append(append([]uuid.UUID{}, f.Tenants...), tenant)}
 }
+
+// GrantCounts counts support-access requests and grants by stored status, for the metrics.
+func (d *DB) GrantCounts(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM access_grants GROUP BY status`)
+	})
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, err
+}

@@ -21,6 +21,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/pressly/goose/v3"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -99,12 +101,19 @@ func AppURL(ownerURL, appPassword string) (string, error) {
 
 // DB is the store the server uses, connected as the application role.
 type DB struct {
-	db  *sqlx.DB
-	now wvsoft.Clock
+	db     *sqlx.DB
+	now    wvsoft.Clock
+	tracer trace.Tracer
 }
 
+// Option configures a DB.
+type Option func(*DB)
+
+// WithTracer gives every transaction a span.
+func WithTracer(t trace.Tracer) Option { return func(d *DB) { d.tracer = t } }
+
 // Open connects to appURL and checks that the role is not able to bypass row-level security.
-func Open(ctx context.Context, appURL string, now wvsoft.Clock) (*DB, error) {
+func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) (*DB, error) {
 	db, err := sqlx.Open("postgres", appURL)
 	if err != nil {
 		return nil, err
@@ -123,7 +132,11 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock) (*DB, error) {
 		db.Close()
 		return nil, errors.New("the application role may bypass row-level security; connect as a plain role")
 	}
-	return &DB{db: db, now: now}, nil
+	d := &DB{db: db, now: now, tracer: noop.NewTracerProvider().Tracer("")}
+	for _, o := range opts {
+		o(d)
+	}
+	return d, nil
 }
 
 // Close closes the pool.
@@ -134,12 +147,17 @@ func (d *DB) Ping(ctx context.Context) error {
 	return mapError(d.db.PingContext(ctx))
 }
 
+// Stats reports the pool's use, for the metrics.
+func (d *DB) Stats() sql.DBStats { return d.db.Stats() }
+
 // SQL returns the pool, for tests and benchmarks that need to look below the store.
 func (d *DB) SQL() *sqlx.DB { return d.db }
 
 // inTx runs fn in a transaction whose row-level-security settings come from f. A transaction
 // with no tenant and not All sees no rows at all.
 func (d *DB) inTx(ctx context.Context, f wvsoft.TenantFilter, fn func(tx *sqlx.Tx) error) error {
+	ctx, span := d.tracer.Start(ctx, "postgres.tx")
+	defer span.End()
 	tx, err := d.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return mapError(err)
