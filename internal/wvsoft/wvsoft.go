@@ -225,6 +225,7 @@ type Store interface {
 	DeletePerson(ctx context.Context, f TenantFilter, id uuid.UUID) error
 
 	SupportAccess
+	Notifications
 }
 
 // Identities resolves credentials to subjects. It runs before any tenant is known.

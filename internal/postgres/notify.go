@@ -1,0 +1,340 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+var _ wvsoft.Notifications = (*DB)(nil)
+
+const (
+	outboxColumns       = `id, tenant_id, recipient, subject, body, purpose, related_id, status, attempts, next_attempt_at, last_error, created_at, sent_at`
+	breachColumns       = `id, description, discovered_at, categories, approx_persons, approx_records, consequences, measures, recorded_by, recorded_at`
+	notificationColumns = `tenant_id, breach_id, emailed_at, phoned_at, reported_to_ap_at, ap_report_number`
+)
+
+type breachRow struct {
+	wvsoft.Breach
+	Cats pq.StringArray `db:"categories"`
+}
+
+func breachList(rows []breachRow, viewedAs uuid.UUID) []*wvsoft.Breach {
+	out := make([]*wvsoft.Breach, len(rows))
+	for i := range rows {
+		b := rows[i].Breach
+		b.Categories, b.ViewedAs = rows[i].Cats, viewedAs
+		out[i] = &b
+	}
+	return out
+}
+
+// enqueue writes one outbox row per recipient inside tx.
+func enqueue(ctx context.Context, tx *sqlx.Tx, tenant *uuid.UUID, recipients []string, l wvsoft.Letter, purpose string, related *uuid.UUID, now time.Time) error {
+	for _, r := range recipients {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, tenant_id, recipient, subject, body, purpose, related_id,
+			next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$8)`,
+			id, tenant, r, l.Subject, l.Body, purpose, related, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordBreach registers a breach and, in the same transaction, e-mails the admins and contact
+// persons of every affected customer through the outbox (P4).
+func (d *DB) RecordBreach(ctx context.Context, f wvsoft.TenantFilter, b *wvsoft.Breach, tenants []uuid.UUID) error {
+	// Reading the customers' admins needs their tenants in the transaction, besides the
+	// register flag the staff member brings.
+	tf := wvsoft.TenantFilter{All: f.All, Tenants: append(append([]uuid.UUID{}, f.Tenants...), tenants...)}
+	return d.inTx(ctx, tf, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breaches (`+breachColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+			b.UUID, b.Description, b.DiscoveredAt, pq.StringArray(b.Categories), b.ApproxPersons, b.ApproxRecords,
+			b.Consequences, b.Measures, b.RecordedBy, b.RecordedAt); err != nil {
+			return err
+		}
+		for _, t := range tenants {
+			var name *string
+			if err := tx.GetContext(ctx, &name, `SELECT name FROM customers WHERE tenant_id = $1`, t); err != nil {
+				return err // an unknown customer: not found, and nothing is written
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO breach_customers (tenant_id, breach_id) VALUES ($1, $2)`, t, b.UUID); err != nil {
+				return err
+			}
+			var recipients []string
+			if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT lower(email) FROM (
+				SELECT email FROM users WHERE tenant_id = $1 AND role = 'ADMIN'
+				UNION SELECT email FROM contact_persons WHERE tenant_id = $1 AND email IS NOT NULL) r ORDER BY 1`, t); err != nil {
+				return err
+			}
+			customer := ""
+			if name != nil {
+				customer = *name
+			}
+			tenant := t
+			if err := enqueue(ctx, tx, &tenant, recipients, wvsoft.BreachLetter(b, customer), wvsoft.PurposeBreach, &b.UUID, b.RecordedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Breaches lists the register, newest first.
+func (d *DB) Breaches(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Breach, error) {
+	var rows []breachRow
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT `+breachColumns+` FROM breaches ORDER BY discovered_at DESC LIMIT 500`)
+	})
+	return breachList(rows, uuid.Nil), err
+}
+
+// BreachNotifications lists the affected customers of a breach, or the breaches of a customer.
+func (d *DB) BreachNotifications(ctx context.Context, f wvsoft.TenantFilter, breach *uuid.UUID, tenant *uuid.UUID) ([]*wvsoft.BreachNotification, error) {
+	var rows []*wvsoft.BreachNotification
+	err := selectRows(ctx, d, f, &rows, `SELECT `+notificationColumns+` FROM breach_customers WHERE %s
+		AND ($2::uuid IS NULL OR breach_id = $2) AND ($3::uuid IS NULL OR tenant_id = $3) ORDER BY breach_id DESC, tenant_id`,
+		nullUUID(breach), nullUUID(tenant))
+	return rows, err
+}
+
+// CustomerBreach reads a breach as the affected customer sees it; staff read it whole.
+func (d *DB) CustomerBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, breach uuid.UUID) (*wvsoft.Breach, error) {
+	var rows []breachRow
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if f.All {
+			return tx.SelectContext(ctx, &rows, `SELECT `+breachColumns+` FROM breaches WHERE id = $1`, breach)
+		}
+		if !f.Allows(tenant) {
+			return wvsoft.NotFound("breach")
+		}
+		return tx.SelectContext(ctx, &rows, `SELECT `+breachColumns+` FROM customer_breaches($1) WHERE id = $2`,
+			pq.Array([]uuid.UUID{tenant}), breach)
+	})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	viewedAs := tenant
+	if f.All {
+		viewedAs = uuid.Nil
+	}
+	return breachList(rows, viewedAs)[0], nil
+}
+
+// BreachCalls lists the calls logged to a customer about a breach.
+func (d *DB) BreachCalls(ctx context.Context, f wvsoft.TenantFilter, tenant, breach uuid.UUID) ([]*wvsoft.BreachCall, error) {
+	var rows []*wvsoft.BreachCall
+	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, breach_id, called_by, called, called_at, reached, outcome
+		FROM breach_calls WHERE %s AND tenant_id = $2 AND breach_id = $3 ORDER BY called_at`, tenant, breach)
+	return rows, err
+}
+
+// LogBreachCall records a phone call; a call that reached the customer informs it.
+func (d *DB) LogBreachCall(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.BreachCall) (*wvsoft.BreachNotification, error) {
+	var out wvsoft.BreachNotification
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_calls (tenant_id, id, breach_id, called_by, called, called_at, reached, outcome)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, c.TenantID, c.UUID, c.BreachID, c.CalledBy, c.Called, c.CalledAt, c.Reached, c.Outcome); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &out, `UPDATE breach_customers SET phoned_at = CASE WHEN $3 THEN least(coalesce(phoned_at, $4), $4) ELSE phoned_at END
+			WHERE tenant_id = $1 AND breach_id = $2 RETURNING `+notificationColumns, c.TenantID, c.BreachID, c.Reached, c.CalledAt)
+	})
+	return &out, err
+}
+
+// ReportBreach records the customer's report to the Autoriteit Persoonsgegevens.
+func (d *DB) ReportBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, breach uuid.UUID, at time.Time, number string) (*wvsoft.BreachNotification, error) {
+	clause, arg := tenantClause(f)
+	var out wvsoft.BreachNotification
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &out, `UPDATE breach_customers SET reported_to_ap_at = $4, ap_report_number = $5
+			WHERE `+clause+` AND tenant_id = $2 AND breach_id = $3 RETURNING `+notificationColumns, arg, tenant, breach, at, number)
+	})
+	return &out, err
+}
+
+// NotFullyInformed lists affected customers that were not yet informed by both e-mail and phone.
+func (d *DB) NotFullyInformed(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.BreachNotification, error) {
+	var rows []*wvsoft.BreachNotification
+	err := selectRows(ctx, d, f, &rows, `SELECT `+notificationColumns+` FROM breach_customers WHERE %s
+		AND (emailed_at IS NULL OR phoned_at IS NULL) ORDER BY breach_id, tenant_id`)
+	return rows, err
+}
+
+// SubmitInquiry stores a website question through the one function a visitor may use.
+func (d *DB) SubmitInquiry(ctx context.Context, i *wvsoft.Inquiry) error {
+	_, err := d.db.ExecContext(ctx, `SELECT submit_inquiry($1, $2, $3, $4, $5)`, i.UUID, i.Name, i.Email, i.Question, i.ReceivedAt)
+	return mapError(err)
+}
+
+// Inquiries lists the unanswered inquiries, oldest first.
+func (d *DB) Inquiries(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Inquiry, error) {
+	var rows []*wvsoft.Inquiry
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT id, name, email, question, received_at FROM inquiries ORDER BY received_at LIMIT 500`)
+	})
+	return rows, err
+}
+
+// AnswerInquiry mails the answer through the outbox and deletes the inquiry, in one
+// transaction: once answered, only the count remains (P5). The outbox row itself goes once sent.
+func (d *DB) AnswerInquiry(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, answer wvsoft.Letter, now time.Time) error {
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		var email string
+		if err := tx.GetContext(ctx, &email, `DELETE FROM inquiries WHERE id = $1 RETURNING email`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, answered) VALUES ($1::date, 1)
+			ON CONFLICT (day) DO UPDATE SET answered = inquiry_counts.answered + 1`, now); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, nil, []string{email}, answer, wvsoft.PurposeInquiryAnswer, nil, now)
+	})
+}
+
+// InquiryCounts returns the numbers per day, newest first.
+func (d *DB) InquiryCounts(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.InquiryCount, error) {
+	var rows []*wvsoft.InquiryCount
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT day, received, answered, expired FROM inquiry_counts ORDER BY day DESC LIMIT 366`)
+	})
+	return rows, err
+}
+
+// PurgeInquiries deletes unanswered inquiries older than maxAge, counting them per day; it also
+// deletes sent inquiry answers from the outbox, which hold the visitor's address.
+func (d *DB) PurgeInquiries(ctx context.Context, now time.Time, maxAge time.Duration) (int, error) {
+	n := 0
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		var days []time.Time
+		if err := tx.SelectContext(ctx, &days, `DELETE FROM inquiries WHERE received_at < $1 RETURNING received_at`, now.Add(-maxAge)); err != nil {
+			return err
+		}
+		for _, day := range days {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, expired) VALUES ($1::date, 1)
+				ON CONFLICT (day) DO UPDATE SET expired = inquiry_counts.expired + 1`, day); err != nil {
+				return err
+			}
+		}
+		n = len(days)
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE purpose = 'INQUIRY_ANSWER' AND status <> 'PENDING'`)
+		return err
+	})
+	return n, err
+}
+
+// PublishNotice mails a support notice to the contact persons of current customers (P8).
+func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft.SupportNotice) error {
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		var recipients []struct {
+			TenantID uuid.UUID `db:"tenant_id"`
+			Email    string    `db:"email"`
+		}
+		if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT cp.tenant_id, lower(cp.email) AS email
+			FROM contact_persons cp JOIN customers c USING (tenant_id)
+			WHERE cp.email IS NOT NULL AND (c.relationship_end IS NULL OR c.relationship_end >= $1::date)
+			ORDER BY 1, 2`, n.PublishedAt); err != nil {
+			return err
+		}
+		n.Recipients = len(recipients)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO support_notices (id, title, body, published_by, published_at, recipients)
+			VALUES ($1,$2,$3,$4,$5,$6)`, n.UUID, n.Title, n.Body, n.PublishedBy, n.PublishedAt, n.Recipients); err != nil {
+			return err
+		}
+		letter := wvsoft.Letter{Subject: n.Title, Body: n.Body + "\n\n-- \nWvSoft support. U ontvangt dit als contactpersoon van een klant van WvSoft; dit is geen nieuwsbrief.\n"}
+		for _, r := range recipients {
+			tenant := r.TenantID
+			if err := enqueue(ctx, tx, &tenant, []string{r.Email}, letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SupportNotices lists the published notices, newest first.
+func (d *DB) SupportNotices(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.SupportNotice, error) {
+	var rows []*wvsoft.SupportNotice
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT id, title, body, published_by, published_at, recipients FROM support_notices ORDER BY published_at DESC LIMIT 500`)
+	})
+	return rows, err
+}
+
+// Outbox lists messages, newest first, optionally by status.
+func (d *DB) Outbox(ctx context.Context, f wvsoft.TenantFilter, status *string, limit int) ([]*wvsoft.OutboxMessage, error) {
+	var rows []*wvsoft.OutboxMessage
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT `+outboxColumns+` FROM outbox WHERE ($1::text IS NULL OR status = $1)
+			ORDER BY created_at DESC, id LIMIT $2`, status, limit)
+	})
+	return rows, err
+}
+
+// ClaimDue takes up to limit due messages for sending and leases them for lease: a server that
+// dies mid-send leaves them to be retried after it.
+func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*wvsoft.OutboxMessage, error) {
+	var rows []*wvsoft.OutboxMessage
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= $1
+			             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING `+outboxColumns, now, now.Add(lease), limit)
+	})
+	return rows, err
+}
+
+// MarkSent records a delivered message; a breach e-mail informs its customer at that moment.
+func (d *DB) MarkSent(ctx context.Context, m *wvsoft.OutboxMessage, now time.Time) error {
+	f := wvsoft.TenantFilter{All: true}
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'SENT', sent_at = $2, last_error = NULL WHERE id = $1`, m.UUID, now); err != nil {
+			return err
+		}
+		if m.Purpose == wvsoft.PurposeBreach && m.TenantID != nil && m.RelatedID != nil {
+			_, err := tx.ExecContext(ctx, `UPDATE breach_customers SET emailed_at = coalesce(emailed_at, $3)
+				WHERE tenant_id = $1 AND breach_id = $2`, *m.TenantID, *m.RelatedID, now)
+			return err
+		}
+		return nil
+	})
+}
+
+// MarkFailed records a failed attempt: retried at next, or given up when final.
+func (d *DB) MarkFailed(ctx context.Context, m *wvsoft.OutboxMessage, reason string, next time.Time, final bool) error {
+	status := wvsoft.OutboxPending
+	if final {
+		status = wvsoft.OutboxFailed
+	}
+	return d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = $2, next_attempt_at = $3, last_error = $4 WHERE id = $1`,
+			m.UUID, status, next, reason)
+		return err
+	})
+}
+
+// OutboxBacklog counts messages by status, for the metrics.
+func (d *DB) OutboxBacklog(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		Status string `db:"status"`
+		N      int    `db:"n"`
+	}
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM outbox GROUP BY status`)
+	})
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, err
+}

@@ -1,0 +1,200 @@
+package wvsoft
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SubjectAnonymous is a caller without credentials: a website visitor (P5). The policy lets it
+// submit an inquiry and nothing else.
+const (
+	SubjectAnonymous = "ANONYMOUS"
+	RoleVisitor      = "VISITOR"
+)
+
+// Kinds of objects of the breach register, the outbox, inquiries and notices.
+const (
+	KindBreach             = "Breach"
+	KindBreachNotification = "BreachNotification"
+	KindBreachCall         = "BreachCall"
+	KindInquiry            = "Inquiry"
+	KindInquiryCount       = "InquiryCount"
+	KindOutboxMessage      = "OutboxMessage"
+	KindSupportNotice      = "SupportNotice"
+)
+
+// Outbox purposes and states.
+const (
+	PurposeBreach        = "BREACH"
+	PurposeInquiryAnswer = "INQUIRY_ANSWER"
+	PurposeSupportNotice = "SUPPORT_NOTICE"
+	PurposeSupportAccess = "SUPPORT_ACCESS"
+
+	OutboxPending = "PENDING"
+	OutboxSent    = "SENT"
+	OutboxFailed  = "FAILED"
+)
+
+// ReportingWindow is the time a controller has to report a breach to the Autoriteit
+// Persoonsgegevens (GDPR article 33(1)), counted here from when WvSoft informed the customer.
+const ReportingWindow = 72 * time.Hour
+
+// InquiryMaxAge is how long an unanswered website inquiry is kept (P5).
+const InquiryMaxAge = 30 * 24 * time.Hour
+
+// OutboxMessage is one e-mail to one recipient.
+type OutboxMessage struct {
+	UUID          uuid.UUID  `db:"id"`
+	TenantID      *uuid.UUID `db:"tenant_id"`
+	Recipient     string     `db:"recipient"`
+	Subject       string     `db:"subject"`
+	Body          string     `db:"body"`
+	Purpose       string     `db:"purpose"`
+	RelatedID     *uuid.UUID `db:"related_id"`
+	Status        string     `db:"status"`
+	Attempts      int        `db:"attempts"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	LastError     *string    `db:"last_error"`
+	CreatedAt     time.Time  `db:"created_at"`
+	SentAt        *time.Time `db:"sent_at"`
+}
+
+// ID is the message's global ID.
+func (m *OutboxMessage) ID() string { return GlobalID(KindOutboxMessage, m.UUID) }
+
+// Breach is a (potential) data breach in WvSoft's register (GDPR article 33(5)).
+type Breach struct {
+	UUID          uuid.UUID `db:"id"`
+	Description   string    `db:"description"`
+	DiscoveredAt  time.Time `db:"discovered_at"`
+	Categories    []string  `db:"-"`
+	ApproxPersons *int      `db:"approx_persons"`
+	ApproxRecords *int      `db:"approx_records"`
+	Consequences  *string   `db:"consequences"`
+	Measures      *string   `db:"measures"`
+	RecordedBy    uuid.UUID `db:"recorded_by"`
+	RecordedAt    time.Time `db:"recorded_at"`
+	// ViewedAs is the customer through whose notification the breach was read; uuid.Nil when
+	// staff read the register. The policy decides a customer's view by it.
+	ViewedAs uuid.UUID `db:"-"`
+}
+
+// ID is the breach's global ID.
+func (b *Breach) ID() string { return GlobalID(KindBreach, b.UUID) }
+
+// Tenant is the customer the breach is shown to, if any.
+func (b *Breach) Tenant() uuid.UUID { return b.ViewedAs }
+
+// BreachNotification is a breach as one affected customer sees it: when it was informed by
+// e-mail and by phone, and its own report to the Autoriteit Persoonsgegevens.
+type BreachNotification struct {
+	TenantID       uuid.UUID  `db:"tenant_id"`
+	BreachID       uuid.UUID  `db:"breach_id"`
+	EmailedAt      *time.Time `db:"emailed_at"`
+	PhonedAt       *time.Time `db:"phoned_at"`
+	ReportedToAPAt *time.Time `db:"reported_to_ap_at"`
+	APReportNumber *string    `db:"ap_report_number"`
+}
+
+// Tenant is the affected customer.
+func (n *BreachNotification) Tenant() uuid.UUID { return n.TenantID }
+
+// InformedAt is when the customer was first informed, by either channel.
+func (n *BreachNotification) InformedAt() *time.Time {
+	switch {
+	case n.EmailedAt == nil:
+		return n.PhonedAt
+	case n.PhonedAt == nil || n.EmailedAt.Before(*n.PhonedAt):
+		return n.EmailedAt
+	}
+	return n.PhonedAt
+}
+
+// BreachCall is a phone call that staff logged to inform a customer of a breach.
+type BreachCall struct {
+	TenantID uuid.UUID `db:"tenant_id"`
+	UUID     uuid.UUID `db:"id"`
+	BreachID uuid.UUID `db:"breach_id"`
+	CalledBy uuid.UUID `db:"called_by"`
+	Called   string    `db:"called"`
+	CalledAt time.Time `db:"called_at"`
+	Reached  bool      `db:"reached"`
+	Outcome  *string   `db:"outcome"`
+}
+
+// Tenant is the customer that was called.
+func (c *BreachCall) Tenant() uuid.UUID { return c.TenantID }
+
+// Inquiry is a website visitor's question (P5).
+type Inquiry struct {
+	UUID       uuid.UUID `db:"id"`
+	Name       string    `db:"name"`
+	Email      string    `db:"email"`
+	Question   string    `db:"question"`
+	ReceivedAt time.Time `db:"received_at"`
+}
+
+// ID is the inquiry's global ID.
+func (i *Inquiry) ID() string { return GlobalID(KindInquiry, i.UUID) }
+
+// InquiryCount is what remains of a day's inquiries: numbers only.
+type InquiryCount struct {
+	Day      time.Time `db:"day"`
+	Received int       `db:"received"`
+	Answered int       `db:"answered"`
+	Expired  int       `db:"expired"`
+}
+
+// SupportNotice is irregular support information to the contact persons of current customers
+// (P8): no newsletter, no subscription, no marketing purpose.
+type SupportNotice struct {
+	UUID        uuid.UUID `db:"id"`
+	Title       string    `db:"title"`
+	Body        string    `db:"body"`
+	PublishedBy uuid.UUID `db:"published_by"`
+	PublishedAt time.Time `db:"published_at"`
+	Recipients  int       `db:"recipients"`
+}
+
+// Letter is an e-mail's subject and body.
+type Letter struct{ Subject, Body string }
+
+// Notifications is what breaches, inquiries, notices and the outbox need from persistence.
+// Every method that causes mail writes it to the outbox in the same transaction.
+type Notifications interface {
+	RecordBreach(ctx context.Context, f TenantFilter, b *Breach, tenants []uuid.UUID) error
+	Breaches(ctx context.Context, f TenantFilter) ([]*Breach, error)
+	BreachNotifications(ctx context.Context, f TenantFilter, breach *uuid.UUID, tenant *uuid.UUID) ([]*BreachNotification, error)
+	CustomerBreach(ctx context.Context, f TenantFilter, tenant, breach uuid.UUID) (*Breach, error)
+	BreachCalls(ctx context.Context, f TenantFilter, tenant, breach uuid.UUID) ([]*BreachCall, error)
+	LogBreachCall(ctx context.Context, f TenantFilter, c *BreachCall) (*BreachNotification, error)
+	ReportBreach(ctx context.Context, f TenantFilter, tenant, breach uuid.UUID, at time.Time, number string) (*BreachNotification, error)
+	NotFullyInformed(ctx context.Context, f TenantFilter) ([]*BreachNotification, error)
+
+	SubmitInquiry(ctx context.Context, i *Inquiry) error
+	Inquiries(ctx context.Context, f TenantFilter) ([]*Inquiry, error)
+	AnswerInquiry(ctx context.Context, f TenantFilter, id uuid.UUID, answer Letter, now time.Time) error
+	InquiryCounts(ctx context.Context, f TenantFilter) ([]*InquiryCount, error)
+	PurgeInquiries(ctx context.Context, now time.Time, maxAge time.Duration) (int, error)
+
+	PublishNotice(ctx context.Context, f TenantFilter, n *SupportNotice) error
+	SupportNotices(ctx context.Context, f TenantFilter) ([]*SupportNotice, error)
+
+	Outbox(ctx context.Context, f TenantFilter, status *string, limit int) ([]*OutboxMessage, error)
+}
+
+// BreachLetter is the e-mail that informs a customer of a breach (P4).
+func BreachLetter(b *Breach, customer string) Letter {
+	return Letter{
+		Subject: "Melding (mogelijk) datalek / Notice of a (potential) data breach",
+		Body: "Beste " + customer + ",\n\n" +
+			"WvSoft heeft een (mogelijk) datalek ontdekt dat uw gegevens kan betreffen. U kunt dit binnen 72 uur melden bij de Autoriteit Persoonsgegevens.\n" +
+			"WvSoft discovered a (potential) data breach that may concern your data. You may have to report it to the Autoriteit Persoonsgegevens within 72 hours.\n\n" +
+			"Ontdekt / discovered: " + b.DiscoveredAt.UTC().Format(time.RFC3339) + "\n" +
+			"Omschrijving / description: " + b.Description + "\n\n" +
+			"Details en de klok van 72 uur staan in uw omgeving (Customer.breaches); wij bellen u ook.\n" +
+			"Details and the 72-hour clock are in your account (Customer.breaches); we will also call you.\n",
+	}
+}
