@@ -33,6 +33,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	AccessLogEntry() AccessLogEntryResolver
 	ApiKey() ApiKeyResolver
+	Breach() BreachResolver
+	BreachNotification() BreachNotificationResolver
 	ContactPerson() ContactPersonResolver
 	Customer() CustomerResolver
 	Mutation() MutationResolver
@@ -94,6 +96,39 @@ type ComplexityRoot struct {
 		SpecialCategories func(childComplexity int) int
 	}
 
+	Breach struct {
+		ApproximatePersons func(childComplexity int) int
+		ApproximateRecords func(childComplexity int) int
+		Categories         func(childComplexity int) int
+		Consequences       func(childComplexity int) int
+		Customers          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		DiscoveredAt       func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Measures           func(childComplexity int) int
+		RecordedAt         func(childComplexity int) int
+	}
+
+	BreachCall struct {
+		Called   func(childComplexity int) int
+		CalledAt func(childComplexity int) int
+		Outcome  func(childComplexity int) int
+		Reached  func(childComplexity int) int
+	}
+
+	BreachNotification struct {
+		AuthorityReportNumber func(childComplexity int) int
+		Breach                func(childComplexity int) int
+		Calls                 func(childComplexity int) int
+		Customer              func(childComplexity int) int
+		EmailedAt             func(childComplexity int) int
+		HoursLeft             func(childComplexity int) int
+		InformedAt            func(childComplexity int) int
+		PhonedAt              func(childComplexity int) int
+		ReportDeadline        func(childComplexity int) int
+		ReportedToAuthorityAt func(childComplexity int) int
+	}
+
 	ContactPerson struct {
 		Customer   func(childComplexity int) int
 		Email      func(childComplexity int) int
@@ -113,6 +148,7 @@ type ComplexityRoot struct {
 		APIKeys               func(childComplexity int) int
 		AccessLog             func(childComplexity int, grantID *string, from *time.Time, to *time.Time, first *int, after *string) int
 		AccessLogVerification func(childComplexity int) int
+		Breaches              func(childComplexity int) int
 		City                  func(childComplexity int) int
 		ContactPersons        func(childComplexity int) int
 		Email                 func(childComplexity int) int
@@ -141,24 +177,63 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Inquiry struct {
+		Email      func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Question   func(childComplexity int) int
+		ReceivedAt func(childComplexity int) int
+	}
+
+	InquiryCount struct {
+		Answered func(childComplexity int) int
+		Day      func(childComplexity int) int
+		Expired  func(childComplexity int) int
+		Received func(childComplexity int) int
+	}
+
+	InquiryReceipt struct {
+		Message  func(childComplexity int) int
+		Received func(childComplexity int) int
+	}
+
 	Mutation struct {
-		ApproveSupportAccess func(childComplexity int, input model.ApproveSupportAccessInput) int
-		CreateAPIKey         func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateContactPerson  func(childComplexity int, input model.CreateContactPersonInput) int
-		CreateCustomer       func(childComplexity int, input model.CreateCustomerInput) int
-		CreatePerson         func(childComplexity int, input model.CreatePersonInput) int
-		CreateUser           func(childComplexity int, input model.CreateUserInput) int
-		DeleteContactPerson  func(childComplexity int, id string) int
-		DeletePerson         func(childComplexity int, id string) int
-		DeleteUser           func(childComplexity int, id string) int
-		DenySupportAccess    func(childComplexity int, id string) int
-		RequestSupportAccess func(childComplexity int, input model.RequestSupportAccessInput) int
-		RevokeAPIKey         func(childComplexity int, id string) int
-		RevokeSupportAccess  func(childComplexity int, id string) int
-		UpdateContactPerson  func(childComplexity int, input model.UpdateContactPersonInput) int
-		UpdateCustomer       func(childComplexity int, input model.UpdateCustomerInput) int
-		UpdatePerson         func(childComplexity int, input model.UpdatePersonInput) int
-		UpdateUser           func(childComplexity int, input model.UpdateUserInput) int
+		AnswerInquiry           func(childComplexity int, input model.AnswerInquiryInput) int
+		ApproveSupportAccess    func(childComplexity int, input model.ApproveSupportAccessInput) int
+		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateContactPerson     func(childComplexity int, input model.CreateContactPersonInput) int
+		CreateCustomer          func(childComplexity int, input model.CreateCustomerInput) int
+		CreatePerson            func(childComplexity int, input model.CreatePersonInput) int
+		CreateUser              func(childComplexity int, input model.CreateUserInput) int
+		DeleteContactPerson     func(childComplexity int, id string) int
+		DeletePerson            func(childComplexity int, id string) int
+		DeleteUser              func(childComplexity int, id string) int
+		DenySupportAccess       func(childComplexity int, id string) int
+		LogBreachCall           func(childComplexity int, input model.LogBreachCallInput) int
+		PublishSupportNotice    func(childComplexity int, input model.PublishSupportNoticeInput) int
+		RecordBreach            func(childComplexity int, input model.RecordBreachInput) int
+		ReportBreachToAuthority func(childComplexity int, input model.ReportBreachInput) int
+		RequestSupportAccess    func(childComplexity int, input model.RequestSupportAccessInput) int
+		RevokeAPIKey            func(childComplexity int, id string) int
+		RevokeSupportAccess     func(childComplexity int, id string) int
+		SubmitInquiry           func(childComplexity int, input model.SubmitInquiryInput) int
+		UpdateContactPerson     func(childComplexity int, input model.UpdateContactPersonInput) int
+		UpdateCustomer          func(childComplexity int, input model.UpdateCustomerInput) int
+		UpdatePerson            func(childComplexity int, input model.UpdatePersonInput) int
+		UpdateUser              func(childComplexity int, input model.UpdateUserInput) int
+	}
+
+	OutboxMessage struct {
+		Attempts  func(childComplexity int) int
+		Body      func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		LastError func(childComplexity int) int
+		Purpose   func(childComplexity int) int
+		Recipient func(childComplexity int) int
+		SentAt    func(childComplexity int) int
+		Status    func(childComplexity int) int
+		Subject   func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -198,12 +273,18 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Customers             func(childComplexity int, first *int, after *string) int
-		Me                    func(childComplexity int) int
-		MySupportAccessGrants func(childComplexity int) int
-		Node                  func(childComplexity int, id string) int
-		Nodes                 func(childComplexity int, ids []string) int
-		Persons               func(childComplexity int, customerID *string, first *int, after *string) int
+		Breaches                 func(childComplexity int) int
+		BreachesNotFullyInformed func(childComplexity int) int
+		Customers                func(childComplexity int, first *int, after *string) int
+		Inquiries                func(childComplexity int) int
+		InquiryCounts            func(childComplexity int) int
+		Me                       func(childComplexity int) int
+		MySupportAccessGrants    func(childComplexity int) int
+		Node                     func(childComplexity int, id string) int
+		Nodes                    func(childComplexity int, ids []string) int
+		Outbox                   func(childComplexity int, status *string, first *int) int
+		Persons                  func(childComplexity int, customerID *string, first *int, after *string) int
+		SupportNotices           func(childComplexity int) int
 	}
 
 	SupportAccessGrant struct {
@@ -219,6 +300,14 @@ type ComplexityRoot struct {
 		Scope           func(childComplexity int) int
 		StartsAt        func(childComplexity int) int
 		Status          func(childComplexity int) int
+	}
+
+	SupportNotice struct {
+		Body        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		PublishedAt func(childComplexity int) int
+		Recipients  func(childComplexity int) int
+		Title       func(childComplexity int) int
 	}
 
 	User struct {
@@ -255,6 +344,24 @@ type AccessLogEntryResolver interface {
 type ApiKeyResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error)
 }
+type BreachResolver interface {
+	Categories(ctx context.Context, obj *wvsoft.Breach) ([]string, error)
+	ApproximatePersons(ctx context.Context, obj *wvsoft.Breach) (*int, error)
+	ApproximateRecords(ctx context.Context, obj *wvsoft.Breach) (*int, error)
+
+	Customers(ctx context.Context, obj *wvsoft.Breach) ([]*wvsoft.BreachNotification, error)
+}
+type BreachNotificationResolver interface {
+	Breach(ctx context.Context, obj *wvsoft.BreachNotification) (*wvsoft.Breach, error)
+	Customer(ctx context.Context, obj *wvsoft.BreachNotification) (*wvsoft.Customer, error)
+
+	InformedAt(ctx context.Context, obj *wvsoft.BreachNotification) (*time.Time, error)
+	ReportDeadline(ctx context.Context, obj *wvsoft.BreachNotification) (*time.Time, error)
+	HoursLeft(ctx context.Context, obj *wvsoft.BreachNotification) (*float64, error)
+	ReportedToAuthorityAt(ctx context.Context, obj *wvsoft.BreachNotification) (*time.Time, error)
+	AuthorityReportNumber(ctx context.Context, obj *wvsoft.BreachNotification) (*string, error)
+	Calls(ctx context.Context, obj *wvsoft.BreachNotification) ([]*wvsoft.BreachCall, error)
+}
 type ContactPersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.ContactPerson) (*wvsoft.Customer, error)
 }
@@ -266,6 +373,7 @@ type CustomerResolver interface {
 	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error)
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
 	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
+	Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error)
 }
 type MutationResolver interface {
 	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error)
@@ -285,6 +393,12 @@ type MutationResolver interface {
 	ApproveSupportAccess(ctx context.Context, input model.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
 	DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
 	RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
+	RecordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error)
+	LogBreachCall(ctx context.Context, input model.LogBreachCallInput) (*wvsoft.BreachNotification, error)
+	ReportBreachToAuthority(ctx context.Context, input model.ReportBreachInput) (*wvsoft.BreachNotification, error)
+	SubmitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error)
+	AnswerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error)
+	PublishSupportNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error)
 }
 type PersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error)
@@ -294,6 +408,12 @@ type QueryResolver interface {
 	Nodes(ctx context.Context, ids []string) ([]wvsoft.Node, error)
 	Me(ctx context.Context) (*wvsoft.Subject, error)
 	MySupportAccessGrants(ctx context.Context) ([]*wvsoft.AccessGrant, error)
+	Breaches(ctx context.Context) ([]*wvsoft.Breach, error)
+	BreachesNotFullyInformed(ctx context.Context) ([]*wvsoft.BreachNotification, error)
+	Inquiries(ctx context.Context) ([]*wvsoft.Inquiry, error)
+	InquiryCounts(ctx context.Context) ([]*wvsoft.InquiryCount, error)
+	SupportNotices(ctx context.Context) ([]*wvsoft.SupportNotice, error)
+	Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error)
 	Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error)
 	Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error)
 }
@@ -509,6 +629,153 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiKey.SpecialCategories(childComplexity), true
 
+	case "Breach.approximatePersons":
+		if e.ComplexityRoot.Breach.ApproximatePersons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.ApproximatePersons(childComplexity), true
+	case "Breach.approximateRecords":
+		if e.ComplexityRoot.Breach.ApproximateRecords == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.ApproximateRecords(childComplexity), true
+	case "Breach.categories":
+		if e.ComplexityRoot.Breach.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.Categories(childComplexity), true
+	case "Breach.consequences":
+		if e.ComplexityRoot.Breach.Consequences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.Consequences(childComplexity), true
+	case "Breach.customers":
+		if e.ComplexityRoot.Breach.Customers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.Customers(childComplexity), true
+	case "Breach.description":
+		if e.ComplexityRoot.Breach.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.Description(childComplexity), true
+	case "Breach.discoveredAt":
+		if e.ComplexityRoot.Breach.DiscoveredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.DiscoveredAt(childComplexity), true
+	case "Breach.id":
+		if e.ComplexityRoot.Breach.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.ID(childComplexity), true
+	case "Breach.measures":
+		if e.ComplexityRoot.Breach.Measures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.Measures(childComplexity), true
+	case "Breach.recordedAt":
+		if e.ComplexityRoot.Breach.RecordedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Breach.RecordedAt(childComplexity), true
+
+	case "BreachCall.called":
+		if e.ComplexityRoot.BreachCall.Called == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachCall.Called(childComplexity), true
+	case "BreachCall.calledAt":
+		if e.ComplexityRoot.BreachCall.CalledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachCall.CalledAt(childComplexity), true
+	case "BreachCall.outcome":
+		if e.ComplexityRoot.BreachCall.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachCall.Outcome(childComplexity), true
+	case "BreachCall.reached":
+		if e.ComplexityRoot.BreachCall.Reached == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachCall.Reached(childComplexity), true
+
+	case "BreachNotification.authorityReportNumber":
+		if e.ComplexityRoot.BreachNotification.AuthorityReportNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.AuthorityReportNumber(childComplexity), true
+	case "BreachNotification.breach":
+		if e.ComplexityRoot.BreachNotification.Breach == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.Breach(childComplexity), true
+	case "BreachNotification.calls":
+		if e.ComplexityRoot.BreachNotification.Calls == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.Calls(childComplexity), true
+	case "BreachNotification.customer":
+		if e.ComplexityRoot.BreachNotification.Customer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.Customer(childComplexity), true
+	case "BreachNotification.emailedAt":
+		if e.ComplexityRoot.BreachNotification.EmailedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.EmailedAt(childComplexity), true
+	case "BreachNotification.hoursLeft":
+		if e.ComplexityRoot.BreachNotification.HoursLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.HoursLeft(childComplexity), true
+	case "BreachNotification.informedAt":
+		if e.ComplexityRoot.BreachNotification.InformedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.InformedAt(childComplexity), true
+	case "BreachNotification.phonedAt":
+		if e.ComplexityRoot.BreachNotification.PhonedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.PhonedAt(childComplexity), true
+	case "BreachNotification.reportDeadline":
+		if e.ComplexityRoot.BreachNotification.ReportDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.ReportDeadline(childComplexity), true
+	case "BreachNotification.reportedToAuthorityAt":
+		if e.ComplexityRoot.BreachNotification.ReportedToAuthorityAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BreachNotification.ReportedToAuthorityAt(childComplexity), true
+
 	case "ContactPerson.customer":
 		if e.ComplexityRoot.ContactPerson.Customer == nil {
 			break
@@ -588,6 +855,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AccessLogVerification(childComplexity), true
+	case "Customer.breaches":
+		if e.ComplexityRoot.Customer.Breaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Breaches(childComplexity), true
 	case "Customer.city":
 		if e.ComplexityRoot.Customer.City == nil {
 			break
@@ -716,6 +989,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
 
+	case "Inquiry.email":
+		if e.ComplexityRoot.Inquiry.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inquiry.Email(childComplexity), true
+	case "Inquiry.id":
+		if e.ComplexityRoot.Inquiry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inquiry.ID(childComplexity), true
+	case "Inquiry.name":
+		if e.ComplexityRoot.Inquiry.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inquiry.Name(childComplexity), true
+	case "Inquiry.question":
+		if e.ComplexityRoot.Inquiry.Question == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inquiry.Question(childComplexity), true
+	case "Inquiry.receivedAt":
+		if e.ComplexityRoot.Inquiry.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Inquiry.ReceivedAt(childComplexity), true
+
+	case "InquiryCount.answered":
+		if e.ComplexityRoot.InquiryCount.Answered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InquiryCount.Answered(childComplexity), true
+	case "InquiryCount.day":
+		if e.ComplexityRoot.InquiryCount.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InquiryCount.Day(childComplexity), true
+	case "InquiryCount.expired":
+		if e.ComplexityRoot.InquiryCount.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InquiryCount.Expired(childComplexity), true
+	case "InquiryCount.received":
+		if e.ComplexityRoot.InquiryCount.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InquiryCount.Received(childComplexity), true
+
+	case "InquiryReceipt.message":
+		if e.ComplexityRoot.InquiryReceipt.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InquiryReceipt.Message(childComplexity), true
+	case "InquiryReceipt.received":
+		if e.ComplexityRoot.InquiryReceipt.Received == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InquiryReceipt.Received(childComplexity), true
+
+	case "Mutation.answerInquiry":
+		if e.ComplexityRoot.Mutation.AnswerInquiry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_answerInquiry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AnswerInquiry(childComplexity, args["input"].(model.AnswerInquiryInput)), true
 	case "Mutation.approveSupportAccess":
 		if e.ComplexityRoot.Mutation.ApproveSupportAccess == nil {
 			break
@@ -826,6 +1179,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DenySupportAccess(childComplexity, args["id"].(string)), true
+	case "Mutation.logBreachCall":
+		if e.ComplexityRoot.Mutation.LogBreachCall == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_logBreachCall_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LogBreachCall(childComplexity, args["input"].(model.LogBreachCallInput)), true
+	case "Mutation.publishSupportNotice":
+		if e.ComplexityRoot.Mutation.PublishSupportNotice == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishSupportNotice_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishSupportNotice(childComplexity, args["input"].(model.PublishSupportNoticeInput)), true
+	case "Mutation.recordBreach":
+		if e.ComplexityRoot.Mutation.RecordBreach == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordBreach_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordBreach(childComplexity, args["input"].(model.RecordBreachInput)), true
+	case "Mutation.reportBreachToAuthority":
+		if e.ComplexityRoot.Mutation.ReportBreachToAuthority == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportBreachToAuthority_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportBreachToAuthority(childComplexity, args["input"].(model.ReportBreachInput)), true
 	case "Mutation.requestSupportAccess":
 		if e.ComplexityRoot.Mutation.RequestSupportAccess == nil {
 			break
@@ -859,6 +1256,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeSupportAccess(childComplexity, args["id"].(string)), true
+	case "Mutation.submitInquiry":
+		if e.ComplexityRoot.Mutation.SubmitInquiry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_submitInquiry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SubmitInquiry(childComplexity, args["input"].(model.SubmitInquiryInput)), true
 	case "Mutation.updateContactPerson":
 		if e.ComplexityRoot.Mutation.UpdateContactPerson == nil {
 			break
@@ -903,6 +1311,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(model.UpdateUserInput)), true
+
+	case "OutboxMessage.attempts":
+		if e.ComplexityRoot.OutboxMessage.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.Attempts(childComplexity), true
+	case "OutboxMessage.body":
+		if e.ComplexityRoot.OutboxMessage.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.Body(childComplexity), true
+	case "OutboxMessage.createdAt":
+		if e.ComplexityRoot.OutboxMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.CreatedAt(childComplexity), true
+	case "OutboxMessage.id":
+		if e.ComplexityRoot.OutboxMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.ID(childComplexity), true
+	case "OutboxMessage.lastError":
+		if e.ComplexityRoot.OutboxMessage.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.LastError(childComplexity), true
+	case "OutboxMessage.purpose":
+		if e.ComplexityRoot.OutboxMessage.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.Purpose(childComplexity), true
+	case "OutboxMessage.recipient":
+		if e.ComplexityRoot.OutboxMessage.Recipient == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.Recipient(childComplexity), true
+	case "OutboxMessage.sentAt":
+		if e.ComplexityRoot.OutboxMessage.SentAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.SentAt(childComplexity), true
+	case "OutboxMessage.status":
+		if e.ComplexityRoot.OutboxMessage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.Status(childComplexity), true
+	case "OutboxMessage.subject":
+		if e.ComplexityRoot.OutboxMessage.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OutboxMessage.Subject(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1052,6 +1521,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
 
+	case "Query.breaches":
+		if e.ComplexityRoot.Query.Breaches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Breaches(childComplexity), true
+	case "Query.breachesNotFullyInformed":
+		if e.ComplexityRoot.Query.BreachesNotFullyInformed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.BreachesNotFullyInformed(childComplexity), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -1063,6 +1544,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.inquiries":
+		if e.ComplexityRoot.Query.Inquiries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Inquiries(childComplexity), true
+	case "Query.inquiryCounts":
+		if e.ComplexityRoot.Query.InquiryCounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.InquiryCounts(childComplexity), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1098,6 +1591,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.outbox":
+		if e.ComplexityRoot.Query.Outbox == nil {
+			break
+		}
+
+		args, err := ec.field_Query_outbox_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Outbox(childComplexity, args["status"].(*string), args["first"].(*int)), true
 	case "Query.persons":
 		if e.ComplexityRoot.Query.Persons == nil {
 			break
@@ -1109,6 +1613,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.supportNotices":
+		if e.ComplexityRoot.Query.SupportNotices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.SupportNotices(childComplexity), true
 
 	case "SupportAccessGrant.answerBy":
 		if e.ComplexityRoot.SupportAccessGrant.AnswerBy == nil {
@@ -1182,6 +1692,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SupportAccessGrant.Status(childComplexity), true
+
+	case "SupportNotice.body":
+		if e.ComplexityRoot.SupportNotice.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportNotice.Body(childComplexity), true
+	case "SupportNotice.id":
+		if e.ComplexityRoot.SupportNotice.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportNotice.ID(childComplexity), true
+	case "SupportNotice.publishedAt":
+		if e.ComplexityRoot.SupportNotice.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportNotice.PublishedAt(childComplexity), true
+	case "SupportNotice.recipients":
+		if e.ComplexityRoot.SupportNotice.Recipients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportNotice.Recipients(childComplexity), true
+	case "SupportNotice.title":
+		if e.ComplexityRoot.SupportNotice.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupportNotice.Title(childComplexity), true
 
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
@@ -1260,13 +1801,19 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AnswerInquiryInput", ec.unmarshalInputAnswerInquiryInput),
 			graphql.NewInputUnmarshaler("ApproveSupportAccessInput", ec.unmarshalInputApproveSupportAccessInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactPersonInput", ec.unmarshalInputCreateContactPersonInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("LogBreachCallInput", ec.unmarshalInputLogBreachCallInput),
+			graphql.NewInputUnmarshaler("PublishSupportNoticeInput", ec.unmarshalInputPublishSupportNoticeInput),
+			graphql.NewInputUnmarshaler("RecordBreachInput", ec.unmarshalInputRecordBreachInput),
+			graphql.NewInputUnmarshaler("ReportBreachInput", ec.unmarshalInputReportBreachInput),
 			graphql.NewInputUnmarshaler("RequestSupportAccessInput", ec.unmarshalInputRequestSupportAccessInput),
+			graphql.NewInputUnmarshaler("SubmitInquiryInput", ec.unmarshalInputSubmitInquiryInput),
 			graphql.NewInputUnmarshaler("UpdateContactPersonInput", ec.unmarshalInputUpdateContactPersonInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
@@ -1419,6 +1966,23 @@ type Query {
   me: Viewer!
   "The support-access requests and grants the director has asked for, newest first."
   mySupportAccessGrants: [SupportAccessGrant!]
+  "The breach register, newest first (WvSoft staff)."
+  breaches: [Breach!]
+  "Affected customers not yet informed by both e-mail and phone (WvSoft staff)."
+  breachesNotFullyInformed: [BreachNotification!]
+  "Unanswered website inquiries, oldest first (WvSoft staff)."
+  inquiries: [Inquiry!]
+  "What remains of inquiries: numbers per day, newest first (WvSoft staff)."
+  inquiryCounts: [InquiryCount!]
+  "Published support notices, newest first (WvSoft staff)."
+  supportNotices: [SupportNotice!]
+  "E-mail in the outbox, newest first (WvSoft staff). Without SMTP_URL mail stays here."
+  outbox(
+    "Only messages in this state."
+    status: OutboxStatus
+    "How many (1 to 500, default 50)."
+    first: Int
+  ): [OutboxMessage!]
   "The customer register, ordered by creation. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
   customers(
     "The number of customers to return (1 to 1000, default 50)."
@@ -1537,6 +2101,8 @@ type Customer implements Node {
   ): AccessLogConnection
   "Checks the hash chain of the access log and reports the first broken link."
   accessLogVerification: AccessLogVerification
+  "(Potential) data breaches that concern this customer, with the 72-hour reporting clock (the customer's admins; WvSoft staff)."
+  breaches: [BreachNotification!]
 }
 
 "A page of customers."
@@ -1861,6 +2427,232 @@ input ApproveSupportAccessInput {
   write: Boolean
 }
 
+"A (potential) data breach in WvSoft's register (GDPR article 33(5))."
+type Breach implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "What happened."
+  description: String
+  "When WvSoft discovered it."
+  discoveredAt: Time
+  "The categories of personal data concerned."
+  categories: [DataCategory!]
+  "Approximately how many persons are concerned."
+  approximatePersons: Int
+  "Approximately how many records are concerned."
+  approximateRecords: Int
+  "The likely consequences."
+  consequences: String
+  "The measures taken or proposed."
+  measures: String
+  "When the breach was recorded."
+  recordedAt: Time
+  "The affected customers and how each was informed (WvSoft staff)."
+  customers: [BreachNotification!]
+}
+
+"A breach as one affected customer sees it: how and when it was informed, and its own report."
+type BreachNotification {
+  "The breach."
+  breach: Breach
+  "The affected customer."
+  customer: Customer
+  "When the e-mail to the customer's admins and contact persons was delivered."
+  emailedAt: Time
+  "When a phone call reached the customer."
+  phonedAt: Time
+  "When the customer was first informed, by either channel."
+  informedAt: Time
+  "72 hours after informedAt: the deadline for a report to the Autoriteit Persoonsgegevens."
+  reportDeadline: Time
+  "Hours left until reportDeadline; negative when passed, null while not informed."
+  hoursLeft: Float
+  "When the customer reported to the Autoriteit Persoonsgegevens."
+  reportedToAuthorityAt: Time
+  "The report number the Autoriteit Persoonsgegevens gave."
+  authorityReportNumber: String
+  "The phone calls WvSoft logged."
+  calls: [BreachCall!]
+}
+
+"A phone call by WvSoft staff to inform a customer of a breach."
+type BreachCall {
+  "Whom staff called (name and role at the customer)."
+  called: String @personal(category: IDENTITY, purposes: [SUPPORT])
+  "When."
+  calledAt: Time
+  "Whether the call reached the person."
+  reached: Boolean
+  "What was said or agreed."
+  outcome: String
+}
+
+"A website visitor's question (P5). It is deleted with all its personal data once answered."
+type Inquiry implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "The visitor's name."
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT])
+  "Where the answer goes."
+  email: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "The question."
+  question: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "When it arrived."
+  receivedAt: Time
+}
+
+"What remains of a day's inquiries: numbers only."
+type InquiryCount {
+  "The day."
+  day: Date!
+  "Inquiries received."
+  received: Int!
+  "Inquiries answered (and deleted)."
+  answered: Int!
+  "Inquiries deleted unanswered after the maximum age."
+  expired: Int!
+}
+
+"The answer to submitInquiry. It says nothing about other inquiries."
+type InquiryReceipt {
+  "Whether the question was stored."
+  received: Boolean!
+  "What happens next."
+  message: String!
+}
+
+"Irregular support information to the contact persons of current customers (P8). Not a newsletter."
+type SupportNotice implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "The e-mail's subject."
+  title: String
+  "The text."
+  body: String
+  "When it went out."
+  publishedAt: Time
+  "How many contact persons it went to."
+  recipients: Int
+}
+
+"States of an outgoing e-mail."
+enum OutboxStatus {
+  "Waiting to be sent, or to be tried again."
+  PENDING
+  "Delivered to the mail server."
+  SENT
+  "Given up after repeated failures."
+  FAILED
+}
+
+"Why an e-mail is sent."
+enum MailPurpose {
+  "A breach notification."
+  BREACH
+  "The answer to a website inquiry."
+  INQUIRY_ANSWER
+  "A support notice."
+  SUPPORT_NOTICE
+  "A support-access request."
+  SUPPORT_ACCESS
+}
+
+"An e-mail in the outbox."
+type OutboxMessage implements Node {
+  "The opaque global identifier; also the message's Message-ID."
+  id: ID!
+  "The recipient."
+  recipient: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "The subject."
+  subject: String
+  "The text."
+  body: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "Why it is sent."
+  purpose: MailPurpose
+  "Its state."
+  status: OutboxStatus
+  "How often sending was tried."
+  attempts: Int
+  "When it was written."
+  createdAt: Time
+  "When it was delivered."
+  sentAt: Time
+  "The mail server's last refusal."
+  lastError: String
+}
+
+"A breach to record."
+input RecordBreachInput {
+  "What happened, 10 to 5000 characters."
+  description: String!
+  "When WvSoft discovered it; not in the future."
+  discoveredAt: Time!
+  "The categories of personal data concerned."
+  categories: [DataCategory!]!
+  "Approximately how many persons."
+  approximatePersons: Int
+  "Approximately how many records."
+  approximateRecords: Int
+  "The likely consequences."
+  consequences: String
+  "The measures taken or proposed."
+  measures: String
+  "The affected customers (at least one). Their admins and contact persons are e-mailed at once."
+  customerIds: [ID!]!
+}
+
+"A phone call to log."
+input LogBreachCallInput {
+  "The breach."
+  breachId: ID!
+  "The customer called."
+  customerId: ID!
+  "Whom staff called, 1 to 200 characters."
+  called: String!
+  "When; defaults to now."
+  calledAt: Time
+  "Whether the call reached the person."
+  reached: Boolean!
+  "What was said or agreed."
+  outcome: String
+}
+
+"The customer's report to the Autoriteit Persoonsgegevens."
+input ReportBreachInput {
+  "The breach."
+  breachId: ID!
+  "When the customer reported; not in the future."
+  reportedAt: Time!
+  "The Autoriteit Persoonsgegevens' report number, 1 to 100 characters."
+  reportNumber: String!
+}
+
+"A website visitor's question."
+input SubmitInquiryInput {
+  "Name, 1 to 200 characters."
+  name: String!
+  "E-mail address for the answer."
+  email: String!
+  "The question, 1 to 5000 characters."
+  question: String!
+}
+
+"An answer to an inquiry."
+input AnswerInquiryInput {
+  "The inquiry."
+  id: ID!
+  "The answer, 1 to 10000 characters. It is e-mailed; then the inquiry is deleted."
+  answer: String!
+}
+
+"A support notice to publish."
+input PublishSupportNoticeInput {
+  "The subject, 1 to 200 characters."
+  title: String!
+  "The text, 1 to 20000 characters."
+  body: String!
+}
+
 "The entry points for writing. Every mutation runs in one transaction."
 type Mutation {
   "Registers a new customer (WvSoft staff)."
@@ -1897,6 +2689,18 @@ type Mutation {
   denySupportAccess("The request's id." id: ID!): SupportAccessGrant
   "A customer admin ends an approved grant at once, on every server."
   revokeSupportAccess("The grant's id." id: ID!): SupportAccessGrant
+  "Staff record a (potential) breach; each affected customer's admins and contact persons are e-mailed in the same transaction."
+  recordBreach(input: RecordBreachInput!): Breach
+  "Staff log a phone call that informed (or tried to inform) an affected customer."
+  logBreachCall(input: LogBreachCallInput!): BreachNotification
+  "A customer admin records the customer's report to the Autoriteit Persoonsgegevens."
+  reportBreachToAuthority(input: ReportBreachInput!): BreachNotification
+  "A website visitor asks a question. No account needed; limited per client address."
+  submitInquiry(input: SubmitInquiryInput!): InquiryReceipt
+  "Staff answer an inquiry: the answer is e-mailed and the inquiry deleted."
+  answerInquiry(input: AnswerInquiryInput!): Boolean
+  "Staff publish a support notice to the contact persons of current customers."
+  publishSupportNotice(input: PublishSupportNoticeInput!): SupportNotice
 }
 
 "A new customer."
@@ -2178,6 +2982,72 @@ func (ec *executionContext) childFields_ApiKey(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type ApiKey", field.Name)
 }
 
+func (ec *executionContext) childFields_Breach(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Breach_id(ctx, field)
+	case "description":
+		return ec.fieldContext_Breach_description(ctx, field)
+	case "discoveredAt":
+		return ec.fieldContext_Breach_discoveredAt(ctx, field)
+	case "categories":
+		return ec.fieldContext_Breach_categories(ctx, field)
+	case "approximatePersons":
+		return ec.fieldContext_Breach_approximatePersons(ctx, field)
+	case "approximateRecords":
+		return ec.fieldContext_Breach_approximateRecords(ctx, field)
+	case "consequences":
+		return ec.fieldContext_Breach_consequences(ctx, field)
+	case "measures":
+		return ec.fieldContext_Breach_measures(ctx, field)
+	case "recordedAt":
+		return ec.fieldContext_Breach_recordedAt(ctx, field)
+	case "customers":
+		return ec.fieldContext_Breach_customers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Breach", field.Name)
+}
+
+func (ec *executionContext) childFields_BreachCall(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "called":
+		return ec.fieldContext_BreachCall_called(ctx, field)
+	case "calledAt":
+		return ec.fieldContext_BreachCall_calledAt(ctx, field)
+	case "reached":
+		return ec.fieldContext_BreachCall_reached(ctx, field)
+	case "outcome":
+		return ec.fieldContext_BreachCall_outcome(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BreachCall", field.Name)
+}
+
+func (ec *executionContext) childFields_BreachNotification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "breach":
+		return ec.fieldContext_BreachNotification_breach(ctx, field)
+	case "customer":
+		return ec.fieldContext_BreachNotification_customer(ctx, field)
+	case "emailedAt":
+		return ec.fieldContext_BreachNotification_emailedAt(ctx, field)
+	case "phonedAt":
+		return ec.fieldContext_BreachNotification_phonedAt(ctx, field)
+	case "informedAt":
+		return ec.fieldContext_BreachNotification_informedAt(ctx, field)
+	case "reportDeadline":
+		return ec.fieldContext_BreachNotification_reportDeadline(ctx, field)
+	case "hoursLeft":
+		return ec.fieldContext_BreachNotification_hoursLeft(ctx, field)
+	case "reportedToAuthorityAt":
+		return ec.fieldContext_BreachNotification_reportedToAuthorityAt(ctx, field)
+	case "authorityReportNumber":
+		return ec.fieldContext_BreachNotification_authorityReportNumber(ctx, field)
+	case "calls":
+		return ec.fieldContext_BreachNotification_calls(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BreachNotification", field.Name)
+}
+
 func (ec *executionContext) childFields_ContactPerson(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2248,6 +3118,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_accessLog(ctx, field)
 	case "accessLogVerification":
 		return ec.fieldContext_Customer_accessLogVerification(ctx, field)
+	case "breaches":
+		return ec.fieldContext_Customer_breaches(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -2270,6 +3142,72 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Inquiry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Inquiry_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Inquiry_name(ctx, field)
+	case "email":
+		return ec.fieldContext_Inquiry_email(ctx, field)
+	case "question":
+		return ec.fieldContext_Inquiry_question(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_Inquiry_receivedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Inquiry", field.Name)
+}
+
+func (ec *executionContext) childFields_InquiryCount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "day":
+		return ec.fieldContext_InquiryCount_day(ctx, field)
+	case "received":
+		return ec.fieldContext_InquiryCount_received(ctx, field)
+	case "answered":
+		return ec.fieldContext_InquiryCount_answered(ctx, field)
+	case "expired":
+		return ec.fieldContext_InquiryCount_expired(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InquiryCount", field.Name)
+}
+
+func (ec *executionContext) childFields_InquiryReceipt(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "received":
+		return ec.fieldContext_InquiryReceipt_received(ctx, field)
+	case "message":
+		return ec.fieldContext_InquiryReceipt_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InquiryReceipt", field.Name)
+}
+
+func (ec *executionContext) childFields_OutboxMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_OutboxMessage_id(ctx, field)
+	case "recipient":
+		return ec.fieldContext_OutboxMessage_recipient(ctx, field)
+	case "subject":
+		return ec.fieldContext_OutboxMessage_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_OutboxMessage_body(ctx, field)
+	case "purpose":
+		return ec.fieldContext_OutboxMessage_purpose(ctx, field)
+	case "status":
+		return ec.fieldContext_OutboxMessage_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_OutboxMessage_attempts(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_OutboxMessage_createdAt(ctx, field)
+	case "sentAt":
+		return ec.fieldContext_OutboxMessage_sentAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_OutboxMessage_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OutboxMessage", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2372,6 +3310,22 @@ func (ec *executionContext) childFields_SupportAccessGrant(ctx context.Context, 
 		return ec.fieldContext_SupportAccessGrant_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SupportAccessGrant", field.Name)
+}
+
+func (ec *executionContext) childFields_SupportNotice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SupportNotice_id(ctx, field)
+	case "title":
+		return ec.fieldContext_SupportNotice_title(ctx, field)
+	case "body":
+		return ec.fieldContext_SupportNotice_body(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_SupportNotice_publishedAt(ctx, field)
+	case "recipients":
+		return ec.fieldContext_SupportNotice_recipients(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupportNotice", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2592,6 +3546,20 @@ func (ec *executionContext) field_Customer_persons_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_answerInquiry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AnswerInquiryInput, error) {
+			return ec.unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAnswerInquiryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_approveSupportAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2732,6 +3700,62 @@ func (ec *executionContext) field_Mutation_denySupportAccess_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_logBreachCall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.LogBreachCallInput, error) {
+			return ec.unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐLogBreachCallInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishSupportNotice_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
+			return ec.unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordBreach_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RecordBreachInput, error) {
+			return ec.unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reportBreachToAuthority_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportBreachInput, error) {
+			return ec.unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_requestSupportAccess_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2771,6 +3795,20 @@ func (ec *executionContext) field_Mutation_revokeSupportAccess_args(ctx context.
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_submitInquiry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SubmitInquiryInput, error) {
+			return ec.unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐSubmitInquiryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2891,6 +3929,28 @@ func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["ids"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_outbox_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOOutboxStatus2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
 	return args, nil
 }
 
@@ -3710,6 +4770,594 @@ func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ApiKey", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Breach_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Breach_description(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, false, false, "String")
+}
+
+func (ec *executionContext) _Breach_discoveredAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_discoveredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DiscoveredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_discoveredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Breach_categories(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Breach().Categories(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalODataCategory2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, true, true, "DataCategory")
+}
+
+func (ec *executionContext) _Breach_approximatePersons(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_approximatePersons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Breach().ApproximatePersons(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_approximatePersons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Breach_approximateRecords(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_approximateRecords(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Breach().ApproximateRecords(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_approximateRecords(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Breach_consequences(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_consequences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Consequences, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_consequences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, false, false, "String")
+}
+
+func (ec *executionContext) _Breach_measures(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_measures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Measures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_measures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, false, false, "String")
+}
+
+func (ec *executionContext) _Breach_recordedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_recordedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecordedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_recordedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Breach", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Breach_customers(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Breach_customers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Breach().Customers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.BreachNotification) graphql.Marshaler {
+			return ec.marshalOBreachNotification2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Breach_customers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Breach",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BreachCall_called(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachCall_called(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Called, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachCall_called(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _BreachCall_calledAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachCall_calledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CalledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachCall_calledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachCall", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BreachCall_reached(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachCall_reached(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reached, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalOBoolean2bool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachCall_reached(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachCall", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _BreachCall_outcome(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachCall_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachCall_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachCall", field, false, false, "String")
+}
+
+func (ec *executionContext) _BreachNotification_breach(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_breach(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().Breach(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Breach) graphql.Marshaler {
+			return ec.marshalOBreach2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreach(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_breach(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BreachNotification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breach(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BreachNotification_customer(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_customer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().Customer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Customer) graphql.Marshaler {
+			return ec.marshalOCustomer2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐCustomer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_customer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BreachNotification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Customer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BreachNotification_emailedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_emailedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmailedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_emailedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BreachNotification_phonedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_phonedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhonedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_phonedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _BreachNotification_informedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_informedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().InformedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_informedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, true, true, "Time")
+}
+
+func (ec *executionContext) _BreachNotification_reportDeadline(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_reportDeadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().ReportDeadline(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_reportDeadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, true, true, "Time")
+}
+
+func (ec *executionContext) _BreachNotification_hoursLeft(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_hoursLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().HoursLeft(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_hoursLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, true, true, "Float")
+}
+
+func (ec *executionContext) _BreachNotification_reportedToAuthorityAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_reportedToAuthorityAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().ReportedToAuthorityAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_reportedToAuthorityAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, true, true, "Time")
+}
+
+func (ec *executionContext) _BreachNotification_authorityReportNumber(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_authorityReportNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().AuthorityReportNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_authorityReportNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BreachNotification", field, true, true, "String")
+}
+
+func (ec *executionContext) _BreachNotification_calls(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BreachNotification_calls(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.BreachNotification().Calls(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.BreachCall) graphql.Marshaler {
+			return ec.marshalOBreachCall2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachCallᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BreachNotification_calls(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BreachNotification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachCall(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ContactPerson_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4459,6 +6107,38 @@ func (ec *executionContext) fieldContext_Customer_accessLogVerification(_ contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_breaches(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_breaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().Breaches(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.BreachNotification) graphql.Marshaler {
+			return ec.marshalOBreachNotification2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_breaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4576,6 +6256,259 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Inquiry_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inquiry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Inquiry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inquiry", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Inquiry_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inquiry_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Inquiry_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inquiry", field, false, false, "String")
+}
+
+func (ec *executionContext) _Inquiry_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inquiry_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Inquiry_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inquiry", field, false, false, "String")
+}
+
+func (ec *executionContext) _Inquiry_question(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inquiry_question(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Question, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Inquiry_question(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inquiry", field, false, false, "String")
+}
+
+func (ec *executionContext) _Inquiry_receivedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Inquiry_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Inquiry_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Inquiry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _InquiryCount_day(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InquiryCount_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InquiryCount_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InquiryCount", field, false, false, "Date")
+}
+
+func (ec *executionContext) _InquiryCount_received(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InquiryCount_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InquiryCount_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InquiryCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InquiryCount_answered(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InquiryCount_answered(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Answered, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InquiryCount_answered(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InquiryCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InquiryCount_expired(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InquiryCount_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InquiryCount_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InquiryCount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _InquiryReceipt_received(ctx context.Context, field graphql.CollectedField, obj *model.InquiryReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InquiryReceipt_received(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Received, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InquiryReceipt_received(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InquiryReceipt", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _InquiryReceipt_message(ctx context.Context, field graphql.CollectedField, obj *model.InquiryReceipt) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InquiryReceipt_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_InquiryReceipt_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("InquiryReceipt", field, false, false, "String")
 }
 
 func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -5326,6 +7259,500 @@ func (ec *executionContext) fieldContext_Mutation_revokeSupportAccess(ctx contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordBreach(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordBreach(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordBreach(ctx, fc.Args["input"].(model.RecordBreachInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Breach) graphql.Marshaler {
+			return ec.marshalOBreach2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreach(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordBreach(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breach(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordBreach_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_logBreachCall(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_logBreachCall(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LogBreachCall(ctx, fc.Args["input"].(model.LogBreachCallInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
+			return ec.marshalOBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_logBreachCall(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachNotification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_logBreachCall_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportBreachToAuthority(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportBreachToAuthority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportBreachToAuthority(ctx, fc.Args["input"].(model.ReportBreachInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
+			return ec.marshalOBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportBreachToAuthority(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachNotification(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportBreachToAuthority_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_submitInquiry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_submitInquiry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SubmitInquiry(ctx, fc.Args["input"].(model.SubmitInquiryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InquiryReceipt) graphql.Marshaler {
+			return ec.marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐInquiryReceipt(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_submitInquiry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InquiryReceipt(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_submitInquiry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_answerInquiry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_answerInquiry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AnswerInquiry(ctx, fc.Args["input"].(model.AnswerInquiryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_answerInquiry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Boolean does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_answerInquiry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishSupportNotice(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishSupportNotice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishSupportNotice(ctx, fc.Args["input"].(model.PublishSupportNoticeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportNotice) graphql.Marshaler {
+			return ec.marshalOSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNotice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishSupportNotice(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportNotice(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishSupportNotice_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OutboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, true, false, "ID")
+}
+
+func (ec *executionContext) _OutboxMessage_recipient(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_recipient(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipient, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_recipient(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboxMessage_subject(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboxMessage_body(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _OutboxMessage_purpose(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOMailPurpose2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "MailPurpose")
+}
+
+func (ec *executionContext) _OutboxMessage_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOOutboxStatus2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "OutboxStatus")
+}
+
+func (ec *executionContext) _OutboxMessage_attempts(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OutboxMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboxMessage_sentAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_sentAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SentAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_sentAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OutboxMessage_lastError(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OutboxMessage_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OutboxMessage_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OutboxMessage", field, false, false, "String")
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6066,6 +8493,210 @@ func (ec *executionContext) fieldContext_Query_mySupportAccessGrants(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_breaches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_breaches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Breaches(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.Breach) graphql.Marshaler {
+			return ec.marshalOBreach2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_breaches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Breach(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_breachesNotFullyInformed(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_breachesNotFullyInformed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().BreachesNotFullyInformed(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.BreachNotification) graphql.Marshaler {
+			return ec.marshalOBreachNotification2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_breachesNotFullyInformed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_inquiries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_inquiries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Inquiries(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.Inquiry) graphql.Marshaler {
+			return ec.marshalOInquiry2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_inquiries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Inquiry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_inquiryCounts(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_inquiryCounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().InquiryCounts(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.InquiryCount) graphql.Marshaler {
+			return ec.marshalOInquiryCount2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryCountᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_inquiryCounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InquiryCount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_supportNotices(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_supportNotices(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().SupportNotices(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.SupportNotice) graphql.Marshaler {
+			return ec.marshalOSupportNotice2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNoticeᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_supportNotices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportNotice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_outbox(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_outbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Outbox(ctx, fc.Args["status"].(*string), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.OutboxMessage) graphql.Marshaler {
+			return ec.marshalOOutboxMessage2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessageᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_outbox(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OutboxMessage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_outbox_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6522,6 +9153,121 @@ func (ec *executionContext) _SupportAccessGrant_revokedAt(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_SupportAccessGrant_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportNotice_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportNotice_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupportNotice_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportNotice", field, true, false, "ID")
+}
+
+func (ec *executionContext) _SupportNotice_title(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportNotice_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportNotice_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportNotice", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportNotice_body(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportNotice_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportNotice_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportNotice", field, false, false, "String")
+}
+
+func (ec *executionContext) _SupportNotice_publishedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportNotice_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportNotice_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportNotice", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SupportNotice_recipients(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupportNotice_recipients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipients, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalOInt2int(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SupportNotice_recipients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupportNotice", field, false, false, "Int")
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
@@ -7868,6 +10614,55 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context, obj any) (model.AnswerInquiryInput, error) {
+	var it model.AnswerInquiryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "answer"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "answer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("answer"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Answer = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAnswerInquiryInput unmarshals raw into the AnswerInquiryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAnswerInquiryInput(ctx context.Context, raw any) (model.AnswerInquiryInput, error) {
+	var out model.AnswerInquiryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerInquiryInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.Context, obj any) (model.ApproveSupportAccessInput, error) {
 	var it model.ApproveSupportAccessInput
 	if obj == nil {
@@ -8358,6 +11153,279 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context, obj any) (model.LogBreachCallInput, error) {
+	var it model.LogBreachCallInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"breachId", "customerId", "called", "calledAt", "reached", "outcome"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "breachId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("breachId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BreachID = data
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "called":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("called"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Called = data
+		case "calledAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("calledAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CalledAt = graphql.OmittableOf(data)
+		case "reached":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reached"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reached = data
+		case "outcome":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("outcome"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Outcome = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLogBreachCallInput unmarshals raw into the LogBreachCallInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (model.LogBreachCallInput, error) {
+	var out model.LogBreachCallInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogBreachCallInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.Context, obj any) (model.PublishSupportNoticeInput, error) {
+	var it model.PublishSupportNoticeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"title", "body"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishSupportNoticeInput unmarshals raw into the PublishSupportNoticeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishSupportNoticeInput(ctx context.Context, raw any) (model.PublishSupportNoticeInput, error) {
+	var out model.PublishSupportNoticeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishSupportNoticeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context, obj any) (model.RecordBreachInput, error) {
+	var it model.RecordBreachInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"description", "discoveredAt", "categories", "approximatePersons", "approximateRecords", "consequences", "measures", "customerIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "discoveredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("discoveredAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DiscoveredAt = data
+		case "categories":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("categories"))
+			data, err := ec.unmarshalNDataCategory2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Categories = data
+		case "approximatePersons":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approximatePersons"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ApproximatePersons = graphql.OmittableOf(data)
+		case "approximateRecords":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("approximateRecords"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ApproximateRecords = graphql.OmittableOf(data)
+		case "consequences":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consequences"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Consequences = graphql.OmittableOf(data)
+		case "measures":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("measures"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Measures = graphql.OmittableOf(data)
+		case "customerIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerIds"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRecordBreachInput unmarshals raw into the RecordBreachInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRecordBreachInput(ctx context.Context, raw any) (model.RecordBreachInput, error) {
+	var out model.RecordBreachInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordBreachInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context, obj any) (model.ReportBreachInput, error) {
+	var it model.ReportBreachInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"breachId", "reportedAt", "reportNumber"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "breachId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("breachId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BreachID = data
+		case "reportedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportedAt = data
+		case "reportNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reportNumber"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ReportNumber = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportBreachInput unmarshals raw into the ReportBreachInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportBreachInput(ctx context.Context, raw any) (model.ReportBreachInput, error) {
+	var out model.ReportBreachInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportBreachInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.Context, obj any) (model.RequestSupportAccessInput, error) {
 	var it model.RequestSupportAccessInput
 	if obj == nil {
@@ -8432,6 +11500,62 @@ func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.
 func UnmarshalRequestSupportAccessInput(ctx context.Context, raw any) (model.RequestSupportAccessInput, error) {
 	var out model.RequestSupportAccessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestSupportAccessInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context, obj any) (model.SubmitInquiryInput, error) {
+	var it model.SubmitInquiryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "email", "question"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
+		case "question":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("question"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Question = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubmitInquiryInput unmarshals raw into the SubmitInquiryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubmitInquiryInput(ctx context.Context, raw any) (model.SubmitInquiryInput, error) {
+	var out model.SubmitInquiryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitInquiryInput", raw, &out)
 	return out, err
 }
 
@@ -8812,6 +11936,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._User(ctx, sel, obj)
+	case *wvsoft.SupportNotice:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SupportNotice(ctx, sel, obj)
 	case *wvsoft.AccessGrant:
 		if obj == nil {
 			return graphql.Null
@@ -8822,6 +11951,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Person(ctx, sel, obj)
+	case *wvsoft.OutboxMessage:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._OutboxMessage(ctx, sel, obj)
+	case *wvsoft.Inquiry:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Inquiry(ctx, sel, obj)
 	case *wvsoft.Customer:
 		if obj == nil {
 			return graphql.Null
@@ -8832,6 +11971,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ContactPerson(ctx, sel, obj)
+	case *wvsoft.Breach:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Breach(ctx, sel, obj)
 	case *wvsoft.APIKey:
 		if obj == nil {
 			return graphql.Null
@@ -9175,6 +12319,222 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var breachImplementors = []string{"Breach", "Node"}
+
+func (ec *executionContext) _Breach(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.Breach) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, breachImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Breach")
+		case "id":
+			out.Values[i] = ec._Breach_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._Breach_description(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "discoveredAt":
+			out.Values[i] = ec._Breach_discoveredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "categories":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Breach_categories(ctx, field, obj)
+				})
+		case "approximatePersons":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Breach_approximatePersons(ctx, field, obj)
+				})
+		case "approximateRecords":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Breach_approximateRecords(ctx, field, obj)
+				})
+		case "consequences":
+			out.Values[i] = ec._Breach_consequences(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "measures":
+			out.Values[i] = ec._Breach_measures(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "recordedAt":
+			out.Values[i] = ec._Breach_recordedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Breach_customers(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var breachCallImplementors = []string{"BreachCall"}
+
+func (ec *executionContext) _BreachCall(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.BreachCall) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, breachCallImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BreachCall")
+		case "called":
+			out.Values[i] = ec._BreachCall_called(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "calledAt":
+			out.Values[i] = ec._BreachCall_calledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reached":
+			out.Values[i] = ec._BreachCall_reached(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "outcome":
+			out.Values[i] = ec._BreachCall_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var breachNotificationImplementors = []string{"BreachNotification"}
+
+func (ec *executionContext) _BreachNotification(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.BreachNotification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, breachNotificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BreachNotification")
+		case "breach":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_breach(ctx, field, obj)
+				})
+		case "customer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_customer(ctx, field, obj)
+				})
+		case "emailedAt":
+			out.Values[i] = ec._BreachNotification_emailedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "phonedAt":
+			out.Values[i] = ec._BreachNotification_phonedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "informedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_informedAt(ctx, field, obj)
+				})
+		case "reportDeadline":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_reportDeadline(ctx, field, obj)
+				})
+		case "hoursLeft":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_hoursLeft(ctx, field, obj)
+				})
+		case "reportedToAuthorityAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_reportedToAuthorityAt(ctx, field, obj)
+				})
+		case "authorityReportNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_authorityReportNumber(ctx, field, obj)
+				})
+		case "calls":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._BreachNotification_calls(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var contactPersonImplementors = []string{"ContactPerson", "Node"}
 
 func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.ContactPerson) graphql.Marshaler {
@@ -9390,6 +12750,12 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_accessLogVerification(ctx, field, obj)
 				})
+		case "breaches":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_breaches(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9464,6 +12830,145 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 		case "node":
 			out.Values[i] = ec._CustomerEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inquiryImplementors = []string{"Inquiry", "Node"}
+
+func (ec *executionContext) _Inquiry(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.Inquiry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Inquiry")
+		case "id":
+			out.Values[i] = ec._Inquiry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Inquiry_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._Inquiry_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "question":
+			out.Values[i] = ec._Inquiry_question(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "receivedAt":
+			out.Values[i] = ec._Inquiry_receivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inquiryCountImplementors = []string{"InquiryCount"}
+
+func (ec *executionContext) _InquiryCount(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.InquiryCount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryCountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InquiryCount")
+		case "day":
+			out.Values[i] = ec._InquiryCount_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "received":
+			out.Values[i] = ec._InquiryCount_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "answered":
+			out.Values[i] = ec._InquiryCount_answered(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expired":
+			out.Values[i] = ec._InquiryCount_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var inquiryReceiptImplementors = []string{"InquiryReceipt"}
+
+func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.InquiryReceipt) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryReceiptImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InquiryReceipt")
+		case "received":
+			out.Values[i] = ec._InquiryReceipt_received(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._InquiryReceipt_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -9618,6 +13123,126 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeSupportAccess(ctx, field)
 			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordBreach":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordBreach(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "logBreachCall":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_logBreachCall(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reportBreachToAuthority":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportBreachToAuthority(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "submitInquiry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_submitInquiry(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "answerInquiry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_answerInquiry(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "publishSupportNotice":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishSupportNotice(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var outboxMessageImplementors = []string{"OutboxMessage", "Node"}
+
+func (ec *executionContext) _OutboxMessage(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.OutboxMessage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, outboxMessageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OutboxMessage")
+		case "id":
+			out.Values[i] = ec._OutboxMessage_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipient":
+			out.Values[i] = ec._OutboxMessage_recipient(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._OutboxMessage_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._OutboxMessage_body(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "purpose":
+			out.Values[i] = ec._OutboxMessage_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._OutboxMessage_status(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._OutboxMessage_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._OutboxMessage_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "sentAt":
+			out.Values[i] = ec._OutboxMessage_sentAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._OutboxMessage_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -9914,6 +13539,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_mySupportAccessGrants(ctx, field)
 				})
+		case "breaches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_breaches(ctx, field)
+				})
+		case "breachesNotFullyInformed":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_breachesNotFullyInformed(ctx, field)
+				})
+		case "inquiries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_inquiries(ctx, field)
+				})
+		case "inquiryCounts":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_inquiryCounts(ctx, field)
+				})
+		case "supportNotices":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_supportNotices(ctx, field)
+				})
+		case "outbox":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_outbox(ctx, field)
+				})
 		case "customers":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -10032,6 +13693,59 @@ func (ec *executionContext) _SupportAccessGrant(ctx context.Context, sel ast.Sel
 			out.Values[i] = ec._SupportAccessGrant_revokedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var supportNoticeImplementors = []string{"SupportNotice", "Node"}
+
+func (ec *executionContext) _SupportNotice(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.SupportNotice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supportNoticeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupportNotice")
+		case "id":
+			out.Values[i] = ec._SupportNotice_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "title":
+			out.Values[i] = ec._SupportNotice_title(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "body":
+			out.Values[i] = ec._SupportNotice_body(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "publishedAt":
+			out.Values[i] = ec._SupportNotice_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recipients":
+			out.Values[i] = ec._SupportNotice_recipients(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10549,6 +14263,11 @@ func (ec *executionContext) marshalNAccessLogEdge2ᚖgithubᚗcomᚋwvsoftᚋpri
 	return ec._AccessLogEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAnswerInquiryInput(ctx context.Context, v any) (model.AnswerInquiryInput, error) {
+	res, err := ec.unmarshalInputAnswerInquiryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAPIKey(ctx context.Context, sel ast.SelectionSet, v *wvsoft.APIKey) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ApiKey!")
@@ -10574,6 +14293,30 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBreach2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreach(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Breach) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Breach!")
+		return graphql.Null
+	}
+	return ec._Breach(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBreachCall2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachCall(ctx context.Context, sel ast.SelectionSet, v *wvsoft.BreachCall) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BreachCall!")
+		return graphql.Null
+	}
+	return ec._BreachCall(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx context.Context, sel ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BreachNotification!")
+		return graphql.Null
+	}
+	return ec._BreachNotification(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNContactPerson2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐContactPerson(ctx context.Context, sel ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
@@ -10669,6 +14412,36 @@ func (ec *executionContext) marshalNDataCategory2string(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) unmarshalNDataCategory2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDataCategory2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNDataCategory2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataCategory2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNDataSpaceType2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10711,6 +14484,20 @@ func (ec *executionContext) marshalNDataSpaceType2ᚕstringᚄ(ctx context.Conte
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := scalar.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := scalar.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -10756,6 +14543,22 @@ func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast
 	return ret
 }
 
+func (ec *executionContext) marshalNInquiry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiry(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Inquiry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Inquiry!")
+		return graphql.Null
+	}
+	return ec._Inquiry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNInquiryCount2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryCount(ctx context.Context, sel ast.SelectionSet, v *wvsoft.InquiryCount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "InquiryCount!")
+		return graphql.Null
+	}
+	return ec._InquiryCount(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10770,6 +14573,11 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐLogBreachCallInput(ctx context.Context, v any) (model.LogBreachCallInput, error) {
+	res, err := ec.unmarshalInputLogBreachCallInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐNode(ctx context.Context, sel ast.SelectionSet, v []wvsoft.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -10778,6 +14586,14 @@ func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋin
 	})
 
 	return ret
+}
+
+func (ec *executionContext) marshalNOutboxMessage2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessage(ctx context.Context, sel ast.SelectionSet, v *wvsoft.OutboxMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OutboxMessage!")
+		return graphql.Null
+	}
+	return ec._OutboxMessage(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
@@ -10818,6 +14634,11 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivac
 		return graphql.Null
 	}
 	return ec._PersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
+	res, err := ec.unmarshalInputPublishSupportNoticeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNPurpose2string(ctx context.Context, v any) (string, error) {
@@ -10862,6 +14683,16 @@ func (ec *executionContext) marshalNPurpose2ᚕstringᚄ(ctx context.Context, se
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx context.Context, v any) (model.RecordBreachInput, error) {
+	res, err := ec.unmarshalInputRecordBreachInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx context.Context, v any) (model.ReportBreachInput, error) {
+	res, err := ec.unmarshalInputReportBreachInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
@@ -10911,12 +14742,39 @@ func (ec *executionContext) marshalNSubjectKind2string(ctx context.Context, sel 
 	return res
 }
 
+func (ec *executionContext) unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐSubmitInquiryInput(ctx context.Context, v any) (model.SubmitInquiryInput, error) {
+	res, err := ec.unmarshalInputSubmitInquiryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SupportAccessGrant!")
 		return graphql.Null
 	}
 	return ec._SupportAccessGrant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNotice(ctx context.Context, sel ast.SelectionSet, v *wvsoft.SupportNotice) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SupportNotice!")
+		return graphql.Null
+	}
+	return ec._SupportNotice(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateContactPersonInput(ctx context.Context, v any) (model.UpdateContactPersonInput, error) {
@@ -11207,6 +15065,77 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOBreach2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.Breach) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBreach2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreach(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOBreach2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreach(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Breach) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Breach(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBreachCall2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachCallᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.BreachCall) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBreachCall2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachCall(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOBreachNotification2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotificationᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.BreachNotification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx context.Context, sel ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BreachNotification(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOContactPerson2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐContactPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.ContactPerson) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -11265,6 +15194,42 @@ func (ec *executionContext) marshalOCustomer2ᚖgithubᚗcomᚋwvsoftᚋprivacy�
 	return ec._Customer(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalODataCategory2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNDataCategory2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalODataCategory2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataCategory2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalODataSpaceType2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -11317,6 +15282,23 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalDate(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
 }
 
 func (ec *executionContext) unmarshalOGrantStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -11390,6 +15372,63 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalOInquiry2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.Inquiry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInquiry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOInquiryCount2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryCountᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.InquiryCount) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNInquiryCount2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryCount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐInquiryReceipt(ctx context.Context, sel ast.SelectionSet, v *model.InquiryReceipt) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InquiryReceipt(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalInt(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -11405,6 +15444,18 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalInt(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOMailPurpose2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMailPurpose2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
 	return res
 }
 
@@ -11431,6 +15482,55 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋwvsoftᚋprivacyᚋinter
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOutboxMessage2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.OutboxMessage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOutboxMessage2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessage(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOOutboxStatus2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOutboxStatus2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOOutboxStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalString(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOutboxStatus2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(*v)
+	return res
 }
 
 func (ec *executionContext) marshalOPerson2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPerson(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Person) graphql.Marshaler {
@@ -11554,6 +15654,32 @@ func (ec *executionContext) marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoft�
 		return graphql.Null
 	}
 	return ec._SupportAccessGrant(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOSupportNotice2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNoticeᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.SupportNotice) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNotice(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNotice(ctx context.Context, sel ast.SelectionSet, v *wvsoft.SupportNotice) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SupportNotice(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

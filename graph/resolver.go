@@ -23,6 +23,8 @@ const maxNodes = 100
 type Resolver struct {
 	Store wvsoft.Store
 	Now   wvsoft.Clock
+	// InquiryLimit limits website inquiries per client address (P5); nil means no limit.
+	InquiryLimit RateLimiter
 }
 
 // persons returns a page of one customer's data space.

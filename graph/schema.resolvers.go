@@ -55,6 +55,76 @@ func (r *apiKeyResolver) Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvs
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
 
+func (r *breachResolver) Categories(ctx context.Context, obj *wvsoft.Breach) ([]string, error) {
+	return obj.Categories, nil
+}
+
+func (r *breachResolver) ApproximatePersons(ctx context.Context, obj *wvsoft.Breach) (*int, error) {
+	return obj.ApproxPersons, nil
+}
+
+func (r *breachResolver) ApproximateRecords(ctx context.Context, obj *wvsoft.Breach) (*int, error) {
+	return obj.ApproxRecords, nil
+}
+
+func (r *breachResolver) Customers(ctx context.Context, obj *wvsoft.Breach) ([]*wvsoft.BreachNotification, error) {
+	f, err := authz.Filter(ctx, wvsoft.KindBreachNotification, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.BreachNotifications(ctx, f, &obj.UUID, nil)
+}
+
+func (r *breachNotificationResolver) Breach(ctx context.Context, obj *wvsoft.BreachNotification) (*wvsoft.Breach, error) {
+	f, err := authz.Filter(ctx, wvsoft.KindBreach, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.CustomerBreach(ctx, f, obj.TenantID, obj.BreachID)
+}
+
+func (r *breachNotificationResolver) Customer(ctx context.Context, obj *wvsoft.BreachNotification) (*wvsoft.Customer, error) {
+	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
+}
+
+func (r *breachNotificationResolver) InformedAt(ctx context.Context, obj *wvsoft.BreachNotification) (*time.Time, error) {
+	return obj.InformedAt(), nil
+}
+
+func (r *breachNotificationResolver) ReportDeadline(ctx context.Context, obj *wvsoft.BreachNotification) (*time.Time, error) {
+	informed := obj.InformedAt()
+	if informed == nil {
+		return nil, nil
+	}
+	deadline := informed.Add(wvsoft.ReportingWindow)
+	return &deadline, nil
+}
+
+func (r *breachNotificationResolver) HoursLeft(ctx context.Context, obj *wvsoft.BreachNotification) (*float64, error) {
+	informed := obj.InformedAt()
+	if informed == nil {
+		return nil, nil
+	}
+	left := informed.Add(wvsoft.ReportingWindow).Sub(r.Now()).Hours()
+	return &left, nil
+}
+
+func (r *breachNotificationResolver) ReportedToAuthorityAt(ctx context.Context, obj *wvsoft.BreachNotification) (*time.Time, error) {
+	return obj.ReportedToAPAt, nil
+}
+
+func (r *breachNotificationResolver) AuthorityReportNumber(ctx context.Context, obj *wvsoft.BreachNotification) (*string, error) {
+	return obj.APReportNumber, nil
+}
+
+func (r *breachNotificationResolver) Calls(ctx context.Context, obj *wvsoft.BreachNotification) ([]*wvsoft.BreachCall, error) {
+	f, err := authz.Filter(ctx, wvsoft.KindBreachCall, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.BreachCalls(ctx, f, obj.TenantID, obj.BreachID)
+}
+
 func (r *contactPersonResolver) Customer(ctx context.Context, obj *wvsoft.ContactPerson) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
@@ -101,6 +171,14 @@ func (r *customerResolver) AccessLogVerification(ctx context.Context, obj *wvsof
 		return nil, err
 	}
 	return r.Store.VerifyAccessLog(ctx, f, obj.TenantID)
+}
+
+func (r *customerResolver) Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error) {
+	f, err := authz.Filter(ctx, wvsoft.KindBreachNotification, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.BreachNotifications(ctx, f, nil, &obj.TenantID)
 }
 
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error) {
@@ -410,6 +488,30 @@ func (r *mutationResolver) RevokeSupportAccess(ctx context.Context, id string) (
 	return r.Store.RevokeAccess(ctx, f, grantID, authz.FromContext(ctx).Subject().ID, r.Now())
 }
 
+func (r *mutationResolver) RecordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error) {
+	return r.recordBreach(ctx, input)
+}
+
+func (r *mutationResolver) LogBreachCall(ctx context.Context, input model.LogBreachCallInput) (*wvsoft.BreachNotification, error) {
+	return r.logBreachCall(ctx, input)
+}
+
+func (r *mutationResolver) ReportBreachToAuthority(ctx context.Context, input model.ReportBreachInput) (*wvsoft.BreachNotification, error) {
+	return r.reportBreach(ctx, input)
+}
+
+func (r *mutationResolver) SubmitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error) {
+	return r.submitInquiry(ctx, input)
+}
+
+func (r *mutationResolver) AnswerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error) {
+	return r.answerInquiry(ctx, input)
+}
+
+func (r *mutationResolver) PublishSupportNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
+	return r.publishNotice(ctx, input)
+}
+
 func (r *personResolver) Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
@@ -443,6 +545,61 @@ func (r *queryResolver) MySupportAccessGrants(ctx context.Context) ([]*wvsoft.Ac
 	}
 	me := authz.FromContext(ctx).Subject().ID
 	return r.Store.AccessGrants(ctx, f, nil, &me)
+}
+
+func (r *queryResolver) Breaches(ctx context.Context) ([]*wvsoft.Breach, error) {
+	f, err := staffOnly(ctx, wvsoft.KindBreach)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Breaches(ctx, f)
+}
+
+func (r *queryResolver) BreachesNotFullyInformed(ctx context.Context) ([]*wvsoft.BreachNotification, error) {
+	f, err := staffOnly(ctx, wvsoft.KindBreachNotification)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.NotFullyInformed(ctx, f)
+}
+
+func (r *queryResolver) Inquiries(ctx context.Context) ([]*wvsoft.Inquiry, error) {
+	f, err := staffOnly(ctx, wvsoft.KindInquiry)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Inquiries(ctx, f)
+}
+
+func (r *queryResolver) InquiryCounts(ctx context.Context) ([]*wvsoft.InquiryCount, error) {
+	f, err := staffOnly(ctx, wvsoft.KindInquiryCount)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.InquiryCounts(ctx, f)
+}
+
+func (r *queryResolver) SupportNotices(ctx context.Context) ([]*wvsoft.SupportNotice, error) {
+	f, err := staffOnly(ctx, wvsoft.KindSupportNotice)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.SupportNotices(ctx, f)
+}
+
+func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error) {
+	n := wvsoft.DefaultPageSize
+	if first != nil {
+		if *first < 1 || *first > 500 {
+			return nil, wvsoft.Invalid("first", "first must be between 1 and 500")
+		}
+		n = *first
+	}
+	f, err := staffOnly(ctx, wvsoft.KindOutboxMessage)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Outbox(ctx, f, status, n)
 }
 
 func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
@@ -511,6 +668,12 @@ func (r *Resolver) AccessLogEntry() AccessLogEntryResolver { return &accessLogEn
 
 func (r *Resolver) ApiKey() ApiKeyResolver { return &apiKeyResolver{r} }
 
+func (r *Resolver) Breach() BreachResolver { return &breachResolver{r} }
+
+func (r *Resolver) BreachNotification() BreachNotificationResolver {
+	return &breachNotificationResolver{r}
+}
+
 func (r *Resolver) ContactPerson() ContactPersonResolver { return &contactPersonResolver{r} }
 
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
@@ -532,6 +695,8 @@ func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 type (
 	accessLogEntryResolver     struct{ *Resolver }
 	apiKeyResolver             struct{ *Resolver }
+	breachResolver             struct{ *Resolver }
+	breachNotificationResolver struct{ *Resolver }
 	contactPersonResolver      struct{ *Resolver }
 	customerResolver           struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }

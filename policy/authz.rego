@@ -37,6 +37,17 @@ active if api_key
 
 active if declared_staff
 
+# A website visitor without an account (P5): it may submit an inquiry and read the receipt.
+anonymous if {
+	input.subject.kind == "ANONYMOUS"
+	input.subject.role == "VISITOR"
+}
+
+anonymous_fields := {
+	"Mutation": {"submitInquiry"},
+	"InquiryReceipt": {"received", "message"},
+}
+
 director if {
 	declared_staff
 	input.subject.role == "DIRECTOR"
@@ -90,16 +101,24 @@ register_types := {"Customer", "ContactPerson"}
 
 # Staff read the whole register; they write only the part their purpose keeps: billing keeps the
 # customer's billing data, support and the director keep contact persons too.
-staff_types("read") := register_types if input.subject.role in {"SUPPORT", "BILLING"}
+# The breach register, website inquiries, support notices and the outbox are support's work
+# (P4, P5, P8); the director shares it.
+support_work := {"Breach", "BreachNotification", "BreachCall", "Inquiry", "InquiryCount", "SupportNotice", "OutboxMessage"}
+
+support_writes := {"Breach", "BreachCall", "Inquiry", "SupportNotice"}
+
+staff_types("read") := register_types if input.subject.role == "BILLING"
+
+staff_types("read") := register_types | support_work if input.subject.role == "SUPPORT"
 
 staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
 
-staff_types("write") := register_types if input.subject.role == "SUPPORT"
+staff_types("write") := register_types | support_writes if input.subject.role == "SUPPORT"
 
 # The director also files support-access requests, for any customer, and reads them.
-staff_types("write") := register_types | {"SupportAccessRequest"} if input.subject.role == "DIRECTOR"
+staff_types("write") := (register_types | support_writes) | {"SupportAccessRequest"} if input.subject.role == "DIRECTOR"
 
-staff_types("read") := register_types | {"SupportAccessGrant"} if input.subject.role == "DIRECTOR"
+staff_types("read") := (register_types | support_work) | {"SupportAccessGrant"} if input.subject.role == "DIRECTOR"
 
 # Types a customer subject reads in its own tenant.
 own_readable contains t if {
@@ -107,11 +126,12 @@ own_readable contains t if {
 	some t in {"Customer", "ContactPerson", "User", "Person"}
 }
 
-# Admins also manage keys and support access, and read the access log (P9).
+# Admins also manage keys and support access, read the access log (P9) and see the breaches
+# that concern their customer (P4).
 own_readable contains t if {
 	customer_user
 	input.subject.role == "ADMIN"
-	some t in {"ApiKey", "SupportAccessGrant", "AccessLogEntry"}
+	some t in {"ApiKey", "SupportAccessGrant", "AccessLogEntry", "BreachNotification", "Breach", "BreachCall"}
 }
 
 own_readable contains t if {
@@ -125,7 +145,7 @@ own_writable contains "Person" if customer_user
 own_writable contains t if {
 	customer_user
 	input.subject.role == "ADMIN"
-	some t in {"User", "ApiKey", "ContactPerson", "SupportAccessGrant"}
+	some t in {"User", "ApiKey", "ContactPerson", "SupportAccessGrant", "BreachNotification"}
 }
 
 own_writable contains "Person" if {
@@ -167,6 +187,7 @@ mask(kind, reason) := {"effect": "mask", "mask": kind, "reason": reason}
 structural_types := {
 	"Query", "Viewer", "PageInfo", "CustomerConnection", "CustomerEdge", "PersonConnection", "PersonEdge",
 	"CreateApiKeyPayload", "AccessScope", "AccessLogConnection", "AccessLogEdge", "AccessLogVerification",
+	"InquiryReceipt",
 }
 
 # Fields of one type that lead to objects of another type: visible when those are.
@@ -174,9 +195,12 @@ links := {
 	"Customer": {
 		"contactPersons": "ContactPerson", "users": "User", "apiKeys": "ApiKey", "persons": "Person",
 		"supportAccessGrants": "SupportAccessGrant", "accessLog": "AccessLogEntry", "accessLogVerification": "AccessLogEntry",
+		"breaches": "BreachNotification",
 	},
 	"SupportAccessGrant": {"customer": "Customer"},
 	"AccessLogEntry": {"grant": "SupportAccessGrant"},
+	"Breach": {"customers": "BreachNotification"},
+	"BreachNotification": {"breach": "Breach", "customer": "Customer", "calls": "BreachCall"},
 	"ContactPerson": {"customer": "Customer"},
 	"User": {"customer": "Customer"},
 	"ApiKey": {"customer": "Customer"},
@@ -193,13 +217,18 @@ mutation_types := {
 	"requestSupportAccess": "SupportAccessRequest",
 	"approveSupportAccess": "SupportAccessGrant", "denySupportAccess": "SupportAccessGrant",
 	"revokeSupportAccess": "SupportAccessGrant",
+	"recordBreach": "Breach", "logBreachCall": "BreachCall", "reportBreachToAuthority": "BreachNotification",
+	"answerInquiry": "Inquiry", "publishSupportNotice": "SupportNotice",
 }
 
 special_categories := {"NATIONAL_ID", "HEALTH"}
 
 default decision := {"effect": "deny", "reason": "no rule allows it"}
 
-decision := deny("no current access: unknown role, accountant, or no current confidentiality declaration") if {
+decision := allow if {
+	anonymous
+	input.resource.field in anonymous_fields[input.resource.type]
+} else := deny("no current access: unknown role, accountant, or no current confidentiality declaration") if {
 	not active
 } else := d if {
 	input.resource.type == "Mutation"

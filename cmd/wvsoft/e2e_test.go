@@ -289,11 +289,16 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("credentials", func(t *testing.T) {
-		for _, cred := range []string{"", "garbage", s.token("nobody@example.nl"), "wvs_unknownkey"} {
+		for _, cred := range []string{"garbage", s.token("nobody@example.nl"), "wvs_unknownkey"} {
 			r := s.query(cred, `{ me { role } }`, nil)
 			if r.status != http.StatusUnauthorized || len(r.codes()) != 1 || r.codes()[0] != "UNAUTHENTICATED" || r.Data != nil {
 				t.Fatalf("credential %q: %d %+v", cred, r.status, r)
 			}
+		}
+		// Without credentials a caller is a website visitor: it may ask a question, nothing else.
+		r := s.query("", `{ me { role } customers { edges { node { name } } } }`, nil)
+		if r.Data != nil || len(r.Errors) == 0 || r.codes()[0] != "UNAUTHENTICATED" {
+			t.Fatalf("anonymous read: %+v", r)
 		}
 	})
 
@@ -363,7 +368,8 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("no cookies and no other hosts", func(t *testing.T) {
-		for _, path := range []string{"/", "/healthz", "/readyz", "/playground", "/playground/", "/playground/graphiql.js", "/graphql"} {
+		for _, path := range []string{"/", "/healthz", "/readyz", "/metrics", "/playground", "/playground/", "/playground/graphiql.js",
+			"/playground/graphiql.css", "/graphql", "/graphql?query=%7Bme%7Brole%7D%7D", "/nonexistent"} {
 			resp, err := http.Get(s.url + path)
 			if err != nil {
 				t.Fatal(err)

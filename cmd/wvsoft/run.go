@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,8 +25,10 @@ import (
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/httpserver"
 	"github.com/wvsoft/privacy/internal/logging"
+	"github.com/wvsoft/privacy/internal/mail"
 	"github.com/wvsoft/privacy/internal/metrics"
 	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/ratelimit"
 	"github.com/wvsoft/privacy/internal/tracing"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -263,8 +266,22 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 
 	go expireGrants(ctx, db, logger)
+	go purgeInquiries(ctx, db, logger)
+	m.WatchStates("wvsoft_outbox_messages", "E-mail in the outbox by state (PENDING is the backlog).",
+		[]string{wvsoft.OutboxPending, wvsoft.OutboxSent, wvsoft.OutboxFailed}, db.OutboxBacklog)
+	if cfg.SMTPURL != "" {
+		sender, err := mail.NewSender(db, cfg.SMTPURL, mail.WithLogger(logger), mail.WithPoll(cfg.OutboxPoll))
+		if err != nil {
+			return err
+		}
+		go sender.Run(ctx)
+	} else {
+		logger.Info("no SMTP_URL: e-mail stays in the outbox (query outbox as staff)")
+	}
 
-	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
+	resolver := &graph.Resolver{Store: db, Now: time.Now,
+		InquiryLimit: ratelimit.New(cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
+	gql := graph.NewHandler(resolver,
 		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, Metrics: m, Tracer: tracer})
 	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler())
 	if tracingOn {
@@ -315,6 +332,25 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	}
 }
 
+// purgeInquiries deletes website inquiries that were never answered once they reach the
+// maximum age (P5), every hour.
+func purgeInquiries(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := db.PurgeInquiries(ctx, time.Now(), wvsoft.InquiryMaxAge); err != nil {
+			logger.Error("purging inquiries", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("unanswered inquiries deleted", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // config is the environment, read once.
 type config struct {
 	DatabaseURL         string
@@ -329,6 +365,10 @@ type config struct {
 	Production          bool
 	Introspection       bool
 	LogFormat           string
+	SMTPURL             string
+	InquiryBurst        int
+	InquiryInterval     time.Duration
+	OutboxPoll          time.Duration
 }
 
 func loadConfig(getenv func(string) string) config {
@@ -349,6 +389,18 @@ func loadConfig(getenv func(string) string) config {
 		OIDCAudience:        get("OIDC_AUDIENCE", auth.Audience),
 		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
 		Production:          get("WVSOFT_ENV", "development") == "production",
+	}
+	c.SMTPURL = getenv("SMTP_URL")
+	c.InquiryBurst, c.InquiryInterval = 5, 10*time.Minute
+	if v, err := strconv.Atoi(getenv("INQUIRY_BURST")); err == nil && v > 0 {
+		c.InquiryBurst = v
+	}
+	if v, err := time.ParseDuration(getenv("INQUIRY_INTERVAL")); err == nil && v > 0 {
+		c.InquiryInterval = v
+	}
+	c.OutboxPoll = 2 * time.Second
+	if v, err := time.ParseDuration(getenv("OUTBOX_POLL_INTERVAL")); err == nil && v > 0 {
+		c.OutboxPoll = v
 	}
 	c.Introspection = !c.Production
 	if v := strings.ToLower(getenv("GRAPHQL_INTROSPECTION")); v != "" {

@@ -35,6 +35,14 @@ type AccessScope struct {
 	Write bool `json:"write"`
 }
 
+// An answer to an inquiry.
+type AnswerInquiryInput struct {
+	// The inquiry.
+	ID string `json:"id"`
+	// The answer, 1 to 10000 characters. It is e-mailed; then the inquiry is deleted.
+	Answer string `json:"answer"`
+}
+
 // An approval, which may shorten the duration or narrow the scope.
 type ApproveSupportAccessInput struct {
 	// The request's id.
@@ -163,6 +171,30 @@ type CustomerEdge struct {
 	Node *wvsoft.Customer `json:"node,omitempty"`
 }
 
+// The answer to submitInquiry. It says nothing about other inquiries.
+type InquiryReceipt struct {
+	// Whether the question was stored.
+	Received bool `json:"received"`
+	// What happens next.
+	Message string `json:"message"`
+}
+
+// A phone call to log.
+type LogBreachCallInput struct {
+	// The breach.
+	BreachID string `json:"breachId"`
+	// The customer called.
+	CustomerID string `json:"customerId"`
+	// Whom staff called, 1 to 200 characters.
+	Called string `json:"called"`
+	// When; defaults to now.
+	CalledAt graphql.Omittable[*time.Time] `json:"calledAt,omitempty"`
+	// Whether the call reached the person.
+	Reached bool `json:"reached"`
+	// What was said or agreed.
+	Outcome graphql.Omittable[*string] `json:"outcome,omitempty"`
+}
+
 // The entry points for writing. Every mutation runs in one transaction.
 type Mutation struct {
 }
@@ -195,8 +227,46 @@ type PersonEdge struct {
 	Node *wvsoft.Person `json:"node,omitempty"`
 }
 
+// A support notice to publish.
+type PublishSupportNoticeInput struct {
+	// The subject, 1 to 200 characters.
+	Title string `json:"title"`
+	// The text, 1 to 20000 characters.
+	Body string `json:"body"`
+}
+
 // The entry points for reading.
 type Query struct {
+}
+
+// A breach to record.
+type RecordBreachInput struct {
+	// What happened, 10 to 5000 characters.
+	Description string `json:"description"`
+	// When WvSoft discovered it; not in the future.
+	DiscoveredAt time.Time `json:"discoveredAt"`
+	// The categories of personal data concerned.
+	Categories []string `json:"categories"`
+	// Approximately how many persons.
+	ApproximatePersons graphql.Omittable[*int] `json:"approximatePersons,omitempty"`
+	// Approximately how many records.
+	ApproximateRecords graphql.Omittable[*int] `json:"approximateRecords,omitempty"`
+	// The likely consequences.
+	Consequences graphql.Omittable[*string] `json:"consequences,omitempty"`
+	// The measures taken or proposed.
+	Measures graphql.Omittable[*string] `json:"measures,omitempty"`
+	// The affected customers (at least one). Their admins and contact persons are e-mailed at once.
+	CustomerIds []string `json:"customerIds"`
+}
+
+// The customer's report to the Autoriteit Persoonsgegevens.
+type ReportBreachInput struct {
+	// The breach.
+	BreachID string `json:"breachId"`
+	// When the customer reported; not in the future.
+	ReportedAt time.Time `json:"reportedAt"`
+	// The Autoriteit Persoonsgegevens' report number, 1 to 100 characters.
+	ReportNumber string `json:"reportNumber"`
 }
 
 // A request for support access.
@@ -213,6 +283,16 @@ type RequestSupportAccessInput struct {
 	Write graphql.Omittable[*bool] `json:"write,omitempty"`
 	// How long, in minutes (1 to 10080; default 480, 8 hours).
 	DurationMinutes graphql.Omittable[*int] `json:"durationMinutes,omitempty"`
+}
+
+// A website visitor's question.
+type SubmitInquiryInput struct {
+	// Name, 1 to 200 characters.
+	Name string `json:"name"`
+	// E-mail address for the answer.
+	Email string `json:"email"`
+	// The question, 1 to 5000 characters.
+	Question string `json:"question"`
 }
 
 // Changes to a contact person. Omitted fields stay as they are.

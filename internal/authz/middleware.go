@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -51,6 +52,10 @@ func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
 	if d.err == nil { // a mask that did not apply to this value
 		return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + fc.Object + "." + fc.Field.Name}
 	}
+	if r.subject.Kind == wvsoft.SubjectAnonymous {
+		// A visitor without credentials is told what it lacks.
+		return nil, &wvsoft.Error{Code: wvsoft.EUNAUTHENTICATED, Message: "authentication required: send Authorization: Bearer <token or API key>"}
+	}
 	return nil, d.err
 }
 
@@ -75,9 +80,12 @@ func objectOf(fc *graphql.FieldContext) any {
 		return *o
 	case **wvsoft.AccessLogEntry:
 		return *o
-	default:
-		return o
 	}
+	// Other list elements: a pointer to the slice's pointer element.
+	if rv := reflect.ValueOf(fc.Parent.Result); rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Pointer {
+		return rv.Elem().Interface()
+	}
+	return fc.Parent.Result
 }
 
 // Effects counts the field decisions the request applied, by effect (metrics).

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -77,34 +78,46 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // authenticate verifies the credentials of a GraphQL request and starts its authorization
-// state. A request without valid credentials gets a GraphQL error UNAUTHENTICATED and never
-// reaches a resolver.
+// state. A request without credentials is an anonymous visitor, whom the policy lets submit a
+// website inquiry and nothing else; invalid credentials get UNAUTHENTICATED and never reach a
+// resolver.
 func authenticate(logger *slog.Logger, authn Authenticator, policy Policy) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			header := r.Header.Get("Authorization")
+			var subject *wvsoft.Subject
 			if header == "" {
-				writeGraphQLError(w, http.StatusUnauthorized, wvsoft.EUNAUTHENTICATED,
-					"authentication required: send Authorization: Bearer <token or API key>")
-				return
-			}
-			subject, err := authn.Authenticate(r.Context(), header)
-			if err != nil {
-				code := wvsoft.ErrorCode(err)
-				status := http.StatusUnauthorized
-				if code == wvsoft.EUNAVAILABLE {
-					status = http.StatusServiceUnavailable
-				} else if code != wvsoft.EUNAUTHENTICATED {
-					logger.ErrorContext(r.Context(), "authentication failed", "error", err.Error())
-					code, status = wvsoft.EINTERNAL, http.StatusInternalServerError
+				subject = &wvsoft.Subject{Kind: wvsoft.SubjectAnonymous, Role: wvsoft.RoleVisitor, ClientAddr: clientAddr(r)}
+			} else {
+				var err error
+				subject, err = authn.Authenticate(r.Context(), header)
+				if err != nil {
+					code := wvsoft.ErrorCode(err)
+					status := http.StatusUnauthorized
+					if code == wvsoft.EUNAVAILABLE {
+						status = http.StatusServiceUnavailable
+					} else if code != wvsoft.EUNAUTHENTICATED {
+						logger.ErrorContext(r.Context(), "authentication failed", "error", err.Error())
+						code, status = wvsoft.EINTERNAL, http.StatusInternalServerError
+					}
+					writeGraphQLError(w, status, code, wvsoft.ErrorMessage(err))
+					return
 				}
-				writeGraphQLError(w, status, code, wvsoft.ErrorMessage(err))
-				return
 			}
 			ctx := authz.WithRequest(r.Context(), policy.NewRequest(subject))
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// clientAddr is the caller's IP address, for rate limits. Behind a proxy it is the proxy's;
+// the deployment's proxy should limit too.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // writeGraphQLError answers with a GraphQL response that has one error and no data.

@@ -134,7 +134,7 @@ func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 
 func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.AccessGrant, error) {
 	clause, arg := tenantClause(f)
-	var rows []grantRow
+	rows := []grantRow{}
 	if err := tx.SelectContext(ctx, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE `+clause+` AND id = $2 FOR UPDATE`, arg, id); err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.
 
 // AccessGrants lists grants, newest first, of one customer or requested by one staff member.
 func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*wvsoft.AccessGrant, error) {
-	var rows []grantRow
+	rows := []grantRow{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s
 		AND ($2::uuid IS NULL OR tenant_id = $2) AND ($3::uuid IS NULL OR requested_by = $3)
 		ORDER BY requested_at DESC, id LIMIT 500`, nullUUID(tenant), nullUUID(requestedBy))
@@ -155,7 +155,7 @@ func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uu
 
 // AccessGrantsByID returns the grants among ids that the filter lets through.
 func (d *DB) AccessGrantsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.AccessGrant, error) {
-	var rows []grantRow
+	rows := []grantRow{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return grants(rows), err
 }
@@ -216,7 +216,7 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 
 // AccessLog returns a page of a customer's log in order, optionally for one grant and a time window.
 func (d *DB) AccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, filter wvsoft.AccessLogFilter, afterSeq int64, first int) ([]*wvsoft.AccessLogEntry, bool, error) {
-	var rows []logRow
+	rows := []logRow{}
 	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash
 		FROM access_log WHERE %s AND tenant_id = $2 AND seq > $3
 		AND ($4::uuid IS NULL OR grant_id = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
@@ -228,7 +228,7 @@ func (d *DB) AccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.U
 // VerifyAccessLog recomputes a customer's hash chain and reports the first broken link: an
 // altered entry, or a removed one (a gap in the sequence, or a chain that does not continue).
 func (d *DB) VerifyAccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (*wvsoft.LogVerification, error) {
-	var rows []logRow
+	rows := []logRow{}
 	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash
 		FROM access_log WHERE %s AND tenant_id = $2 ORDER BY seq`, tenant)
 	entries, err := logEntries(rows, err)

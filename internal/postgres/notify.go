@@ -91,7 +91,7 @@ func (d *DB) RecordBreach(ctx context.Context, f wvsoft.TenantFilter, b *wvsoft.
 
 // Breaches lists the register, newest first.
 func (d *DB) Breaches(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Breach, error) {
-	var rows []breachRow
+	rows := []breachRow{}
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `SELECT `+breachColumns+` FROM breaches ORDER BY discovered_at DESC LIMIT 500`)
 	})
@@ -100,7 +100,7 @@ func (d *DB) Breaches(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Bre
 
 // BreachNotifications lists the affected customers of a breach, or the breaches of a customer.
 func (d *DB) BreachNotifications(ctx context.Context, f wvsoft.TenantFilter, breach *uuid.UUID, tenant *uuid.UUID) ([]*wvsoft.BreachNotification, error) {
-	var rows []*wvsoft.BreachNotification
+	rows := []*wvsoft.BreachNotification{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+notificationColumns+` FROM breach_customers WHERE %s
 		AND ($2::uuid IS NULL OR breach_id = $2) AND ($3::uuid IS NULL OR tenant_id = $3) ORDER BY breach_id DESC, tenant_id`,
 		nullUUID(breach), nullUUID(tenant))
@@ -109,7 +109,7 @@ func (d *DB) BreachNotifications(ctx context.Context, f wvsoft.TenantFilter, bre
 
 // CustomerBreach reads a breach as the affected customer sees it; staff read it whole.
 func (d *DB) CustomerBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, breach uuid.UUID) (*wvsoft.Breach, error) {
-	var rows []breachRow
+	rows := []breachRow{}
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		if f.All {
 			return tx.SelectContext(ctx, &rows, `SELECT `+breachColumns+` FROM breaches WHERE id = $1`, breach)
@@ -132,7 +132,7 @@ func (d *DB) CustomerBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, 
 
 // BreachCalls lists the calls logged to a customer about a breach.
 func (d *DB) BreachCalls(ctx context.Context, f wvsoft.TenantFilter, tenant, breach uuid.UUID) ([]*wvsoft.BreachCall, error) {
-	var rows []*wvsoft.BreachCall
+	rows := []*wvsoft.BreachCall{}
 	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, breach_id, called_by, called, called_at, reached, outcome
 		FROM breach_calls WHERE %s AND tenant_id = $2 AND breach_id = $3 ORDER BY called_at`, tenant, breach)
 	return rows, err
@@ -165,7 +165,7 @@ func (d *DB) ReportBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, br
 
 // NotFullyInformed lists affected customers that were not yet informed by both e-mail and phone.
 func (d *DB) NotFullyInformed(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.BreachNotification, error) {
-	var rows []*wvsoft.BreachNotification
+	rows := []*wvsoft.BreachNotification{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+notificationColumns+` FROM breach_customers WHERE %s
 		AND (emailed_at IS NULL OR phoned_at IS NULL) ORDER BY breach_id, tenant_id`)
 	return rows, err
@@ -179,7 +179,7 @@ func (d *DB) SubmitInquiry(ctx context.Context, i *wvsoft.Inquiry) error {
 
 // Inquiries lists the unanswered inquiries, oldest first.
 func (d *DB) Inquiries(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Inquiry, error) {
-	var rows []*wvsoft.Inquiry
+	rows := []*wvsoft.Inquiry{}
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `SELECT id, name, email, question, received_at FROM inquiries ORDER BY received_at LIMIT 500`)
 	})
@@ -204,7 +204,7 @@ func (d *DB) AnswerInquiry(ctx context.Context, f wvsoft.TenantFilter, id uuid.U
 
 // InquiryCounts returns the numbers per day, newest first.
 func (d *DB) InquiryCounts(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.InquiryCount, error) {
-	var rows []*wvsoft.InquiryCount
+	rows := []*wvsoft.InquiryCount{}
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `SELECT day, received, answered, expired FROM inquiry_counts ORDER BY day DESC LIMIT 366`)
 	})
@@ -264,7 +264,7 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 
 // SupportNotices lists the published notices, newest first.
 func (d *DB) SupportNotices(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.SupportNotice, error) {
-	var rows []*wvsoft.SupportNotice
+	rows := []*wvsoft.SupportNotice{}
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `SELECT id, title, body, published_by, published_at, recipients FROM support_notices ORDER BY published_at DESC LIMIT 500`)
 	})
@@ -273,7 +273,7 @@ func (d *DB) SupportNotices(ctx context.Context, f wvsoft.TenantFilter) ([]*wvso
 
 // Outbox lists messages, newest first, optionally by status.
 func (d *DB) Outbox(ctx context.Context, f wvsoft.TenantFilter, status *string, limit int) ([]*wvsoft.OutboxMessage, error) {
-	var rows []*wvsoft.OutboxMessage
+	rows := []*wvsoft.OutboxMessage{}
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `SELECT `+outboxColumns+` FROM outbox WHERE ($1::text IS NULL OR status = $1)
 			ORDER BY created_at DESC, id LIMIT $2`, status, limit)
@@ -284,7 +284,7 @@ func (d *DB) Outbox(ctx context.Context, f wvsoft.TenantFilter, status *string, 
 // ClaimDue takes up to limit due messages for sending and leases them for lease: a server that
 // dies mid-send leaves them to be retried after it.
 func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*wvsoft.OutboxMessage, error) {
-	var rows []*wvsoft.OutboxMessage
+	rows := []*wvsoft.OutboxMessage{}
 	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
 		return tx.SelectContext(ctx, &rows, `UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1
 			WHERE id IN (SELECT id FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= $1

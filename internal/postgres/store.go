@@ -45,7 +45,7 @@ func selectRows[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *
 
 // Customers returns a page of the customer register, ordered by tenant id (UUIDv7: creation).
 func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, bool, error) {
-	var rows []*wvsoft.Customer
+	rows := []*wvsoft.Customer{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+customerColumns+` FROM customers WHERE %s AND tenant_id > $2 ORDER BY tenant_id LIMIT $3`,
 		p.After, p.First+1)
@@ -54,7 +54,7 @@ func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page
 
 // CustomersByID returns the customers among ids that the filter lets through.
 func (d *DB) CustomersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Customer, error) {
-	var rows []*wvsoft.Customer
+	rows := []*wvsoft.Customer{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+customerColumns+` FROM customers WHERE %s AND tenant_id = ANY($2)`, pq.Array(ids))
 	return rows, err
@@ -79,7 +79,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, f wvsoft.TenantFilter, id uuid.
 
 // ContactPersonsOf returns the contact persons of the given customers, grouped by customer, in one query.
 func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenants []uuid.UUID) (map[uuid.UUID][]*wvsoft.ContactPerson, error) {
-	var rows []*wvsoft.ContactPerson
+	rows := []*wvsoft.ContactPerson{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND tenant_id = ANY($2) ORDER BY tenant_id, id`,
 		pq.Array(tenants))
@@ -92,7 +92,7 @@ func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenant
 
 // ContactPersonsByID returns the contact persons among ids that the filter lets through.
 func (d *DB) ContactPersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.ContactPerson, error) {
-	var rows []*wvsoft.ContactPerson
+	rows := []*wvsoft.ContactPerson{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return rows, err
@@ -124,7 +124,7 @@ func (d *DB) DeleteContactPerson(ctx context.Context, f wvsoft.TenantFilter, id 
 
 // UsersOf returns the users of one customer.
 func (d *DB) UsersOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.User, error) {
-	var rows []*wvsoft.User
+	rows := []*wvsoft.User{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+userColumns+` FROM users WHERE %s AND tenant_id = $2 ORDER BY id`, tenant)
 	return rows, err
@@ -132,7 +132,7 @@ func (d *DB) UsersOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 
 // UsersByID returns the users among ids that the filter lets through.
 func (d *DB) UsersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.User, error) {
-	var rows []*wvsoft.User
+	rows := []*wvsoft.User{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+userColumns+` FROM users WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return rows, err
 }
@@ -170,7 +170,7 @@ func (d *DB) DeleteUser(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID
 
 // APIKeysOf returns the API keys of one customer.
 func (d *DB) APIKeysOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.APIKey, error) {
-	var rows []*wvsoft.APIKey
+	rows := []*wvsoft.APIKey{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+apiKeyColumns+` FROM api_keys WHERE %s AND tenant_id = $2 ORDER BY id`, tenant)
 	return rows, err
@@ -178,7 +178,7 @@ func (d *DB) APIKeysOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.U
 
 // APIKeysByID returns the keys among ids that the filter lets through.
 func (d *DB) APIKeysByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.APIKey, error) {
-	var rows []*wvsoft.APIKey
+	rows := []*wvsoft.APIKey{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+apiKeyColumns+` FROM api_keys WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return rows, err
 }
@@ -206,7 +206,7 @@ func (d *DB) RevokeAPIKey(ctx context.Context, f wvsoft.TenantFilter, id uuid.UU
 // Persons returns a page of one customer's data space in id order (keyset pagination on the
 // primary key (tenant_id, id): the cost of a page does not grow with the data space).
 func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, bool, error) {
-	var rows []*wvsoft.Person
+	rows := []*wvsoft.Person{}
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+personColumns+` FROM persons WHERE %s AND tenant_id = $2 AND id > $3 ORDER BY tenant_id, id LIMIT $4`,
 		tenant, p.After, p.First+1)
@@ -215,7 +215,7 @@ func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 
 // PersonsByID returns the persons among ids that the filter lets through.
 func (d *DB) PersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Person, error) {
-	var rows []*wvsoft.Person
+	rows := []*wvsoft.Person{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+personColumns+` FROM persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return rows, err
 }

@@ -198,3 +198,6 @@ func BreachLetter(b *Breach, customer string) Letter {
 			"Details and the 72-hour clock are in your account (Customer.breaches); we will also call you.\n",
 	}
 }
+
+// ID is the notice's global ID.
+func (n *SupportNotice) ID() string { return GlobalID(KindSupportNotice, n.UUID) }

@@ -48,6 +48,8 @@ type Subject struct {
 	// Grants are the director's active support-access grants (P9), read at authentication so
 	// that a revoked grant stops the very next request on every server.
 	Grants []Grant
+	// ClientAddr is the network address of an anonymous caller, for rate limits.
+	ClientAddr string
 }
 
 // IsStaff reports whether the subject is a WvSoft employee.

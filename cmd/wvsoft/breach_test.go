@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wvsoft/privacy/internal/mailtest"
+)
+
+// waitFor polls until ok or fails after a few seconds: the outbox sender runs on its own.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// P4 end to end: staff record a breach affecting one customer; its admins and contact persons
+// get the e-mail at a real SMTP server; the phone call is logged; the customer's admin sees the
+// breach with its 72-hour clock and reports it; the other customer sees nothing.
+func TestBreachEndToEnd(t *testing.T) {
+	smtpd := mailtest.Start(t)
+	s := startServer(t, map[string]string{"SMTP_URL": smtpd.URL(), "OUTBOX_POLL_INTERVAL": "50ms"})
+	support := s.token("support@wvsoft.example")
+	admin := s.token("admin@bakkerij-de-vries.example")
+	otherAdmin := s.token("admin@jansen-installatie.example")
+	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+
+	r := s.query(support, `mutation($c: ID!, $at: Time!) { recordBreach(input: {
+		description: "Laptop met een export van klantgegevens gestolen", discoveredAt: $at,
+		categories: [CONTACT, FINANCIAL], approximatePersons: 200, approximateRecords: 200,
+		consequences: "Mogelijk misbruik van contactgegevens", measures: "Schijf versleuteld; wachtwoorden gewijzigd",
+		customerIds: [$c] }) { id customers { customer { slug } emailedAt } } }`,
+		map[string]any{"c": customerID, "at": time.Now().Add(-time.Hour).Format(time.RFC3339)})
+	if len(r.Errors) > 0 {
+		t.Fatalf("record: %+v", r.Errors)
+	}
+	breachID := dig(r.Data, "recordBreach", "id").(string)
+
+	recipients := []string{"admin@bakkerij-de-vries.example", "contact1@bakkerij-de-vries.example",
+		"contact2@bakkerij-de-vries.example", "contact3@bakkerij-de-vries.example"}
+	waitFor(t, "the breach e-mails", func() bool {
+		for _, to := range recipients {
+			if len(smtpd.To(to)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	if msg := smtpd.To(recipients[0])[0]; !strings.Contains(msg.Data, "datalek") || !strings.Contains(msg.Data, "72") {
+		t.Fatalf("the e-mail: %s", msg.Data)
+	}
+	for _, m := range smtpd.Messages() {
+		for _, to := range m.To {
+			if strings.Contains(to, "jansen") || strings.Contains(to, "member@") {
+				t.Fatalf("mail to someone not concerned: %v", m.To)
+			}
+		}
+	}
+
+	notFully := `{ breachesNotFullyInformed { customer { slug } emailedAt phonedAt } }`
+	waitFor(t, "the e-mail to count as informing", func() bool {
+		r := s.query(support, notFully, nil)
+		return dig(r.Data, "breachesNotFullyInformed", 0, "emailedAt") != nil
+	})
+	if r := s.query(support, notFully, nil); len(dig(r.Data, "breachesNotFullyInformed").([]any)) != 1 {
+		t.Fatalf("before the call: %+v", r)
+	}
+	r = s.query(support, `mutation($b: ID!, $c: ID!) { logBreachCall(input: {breachId: $b, customerId: $c,
+		called: "J. de Vries (eigenaar)", reached: true, outcome: "Geïnformeerd; meldt zelf bij de AP"}) { phonedAt } }`,
+		map[string]any{"b": breachID, "c": customerID})
+	if dig(r.Data, "logBreachCall", "phonedAt") == nil {
+		t.Fatalf("call: %+v", r)
+	}
+	if r := s.query(support, notFully, nil); len(dig(r.Data, "breachesNotFullyInformed").([]any)) != 0 {
+		t.Fatalf("after e-mail and call: %+v", r)
+	}
+
+	view := `{ me { customer { breaches { breach { description categories } informedAt reportDeadline hoursLeft
+		calls { called reached } reportedToAuthorityAt authorityReportNumber } } } }`
+	r = s.query(admin, view, nil)
+	b := dig(r.Data, "me", "customer", "breaches", 0)
+	hours, _ := dig(b, "hoursLeft").(float64)
+	if len(r.Errors) > 0 || dig(b, "breach", "description") == nil || hours < 71 || hours > 72 || dig(b, "calls", 0, "reached") != true {
+		t.Fatalf("the admin's view: %+v", r)
+	}
+	r = s.query(admin, `mutation($b: ID!, $at: Time!) { reportBreachToAuthority(input: {breachId: $b, reportedAt: $at, reportNumber: "AP-2026-0042"}) { authorityReportNumber } }`,
+		map[string]any{"b": breachID, "at": time.Now().Format(time.RFC3339)})
+	if dig(r.Data, "reportBreachToAuthority", "authorityReportNumber") != "AP-2026-0042" {
+		t.Fatalf("report: %+v", r)
+	}
+
+	r = s.query(otherAdmin, view, nil)
+	if list, _ := dig(r.Data, "me", "customer", "breaches").([]any); len(list) != 0 || len(r.Errors) > 0 {
+		t.Fatalf("the other customer sees a breach: %+v", r)
+	}
+	r = s.query(otherAdmin, `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": breachID})
+	if len(r.Errors) != 1 || r.codes()[0] != "NOT_FOUND" {
+		t.Fatalf("the other customer reached the breach: %+v", r)
+	}
+	if r := s.query(s.token("member@bakkerij-de-vries.example"), view, nil); dig(r.Data, "me", "customer", "breaches") != nil {
+		t.Fatalf("a member sees breaches: %+v", r)
+	}
+}
+
+// P5 end to end: a visitor asks without an account, is limited per address, support answers,
+// the answer arrives, and no personal data of the inquiry is left in the database.
+func TestInquiryEndToEnd(t *testing.T) {
+	smtpd := mailtest.Start(t)
+	s := startServer(t, map[string]string{"SMTP_URL": smtpd.URL(), "OUTBOX_POLL_INTERVAL": "50ms", "INQUIRY_BURST": "2"})
+	ask := `mutation($q: String!) { submitInquiry(input: {name: "Anna Visser", email: "anna.visser@example.nl", question: $q}) { received message } }`
+	for i, q := range []string{"Waar staat mijn data?", "Plaatst u cookies?"} {
+		if r := s.query("", ask, map[string]any{"q": q}); dig(r.Data, "submitInquiry", "received") != true {
+			t.Fatalf("question %d: %+v", i, r)
+		}
+	}
+	if r := s.query("", ask, map[string]any{"q": "Nog een vraag"}); len(r.Errors) != 1 || r.codes()[0] != "RATE_LIMITED" {
+		t.Fatalf("a third question at once: %+v", r)
+	}
+	if r := s.query("", `mutation { submitInquiry(input: {name: "A", email: "not-an-address", question: "?"}) { received } }`, nil); len(r.Errors) != 1 || r.codes()[0] != "BAD_USER_INPUT" {
+		t.Fatalf("bad address: %+v", r)
+	}
+
+	support := s.token("support@wvsoft.example")
+	r := s.query(support, `{ inquiries { id name email question } }`, nil)
+	list, _ := dig(r.Data, "inquiries").([]any)
+	if len(list) != 2 || dig(list[0], "email") != "anna.visser@example.nl" {
+		t.Fatalf("support's list: %+v", r)
+	}
+	if r := s.query(s.token("billing@wvsoft.example"), `{ inquiries { email } }`, nil); dig(r.Data, "inquiries") != nil || len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+		t.Fatalf("billing reads inquiries: %+v", r)
+	}
+	for _, inq := range list {
+		r := s.query(support, `mutation($id: ID!) { answerInquiry(input: {id: $id, answer: "Op onze eigen server in Nederland; geen cookies."}) }`,
+			map[string]any{"id": dig(inq, "id")})
+		if dig(r.Data, "answerInquiry") != true {
+			t.Fatalf("answer: %+v", r)
+		}
+	}
+	waitFor(t, "the answers", func() bool { return len(smtpd.To("anna.visser@example.nl")) == 2 })
+	if r := s.query(support, `{ inquiryCounts { received answered } }`, nil); dig(r.Data, "inquiryCounts", 0, "answered") != float64(2) {
+		t.Fatalf("counts: %+v", r)
+	}
+
+	// Once sent, the answers' outbox rows go with the purge; run it as serve does.
+	waitFor(t, "the outbox to be sent", func() bool {
+		r := s.query(support, `{ outbox(status: PENDING) { id } }`, nil)
+		l, _ := dig(r.Data, "outbox").([]any)
+		return len(l) == 0
+	})
+	owner, err := sql.Open("postgres", s.db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	if _, err := owner.Exec(`DELETE FROM outbox WHERE purpose = 'INQUIRY_ANSWER' AND status <> 'PENDING'`); err != nil {
+		t.Fatal(err)
+	}
+	var dump string
+	err = owner.QueryRowContext(context.Background(), `SELECT coalesce(string_agg(t::text, ' '), '') FROM (
+		SELECT row_to_json(i)::text AS t FROM inquiries i UNION ALL SELECT row_to_json(o)::text FROM outbox o
+		UNION ALL SELECT row_to_json(c)::text FROM inquiry_counts c) x`).Scan(&dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, personal := range []string{"Anna", "Visser", "anna.visser", "cookies", "Waar staat"} {
+		if strings.Contains(dump, personal) {
+			t.Fatalf("%q is still in the database: %s", personal, dump)
+		}
+	}
+}
+
+// P8: a support notice goes to the contact persons of current customers only, by e-mail; there
+// is no subscription list.
+func TestSupportNoticeGoesToCurrentCustomers(t *testing.T) {
+	smtpd := mailtest.Start(t)
+	s := startServer(t, map[string]string{"SMTP_URL": smtpd.URL(), "OUTBOX_POLL_INTERVAL": "50ms"})
+	billing := s.token("billing@wvsoft.example")
+	jansen := dig(s.query(s.token("admin@jansen-installatie.example"), `{ me { customer { id } } }`, nil).Data, "me", "customer", "id")
+	r := s.query(billing, `mutation($id: ID!, $end: Date!) { updateCustomer(input: {id: $id, relationshipEnd: $end}) { relationshipEnd } }`,
+		map[string]any{"id": jansen, "end": time.Now().AddDate(0, -1, 0).Format("2006-01-02")})
+	if len(r.Errors) > 0 {
+		t.Fatalf("end the relationship: %+v", r)
+	}
+	r = s.query(s.token("support@wvsoft.example"), `mutation { publishSupportNotice(input: {title: "Onderhoud zaterdag",
+		body: "Zaterdag tussen 06:00 en 08:00 is de software niet bereikbaar."}) { recipients } }`, nil)
+	if dig(r.Data, "publishSupportNotice", "recipients") != float64(3) {
+		t.Fatalf("publish: %+v", r)
+	}
+	if r := s.query(s.token("member@bakkerij-de-vries.example"), `mutation { publishSupportNotice(input: {title: "x", body: "y"}) { recipients } }`, nil); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+		t.Fatalf("a customer published a notice: %+v", r)
+	}
+	waitFor(t, "the notices", func() bool { return len(smtpd.Messages()) == 3 })
+	time.Sleep(200 * time.Millisecond) // nothing more may arrive
+	for _, m := range smtpd.Messages() {
+		if !strings.HasSuffix(m.To[0], "@bakkerij-de-vries.example") || !strings.Contains(m.To[0], "contact") {
+			t.Fatalf("a notice to %v", m.To)
+		}
+	}
+	if len(smtpd.Messages()) != 3 {
+		t.Fatalf("%d notices", len(smtpd.Messages()))
+	}
+}

@@ -1,0 +1,120 @@
+# Tests of the breach register (P4), website inquiries (P5) and support notices (P8).
+package wvsoft.notifications_test
+
+import data.wvsoft.authz
+import rego.v1
+
+t1 := "0190a000-0000-7000-8000-000000000001"
+
+t2 := "0190a000-0000-7000-8000-000000000002"
+
+now_ns := time.parse_rfc3339_ns("2026-06-01T12:00:00Z")
+
+visitor := {"kind": "ANONYMOUS", "id": "00000000-0000-0000-0000-000000000000", "role": "VISITOR", "can_write": false, "special_categories": false}
+
+admin := {"kind": "USER", "id": "a", "role": "ADMIN", "tenant_id": t1, "can_write": true, "special_categories": true}
+
+member := object.union(admin, {"role": "MEMBER"})
+
+staff(role) := {"kind": "STAFF", "id": "s", "role": role, "can_write": false, "special_categories": false, "declaration_expires_at": "2026-12-31T00:00:00Z"}
+
+personal := {
+	"Inquiry": {
+		"name": {"category": "IDENTITY", "purposes": ["SUPPORT"]},
+		"email": {"category": "CONTACT", "purposes": ["SUPPORT"]},
+		"question": {"category": "CONTACT", "purposes": ["SUPPORT"]},
+	},
+	"OutboxMessage": {
+		"recipient": {"category": "CONTACT", "purposes": ["SUPPORT"]},
+		"body": {"category": "CONTACT", "purposes": ["SUPPORT"]},
+	},
+	"BreachCall": {"called": {"category": "IDENTITY", "purposes": ["SUPPORT"]}},
+}
+
+decide(subject, type, field, tenant) := d if {
+	res := object.union({"type": type, "field": field}, object.get(personal, [type, field], {}))
+	d := authz.decision with input as {
+		"subject": subject, "action": "read",
+		"resource": object.union(res, tenant_of(tenant)),
+		"context": {"time_ns": now_ns},
+	}
+}
+
+tenant_of("") := {}
+
+tenant_of(t) := {"tenant_id": t} if t != ""
+
+rows(subject, type, action) := r if {
+	r := authz.rows with input as {"subject": subject, "action": action, "resource": {"type": type}, "context": {"time_ns": now_ns}}
+}
+
+# Every field of the new types, for the rule that every field is named by a test.
+fields := {
+	"Breach": [
+		"id", "description", "discoveredAt", "categories", "approximatePersons", "approximateRecords",
+		"consequences", "measures", "recordedAt", "customers",
+	],
+	"BreachNotification": [
+		"breach", "customer", "emailedAt", "phonedAt", "informedAt", "reportDeadline", "hoursLeft",
+		"reportedToAuthorityAt", "authorityReportNumber", "calls",
+	],
+	"BreachCall": ["called", "calledAt", "reached", "outcome"],
+	"Inquiry": ["id", "name", "email", "question", "receivedAt"],
+	"InquiryCount": ["day", "received", "answered", "expired"],
+	"SupportNotice": ["id", "title", "body", "publishedAt", "recipients"],
+	"OutboxMessage": ["id", "recipient", "subject", "body", "purpose", "status", "attempts", "createdAt", "sentAt", "lastError"],
+}
+
+test_visitor_only_submits_inquiries if {
+	decide(visitor, "Mutation", "submitInquiry", "").effect == "allow"
+	decide(visitor, "InquiryReceipt", "received", "").effect == "allow"
+	decide(visitor, "InquiryReceipt", "message", "").effect == "allow"
+	every field in ["me", "customers", "persons", "inquiries", "breaches"] {
+		decide(visitor, "Query", field, "").effect == "deny"
+	}
+	decide(visitor, "Mutation", "answerInquiry", "").effect == "deny"
+	rows(visitor, "Inquiry", "read") == {"tenants": []}
+}
+
+test_support_and_director_do_support_work if {
+	every role in ["SUPPORT", "DIRECTOR"] {
+		every type, fs in fields {
+			rows(staff(role), type, "read") == {"all": true}
+			every field in fs {
+				decide(staff(role), type, field, "").effect == "allow"
+			}
+		}
+		every m in ["recordBreach", "logBreachCall", "answerInquiry", "publishSupportNotice"] {
+			decide(staff(role), "Mutation", m, "").effect == "allow"
+		}
+		decide(staff(role), "Mutation", "reportBreachToAuthority", "").effect == "deny"
+	}
+}
+
+test_billing_and_accountant_do_not if {
+	every role in ["BILLING", "ACCOUNTANT"] {
+		rows(staff(role), "Inquiry", "read") == {"tenants": []}
+		decide(staff(role), "Inquiry", "email", "").effect == "deny"
+		decide(staff(role), "Mutation", "recordBreach", "").effect == "deny"
+		decide(staff(role), "OutboxMessage", "recipient", "").effect == "deny"
+	}
+}
+
+test_admin_sees_own_breaches_and_reports if {
+	rows(admin, "BreachNotification", "read") == {"tenants": [t1]}
+	every field in fields.BreachNotification {
+		decide(admin, "BreachNotification", field, t1).effect == "allow"
+		decide(admin, "BreachNotification", field, t2).effect == "deny"
+	}
+	decide(admin, "Breach", "description", t1).effect == "allow"
+	decide(admin, "BreachCall", "called", t1).effect == "allow"
+	decide(admin, "Customer", "breaches", t1).effect == "allow"
+	decide(admin, "Mutation", "reportBreachToAuthority", "").effect == "allow"
+	decide(admin, "Mutation", "recordBreach", "").effect == "deny"
+	rows(admin, "Inquiry", "read") == {"tenants": []}
+}
+
+test_member_sees_no_breaches if {
+	decide(member, "Customer", "breaches", t1).effect == "deny"
+	decide(member, "Mutation", "reportBreachToAuthority", "").effect == "deny"
+}
