@@ -35,11 +35,17 @@ type ResolverRoot interface {
 	ApiKey() ApiKeyResolver
 	Breach() BreachResolver
 	BreachNotification() BreachNotificationResolver
+	Consent() ConsentResolver
+	ConsentEvent() ConsentEventResolver
 	ContactPerson() ContactPersonResolver
 	Customer() CustomerResolver
+	DataSubjectRequest() DataSubjectRequestResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
+	Processor() ProcessorResolver
+	PurgeRun() PurgeRunResolver
 	Query() QueryResolver
+	StaffMember() StaffMemberResolver
 	SupportAccessGrant() SupportAccessGrantResolver
 	User() UserResolver
 	Viewer() ViewerResolver
@@ -129,6 +135,19 @@ type ComplexityRoot struct {
 		ReportedToAuthorityAt func(childComplexity int) int
 	}
 
+	Consent struct {
+		Given   func(childComplexity int) int
+		History func(childComplexity int) int
+	}
+
+	ConsentEvent struct {
+		ActorKind func(childComplexity int) int
+		At        func(childComplexity int) int
+		Basis     func(childComplexity int) int
+		Event     func(childComplexity int) int
+		Evidence  func(childComplexity int) int
+	}
+
 	ContactPerson struct {
 		Customer   func(childComplexity int) int
 		Email      func(childComplexity int) int
@@ -150,7 +169,9 @@ type ComplexityRoot struct {
 		AccessLogVerification func(childComplexity int) int
 		Breaches              func(childComplexity int) int
 		City                  func(childComplexity int) int
+		Consent               func(childComplexity int) int
 		ContactPersons        func(childComplexity int) int
+		DataSubjectRequests   func(childComplexity int) int
 		Email                 func(childComplexity int) int
 		ID                    func(childComplexity int) int
 		Iban                  func(childComplexity int) int
@@ -177,6 +198,36 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	DataExport struct {
+		HTML func(childComplexity int) int
+		JSON func(childComplexity int) int
+	}
+
+	DataSubjectRequest struct {
+		CompletedAt func(childComplexity int) int
+		Deadline    func(childComplexity int) int
+		Export      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Outcome     func(childComplexity int) int
+		ReceivedAt  func(childComplexity int) int
+		Status      func(childComplexity int) int
+		SubjectID   func(childComplexity int) int
+	}
+
+	FieldOutcome struct {
+		Action    func(childComplexity int) int
+		Field     func(childComplexity int) int
+		KeptUntil func(childComplexity int) int
+		Reason    func(childComplexity int) int
+	}
+
+	HistoryEntry struct {
+		ActorKind func(childComplexity int) int
+		At        func(childComplexity int) int
+		Fields    func(childComplexity int) int
+	}
+
 	Inquiry struct {
 		Email      func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -198,29 +249,36 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AnswerInquiry           func(childComplexity int, input model.AnswerInquiryInput) int
-		ApproveSupportAccess    func(childComplexity int, input model.ApproveSupportAccessInput) int
-		CreateAPIKey            func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateContactPerson     func(childComplexity int, input model.CreateContactPersonInput) int
-		CreateCustomer          func(childComplexity int, input model.CreateCustomerInput) int
-		CreatePerson            func(childComplexity int, input model.CreatePersonInput) int
-		CreateUser              func(childComplexity int, input model.CreateUserInput) int
-		DeleteContactPerson     func(childComplexity int, id string) int
-		DeletePerson            func(childComplexity int, id string) int
-		DeleteUser              func(childComplexity int, id string) int
-		DenySupportAccess       func(childComplexity int, id string) int
-		LogBreachCall           func(childComplexity int, input model.LogBreachCallInput) int
-		PublishSupportNotice    func(childComplexity int, input model.PublishSupportNoticeInput) int
-		RecordBreach            func(childComplexity int, input model.RecordBreachInput) int
-		ReportBreachToAuthority func(childComplexity int, input model.ReportBreachInput) int
-		RequestSupportAccess    func(childComplexity int, input model.RequestSupportAccessInput) int
-		RevokeAPIKey            func(childComplexity int, id string) int
-		RevokeSupportAccess     func(childComplexity int, id string) int
-		SubmitInquiry           func(childComplexity int, input model.SubmitInquiryInput) int
-		UpdateContactPerson     func(childComplexity int, input model.UpdateContactPersonInput) int
-		UpdateCustomer          func(childComplexity int, input model.UpdateCustomerInput) int
-		UpdatePerson            func(childComplexity int, input model.UpdatePersonInput) int
-		UpdateUser              func(childComplexity int, input model.UpdateUserInput) int
+		AnswerInquiry                    func(childComplexity int, input model.AnswerInquiryInput) int
+		ApproveSupportAccess             func(childComplexity int, input model.ApproveSupportAccessInput) int
+		CreateAPIKey                     func(childComplexity int, input model.CreateAPIKeyInput) int
+		CreateContactPerson              func(childComplexity int, input model.CreateContactPersonInput) int
+		CreateCustomer                   func(childComplexity int, input model.CreateCustomerInput) int
+		CreatePerson                     func(childComplexity int, input model.CreatePersonInput) int
+		CreateUser                       func(childComplexity int, input model.CreateUserInput) int
+		DeleteContactPerson              func(childComplexity int, id string) int
+		DeletePerson                     func(childComplexity int, id string) int
+		DeleteUser                       func(childComplexity int, id string) int
+		DenySupportAccess                func(childComplexity int, id string) int
+		ExecuteDataSubjectRequest        func(childComplexity int, id string) int
+		GiveConsent                      func(childComplexity int, input model.ConsentInput) int
+		LogBreachCall                    func(childComplexity int, input model.LogBreachCallInput) int
+		PublishSupportNotice             func(childComplexity int, input model.PublishSupportNoticeInput) int
+		RecordBreach                     func(childComplexity int, input model.RecordBreachInput) int
+		RecordConfidentialityDeclaration func(childComplexity int, input model.DeclarationInput) int
+		RegisterDataSubjectRequest       func(childComplexity int, input model.RegisterDataSubjectRequestInput) int
+		RegisterProcessor                func(childComplexity int, input model.ProcessorInput) int
+		ReportBreachToAuthority          func(childComplexity int, input model.ReportBreachInput) int
+		RequestSupportAccess             func(childComplexity int, input model.RequestSupportAccessInput) int
+		RevokeAPIKey                     func(childComplexity int, id string) int
+		RevokeSupportAccess              func(childComplexity int, id string) int
+		RunPurge                         func(childComplexity int, dryRun bool) int
+		SubmitInquiry                    func(childComplexity int, input model.SubmitInquiryInput) int
+		UpdateContactPerson              func(childComplexity int, input model.UpdateContactPersonInput) int
+		UpdateCustomer                   func(childComplexity int, input model.UpdateCustomerInput) int
+		UpdatePerson                     func(childComplexity int, input model.UpdatePersonInput) int
+		UpdateUser                       func(childComplexity int, input model.UpdateUserInput) int
+		WithdrawConsent                  func(childComplexity int, input model.ConsentInput) int
 	}
 
 	OutboxMessage struct {
@@ -272,10 +330,39 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ProcessingActivity struct {
+		Categories func(childComplexity int) int
+		Fields     func(childComplexity int) int
+		Processors func(childComplexity int) int
+		Purpose    func(childComplexity int) int
+		Retention  func(childComplexity int) int
+	}
+
+	ProcessingRecords struct {
+		Activities func(childComplexity int) int
+		Controller func(childComplexity int) int
+		JSON       func(childComplexity int) int
+	}
+
+	Processor struct {
+		DeclarationDate      func(childComplexity int) int
+		DeclarationReference func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		Role                 func(childComplexity int) int
+	}
+
+	PurgeRun struct {
+		At     func(childComplexity int) int
+		Counts func(childComplexity int) int
+		DryRun func(childComplexity int) int
+	}
+
 	Query struct {
 		Breaches                 func(childComplexity int) int
 		BreachesNotFullyInformed func(childComplexity int) int
 		Customers                func(childComplexity int, first *int, after *string) int
+		History                  func(childComplexity int, objectID string) int
 		Inquiries                func(childComplexity int) int
 		InquiryCounts            func(childComplexity int) int
 		Me                       func(childComplexity int) int
@@ -284,7 +371,29 @@ type ComplexityRoot struct {
 		Nodes                    func(childComplexity int, ids []string) int
 		Outbox                   func(childComplexity int, status *string, first *int) int
 		Persons                  func(childComplexity int, customerID *string, first *int, after *string) int
+		Processors               func(childComplexity int) int
+		PurgeRuns                func(childComplexity int) int
+		RecordsOfProcessing      func(childComplexity int) int
+		RetentionRules           func(childComplexity int) int
+		StaffMembers             func(childComplexity int) int
 		SupportNotices           func(childComplexity int) int
+	}
+
+	RetentionRule struct {
+		Categories func(childComplexity int) int
+		Data       func(childComplexity int) int
+		Kept       func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Purposes   func(childComplexity int) int
+	}
+
+	StaffMember struct {
+		DeclarationExpiresAt func(childComplexity int) int
+		DeclarationSignedAt  func(childComplexity int) int
+		Email                func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		Role                 func(childComplexity int) int
 	}
 
 	SupportAccessGrant struct {
@@ -362,6 +471,12 @@ type BreachNotificationResolver interface {
 	AuthorityReportNumber(ctx context.Context, obj *wvsoft.BreachNotification) (*string, error)
 	Calls(ctx context.Context, obj *wvsoft.BreachNotification) ([]*wvsoft.BreachCall, error)
 }
+type ConsentResolver interface {
+	Given(ctx context.Context, obj *wvsoft.Consent) (bool, error)
+}
+type ConsentEventResolver interface {
+	Basis(ctx context.Context, obj *wvsoft.ConsentEvent) (string, error)
+}
 type ContactPersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.ContactPerson) (*wvsoft.Customer, error)
 }
@@ -374,6 +489,11 @@ type CustomerResolver interface {
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
 	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
 	Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error)
+	Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error)
+	DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error)
+}
+type DataSubjectRequestResolver interface {
+	SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error)
 }
 type MutationResolver interface {
 	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error)
@@ -399,9 +519,22 @@ type MutationResolver interface {
 	SubmitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error)
 	AnswerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error)
 	PublishSupportNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error)
+	GiveConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error)
+	WithdrawConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error)
+	RegisterDataSubjectRequest(ctx context.Context, input model.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error)
+	ExecuteDataSubjectRequest(ctx context.Context, id string) (*wvsoft.DataSubjectRequest, error)
+	RecordConfidentialityDeclaration(ctx context.Context, input model.DeclarationInput) (*wvsoft.StaffMember, error)
+	RegisterProcessor(ctx context.Context, input model.ProcessorInput) (*wvsoft.Processor, error)
+	RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error)
 }
 type PersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error)
+}
+type ProcessorResolver interface {
+	DeclarationDate(ctx context.Context, obj *wvsoft.Processor) (*time.Time, error)
+}
+type PurgeRunResolver interface {
+	Counts(ctx context.Context, obj *wvsoft.PurgeRun) (string, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (wvsoft.Node, error)
@@ -413,9 +546,18 @@ type QueryResolver interface {
 	Inquiries(ctx context.Context) ([]*wvsoft.Inquiry, error)
 	InquiryCounts(ctx context.Context) ([]*wvsoft.InquiryCount, error)
 	SupportNotices(ctx context.Context) ([]*wvsoft.SupportNotice, error)
+	History(ctx context.Context, objectID string) ([]*wvsoft.HistoryEntry, error)
+	StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error)
+	Processors(ctx context.Context) ([]*wvsoft.Processor, error)
+	RetentionRules(ctx context.Context) ([]*wvsoft.RetentionRule, error)
+	RecordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error)
+	PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error)
 	Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error)
 	Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error)
 	Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error)
+}
+type StaffMemberResolver interface {
+	Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error)
 }
 type SupportAccessGrantResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error)
@@ -776,6 +918,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BreachNotification.ReportedToAuthorityAt(childComplexity), true
 
+	case "Consent.given":
+		if e.ComplexityRoot.Consent.Given == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.Given(childComplexity), true
+	case "Consent.history":
+		if e.ComplexityRoot.Consent.History == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Consent.History(childComplexity), true
+
+	case "ConsentEvent.actorKind":
+		if e.ComplexityRoot.ConsentEvent.ActorKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.ActorKind(childComplexity), true
+	case "ConsentEvent.at":
+		if e.ComplexityRoot.ConsentEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.At(childComplexity), true
+	case "ConsentEvent.basis":
+		if e.ComplexityRoot.ConsentEvent.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Basis(childComplexity), true
+	case "ConsentEvent.event":
+		if e.ComplexityRoot.ConsentEvent.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Event(childComplexity), true
+	case "ConsentEvent.evidence":
+		if e.ComplexityRoot.ConsentEvent.Evidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConsentEvent.Evidence(childComplexity), true
+
 	case "ContactPerson.customer":
 		if e.ComplexityRoot.ContactPerson.Customer == nil {
 			break
@@ -867,12 +1053,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.City(childComplexity), true
+	case "Customer.consent":
+		if e.ComplexityRoot.Customer.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.Consent(childComplexity), true
 	case "Customer.contactPersons":
 		if e.ComplexityRoot.Customer.ContactPersons == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Customer.ContactPersons(childComplexity), true
+	case "Customer.dataSubjectRequests":
+		if e.ComplexityRoot.Customer.DataSubjectRequests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.DataSubjectRequests(childComplexity), true
 	case "Customer.email":
 		if e.ComplexityRoot.Customer.Email == nil {
 			break
@@ -988,6 +1186,118 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerEdge.Node(childComplexity), true
+
+	case "DataExport.html":
+		if e.ComplexityRoot.DataExport.HTML == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataExport.HTML(childComplexity), true
+	case "DataExport.json":
+		if e.ComplexityRoot.DataExport.JSON == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataExport.JSON(childComplexity), true
+
+	case "DataSubjectRequest.completedAt":
+		if e.ComplexityRoot.DataSubjectRequest.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.CompletedAt(childComplexity), true
+	case "DataSubjectRequest.deadline":
+		if e.ComplexityRoot.DataSubjectRequest.Deadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.Deadline(childComplexity), true
+	case "DataSubjectRequest.export":
+		if e.ComplexityRoot.DataSubjectRequest.Export == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.Export(childComplexity), true
+	case "DataSubjectRequest.id":
+		if e.ComplexityRoot.DataSubjectRequest.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.ID(childComplexity), true
+	case "DataSubjectRequest.kind":
+		if e.ComplexityRoot.DataSubjectRequest.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.Kind(childComplexity), true
+	case "DataSubjectRequest.outcome":
+		if e.ComplexityRoot.DataSubjectRequest.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.Outcome(childComplexity), true
+	case "DataSubjectRequest.receivedAt":
+		if e.ComplexityRoot.DataSubjectRequest.ReceivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.ReceivedAt(childComplexity), true
+	case "DataSubjectRequest.status":
+		if e.ComplexityRoot.DataSubjectRequest.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.Status(childComplexity), true
+	case "DataSubjectRequest.subjectId":
+		if e.ComplexityRoot.DataSubjectRequest.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DataSubjectRequest.SubjectID(childComplexity), true
+
+	case "FieldOutcome.action":
+		if e.ComplexityRoot.FieldOutcome.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldOutcome.Action(childComplexity), true
+	case "FieldOutcome.field":
+		if e.ComplexityRoot.FieldOutcome.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldOutcome.Field(childComplexity), true
+	case "FieldOutcome.keptUntil":
+		if e.ComplexityRoot.FieldOutcome.KeptUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldOutcome.KeptUntil(childComplexity), true
+	case "FieldOutcome.reason":
+		if e.ComplexityRoot.FieldOutcome.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FieldOutcome.Reason(childComplexity), true
+
+	case "HistoryEntry.actorKind":
+		if e.ComplexityRoot.HistoryEntry.ActorKind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistoryEntry.ActorKind(childComplexity), true
+	case "HistoryEntry.at":
+		if e.ComplexityRoot.HistoryEntry.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistoryEntry.At(childComplexity), true
+	case "HistoryEntry.fields":
+		if e.ComplexityRoot.HistoryEntry.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistoryEntry.Fields(childComplexity), true
 
 	case "Inquiry.email":
 		if e.ComplexityRoot.Inquiry.Email == nil {
@@ -1179,6 +1489,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DenySupportAccess(childComplexity, args["id"].(string)), true
+	case "Mutation.executeDataSubjectRequest":
+		if e.ComplexityRoot.Mutation.ExecuteDataSubjectRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_executeDataSubjectRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExecuteDataSubjectRequest(childComplexity, args["id"].(string)), true
+	case "Mutation.giveConsent":
+		if e.ComplexityRoot.Mutation.GiveConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_giveConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.GiveConsent(childComplexity, args["input"].(model.ConsentInput)), true
 	case "Mutation.logBreachCall":
 		if e.ComplexityRoot.Mutation.LogBreachCall == nil {
 			break
@@ -1212,6 +1544,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordBreach(childComplexity, args["input"].(model.RecordBreachInput)), true
+	case "Mutation.recordConfidentialityDeclaration":
+		if e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordConfidentialityDeclaration_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration(childComplexity, args["input"].(model.DeclarationInput)), true
+	case "Mutation.registerDataSubjectRequest":
+		if e.ComplexityRoot.Mutation.RegisterDataSubjectRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerDataSubjectRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterDataSubjectRequest(childComplexity, args["input"].(model.RegisterDataSubjectRequestInput)), true
+	case "Mutation.registerProcessor":
+		if e.ComplexityRoot.Mutation.RegisterProcessor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerProcessor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterProcessor(childComplexity, args["input"].(model.ProcessorInput)), true
 	case "Mutation.reportBreachToAuthority":
 		if e.ComplexityRoot.Mutation.ReportBreachToAuthority == nil {
 			break
@@ -1256,6 +1621,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeSupportAccess(childComplexity, args["id"].(string)), true
+	case "Mutation.runPurge":
+		if e.ComplexityRoot.Mutation.RunPurge == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runPurge_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunPurge(childComplexity, args["dryRun"].(bool)), true
 	case "Mutation.submitInquiry":
 		if e.ComplexityRoot.Mutation.SubmitInquiry == nil {
 			break
@@ -1311,6 +1687,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(model.UpdateUserInput)), true
+	case "Mutation.withdrawConsent":
+		if e.ComplexityRoot.Mutation.WithdrawConsent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawConsent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["input"].(model.ConsentInput)), true
 
 	case "OutboxMessage.attempts":
 		if e.ComplexityRoot.OutboxMessage.Attempts == nil {
@@ -1521,6 +1908,106 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PersonEdge.Node(childComplexity), true
 
+	case "ProcessingActivity.categories":
+		if e.ComplexityRoot.ProcessingActivity.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Categories(childComplexity), true
+	case "ProcessingActivity.fields":
+		if e.ComplexityRoot.ProcessingActivity.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Fields(childComplexity), true
+	case "ProcessingActivity.processors":
+		if e.ComplexityRoot.ProcessingActivity.Processors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Processors(childComplexity), true
+	case "ProcessingActivity.purpose":
+		if e.ComplexityRoot.ProcessingActivity.Purpose == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Purpose(childComplexity), true
+	case "ProcessingActivity.retention":
+		if e.ComplexityRoot.ProcessingActivity.Retention == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Retention(childComplexity), true
+
+	case "ProcessingRecords.activities":
+		if e.ComplexityRoot.ProcessingRecords.Activities == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.Activities(childComplexity), true
+	case "ProcessingRecords.controller":
+		if e.ComplexityRoot.ProcessingRecords.Controller == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.Controller(childComplexity), true
+	case "ProcessingRecords.json":
+		if e.ComplexityRoot.ProcessingRecords.JSON == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.JSON(childComplexity), true
+
+	case "Processor.declarationDate":
+		if e.ComplexityRoot.Processor.DeclarationDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Processor.DeclarationDate(childComplexity), true
+	case "Processor.declarationReference":
+		if e.ComplexityRoot.Processor.DeclarationReference == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Processor.DeclarationReference(childComplexity), true
+	case "Processor.id":
+		if e.ComplexityRoot.Processor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Processor.ID(childComplexity), true
+	case "Processor.name":
+		if e.ComplexityRoot.Processor.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Processor.Name(childComplexity), true
+	case "Processor.role":
+		if e.ComplexityRoot.Processor.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Processor.Role(childComplexity), true
+
+	case "PurgeRun.at":
+		if e.ComplexityRoot.PurgeRun.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurgeRun.At(childComplexity), true
+	case "PurgeRun.counts":
+		if e.ComplexityRoot.PurgeRun.Counts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurgeRun.Counts(childComplexity), true
+	case "PurgeRun.dryRun":
+		if e.ComplexityRoot.PurgeRun.DryRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PurgeRun.DryRun(childComplexity), true
+
 	case "Query.breaches":
 		if e.ComplexityRoot.Query.Breaches == nil {
 			break
@@ -1544,6 +2031,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.history":
+		if e.ComplexityRoot.Query.History == nil {
+			break
+		}
+
+		args, err := ec.field_Query_history_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.History(childComplexity, args["objectId"].(string)), true
 	case "Query.inquiries":
 		if e.ComplexityRoot.Query.Inquiries == nil {
 			break
@@ -1613,12 +2111,110 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+	case "Query.processors":
+		if e.ComplexityRoot.Query.Processors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Processors(childComplexity), true
+	case "Query.purgeRuns":
+		if e.ComplexityRoot.Query.PurgeRuns == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.PurgeRuns(childComplexity), true
+	case "Query.recordsOfProcessing":
+		if e.ComplexityRoot.Query.RecordsOfProcessing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RecordsOfProcessing(childComplexity), true
+	case "Query.retentionRules":
+		if e.ComplexityRoot.Query.RetentionRules == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RetentionRules(childComplexity), true
+	case "Query.staffMembers":
+		if e.ComplexityRoot.Query.StaffMembers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StaffMembers(childComplexity), true
 	case "Query.supportNotices":
 		if e.ComplexityRoot.Query.SupportNotices == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.SupportNotices(childComplexity), true
+
+	case "RetentionRule.categories":
+		if e.ComplexityRoot.RetentionRule.Categories == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionRule.Categories(childComplexity), true
+	case "RetentionRule.data":
+		if e.ComplexityRoot.RetentionRule.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionRule.Data(childComplexity), true
+	case "RetentionRule.kept":
+		if e.ComplexityRoot.RetentionRule.Kept == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionRule.Kept(childComplexity), true
+	case "RetentionRule.name":
+		if e.ComplexityRoot.RetentionRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionRule.Name(childComplexity), true
+	case "RetentionRule.purposes":
+		if e.ComplexityRoot.RetentionRule.Purposes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetentionRule.Purposes(childComplexity), true
+
+	case "StaffMember.declarationExpiresAt":
+		if e.ComplexityRoot.StaffMember.DeclarationExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffMember.DeclarationExpiresAt(childComplexity), true
+	case "StaffMember.declarationSignedAt":
+		if e.ComplexityRoot.StaffMember.DeclarationSignedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffMember.DeclarationSignedAt(childComplexity), true
+	case "StaffMember.email":
+		if e.ComplexityRoot.StaffMember.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffMember.Email(childComplexity), true
+	case "StaffMember.id":
+		if e.ComplexityRoot.StaffMember.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffMember.ID(childComplexity), true
+	case "StaffMember.name":
+		if e.ComplexityRoot.StaffMember.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffMember.Name(childComplexity), true
+	case "StaffMember.role":
+		if e.ComplexityRoot.StaffMember.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StaffMember.Role(childComplexity), true
 
 	case "SupportAccessGrant.answerBy":
 		if e.ComplexityRoot.SupportAccessGrant.AnswerBy == nil {
@@ -1803,14 +2399,18 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AnswerInquiryInput", ec.unmarshalInputAnswerInquiryInput),
 			graphql.NewInputUnmarshaler("ApproveSupportAccessInput", ec.unmarshalInputApproveSupportAccessInput),
+			graphql.NewInputUnmarshaler("ConsentInput", ec.unmarshalInputConsentInput),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactPersonInput", ec.unmarshalInputCreateContactPersonInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("DeclarationInput", ec.unmarshalInputDeclarationInput),
 			graphql.NewInputUnmarshaler("LogBreachCallInput", ec.unmarshalInputLogBreachCallInput),
+			graphql.NewInputUnmarshaler("ProcessorInput", ec.unmarshalInputProcessorInput),
 			graphql.NewInputUnmarshaler("PublishSupportNoticeInput", ec.unmarshalInputPublishSupportNoticeInput),
 			graphql.NewInputUnmarshaler("RecordBreachInput", ec.unmarshalInputRecordBreachInput),
+			graphql.NewInputUnmarshaler("RegisterDataSubjectRequestInput", ec.unmarshalInputRegisterDataSubjectRequestInput),
 			graphql.NewInputUnmarshaler("ReportBreachInput", ec.unmarshalInputReportBreachInput),
 			graphql.NewInputUnmarshaler("RequestSupportAccessInput", ec.unmarshalInputRequestSupportAccessInput),
 			graphql.NewInputUnmarshaler("SubmitInquiryInput", ec.unmarshalInputSubmitInquiryInput),
@@ -1976,6 +2576,18 @@ type Query {
   inquiryCounts: [InquiryCount!]
   "Published support notices, newest first (WvSoft staff)."
   supportNotices: [SupportNotice!]
+  "What changed of an object (a person, contact person, customer, user): which fields, when, by whom; never the values."
+  history("The object's id." objectId: ID!): [HistoryEntry!]
+  "The staff register with confidentiality declarations (the director)."
+  staffMembers: [StaffMember!]
+  "The processor register (WvSoft staff)."
+  processors: [Processor!]
+  "The retention schedule that the purge applies."
+  retentionRules: [RetentionRule!]!
+  "The records of processing activities (GDPR article 30), built from the schema's categories and purposes, the retention schedule and the processors (WvSoft staff)."
+  recordsOfProcessing: ProcessingRecords
+  "Runs of the purge, newest first (WvSoft staff)."
+  purgeRuns: [PurgeRun!]
   "E-mail in the outbox, newest first (WvSoft staff). Without SMTP_URL mail stays here."
   outbox(
     "Only messages in this state."
@@ -2103,6 +2715,10 @@ type Customer implements Node {
   accessLogVerification: AccessLogVerification
   "(Potential) data breaches that concern this customer, with the 72-hour reporting clock (the customer's admins; WvSoft staff)."
   breaches: [BreachNotification!]
+  "The customer's consent to WvSoft's processing (P6), with its history."
+  consent: Consent
+  "Data-subject requests about the customer's contact persons and persons, newest first."
+  dataSubjectRequests: [DataSubjectRequest!]
 }
 
 "A page of customers."
@@ -2581,6 +3197,226 @@ type OutboxMessage implements Node {
   lastError: String
 }
 
+"On what basis consent was given or withdrawn."
+enum ConsentBasis {
+  "With the licence agreement."
+  LICENCE_AGREEMENT
+  "Verbally."
+  VERBAL
+  "By e-mail."
+  EMAIL
+}
+
+"A customer's consent (P6)."
+type Consent {
+  "Whether consent is given now."
+  given: Boolean!
+  "The history, latest first. It is append-only."
+  history: [ConsentEvent!]!
+}
+
+"One step of a customer's consent."
+type ConsentEvent {
+  "GIVEN or WITHDRAWN."
+  event: String!
+  "The basis."
+  basis: ConsentBasis!
+  "A reference to the evidence (a contract number, a call note, an e-mail)."
+  evidence: String
+  "When."
+  at: Time!
+  "Who recorded it: USER (the customer's admin) or STAFF."
+  actorKind: String!
+}
+
+"Kinds of data-subject requests."
+enum DataSubjectRequestKind {
+  "Access (article 15) and portability (article 20): a complete export."
+  ACCESS
+  "Rectification (article 16): corrections go through the update mutations; their history is kept."
+  RECTIFICATION
+  "Erasure (article 17), within the legal holds."
+  ERASURE
+}
+
+"A data subject's request about a person in a data space or a contact person of a customer."
+type DataSubjectRequest implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "What is asked."
+  kind: DataSubjectRequestKind!
+  "The person or contact person it is about."
+  subjectId: ID!
+  "When it was received."
+  receivedAt: Time!
+  "One month after receipt (article 12(3))."
+  deadline: Time!
+  "OPEN or DONE."
+  status: String!
+  "When it was executed."
+  completedAt: Time
+  "For an erasure: what was erased and what was kept, and why."
+  outcome: [FieldOutcome!]!
+  "For an access request being executed: the export. It is made on execution and not stored."
+  export: DataExport
+}
+
+"What an erasure did with one field."
+type FieldOutcome {
+  "The field, as Type.field."
+  field: String!
+  "ERASED or KEPT."
+  action: String!
+  "Why."
+  reason: String!
+  "Until when it is kept."
+  keptUntil: Time
+}
+
+"Everything held about a data subject."
+type DataExport {
+  "Machine-readable: JSON."
+  json: String!
+  "Human-readable: an HTML document."
+  html: String!
+}
+
+"One change of an object."
+type HistoryEntry {
+  "The columns that changed."
+  fields: [String!]!
+  "When."
+  at: Time!
+  "USER, API_KEY, STAFF or SYSTEM."
+  actorKind: String!
+}
+
+"A WvSoft employee in the staff register (P10)."
+type StaffMember implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "E-mail address."
+  email: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "Name."
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT])
+  "Role."
+  role: Role
+  "When the confidentiality declaration was signed."
+  declarationSignedAt: Time
+  "When it lapses; without a current declaration the policy denies everything."
+  declarationExpiresAt: Time
+}
+
+"Roles of processors."
+enum ProcessorRole {
+  "The hosting provider of WvSoft's server."
+  HOSTING_PROVIDER
+  "The host of WvSoft's website."
+  WEBSITE_HOST
+}
+
+"An organisation that processes personal data for WvSoft (P11)."
+type Processor implements Node {
+  "The opaque global identifier."
+  id: ID!
+  "Name."
+  name: String
+  "Role."
+  role: ProcessorRole
+  "A reference to its AVG declaration (document)."
+  declarationReference: String
+  "The declaration's date."
+  declarationDate: Date
+}
+
+"One rule of the retention schedule."
+type RetentionRule {
+  "A short name."
+  name: String!
+  "The categories concerned."
+  categories: [DataCategory!]!
+  "The purposes concerned."
+  purposes: [Purpose!]!
+  "What data."
+  data: String!
+  "How long it is kept."
+  kept: String!
+}
+
+"The records of processing activities (article 30)."
+type ProcessingRecords {
+  "The controller."
+  controller: String!
+  "One activity per purpose: the categories and fields from the schema, the retention, the processors."
+  activities: [ProcessingActivity!]!
+  "The same as JSON, for filing."
+  json: String!
+}
+
+"One processing activity."
+type ProcessingActivity {
+  "The purpose."
+  purpose: Purpose!
+  "The data categories processed for it."
+  categories: [DataCategory!]!
+  "The fields, as Type.field, that serve it (from @personal in the schema)."
+  fields: [String!]!
+  "The retention rules that apply."
+  retention: [String!]!
+  "The processors involved."
+  processors: [String!]!
+}
+
+"What one purge run removed, by rule."
+type PurgeRun {
+  "When."
+  at: Time!
+  "Whether it only counted."
+  dryRun: Boolean!
+  "Counts per rule, as JSON."
+  counts: String!
+}
+
+"A consent step to record."
+input ConsentInput {
+  "The customer."
+  customerId: ID!
+  "The basis."
+  basis: ConsentBasis!
+  "A reference to the evidence, at most 500 characters."
+  evidence: String
+}
+
+"A data-subject request to register."
+input RegisterDataSubjectRequestInput {
+  "The person or contact person it is about."
+  subjectId: ID!
+  "What is asked."
+  kind: DataSubjectRequestKind!
+}
+
+"A confidentiality declaration."
+input DeclarationInput {
+  "The staff member."
+  staffId: ID!
+  "When it was signed."
+  signedAt: Time!
+  "When it lapses; after signedAt."
+  expiresAt: Time!
+}
+
+"A processor to register."
+input ProcessorInput {
+  "Name, 1 to 200 characters."
+  name: String!
+  "Role."
+  role: ProcessorRole!
+  "Reference to the AVG declaration, 1 to 500 characters."
+  declarationReference: String!
+  "The declaration's date."
+  declarationDate: Date!
+}
+
 "A breach to record."
 input RecordBreachInput {
   "What happened, 10 to 5000 characters."
@@ -2701,6 +3537,20 @@ type Mutation {
   answerInquiry(input: AnswerInquiryInput!): Boolean
   "Staff publish a support notice to the contact persons of current customers."
   publishSupportNotice(input: PublishSupportNoticeInput!): SupportNotice
+  "Records that a customer gives consent (its admin, or staff recording it)."
+  giveConsent(input: ConsentInput!): Consent
+  "Withdraws a customer's consent at once (its admin, or staff recording a verbal or e-mailed withdrawal)."
+  withdrawConsent(input: ConsentInput!): Consent
+  "Registers a data-subject request with its one-month deadline."
+  registerDataSubjectRequest(input: RegisterDataSubjectRequestInput!): DataSubjectRequest
+  "Executes a request: an access request returns the export; an erasure erases what no legal hold keeps and says what it kept; a rectification is marked done."
+  executeDataSubjectRequest("The request's id." id: ID!): DataSubjectRequest
+  "Records a staff member's signed confidentiality declaration (the director)."
+  recordConfidentialityDeclaration(input: DeclarationInput!): StaffMember
+  "Adds a processor to the register (the director)."
+  registerProcessor(input: ProcessorInput!): Processor
+  "Runs the purge now (the director); dryRun only counts."
+  runPurge(dryRun: Boolean! = true): PurgeRun
 }
 
 "A new customer."
@@ -3048,6 +3898,32 @@ func (ec *executionContext) childFields_BreachNotification(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type BreachNotification", field.Name)
 }
 
+func (ec *executionContext) childFields_Consent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "given":
+		return ec.fieldContext_Consent_given(ctx, field)
+	case "history":
+		return ec.fieldContext_Consent_history(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Consent", field.Name)
+}
+
+func (ec *executionContext) childFields_ConsentEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "event":
+		return ec.fieldContext_ConsentEvent_event(ctx, field)
+	case "basis":
+		return ec.fieldContext_ConsentEvent_basis(ctx, field)
+	case "evidence":
+		return ec.fieldContext_ConsentEvent_evidence(ctx, field)
+	case "at":
+		return ec.fieldContext_ConsentEvent_at(ctx, field)
+	case "actorKind":
+		return ec.fieldContext_ConsentEvent_actorKind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConsentEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_ContactPerson(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3120,6 +3996,10 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_accessLogVerification(ctx, field)
 	case "breaches":
 		return ec.fieldContext_Customer_breaches(ctx, field)
+	case "consent":
+		return ec.fieldContext_Customer_consent(ctx, field)
+	case "dataSubjectRequests":
+		return ec.fieldContext_Customer_dataSubjectRequests(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Customer", field.Name)
 }
@@ -3142,6 +4022,66 @@ func (ec *executionContext) childFields_CustomerEdge(ctx context.Context, field 
 		return ec.fieldContext_CustomerEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DataExport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "json":
+		return ec.fieldContext_DataExport_json(ctx, field)
+	case "html":
+		return ec.fieldContext_DataExport_html(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataExport", field.Name)
+}
+
+func (ec *executionContext) childFields_DataSubjectRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DataSubjectRequest_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_DataSubjectRequest_kind(ctx, field)
+	case "subjectId":
+		return ec.fieldContext_DataSubjectRequest_subjectId(ctx, field)
+	case "receivedAt":
+		return ec.fieldContext_DataSubjectRequest_receivedAt(ctx, field)
+	case "deadline":
+		return ec.fieldContext_DataSubjectRequest_deadline(ctx, field)
+	case "status":
+		return ec.fieldContext_DataSubjectRequest_status(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_DataSubjectRequest_completedAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_DataSubjectRequest_outcome(ctx, field)
+	case "export":
+		return ec.fieldContext_DataSubjectRequest_export(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DataSubjectRequest", field.Name)
+}
+
+func (ec *executionContext) childFields_FieldOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "field":
+		return ec.fieldContext_FieldOutcome_field(ctx, field)
+	case "action":
+		return ec.fieldContext_FieldOutcome_action(ctx, field)
+	case "reason":
+		return ec.fieldContext_FieldOutcome_reason(ctx, field)
+	case "keptUntil":
+		return ec.fieldContext_FieldOutcome_keptUntil(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FieldOutcome", field.Name)
+}
+
+func (ec *executionContext) childFields_HistoryEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fields":
+		return ec.fieldContext_HistoryEntry_fields(ctx, field)
+	case "at":
+		return ec.fieldContext_HistoryEntry_at(ctx, field)
+	case "actorKind":
+		return ec.fieldContext_HistoryEntry_actorKind(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HistoryEntry", field.Name)
 }
 
 func (ec *executionContext) childFields_Inquiry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3280,6 +4220,96 @@ func (ec *executionContext) childFields_PersonEdge(ctx context.Context, field gr
 		return ec.fieldContext_PersonEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PersonEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProcessingActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "purpose":
+		return ec.fieldContext_ProcessingActivity_purpose(ctx, field)
+	case "categories":
+		return ec.fieldContext_ProcessingActivity_categories(ctx, field)
+	case "fields":
+		return ec.fieldContext_ProcessingActivity_fields(ctx, field)
+	case "retention":
+		return ec.fieldContext_ProcessingActivity_retention(ctx, field)
+	case "processors":
+		return ec.fieldContext_ProcessingActivity_processors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcessingActivity", field.Name)
+}
+
+func (ec *executionContext) childFields_ProcessingRecords(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "controller":
+		return ec.fieldContext_ProcessingRecords_controller(ctx, field)
+	case "activities":
+		return ec.fieldContext_ProcessingRecords_activities(ctx, field)
+	case "json":
+		return ec.fieldContext_ProcessingRecords_json(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProcessingRecords", field.Name)
+}
+
+func (ec *executionContext) childFields_Processor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Processor_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Processor_name(ctx, field)
+	case "role":
+		return ec.fieldContext_Processor_role(ctx, field)
+	case "declarationReference":
+		return ec.fieldContext_Processor_declarationReference(ctx, field)
+	case "declarationDate":
+		return ec.fieldContext_Processor_declarationDate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Processor", field.Name)
+}
+
+func (ec *executionContext) childFields_PurgeRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "at":
+		return ec.fieldContext_PurgeRun_at(ctx, field)
+	case "dryRun":
+		return ec.fieldContext_PurgeRun_dryRun(ctx, field)
+	case "counts":
+		return ec.fieldContext_PurgeRun_counts(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PurgeRun", field.Name)
+}
+
+func (ec *executionContext) childFields_RetentionRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_RetentionRule_name(ctx, field)
+	case "categories":
+		return ec.fieldContext_RetentionRule_categories(ctx, field)
+	case "purposes":
+		return ec.fieldContext_RetentionRule_purposes(ctx, field)
+	case "data":
+		return ec.fieldContext_RetentionRule_data(ctx, field)
+	case "kept":
+		return ec.fieldContext_RetentionRule_kept(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetentionRule", field.Name)
+}
+
+func (ec *executionContext) childFields_StaffMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StaffMember_id(ctx, field)
+	case "email":
+		return ec.fieldContext_StaffMember_email(ctx, field)
+	case "name":
+		return ec.fieldContext_StaffMember_name(ctx, field)
+	case "role":
+		return ec.fieldContext_StaffMember_role(ctx, field)
+	case "declarationSignedAt":
+		return ec.fieldContext_StaffMember_declarationSignedAt(ctx, field)
+	case "declarationExpiresAt":
+		return ec.fieldContext_StaffMember_declarationExpiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StaffMember", field.Name)
 }
 
 func (ec *executionContext) childFields_SupportAccessGrant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3700,6 +4730,34 @@ func (ec *executionContext) field_Mutation_denySupportAccess_args(ctx context.Co
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_executeDataSubjectRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_giveConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConsentInput, error) {
+			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_logBreachCall_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3734,6 +4792,48 @@ func (ec *executionContext) field_Mutation_recordBreach_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RecordBreachInput, error) {
 			return ec.unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordConfidentialityDeclaration_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeclarationInput, error) {
+			return ec.unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDeclarationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerDataSubjectRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterDataSubjectRequestInput, error) {
+			return ec.unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRegisterDataSubjectRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerProcessor_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ProcessorInput, error) {
+			return ec.unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3795,6 +4895,20 @@ func (ec *executionContext) field_Mutation_revokeSupportAccess_args(ctx context.
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_runPurge_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "dryRun",
+		func(ctx context.Context, v any) (bool, error) {
+			return ec.unmarshalNBoolean2bool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["dryRun"] = arg0
 	return args, nil
 }
 
@@ -3868,6 +4982,20 @@ func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_withdrawConsent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ConsentInput, error) {
+			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3901,6 +5029,20 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_history_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "objectId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["objectId"] = arg0
 	return args, nil
 }
 
@@ -5358,6 +6500,176 @@ func (ec *executionContext) fieldContext_BreachNotification_calls(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Consent_given(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_given(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Consent().Given(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_given(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Consent", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Consent_history(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Consent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Consent_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.History, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.ConsentEvent) graphql.Marshaler {
+			return ec.marshalNConsentEvent2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsentEventᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Consent_history(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Consent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConsentEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConsentEvent_event(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsentEvent_basis(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConsentEvent().Basis(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNConsentBasis2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, true, true, "ConsentBasis")
+}
+
+func (ec *executionContext) _ConsentEvent_evidence(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_evidence(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Evidence, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_evidence(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _ConsentEvent_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ConsentEvent_actorKind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConsentEvent_actorKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConsentEvent_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConsentEvent", field, false, false, "String")
+}
+
 func (ec *executionContext) _ContactPerson_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6139,6 +7451,70 @@ func (ec *executionContext) fieldContext_Customer_breaches(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Customer_consent(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_consent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().Consent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
+			return ec.marshalOConsent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_consent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_dataSubjectRequests(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_dataSubjectRequests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().DataSubjectRequests(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.DataSubjectRequest) graphql.Marshaler {
+			return ec.marshalODataSubjectRequest2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequestᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_dataSubjectRequests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataSubjectRequest(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CustomerConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6256,6 +7632,438 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _DataExport_json(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataExport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataExport_json(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JSON, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataExport_json(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataExport", field, false, false, "String")
+}
+
+func (ec *executionContext) _DataExport_html(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataExport) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataExport_html(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HTML, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataExport_html(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataExport", field, false, false, "String")
+}
+
+func (ec *executionContext) _DataSubjectRequest_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, true, false, "ID")
+}
+
+func (ec *executionContext) _DataSubjectRequest_kind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDataSubjectRequestKind2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, false, false, "DataSubjectRequestKind")
+}
+
+func (ec *executionContext) _DataSubjectRequest_subjectId(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_subjectId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.DataSubjectRequest().SubjectID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_subjectId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, true, true, "ID")
+}
+
+func (ec *executionContext) _DataSubjectRequest_receivedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_receivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReceivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_receivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DataSubjectRequest_deadline(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_deadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_deadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DataSubjectRequest_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, false, false, "String")
+}
+
+func (ec *executionContext) _DataSubjectRequest_completedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DataSubjectRequest", field, false, false, "Time")
+}
+
+func (ec *executionContext) _DataSubjectRequest_outcome(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Outcome, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []wvsoft.FieldOutcome) graphql.Marshaler {
+			return ec.marshalNFieldOutcome2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐFieldOutcomeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataSubjectRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FieldOutcome(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DataSubjectRequest_export(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DataSubjectRequest_export(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Export, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.DataExport) graphql.Marshaler {
+			return ec.marshalODataExport2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataExport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DataSubjectRequest_export(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DataSubjectRequest",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataExport(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _FieldOutcome_field(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldOutcome_field(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Field, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldOutcome_field(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldOutcome", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldOutcome_action(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldOutcome_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldOutcome_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldOutcome", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldOutcome_reason(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldOutcome_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FieldOutcome_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldOutcome", field, false, false, "String")
+}
+
+func (ec *executionContext) _FieldOutcome_keptUntil(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FieldOutcome_keptUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.KeptUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FieldOutcome_keptUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FieldOutcome", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HistoryEntry_fields(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistoryEntry_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HistoryEntry_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistoryEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _HistoryEntry_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistoryEntry_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HistoryEntry_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistoryEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _HistoryEntry_actorKind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistoryEntry_actorKind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorKind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HistoryEntry_actorKind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistoryEntry", field, false, false, "String")
 }
 
 func (ec *executionContext) _Inquiry_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
@@ -7523,6 +9331,314 @@ func (ec *executionContext) fieldContext_Mutation_publishSupportNotice(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_giveConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_giveConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().GiveConsent(ctx, fc.Args["input"].(model.ConsentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
+			return ec.marshalOConsent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_giveConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_giveConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["input"].(model.ConsentInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
+			return ec.marshalOConsent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawConsent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Consent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawConsent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerDataSubjectRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerDataSubjectRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterDataSubjectRequest(ctx, fc.Args["input"].(model.RegisterDataSubjectRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.DataSubjectRequest) graphql.Marshaler {
+			return ec.marshalODataSubjectRequest2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerDataSubjectRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataSubjectRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerDataSubjectRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_executeDataSubjectRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_executeDataSubjectRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ExecuteDataSubjectRequest(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.DataSubjectRequest) graphql.Marshaler {
+			return ec.marshalODataSubjectRequest2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_executeDataSubjectRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DataSubjectRequest(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_executeDataSubjectRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_recordConfidentialityDeclaration(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordConfidentialityDeclaration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordConfidentialityDeclaration(ctx, fc.Args["input"].(model.DeclarationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.StaffMember) graphql.Marshaler {
+			return ec.marshalOStaffMember2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordConfidentialityDeclaration(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffMember(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordConfidentialityDeclaration_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerProcessor(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerProcessor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterProcessor(ctx, fc.Args["input"].(model.ProcessorInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Processor) graphql.Marshaler {
+			return ec.marshalOProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessor(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerProcessor(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Processor(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerProcessor_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runPurge(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runPurge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunPurge(ctx, fc.Args["dryRun"].(bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.PurgeRun) graphql.Marshaler {
+			return ec.marshalOPurgeRun2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runPurge(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurgeRun(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runPurge_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OutboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8341,6 +10457,383 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _ProcessingActivity_purpose(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_purpose(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purpose, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPurpose2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_purpose(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "Purpose")
+}
+
+func (ec *executionContext) _ProcessingActivity_categories(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNDataCategory2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "DataCategory")
+}
+
+func (ec *executionContext) _ProcessingActivity_fields(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingActivity_retention(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_retention(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Retention, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_retention(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingActivity_processors(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_processors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Processors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_processors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingRecords_controller(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_controller(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Controller, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_controller(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingRecords_activities(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_activities(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Activities, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
+			return ec.marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_activities(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProcessingRecords",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessingActivity(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProcessingRecords_json(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_json(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JSON, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_json(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
+}
+
+func (ec *executionContext) _Processor_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Processor_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Processor_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Processor", field, true, false, "ID")
+}
+
+func (ec *executionContext) _Processor_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Processor_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Processor_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Processor", field, false, false, "String")
+}
+
+func (ec *executionContext) _Processor_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Processor_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOProcessorRole2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Processor_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Processor", field, false, false, "ProcessorRole")
+}
+
+func (ec *executionContext) _Processor_declarationReference(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Processor_declarationReference(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclarationReference, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Processor_declarationReference(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Processor", field, false, false, "String")
+}
+
+func (ec *executionContext) _Processor_declarationDate(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Processor_declarationDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Processor().DeclarationDate(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODate2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Processor_declarationDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Processor", field, true, true, "Date")
+}
+
+func (ec *executionContext) _PurgeRun_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.PurgeRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurgeRun_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurgeRun_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurgeRun", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PurgeRun_dryRun(ctx context.Context, field graphql.CollectedField, obj *wvsoft.PurgeRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurgeRun_dryRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DryRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurgeRun_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurgeRun", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PurgeRun_counts(ctx context.Context, field graphql.CollectedField, obj *wvsoft.PurgeRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PurgeRun_counts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PurgeRun().Counts(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PurgeRun_counts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PurgeRun", field, true, true, "String")
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8653,6 +11146,210 @@ func (ec *executionContext) fieldContext_Query_supportNotices(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_history(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_history(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().History(ctx, fc.Args["objectId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.HistoryEntry) graphql.Marshaler {
+			return ec.marshalOHistoryEntry2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐHistoryEntryᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_history(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HistoryEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_history_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_staffMembers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_staffMembers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StaffMembers(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.StaffMember) graphql.Marshaler {
+			return ec.marshalOStaffMember2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMemberᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_staffMembers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StaffMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_processors(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_processors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Processors(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.Processor) graphql.Marshaler {
+			return ec.marshalOProcessor2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessorᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_processors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Processor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_retentionRules(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_retentionRules(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RetentionRules(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.RetentionRule) graphql.Marshaler {
+			return ec.marshalNRetentionRule2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐRetentionRuleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_retentionRules(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetentionRule(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_recordsOfProcessing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_recordsOfProcessing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RecordsOfProcessing(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessingRecords) graphql.Marshaler {
+			return ec.marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingRecords(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_recordsOfProcessing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProcessingRecords(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_purgeRuns(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_purgeRuns(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().PurgeRuns(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.PurgeRun) graphql.Marshaler {
+			return ec.marshalOPurgeRun2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRunᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_purgeRuns(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PurgeRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_outbox(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8859,6 +11556,259 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RetentionRule_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionRule_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionRule_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _RetentionRule_categories(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionRule_categories(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Categories, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNDataCategory2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionRule_categories(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionRule", field, false, false, "DataCategory")
+}
+
+func (ec *executionContext) _RetentionRule_purposes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionRule_purposes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Purposes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNPurpose2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionRule_purposes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionRule", field, false, false, "Purpose")
+}
+
+func (ec *executionContext) _RetentionRule_data(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionRule_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Data, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionRule_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _RetentionRule_kept(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetentionRule_kept(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kept, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetentionRule_kept(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetentionRule", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaffMember_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffMember_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StaffMember_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffMember", field, true, false, "ID")
+}
+
+func (ec *executionContext) _StaffMember_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffMember_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StaffMember().Email(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffMember_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffMember", field, true, true, "String")
+}
+
+func (ec *executionContext) _StaffMember_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffMember_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffMember_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffMember", field, false, false, "String")
+}
+
+func (ec *executionContext) _StaffMember_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffMember_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalORole2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffMember_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffMember", field, false, false, "Role")
+}
+
+func (ec *executionContext) _StaffMember_declarationSignedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffMember_declarationSignedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclarationSignedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffMember_declarationSignedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffMember", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StaffMember_declarationExpiresAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StaffMember_declarationExpiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeclarationExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StaffMember_declarationExpiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StaffMember", field, false, false, "Time")
 }
 
 func (ec *executionContext) _SupportAccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
@@ -10733,6 +13683,62 @@ func UnmarshalApproveSupportAccessInput(ctx context.Context, raw any) (model.App
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj any) (model.ConsentInput, error) {
+	var it model.ConsentInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"customerId", "basis", "evidence"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customerId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CustomerID = data
+		case "basis":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basis"))
+			data, err := ec.unmarshalNConsentBasis2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Basis = data
+		case "evidence":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("evidence"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Evidence = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConsentInput unmarshals raw into the ConsentInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConsentInput(ctx context.Context, raw any) (model.ConsentInput, error) {
+	var out model.ConsentInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsentInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
 	var it model.CreateAPIKeyInput
 	if obj == nil {
@@ -11153,6 +14159,62 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, obj any) (model.DeclarationInput, error) {
+	var it model.DeclarationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"staffId", "signedAt", "expiresAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "staffId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("staffId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StaffID = data
+		case "signedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignedAt = data
+		case "expiresAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expiresAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpiresAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeclarationInput unmarshals raw into the DeclarationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeclarationInput(ctx context.Context, raw any) (model.DeclarationInput, error) {
+	var out model.DeclarationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeclarationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context, obj any) (model.LogBreachCallInput, error) {
 	var it model.LogBreachCallInput
 	if obj == nil {
@@ -11227,6 +14289,69 @@ func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context
 func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (model.LogBreachCallInput, error) {
 	var out model.LogBreachCallInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogBreachCallInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, obj any) (model.ProcessorInput, error) {
+	var it model.ProcessorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "role", "declarationReference", "declarationDate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalNProcessorRole2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = data
+		case "declarationReference":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("declarationReference"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeclarationReference = data
+		case "declarationDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("declarationDate"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeclarationDate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalProcessorInput unmarshals raw into the ProcessorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalProcessorInput(ctx context.Context, raw any) (model.ProcessorInput, error) {
+	var out model.ProcessorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProcessorInput", raw, &out)
 	return out, err
 }
 
@@ -11367,6 +14492,55 @@ func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context,
 func UnmarshalRecordBreachInput(ctx context.Context, raw any) (model.RecordBreachInput, error) {
 	var out model.RecordBreachInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordBreachInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx context.Context, obj any) (model.RegisterDataSubjectRequestInput, error) {
+	var it model.RegisterDataSubjectRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"subjectId", "kind"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "subjectId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("subjectId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SubjectID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNDataSubjectRequestKind2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterDataSubjectRequestInput unmarshals raw into the RegisterDataSubjectRequestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterDataSubjectRequestInput(ctx context.Context, raw any) (model.RegisterDataSubjectRequestInput, error) {
+	var out model.RegisterDataSubjectRequestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterDataSubjectRequestInput", raw, &out)
 	return out, err
 }
 
@@ -11946,6 +15120,16 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._SupportAccessGrant(ctx, sel, obj)
+	case *wvsoft.StaffMember:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._StaffMember(ctx, sel, obj)
+	case *wvsoft.Processor:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Processor(ctx, sel, obj)
 	case *wvsoft.Person:
 		if obj == nil {
 			return graphql.Null
@@ -11961,6 +15145,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Inquiry(ctx, sel, obj)
+	case *wvsoft.DataSubjectRequest:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._DataSubjectRequest(ctx, sel, obj)
 	case *wvsoft.Customer:
 		if obj == nil {
 			return graphql.Null
@@ -12535,6 +15724,99 @@ func (ec *executionContext) _BreachNotification(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var consentImplementors = []string{"Consent"}
+
+func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.Consent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consentImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Consent")
+		case "given":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Consent_given(ctx, field, obj)
+				})
+		case "history":
+			out.Values[i] = ec._Consent_history(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var consentEventImplementors = []string{"ConsentEvent"}
+
+func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.ConsentEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, consentEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConsentEvent")
+		case "event":
+			out.Values[i] = ec._ConsentEvent_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "basis":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConsentEvent_basis(ctx, field, obj)
+				})
+		case "evidence":
+			out.Values[i] = ec._ConsentEvent_evidence(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "at":
+			out.Values[i] = ec._ConsentEvent_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actorKind":
+			out.Values[i] = ec._ConsentEvent_actorKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var contactPersonImplementors = []string{"ContactPerson", "Node"}
 
 func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.ContactPerson) graphql.Marshaler {
@@ -12756,6 +16038,18 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_breaches(ctx, field, obj)
 				})
+		case "consent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_consent(ctx, field, obj)
+				})
+		case "dataSubjectRequests":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_dataSubjectRequests(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12830,6 +16124,209 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 		case "node":
 			out.Values[i] = ec._CustomerEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dataExportImplementors = []string{"DataExport"}
+
+func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.DataExport) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dataExportImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DataExport")
+		case "json":
+			out.Values[i] = ec._DataExport_json(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "html":
+			out.Values[i] = ec._DataExport_html(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var dataSubjectRequestImplementors = []string{"DataSubjectRequest", "Node"}
+
+func (ec *executionContext) _DataSubjectRequest(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.DataSubjectRequest) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dataSubjectRequestImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DataSubjectRequest")
+		case "id":
+			out.Values[i] = ec._DataSubjectRequest_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._DataSubjectRequest_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "subjectId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._DataSubjectRequest_subjectId(ctx, field, obj)
+				})
+		case "receivedAt":
+			out.Values[i] = ec._DataSubjectRequest_receivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "deadline":
+			out.Values[i] = ec._DataSubjectRequest_deadline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._DataSubjectRequest_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completedAt":
+			out.Values[i] = ec._DataSubjectRequest_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.Values[i] = ec._DataSubjectRequest_outcome(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "export":
+			out.Values[i] = ec._DataSubjectRequest_export(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fieldOutcomeImplementors = []string{"FieldOutcome"}
+
+func (ec *executionContext) _FieldOutcome(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.FieldOutcome) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fieldOutcomeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FieldOutcome")
+		case "field":
+			out.Values[i] = ec._FieldOutcome_field(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._FieldOutcome_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._FieldOutcome_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "keptUntil":
+			out.Values[i] = ec._FieldOutcome_keptUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var historyEntryImplementors = []string{"HistoryEntry"}
+
+func (ec *executionContext) _HistoryEntry(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.HistoryEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, historyEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HistoryEntry")
+		case "fields":
+			out.Values[i] = ec._HistoryEntry_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._HistoryEntry_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actorKind":
+			out.Values[i] = ec._HistoryEntry_actorKind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -13168,6 +16665,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "giveConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_giveConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "withdrawConsent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawConsent(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "registerDataSubjectRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerDataSubjectRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "executeDataSubjectRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_executeDataSubjectRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recordConfidentialityDeclaration":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordConfidentialityDeclaration(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "registerProcessor":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerProcessor(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "runPurge":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runPurge(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13496,6 +17042,200 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var processingActivityImplementors = []string{"ProcessingActivity"}
+
+func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.SelectionSet, obj *model.ProcessingActivity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processingActivityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcessingActivity")
+		case "purpose":
+			out.Values[i] = ec._ProcessingActivity_purpose(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "categories":
+			out.Values[i] = ec._ProcessingActivity_categories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._ProcessingActivity_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "retention":
+			out.Values[i] = ec._ProcessingActivity_retention(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "processors":
+			out.Values[i] = ec._ProcessingActivity_processors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var processingRecordsImplementors = []string{"ProcessingRecords"}
+
+func (ec *executionContext) _ProcessingRecords(ctx context.Context, sel ast.SelectionSet, obj *model.ProcessingRecords) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processingRecordsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProcessingRecords")
+		case "controller":
+			out.Values[i] = ec._ProcessingRecords_controller(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "activities":
+			out.Values[i] = ec._ProcessingRecords_activities(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "json":
+			out.Values[i] = ec._ProcessingRecords_json(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var processorImplementors = []string{"Processor", "Node"}
+
+func (ec *executionContext) _Processor(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.Processor) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, processorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Processor")
+		case "id":
+			out.Values[i] = ec._Processor_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Processor_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "role":
+			out.Values[i] = ec._Processor_role(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declarationReference":
+			out.Values[i] = ec._Processor_declarationReference(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declarationDate":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Processor_declarationDate(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var purgeRunImplementors = []string{"PurgeRun"}
+
+func (ec *executionContext) _PurgeRun(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.PurgeRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, purgeRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PurgeRun")
+		case "at":
+			out.Values[i] = ec._PurgeRun_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dryRun":
+			out.Values[i] = ec._PurgeRun_dryRun(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "counts":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PurgeRun_counts(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -13569,6 +17309,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_supportNotices(ctx, field)
 				})
+		case "history":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_history(ctx, field)
+				})
+		case "staffMembers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_staffMembers(ctx, field)
+				})
+		case "processors":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_processors(ctx, field)
+				})
+		case "retentionRules":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_retentionRules(ctx, field)
+				})
+		case "recordsOfProcessing":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_recordsOfProcessing(ctx, field)
+				})
+		case "purgeRuns":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_purgeRuns(ctx, field)
+				})
 		case "outbox":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, false,
@@ -13599,6 +17375,118 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				return ec._Query___schema(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var retentionRuleImplementors = []string{"RetentionRule"}
+
+func (ec *executionContext) _RetentionRule(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.RetentionRule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retentionRuleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetentionRule")
+		case "name":
+			out.Values[i] = ec._RetentionRule_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "categories":
+			out.Values[i] = ec._RetentionRule_categories(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "purposes":
+			out.Values[i] = ec._RetentionRule_purposes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "data":
+			out.Values[i] = ec._RetentionRule_data(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "kept":
+			out.Values[i] = ec._RetentionRule_kept(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var staffMemberImplementors = []string{"StaffMember", "Node"}
+
+func (ec *executionContext) _StaffMember(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.StaffMember) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, staffMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StaffMember")
+		case "id":
+			out.Values[i] = ec._StaffMember_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "email":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StaffMember_email(ctx, field, obj)
+				})
+		case "name":
+			out.Values[i] = ec._StaffMember_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "role":
+			out.Values[i] = ec._StaffMember_role(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declarationSignedAt":
+			out.Values[i] = ec._StaffMember_declarationSignedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "declarationExpiresAt":
+			out.Values[i] = ec._StaffMember_declarationExpiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -14319,6 +18207,49 @@ func (ec *executionContext) marshalNBreachNotification2ᚖgithubᚗcomᚋwvsoft�
 	return ec._BreachNotification(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNConsentBasis2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConsentBasis2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ConsentBasis!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNConsentEvent2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.ConsentEvent) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNConsentEvent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsentEvent(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNConsentEvent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsentEvent(ctx context.Context, sel ast.SelectionSet, v *wvsoft.ConsentEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConsentEvent!")
+		return graphql.Null
+	}
+	return ec._ConsentEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx context.Context, v any) (model.ConsentInput, error) {
+	res, err := ec.unmarshalInputConsentInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNContactPerson2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐContactPerson(ctx context.Context, sel ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ContactPerson!")
@@ -14486,6 +18417,28 @@ func (ec *executionContext) marshalNDataSpaceType2ᚕstringᚄ(ctx context.Conte
 	return ret
 }
 
+func (ec *executionContext) marshalNDataSubjectRequest2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequest(ctx context.Context, sel ast.SelectionSet, v *wvsoft.DataSubjectRequest) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "DataSubjectRequest!")
+		return graphql.Null
+	}
+	return ec._DataSubjectRequest(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDataSubjectRequestKind2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDataSubjectRequestKind2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "DataSubjectRequestKind!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
 	res, err := scalar.UnmarshalDate(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14498,6 +18451,39 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDeclarationInput(ctx context.Context, v any) (model.DeclarationInput, error) {
+	res, err := ec.unmarshalInputDeclarationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFieldOutcome2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐFieldOutcome(ctx context.Context, sel ast.SelectionSet, v wvsoft.FieldOutcome) graphql.Marshaler {
+	return ec._FieldOutcome(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNFieldOutcome2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐFieldOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []wvsoft.FieldOutcome) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFieldOutcome2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐFieldOutcome(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNHistoryEntry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐHistoryEntry(ctx context.Context, sel ast.SelectionSet, v *wvsoft.HistoryEntry) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "HistoryEntry!")
+		return graphql.Null
+	}
+	return ec._HistoryEntry(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -14636,9 +18622,68 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivac
 	return ec._PersonEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivity(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivity(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingActivity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProcessingActivity!")
+		return graphql.Null
+	}
+	return ec._ProcessingActivity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessor(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Processor) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Processor!")
+		return graphql.Null
+	}
+	return ec._Processor(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessorInput(ctx context.Context, v any) (model.ProcessorInput, error) {
+	res, err := ec.unmarshalInputProcessorInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNProcessorRole2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProcessorRole2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ProcessorRole!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
 	res, err := ec.unmarshalInputPublishSupportNoticeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPurgeRun2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRun(ctx context.Context, sel ast.SelectionSet, v *wvsoft.PurgeRun) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PurgeRun!")
+		return graphql.Null
+	}
+	return ec._PurgeRun(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPurpose2string(ctx context.Context, v any) (string, error) {
@@ -14690,6 +18735,11 @@ func (ec *executionContext) unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRegisterDataSubjectRequestInput(ctx context.Context, v any) (model.RegisterDataSubjectRequestInput, error) {
+	res, err := ec.unmarshalInputRegisterDataSubjectRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx context.Context, v any) (model.ReportBreachInput, error) {
 	res, err := ec.unmarshalInputReportBreachInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14698,6 +18748,30 @@ func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋ
 func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
 	res, err := ec.unmarshalInputRequestSupportAccessInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRetentionRule2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐRetentionRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.RetentionRule) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRetentionRule2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐRetentionRule(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRetentionRule2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐRetentionRule(ctx context.Context, sel ast.SelectionSet, v *wvsoft.RetentionRule) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RetentionRule!")
+		return graphql.Null
+	}
+	return ec._RetentionRule(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRole2string(ctx context.Context, v any) (string, error) {
@@ -14714,6 +18788,14 @@ func (ec *executionContext) marshalNRole2string(ctx context.Context, sel ast.Sel
 	return res
 }
 
+func (ec *executionContext) marshalNStaffMember2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMember(ctx context.Context, sel ast.SelectionSet, v *wvsoft.StaffMember) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StaffMember!")
+		return graphql.Null
+	}
+	return ec._StaffMember(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14726,6 +18808,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNSubjectKind2string(ctx context.Context, v any) (string, error) {
@@ -15136,6 +19247,13 @@ func (ec *executionContext) marshalOBreachNotification2ᚖgithubᚗcomᚋwvsoft�
 	return ec._BreachNotification(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOConsent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsent(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Consent(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOContactPerson2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐContactPersonᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.ContactPerson) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15230,6 +19348,13 @@ func (ec *executionContext) marshalODataCategory2ᚕstringᚄ(ctx context.Contex
 	return ret
 }
 
+func (ec *executionContext) marshalODataExport2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataExport(ctx context.Context, sel ast.SelectionSet, v *wvsoft.DataExport) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DataExport(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalODataSpaceType2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -15264,6 +19389,32 @@ func (ec *executionContext) marshalODataSpaceType2ᚕstringᚄ(ctx context.Conte
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalODataSubjectRequest2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequestᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.DataSubjectRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDataSubjectRequest2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequest(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalODataSubjectRequest2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequest(ctx context.Context, sel ast.SelectionSet, v *wvsoft.DataSubjectRequest) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._DataSubjectRequest(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
@@ -15317,6 +19468,25 @@ func (ec *executionContext) marshalOGrantStatus2ᚖstring(ctx context.Context, s
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOHistoryEntry2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐHistoryEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.HistoryEntry) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNHistoryEntry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐHistoryEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -15547,6 +19717,89 @@ func (ec *executionContext) marshalOPersonConnection2ᚖgithubᚗcomᚋwvsoftᚋ
 	return ec._PersonConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingRecords(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingRecords) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProcessingRecords(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOProcessor2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessorᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.Processor) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessor(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Processor) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Processor(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProcessorRole2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProcessorRole2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
+func (ec *executionContext) marshalOPurgeRun2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRunᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.PurgeRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPurgeRun2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOPurgeRun2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRun(ctx context.Context, sel ast.SelectionSet, v *wvsoft.PurgeRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PurgeRun(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORole2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORole2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOSalutation2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -15563,6 +19816,32 @@ func (ec *executionContext) marshalOSalutation2ᚖstring(ctx context.Context, se
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOStaffMember2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.StaffMember) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStaffMember2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMember(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOStaffMember2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMember(ctx context.Context, sel ast.SelectionSet, v *wvsoft.StaffMember) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StaffMember(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

@@ -25,6 +25,8 @@ type Resolver struct {
 	Now   wvsoft.Clock
 	// InquiryLimit limits website inquiries per client address (P5); nil means no limit.
 	InquiryLimit RateLimiter
+	// Retention overrides the protocol's retention periods (nil: wvsoft.DefaultRetention).
+	Retention *wvsoft.RetentionPolicy
 }
 
 // persons returns a page of one customer's data space.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -125,6 +126,14 @@ func (r *breachNotificationResolver) Calls(ctx context.Context, obj *wvsoft.Brea
 	return r.Store.BreachCalls(ctx, f, obj.TenantID, obj.BreachID)
 }
 
+func (r *consentResolver) Given(ctx context.Context, obj *wvsoft.Consent) (bool, error) {
+	return obj.Given(), nil
+}
+
+func (r *consentEventResolver) Basis(ctx context.Context, obj *wvsoft.ConsentEvent) (string, error) {
+	return obj.Basis, nil
+}
+
 func (r *contactPersonResolver) Customer(ctx context.Context, obj *wvsoft.ContactPerson) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
@@ -179,6 +188,26 @@ func (r *customerResolver) Breaches(ctx context.Context, obj *wvsoft.Customer) (
 		return nil, err
 	}
 	return r.Store.BreachNotifications(ctx, f, nil, &obj.TenantID)
+}
+
+func (r *customerResolver) Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error) {
+	f, err := authz.Filter(ctx, wvsoft.KindConsent, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.ConsentOf(ctx, f, obj.TenantID)
+}
+
+func (r *customerResolver) DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error) {
+	f, err := authz.Filter(ctx, wvsoft.KindDataSubjectRequest, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Requests(ctx, f, obj.TenantID)
+}
+
+func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error) {
+	return wvsoft.GlobalID(obj.SubjectType, obj.SubjectID), nil
 }
 
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error) {
@@ -512,8 +541,80 @@ func (r *mutationResolver) PublishSupportNotice(ctx context.Context, input model
 	return r.publishNotice(ctx, input)
 }
 
+func (r *mutationResolver) GiveConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error) {
+	return r.recordConsent(ctx, input, wvsoft.ConsentGiven)
+}
+
+func (r *mutationResolver) WithdrawConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error) {
+	return r.recordConsent(ctx, input, wvsoft.ConsentWithdrawn)
+}
+
+func (r *mutationResolver) RegisterDataSubjectRequest(ctx context.Context, input model.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error) {
+	return r.registerRequest(ctx, input)
+}
+
+func (r *mutationResolver) ExecuteDataSubjectRequest(ctx context.Context, id string) (*wvsoft.DataSubjectRequest, error) {
+	return r.executeRequest(ctx, id)
+}
+
+func (r *mutationResolver) RecordConfidentialityDeclaration(ctx context.Context, input model.DeclarationInput) (*wvsoft.StaffMember, error) {
+	id, err := wvsoft.ParseGlobalIDOf("input.staffId", wvsoft.KindStaffMember, input.StaffID)
+	if err != nil {
+		return nil, err
+	}
+	if !input.ExpiresAt.After(input.SignedAt) {
+		return nil, wvsoft.Invalid("input.expiresAt", "input.expiresAt must lie after input.signedAt")
+	}
+	if input.SignedAt.After(r.Now()) {
+		return nil, wvsoft.Invalid("input.signedAt", "input.signedAt must not lie in the future")
+	}
+	f, err := authz.Filter(ctx, wvsoft.KindStaffMember, authz.ActionWrite)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.RecordDeclaration(ctx, f, id, input.SignedAt, input.ExpiresAt)
+}
+
+func (r *mutationResolver) RegisterProcessor(ctx context.Context, input model.ProcessorInput) (*wvsoft.Processor, error) {
+	in := &inputs{}
+	name := in.required("name", "input.name", input.Name, text(200))
+	ref := in.required("declaration_reference", "input.declarationReference", input.DeclarationReference, text(500))
+	if in.err != nil {
+		return nil, in.err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	p := &wvsoft.Processor{UUID: id, Name: *name, Role: input.Role, DeclarationReference: *ref, DeclarationDate: input.DeclarationDate, CreatedAt: r.Now()}
+	f, err := authz.Filter(ctx, wvsoft.KindProcessor, authz.ActionWrite)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Store.RegisterProcessor(ctx, f, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (r *mutationResolver) RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error) {
+	if _, err := authz.Filter(ctx, wvsoft.KindPurgeRun, authz.ActionWrite); err != nil {
+		return nil, err
+	}
+	return r.Store.Purge(ctx, r.retention(), r.Now(), dryRun)
+}
+
 func (r *personResolver) Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
+}
+
+func (r *processorResolver) DeclarationDate(ctx context.Context, obj *wvsoft.Processor) (*time.Time, error) {
+	return &obj.DeclarationDate, nil
+}
+
+func (r *purgeRunResolver) Counts(ctx context.Context, obj *wvsoft.PurgeRun) (string, error) {
+	b, err := json.Marshal(obj.Counts)
+	return string(b), err
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (wvsoft.Node, error) {
@@ -587,6 +688,55 @@ func (r *queryResolver) SupportNotices(ctx context.Context) ([]*wvsoft.SupportNo
 	return r.Store.SupportNotices(ctx, f)
 }
 
+func (r *queryResolver) History(ctx context.Context, objectID string) ([]*wvsoft.HistoryEntry, error) {
+	_, id, err := wvsoft.ParseGlobalID("objectId", objectID)
+	if err != nil {
+		return nil, err
+	}
+	f, err := authz.Filter(ctx, wvsoft.KindHistoryEntry, authz.ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.History(ctx, f, id)
+}
+
+func (r *queryResolver) StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error) {
+	f, err := staffOnly(ctx, wvsoft.KindStaffMember)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.StaffMembers(ctx, f)
+}
+
+func (r *queryResolver) Processors(ctx context.Context) ([]*wvsoft.Processor, error) {
+	f, err := staffOnly(ctx, wvsoft.KindProcessor)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Processors(ctx, f)
+}
+
+func (r *queryResolver) RetentionRules(ctx context.Context) ([]*wvsoft.RetentionRule, error) {
+	rules := wvsoft.RetentionRules(r.retention())
+	out := make([]*wvsoft.RetentionRule, len(rules))
+	for i := range rules {
+		out[i] = &rules[i]
+	}
+	return out, nil
+}
+
+func (r *queryResolver) RecordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error) {
+	return r.recordsOfProcessing(ctx)
+}
+
+func (r *queryResolver) PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error) {
+	f, err := staffOnly(ctx, wvsoft.KindPurgeRun)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.PurgeRuns(ctx, f)
+}
+
 func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error) {
 	n := wvsoft.DefaultPageSize
 	if first != nil {
@@ -629,6 +779,10 @@ func (r *queryResolver) Persons(ctx context.Context, customerID *string, first *
 		return nil, err
 	}
 	return r.persons(ctx, tenant, first, after)
+}
+
+func (r *staffMemberResolver) Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error) {
+	return &obj.Email, nil
 }
 
 func (r *supportAccessGrantResolver) Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error) {
@@ -674,15 +828,29 @@ func (r *Resolver) BreachNotification() BreachNotificationResolver {
 	return &breachNotificationResolver{r}
 }
 
+func (r *Resolver) Consent() ConsentResolver { return &consentResolver{r} }
+
+func (r *Resolver) ConsentEvent() ConsentEventResolver { return &consentEventResolver{r} }
+
 func (r *Resolver) ContactPerson() ContactPersonResolver { return &contactPersonResolver{r} }
 
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
+
+func (r *Resolver) DataSubjectRequest() DataSubjectRequestResolver {
+	return &dataSubjectRequestResolver{r}
+}
 
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
 
+func (r *Resolver) Processor() ProcessorResolver { return &processorResolver{r} }
+
+func (r *Resolver) PurgeRun() PurgeRunResolver { return &purgeRunResolver{r} }
+
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
+
+func (r *Resolver) StaffMember() StaffMemberResolver { return &staffMemberResolver{r} }
 
 func (r *Resolver) SupportAccessGrant() SupportAccessGrantResolver {
 	return &supportAccessGrantResolver{r}
@@ -697,11 +865,17 @@ type (
 	apiKeyResolver             struct{ *Resolver }
 	breachResolver             struct{ *Resolver }
 	breachNotificationResolver struct{ *Resolver }
+	consentResolver            struct{ *Resolver }
+	consentEventResolver       struct{ *Resolver }
 	contactPersonResolver      struct{ *Resolver }
 	customerResolver           struct{ *Resolver }
+	dataSubjectRequestResolver struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }
 	personResolver             struct{ *Resolver }
+	processorResolver          struct{ *Resolver }
+	purgeRunResolver           struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
+	staffMemberResolver        struct{ *Resolver }
 	supportAccessGrantResolver struct{ *Resolver }
 	userResolver               struct{ *Resolver }
 	viewerResolver             struct{ *Resolver }

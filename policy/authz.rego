@@ -107,18 +107,29 @@ support_work := {"Breach", "BreachNotification", "BreachCall", "Inquiry", "Inqui
 
 support_writes := {"Breach", "BreachCall", "Inquiry", "SupportNotice"}
 
-staff_types("read") := register_types if input.subject.role == "BILLING"
+# The privacy ledger: consent, the processor register and the article 30 records for all staff;
+# data-subject requests about contact persons and the history of register objects for support;
+# the staff register and the purge for the director.
+ledger_read := {"Consent", "ConsentEvent", "Processor", "ProcessingRecords", "ProcessingActivity"}
 
-staff_types("read") := register_types | support_work if input.subject.role == "SUPPORT"
+support_ledger := {"DataSubjectRequest", "HistoryEntry"}
+
+director_ledger := {"StaffMember", "PurgeRun"}
+
+staff_types("read") := register_types | ledger_read if input.subject.role == "BILLING"
+
+staff_types("read") := (register_types | support_work) | (ledger_read | support_ledger) if input.subject.role == "SUPPORT"
 
 staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
 
-staff_types("write") := register_types | support_writes if input.subject.role == "SUPPORT"
+ledger_writes := {"Consent", "DataSubjectRequest", "ContactPersonRequest"}
+
+staff_types("write") := (register_types | support_writes) | ledger_writes if input.subject.role == "SUPPORT"
 
 # The director also files support-access requests, for any customer, and reads them.
-staff_types("write") := (register_types | support_writes) | {"SupportAccessRequest"} if input.subject.role == "DIRECTOR"
+staff_types("write") := ((register_types | support_writes) | ledger_writes) | ({"SupportAccessRequest", "Processor"} | director_ledger) if input.subject.role == "DIRECTOR"
 
-staff_types("read") := (register_types | support_work) | {"SupportAccessGrant"} if input.subject.role == "DIRECTOR"
+staff_types("read") := ((register_types | support_work) | (ledger_read | support_ledger)) | ({"SupportAccessGrant"} | director_ledger) if input.subject.role == "DIRECTOR"
 
 # Types a customer subject reads in its own tenant.
 own_readable contains t if {
@@ -131,7 +142,10 @@ own_readable contains t if {
 own_readable contains t if {
 	customer_user
 	input.subject.role == "ADMIN"
-	some t in {"ApiKey", "SupportAccessGrant", "AccessLogEntry", "BreachNotification", "Breach", "BreachCall"}
+	some t in {
+		"ApiKey", "SupportAccessGrant", "AccessLogEntry", "BreachNotification", "Breach", "BreachCall",
+		"Consent", "ConsentEvent", "DataSubjectRequest", "HistoryEntry",
+	}
 }
 
 own_readable contains t if {
@@ -145,7 +159,10 @@ own_writable contains "Person" if customer_user
 own_writable contains t if {
 	customer_user
 	input.subject.role == "ADMIN"
-	some t in {"User", "ApiKey", "ContactPerson", "SupportAccessGrant", "BreachNotification"}
+	some t in {
+		"User", "ApiKey", "ContactPerson", "SupportAccessGrant", "BreachNotification",
+		"Consent", "DataSubjectRequest", "PersonRequest",
+	}
 }
 
 own_writable contains "Person" if {
@@ -187,7 +204,7 @@ mask(kind, reason) := {"effect": "mask", "mask": kind, "reason": reason}
 structural_types := {
 	"Query", "Viewer", "PageInfo", "CustomerConnection", "CustomerEdge", "PersonConnection", "PersonEdge",
 	"CreateApiKeyPayload", "AccessScope", "AccessLogConnection", "AccessLogEdge", "AccessLogVerification",
-	"InquiryReceipt",
+	"InquiryReceipt", "RetentionRule", "FieldOutcome", "DataExport",
 }
 
 # Fields of one type that lead to objects of another type: visible when those are.
@@ -195,8 +212,9 @@ links := {
 	"Customer": {
 		"contactPersons": "ContactPerson", "users": "User", "apiKeys": "ApiKey", "persons": "Person",
 		"supportAccessGrants": "SupportAccessGrant", "accessLog": "AccessLogEntry", "accessLogVerification": "AccessLogEntry",
-		"breaches": "BreachNotification",
+		"breaches": "BreachNotification", "consent": "Consent", "dataSubjectRequests": "DataSubjectRequest",
 	},
+	"Consent": {"history": "ConsentEvent"},
 	"SupportAccessGrant": {"customer": "Customer"},
 	"AccessLogEntry": {"grant": "SupportAccessGrant"},
 	"Breach": {"customers": "BreachNotification"},
@@ -219,6 +237,9 @@ mutation_types := {
 	"revokeSupportAccess": "SupportAccessGrant",
 	"recordBreach": "Breach", "logBreachCall": "BreachCall", "reportBreachToAuthority": "BreachNotification",
 	"answerInquiry": "Inquiry", "publishSupportNotice": "SupportNotice",
+	"giveConsent": "Consent", "withdrawConsent": "Consent",
+	"registerDataSubjectRequest": "DataSubjectRequest", "executeDataSubjectRequest": "DataSubjectRequest",
+	"recordConfidentialityDeclaration": "StaffMember", "registerProcessor": "Processor", "runPurge": "PurgeRun",
 }
 
 special_categories := {"NATIONAL_ID", "HEALTH"}
@@ -288,8 +309,17 @@ api_key_decision := deny("special category: the key is not allowed special categ
 } else := allow
 
 # Staff read the register by purpose. Support sees the customer's bank account masked, enough to
-# check it with a caller on the phone.
-staff_decision := allow if {
+# check it with a caller on the phone. Once a customer withdrew consent (P6), staff keep only
+# what the law requires of its data: billing, for the fiscal period; nothing for support.
+staff_decision := deny("the customer withdrew consent: only billing data, for the fiscal obligation") if {
+	input.resource.consent_withdrawn
+	not "BILLING" in input.resource.purposes
+} else := allow if {
+	input.resource.consent_withdrawn
+	input.subject.role in {"BILLING", "DIRECTOR"}
+} else := deny("the customer withdrew consent: only billing staff use its billing data") if {
+	input.resource.consent_withdrawn
+} else := allow if {
 	some purpose in staff_purposes[input.subject.role]
 	purpose in input.resource.purposes
 } else := mask("iban", "support checks bank accounts, masked") if {

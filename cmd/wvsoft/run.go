@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,7 @@ Usage:
   wvsoft seed          write the demo data (idempotent)
   wvsoft token EMAIL   print a development bearer token for a user or staff member
   wvsoft audit verify  check every customer's access-log hash chain
+  wvsoft purge         apply the retention schedule now (--dry-run only counts)
 
 Each command takes --help. Configuration is read from the environment; see README.md.
 `
@@ -101,6 +103,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return withFlags("audit verify", "check the hash chain of every customer's access log and report the first broken link of each; exits non-zero when one is broken", rest[1:], stdout, func() error {
 			return auditVerify(ctx, cfg, stdout)
 		})
+	case "purge":
+		fs := flag.NewFlagSet("purge", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		dry := fs.Bool("dry-run", false, "count what would go, remove nothing")
+		fs.Usage = func() {
+			fmt.Fprintln(stdout, "Usage: wvsoft purge [--dry-run]\n\nApplies the retention schedule (README, Retention) and prints the counts per rule; never values.")
+			fs.PrintDefaults()
+		}
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		db, err := openApp(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		run, err := db.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), *dry)
+		if err != nil {
+			return err
+		}
+		keys := make([]string, 0, len(run.Counts))
+		for k := range run.Counts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(stdout, "%-42s %d\n", k, run.Counts[k])
+		}
+		if *dry {
+			fmt.Fprintln(stdout, "(dry run: nothing removed)")
+		}
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -266,7 +303,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 
 	go expireGrants(ctx, db, logger)
-	go purgeInquiries(ctx, db, logger)
+	go purgeEveryHour(ctx, db, logger)
 	m.WatchStates("wvsoft_outbox_messages", "E-mail in the outbox by state (PENDING is the backlog).",
 		[]string{wvsoft.OutboxPending, wvsoft.OutboxSent, wvsoft.OutboxFailed}, db.OutboxBacklog)
 	if cfg.SMTPURL != "" {
@@ -332,16 +369,16 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	}
 }
 
-// purgeInquiries deletes website inquiries that were never answered once they reach the
-// maximum age (P5), every hour.
-func purgeInquiries(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
+// purgeEveryHour applies the retention schedule every hour (P2); it is idempotent, so every
+// server may run it.
+func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
-		if n, err := db.PurgeInquiries(ctx, time.Now(), wvsoft.InquiryMaxAge); err != nil {
-			logger.Error("purging inquiries", "error", err.Error())
-		} else if n > 0 {
-			logger.Info("unanswered inquiries deleted", "count", n)
+		if run, err := db.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), false); err != nil {
+			logger.Error("purge", "error", err.Error())
+		} else {
+			logger.Info("purge", "counts", run.Counts)
 		}
 		select {
 		case <-ctx.Done():

@@ -57,6 +57,16 @@ type ApproveSupportAccessInput struct {
 	Write graphql.Omittable[*bool] `json:"write,omitempty"`
 }
 
+// A consent step to record.
+type ConsentInput struct {
+	// The customer.
+	CustomerID string `json:"customerId"`
+	// The basis.
+	Basis string `json:"basis"`
+	// A reference to the evidence, at most 500 characters.
+	Evidence graphql.Omittable[*string] `json:"evidence,omitempty"`
+}
+
 // A new API key.
 type CreateAPIKeyInput struct {
 	// What the key is for, 1 to 200 characters.
@@ -171,6 +181,16 @@ type CustomerEdge struct {
 	Node *wvsoft.Customer `json:"node,omitempty"`
 }
 
+// A confidentiality declaration.
+type DeclarationInput struct {
+	// The staff member.
+	StaffID string `json:"staffId"`
+	// When it was signed.
+	SignedAt time.Time `json:"signedAt"`
+	// When it lapses; after signedAt.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 // The answer to submitInquiry. It says nothing about other inquiries.
 type InquiryReceipt struct {
 	// Whether the question was stored.
@@ -227,6 +247,42 @@ type PersonEdge struct {
 	Node *wvsoft.Person `json:"node,omitempty"`
 }
 
+// One processing activity.
+type ProcessingActivity struct {
+	// The purpose.
+	Purpose string `json:"purpose"`
+	// The data categories processed for it.
+	Categories []string `json:"categories"`
+	// The fields, as Type.field, that serve it (from @personal in the schema).
+	Fields []string `json:"fields"`
+	// The retention rules that apply.
+	Retention []string `json:"retention"`
+	// The processors involved.
+	Processors []string `json:"processors"`
+}
+
+// The records of processing activities (article 30).
+type ProcessingRecords struct {
+	// The controller.
+	Controller string `json:"controller"`
+	// One activity per purpose: the categories and fields from the schema, the retention, the processors.
+	Activities []*ProcessingActivity `json:"activities"`
+	// The same as JSON, for filing.
+	JSON string `json:"json"`
+}
+
+// A processor to register.
+type ProcessorInput struct {
+	// Name, 1 to 200 characters.
+	Name string `json:"name"`
+	// Role.
+	Role string `json:"role"`
+	// Reference to the AVG declaration, 1 to 500 characters.
+	DeclarationReference string `json:"declarationReference"`
+	// The declaration's date.
+	DeclarationDate time.Time `json:"declarationDate"`
+}
+
 // A support notice to publish.
 type PublishSupportNoticeInput struct {
 	// The subject, 1 to 200 characters.
@@ -257,6 +313,14 @@ type RecordBreachInput struct {
 	Measures graphql.Omittable[*string] `json:"measures,omitempty"`
 	// The affected customers (at least one). Their admins and contact persons are e-mailed at once.
 	CustomerIds []string `json:"customerIds"`
+}
+
+// A data-subject request to register.
+type RegisterDataSubjectRequestInput struct {
+	// The person or contact person it is about.
+	SubjectID string `json:"subjectId"`
+	// What is asked.
+	Kind string `json:"kind"`
 }
 
 // The customer's report to the Autoriteit Persoonsgegevens.

@@ -34,6 +34,7 @@ type sharedKey struct {
 	declaration        int64
 	action, typ, field string
 	tenant             uuid.UUID
+	withdrawn          bool
 	grants             string // the director's grants in force, written out
 }
 
@@ -41,7 +42,7 @@ func keyOf(in Input) sharedKey {
 	s := in.Subject
 	k := sharedKey{kind: s.Kind, role: s.Role, subject: s.ID, subTenant: s.TenantID, canWrite: s.CanWrite,
 		special: s.SpecialCategories, action: in.Action, typ: in.Resource.Type, field: in.Resource.Field,
-		tenant: in.Resource.TenantID}
+		tenant: in.Resource.TenantID, withdrawn: in.Resource.ConsentWithdrawn}
 	if s.DeclarationExpiresAt != nil {
 		k.declaration = s.DeclarationExpiresAt.UnixNano()
 	}

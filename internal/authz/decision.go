@@ -41,6 +41,8 @@ type Resource struct {
 	Category string    `json:"category,omitempty"`
 	Purposes []string  `json:"purposes,omitempty"`
 	TenantID uuid.UUID `json:"-"`
+	// ConsentWithdrawn says, for staff, that the object's customer withdrew consent (P6).
+	ConsentWithdrawn bool `json:"-"`
 }
 
 // Input is the policy input, documented for policy authors in policy/README.md.
@@ -78,6 +80,9 @@ func (in Input) value() map[string]any {
 	}
 	if in.Resource.TenantID != uuid.Nil {
 		resource["tenant_id"] = in.Resource.TenantID.String()
+	}
+	if s.Kind == wvsoft.SubjectStaff {
+		resource["consent_withdrawn"] = in.Resource.ConsentWithdrawn
 	}
 	grants := make([]any, len(s.Grants))
 	for i, g := range s.Grants {

@@ -152,21 +152,53 @@ func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefini
 	if ok {
 		return d
 	}
+	withdrawn := r.withdrawn(tenant)
 	if tenant != uuid.Nil && leaf {
 		// Where the subject reaches every tenant's rows of this type (staff reading the
-		// register), a scalar field's decision may not depend on which tenant: decide once for
-		// all of them. Fields that lead to other objects (a customer's persons) stay per tenant.
+		// register), a scalar field's decision may not depend on which tenant, only on the
+		// object's attributes (consent): decide once for all tenants alike. Fields that lead to
+		// other objects (a customer's persons) stay per tenant.
 		if f, err := r.Filter(ctx, object, ActionRead); err == nil && f.All {
-			d = r.field(ctx, object, def, uuid.Nil, true)
+			d = r.fieldOfClass(ctx, object, def, withdrawn)
 			r.mu.Lock()
 			r.decisions[k] = d
 			r.mu.Unlock()
 			return d
 		}
 	}
-	res := Resource{Type: object, Field: def.Name, TenantID: tenant}
+	return r.decide(ctx, k, object, def, tenant, withdrawn)
+}
+
+// fieldOfClass is the decision for a scalar field of every tenant with the same attributes.
+func (r *Request) fieldOfClass(ctx context.Context, object string, def *ast.FieldDefinition, withdrawn bool) *fieldDecision {
+	k := fieldKey{field: def, object: object}
+	if withdrawn {
+		k.tenant = uuid.Max // stands for every tenant whose customer withdrew consent
+	}
+	r.mu.RLock()
+	d, ok := r.decisions[k]
+	r.mu.RUnlock()
+	if ok {
+		return d
+	}
+	return r.decide(ctx, k, object, def, uuid.Nil, withdrawn)
+}
+
+// withdrawn reports whether tenant's customer withdrew consent, as the subject was told.
+func (r *Request) withdrawn(tenant uuid.UUID) bool {
+	for _, t := range r.subject.ConsentWithdrawn {
+		if t == tenant {
+			return true
+		}
+	}
+	return false
+}
+
+// decide evaluates one field decision and remembers it under k.
+func (r *Request) decide(ctx context.Context, k fieldKey, object string, def *ast.FieldDefinition, tenant uuid.UUID, withdrawn bool) *fieldDecision {
+	res := Resource{Type: object, Field: def.Name, TenantID: tenant, ConsentWithdrawn: withdrawn}
 	res.Category, res.Purposes = personalData(def)
-	d = &fieldDecision{typ: object, field: def.Name, category: res.Category, tenant: tenant}
+	d := &fieldDecision{typ: object, field: def.Name, category: res.Category, tenant: tenant}
 	d.Decision = r.policy.decideCached(ctx, Input{Subject: r.subject, Action: ActionRead, Resource: res, Time: r.now})
 	if d.Effect != Allow {
 		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + object + "." + def.Name}

@@ -104,7 +104,7 @@ func authenticate(logger *slog.Logger, authn Authenticator, policy Policy) func(
 					return
 				}
 			}
-			ctx := authz.WithRequest(r.Context(), policy.NewRequest(subject))
+			ctx := authz.WithRequest(wvsoft.WithActor(r.Context(), subject), policy.NewRequest(subject))
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}

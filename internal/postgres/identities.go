@@ -62,6 +62,11 @@ func (d *DB) subject(ctx context.Context, q string, arg any) (*wvsoft.Subject, e
 		return nil, mapError(err)
 	}
 	s := row.subject()
+	if s.Kind == wvsoft.SubjectStaff {
+		if s.ConsentWithdrawn, err = d.withdrawnConsents(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if s.Kind == wvsoft.SubjectStaff && s.Role == wvsoft.RoleDirector {
 		// Read on every request: a revoked grant stops the next request on every server,
 		// with no cache to invalidate.

@@ -243,6 +243,7 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 		if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT cp.tenant_id, lower(cp.email) AS email
 			FROM contact_persons cp JOIN customers c USING (tenant_id)
 			WHERE cp.email IS NOT NULL AND (c.relationship_end IS NULL OR c.relationship_end >= $1::date)
+			AND cp.tenant_id NOT IN (SELECT * FROM auth_withdrawn_consents())
 			ORDER BY 1, 2`, n.PublishedAt); err != nil {
 			return err
 		}

@@ -86,6 +86,11 @@ func Seed(ctx context.Context, ownerURL string, now time.Time) error {
 				return fmt.Errorf("seed contact person: %w", err)
 			}
 		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_events (tenant_id, id, event, basis, evidence, at, actor_kind)
+			VALUES ($1, $2, 'GIVEN', 'LICENCE_AGREEMENT', $3, $4, 'SYSTEM') ON CONFLICT DO NOTHING`,
+			tenant, SeedID("consent", slug), "licentieovereenkomst "+slug, now.AddDate(-3, 0, 0)); err != nil {
+			return fmt.Errorf("seed consent: %w", err)
+		}
 		var have int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM persons WHERE tenant_id = $1`, tenant).Scan(&have); err != nil {
 			return err
@@ -101,6 +106,15 @@ func Seed(ctx context.Context, ownerURL string, now time.Time) error {
 			declaration_expires_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`,
 			SeedID("staff", s[0]), s[0], "WvSoft "+s[1], s[1], now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)); err != nil {
 			return fmt.Errorf("seed staff: %w", err)
+		}
+	}
+	for _, p := range [][3]string{
+		{"Worldstream", "HOSTING_PROVIDER", "Worldstream privacy statement (AVG)"},
+		{"Website host", "WEBSITE_HOST", "verwerkersovereenkomst website"},
+	} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO processors (id, name, role, declaration_reference, declaration_date, created_at)
+			VALUES ($1,$2,$3,$4,'2018-05-25',$5) ON CONFLICT DO NOTHING`, SeedID("processor", p[0]), p[0], p[1], p[2], now); err != nil {
+			return fmt.Errorf("seed processors: %w", err)
 		}
 	}
 	return tx.Commit()

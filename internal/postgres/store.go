@@ -273,7 +273,21 @@ func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, table,
 			table, strings.Join(sets, ", "), clause, key, columns)
 	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		return tx.GetContext(ctx, dest, q, args...)
+		if err := tx.GetContext(ctx, dest, q, args...); err != nil {
+			return err
+		}
+		// Corrections are part of the record (P7): which fields changed, when, by whom.
+		t, ok := dest.(wvsoft.Tenanted)
+		if !ok || len(sets) == 0 {
+			return nil
+		}
+		fields := make([]string, 0, len(changes))
+		for _, c := range changes {
+			if c.Column != "updated_at" {
+				fields = append(fields, c.Column)
+			}
+		}
+		return recordHistory(ctx, tx, t.Tenant(), table, id, fields, d.now())
 	})
 }
 

@@ -50,6 +50,9 @@ type Subject struct {
 	Grants []Grant
 	// ClientAddr is the network address of an anonymous caller, for rate limits.
 	ClientAddr string
+	// ConsentWithdrawn lists, for staff, the customers that withdrew consent (P6), read with
+	// the identity so that a withdrawal restricts the next request.
+	ConsentWithdrawn []uuid.UUID
 }
 
 // IsStaff reports whether the subject is a WvSoft employee.
@@ -228,6 +231,7 @@ type Store interface {
 
 	SupportAccess
 	Notifications
+	Ledger
 }
 
 // Identities resolves credentials to subjects. It runs before any tenant is known.
@@ -388,4 +392,18 @@ type SupportAccess interface {
 	AccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID, filter AccessLogFilter, afterSeq int64, first int) ([]*AccessLogEntry, bool, error)
 	VerifyAccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID) (*LogVerification, error)
 	ExpireGrants(ctx context.Context, now time.Time) (int, error)
+}
+
+type actorKey struct{}
+
+// WithActor puts the subject that acts in this request into ctx; the store records it in the
+// change history.
+func WithActor(ctx context.Context, s *Subject) context.Context {
+	return context.WithValue(ctx, actorKey{}, s)
+}
+
+// ActorFrom returns the acting subject, or nil (system work such as the purge).
+func ActorFrom(ctx context.Context) *Subject {
+	s, _ := ctx.Value(actorKey{}).(*Subject)
+	return s
 }

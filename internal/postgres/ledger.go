@@ -1,0 +1,357 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+var _ wvsoft.Ledger = (*DB)(nil)
+
+// withdrawnConsents lists the customers whose latest consent event is a withdrawal.
+func (d *DB) withdrawnConsents(ctx context.Context) ([]uuid.UUID, error) {
+	ids := []uuid.UUID{}
+	err := d.db.SelectContext(ctx, &ids, `SELECT * FROM auth_withdrawn_consents()`)
+	return ids, mapError(err)
+}
+
+// RecordConsent appends a consent event (given or withdrawn).
+func (d *DB) RecordConsent(ctx context.Context, f wvsoft.TenantFilter, e *wvsoft.ConsentEvent) error {
+	if !f.Allows(e.TenantID) {
+		return wvsoft.NotFound("customer")
+	}
+	return d.inTx(ctx, d.withTenant(f, e.TenantID), func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO consent_events (tenant_id, id, event, basis, evidence, at, actor_kind, actor_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, e.TenantID, e.UUID, e.Event, e.Basis, e.Evidence, e.At, e.ActorKind, e.ActorID)
+		return err
+	})
+}
+
+// ConsentOf returns a customer's consent history, latest first.
+func (d *DB) ConsentOf(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (*wvsoft.Consent, error) {
+	rows := []*wvsoft.ConsentEvent{}
+	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, event, basis, evidence, at, actor_kind, actor_id
+		FROM consent_events WHERE %s AND tenant_id = $2 ORDER BY at DESC, id DESC`, tenant)
+	return &wvsoft.Consent{TenantID: tenant, History: rows}, err
+}
+
+const requestColumns = `tenant_id, id, kind, subject_type, subject_id, received_at, deadline, status, completed_at, outcome, handled_by`
+
+type requestRow struct {
+	wvsoft.DataSubjectRequest
+	RawOutcome []byte `db:"outcome"`
+}
+
+func requestList(rows []requestRow) ([]*wvsoft.DataSubjectRequest, error) {
+	out := make([]*wvsoft.DataSubjectRequest, len(rows))
+	for i := range rows {
+		r := rows[i].DataSubjectRequest
+		if err := json.Unmarshal(rows[i].RawOutcome, &r.Outcome); err != nil {
+			return nil, err
+		}
+		out[i] = &r
+	}
+	return out, nil
+}
+
+// RegisterRequest registers a data-subject request for a person or contact person of a
+// customer; the subject must exist within the filter.
+func (d *DB) RegisterRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) error {
+	table := map[string]string{wvsoft.KindPerson: "persons", wvsoft.KindContactPerson: "contact_persons"}[r.SubjectType]
+	if table == "" {
+		return wvsoft.Invalid("input.subjectId", "requests are for persons and contact persons")
+	}
+	clause, arg := tenantClause(f)
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &r.TenantID, `SELECT tenant_id FROM `+table+` WHERE `+clause+` AND id = $2`, arg, r.SubjectID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO data_subject_requests (tenant_id, id, kind, subject_type, subject_id, received_at, deadline)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)`, r.TenantID, r.UUID, r.Kind, r.SubjectType, r.SubjectID, r.ReceivedAt, r.Deadline)
+		return err
+	})
+}
+
+// Requests lists a customer's requests, newest first.
+func (d *DB) Requests(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.DataSubjectRequest, error) {
+	rows := []requestRow{}
+	err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND tenant_id = $2
+		ORDER BY received_at DESC`, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return requestList(rows)
+}
+
+// RequestByID returns one request within the filter.
+func (d *DB) RequestByID(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.DataSubjectRequest, error) {
+	rows := []requestRow{}
+	if err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND id = $2`, id); err != nil {
+		return nil, err
+	}
+	list, err := requestList(rows)
+	if err != nil || len(list) == 0 {
+		return nil, firstErr(err, wvsoft.NotFound("data-subject request"))
+	}
+	return list[0], nil
+}
+
+// CompleteRequest marks a request done with its outcome.
+func (d *DB) CompleteRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) error {
+	outcome, err := json.Marshal(r.Outcome)
+	if err != nil {
+		return err
+	}
+	clause, arg := tenantClause(f)
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE data_subject_requests SET status = 'DONE', completed_at = $3, outcome = $4, handled_by = $5
+			WHERE `+clause+` AND id = $2 AND status = 'OPEN'`, arg, r.UUID, r.CompletedAt, outcome, r.HandledBy)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "the request is done already", Field: "id"}
+		}
+		return nil
+	})
+}
+
+// EraseSubject erases a data subject within the filter and says, field by field, what it erased
+// and what it kept and why. A person of a data space is deleted. A contact person loses its
+// support-only data at once; what billing needs stays, restricted, while the customer's billing
+// data is under the fiscal hold, and goes with the purge after it.
+func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
+	clause, arg := tenantClause(f)
+	var out []wvsoft.FieldOutcome
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if r.SubjectType == wvsoft.KindPerson {
+			res, err := tx.ExecContext(ctx, `DELETE FROM persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return wvsoft.NotFound("person")
+			}
+			out = append(out, wvsoft.FieldOutcome{Field: "Person", Action: "ERASED", Reason: "the whole record; no legal hold applies"})
+			return nil
+		}
+		var tenant uuid.UUID
+		if err := tx.GetContext(ctx, &tenant, `SELECT tenant_id FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID); err != nil {
+			return err
+		}
+		var end *time.Time
+		if err := tx.GetContext(ctx, &end, `SELECT relationship_end FROM customers WHERE tenant_id = $1`, tenant); err != nil {
+			return err
+		}
+		out = append(out,
+			wvsoft.FieldOutcome{Field: "ContactPerson.phone", Action: "ERASED", Reason: "support-only data"},
+			wvsoft.FieldOutcome{Field: "ContactPerson.email", Action: "ERASED", Reason: "support-only data"})
+		if end == nil || end.After(now) {
+			// A current customer: nothing is under a fiscal hold yet that needs the person.
+			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
+			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "no legal hold applies"},
+				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "no legal hold applies"})
+			return err
+		}
+		hold := rules.FiscalHoldUntil(*end)
+		if !hold.After(now) {
+			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
+			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "the fiscal retention period has ended"},
+				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "the fiscal retention period has ended"})
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE contact_persons SET phone = NULL, email = NULL, restricted_at = $3, hold_until = $4
+			WHERE `+clause+` AND id = $2`, arg, r.SubjectID, now, hold); err != nil {
+			return err
+		}
+		reason := "billing data of a former customer: kept, restricted to billing, for the fiscal retention period (7 years after the end of the year the relationship ended)"
+		out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "KEPT", Reason: reason, KeptUntil: &hold},
+			wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "KEPT", Reason: reason, KeptUntil: &hold})
+		return nil
+	})
+	return out, err
+}
+
+// recordHistory writes which fields of an object changed, by the request's actor.
+func recordHistory(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, objectType string, objectID uuid.UUID, fields []string, at time.Time) error {
+	if len(fields) == 0 {
+		return nil
+	}
+	kind, actor := "SYSTEM", (*uuid.UUID)(nil)
+	if s := wvsoft.ActorFrom(ctx); s != nil {
+		kind, actor = s.Kind, &s.ID
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO change_history (tenant_id, id, object_type, object_id, fields, at, actor_kind, actor_id)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, tenant, id, objectType, objectID, pq.StringArray(fields), at, kind, actor)
+	return err
+}
+
+// History lists the changes of one object, oldest first.
+func (d *DB) History(ctx context.Context, f wvsoft.TenantFilter, objectID uuid.UUID) ([]*wvsoft.HistoryEntry, error) {
+	rows := []struct {
+		wvsoft.HistoryEntry
+		F pq.StringArray `db:"fields"`
+	}{}
+	// Staff reach every tenant's history, but only of the register: never of a data space.
+	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, object_type, object_id, fields, at, actor_kind, actor_id
+		FROM change_history WHERE %s AND object_id = $2 AND (NOT $3 OR object_type IN ('customers', 'contact_persons'))
+		ORDER BY at, id`, objectID, f.All)
+	out := make([]*wvsoft.HistoryEntry, len(rows))
+	for i := range rows {
+		e := rows[i].HistoryEntry
+		e.Fields = rows[i].F
+		out[i] = &e
+	}
+	return out, err
+}
+
+// StaffMembers lists the staff register.
+func (d *DB) StaffMembers(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.StaffMember, error) {
+	rows := []*wvsoft.StaffMember{}
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT id, email, name, role, declaration_signed_at, declaration_expires_at FROM staff_members ORDER BY email`)
+	})
+	return rows, err
+}
+
+// RecordDeclaration records a signed confidentiality declaration.
+func (d *DB) RecordDeclaration(ctx context.Context, f wvsoft.TenantFilter, staff uuid.UUID, signed, expires time.Time) (*wvsoft.StaffMember, error) {
+	var out wvsoft.StaffMember
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &out, `UPDATE staff_members SET declaration_signed_at = $2, declaration_expires_at = $3 WHERE id = $1
+			RETURNING id, email, name, role, declaration_signed_at, declaration_expires_at`, staff, signed, expires)
+	})
+	return &out, err
+}
+
+// Processors lists the processor register.
+func (d *DB) Processors(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Processor, error) {
+	rows := []*wvsoft.Processor{}
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT id, name, role, declaration_reference, declaration_date, created_at FROM processors ORDER BY name`)
+	})
+	return rows, err
+}
+
+// RegisterProcessor adds a processor.
+func (d *DB) RegisterProcessor(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.Processor) error {
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO processors (id, name, role, declaration_reference, declaration_date, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6)`, p.UUID, p.Name, p.Role, p.DeclarationReference, p.DeclarationDate, p.CreatedAt)
+		return err
+	})
+}
+
+// PurgeRuns lists the purge runs, newest first.
+func (d *DB) PurgeRuns(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.PurgeRun, error) {
+	rows := []struct {
+		wvsoft.PurgeRun
+		Raw []byte `db:"counts"`
+	}{}
+	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `SELECT id, at, dry_run, counts FROM purge_runs ORDER BY at DESC LIMIT 100`)
+	})
+	out := make([]*wvsoft.PurgeRun, len(rows))
+	for i := range rows {
+		r := rows[i].PurgeRun
+		json.Unmarshal(rows[i].Raw, &r.Counts)
+		out[i] = &r
+	}
+	return out, err
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// Purge applies the retention schedule (wvsoft.RetentionRules) and records what it removed, by
+// rule: counts, never values. It is idempotent. A dry run does the same work in a transaction
+// that it rolls back, so its counts are exactly what a real run would remove.
+func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.Time, dryRun bool) (*wvsoft.PurgeRun, error) {
+	var ended []uuid.UUID
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &ended, `SELECT tenant_id FROM customers WHERE relationship_end IS NOT NULL AND relationship_end <= $1::date`, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	run := &wvsoft.PurgeRun{UUID: id, At: now, DryRun: dryRun, Counts: map[string]int{}}
+	errRollback := &wvsoft.Error{Code: "DRY_RUN", Message: "dry run"}
+	err = d.inTx(ctx, wvsoft.TenantFilter{All: true, Tenants: ended}, func(tx *sqlx.Tx) error {
+		exec := func(name, q string, args ...any) error {
+			res, err := tx.ExecContext(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			run.Counts[name] += int(n)
+			return nil
+		}
+		graceEnd := now.Add(-rules.SupportGrace)
+		steps := []struct {
+			name, q string
+			args    []any
+		}{
+			{"support-data.contact-persons", `UPDATE contact_persons cp SET phone = NULL, email = NULL FROM customers c
+				WHERE c.tenant_id = cp.tenant_id AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date
+				AND (cp.phone IS NOT NULL OR cp.email IS NOT NULL)`, []any{graceEnd}},
+			{"billing-data.contact-persons", `DELETE FROM contact_persons cp USING customers c
+				WHERE c.tenant_id = cp.tenant_id AND c.relationship_end IS NOT NULL
+				AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
+			{"billing-data.restricted-contact-persons", `DELETE FROM contact_persons WHERE hold_until IS NOT NULL AND hold_until < $1::date`, []any{now}},
+			{"billing-data.customers", `UPDATE customers SET name = NULL, email = NULL, phone = NULL, street = NULL, postal_code = NULL,
+				city = NULL, kvk_number = NULL, iban = NULL
+				WHERE relationship_end IS NOT NULL AND make_date(extract(year FROM relationship_end)::int + $2, 12, 31) < $1::date
+				AND (name IS NOT NULL OR email IS NOT NULL OR phone IS NOT NULL OR street IS NOT NULL OR iban IS NOT NULL OR kvk_number IS NOT NULL)`,
+				[]any{now, rules.FiscalYears}},
+			{"data-space.persons", `DELETE FROM persons p USING customers c WHERE c.tenant_id = p.tenant_id
+				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
+			{"data-space.users", `DELETE FROM users u USING customers c WHERE c.tenant_id = u.tenant_id
+				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
+			{"data-space.api-keys", `DELETE FROM api_keys k USING customers c WHERE c.tenant_id = k.tenant_id
+				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
+			{"website-inquiries", `DELETE FROM inquiries WHERE received_at < $1`, []any{now.Add(-rules.InquiryMaxAge)}},
+			{"delivered-mail", `DELETE FROM outbox WHERE status <> 'PENDING' AND coalesce(sent_at, created_at) < $1`, []any{now.Add(-rules.SentMailAge)}},
+		}
+		for _, s := range steps {
+			if err := exec(s.name, s.q, s.args...); err != nil {
+				return err
+			}
+		}
+		if n := run.Counts["website-inquiries"]; n > 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, expired) VALUES ($1::date, $2)
+				ON CONFLICT (day) DO UPDATE SET expired = inquiry_counts.expired + $2`, now, n); err != nil {
+				return err
+			}
+		}
+		if dryRun {
+			return errRollback
+		}
+		counts, _ := json.Marshal(run.Counts)
+		_, err := tx.ExecContext(ctx, `INSERT INTO purge_runs (id, at, dry_run, counts) VALUES ($1,$2,false,$3)`, run.UUID, now, counts)
+		return err
+	})
+	if err == errRollback {
+		err = nil
+	}
+	return run, err
+}

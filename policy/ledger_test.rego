@@ -1,0 +1,125 @@
+# Tests of the privacy ledger: consent (P6), data-subject requests (P7), the staff register
+# (P10), the processor register and article 30 records (P11), and the purge (P2).
+package wvsoft.ledger_test
+
+import data.wvsoft.authz
+import rego.v1
+
+t1 := "0190a000-0000-7000-8000-000000000001"
+
+t2 := "0190a000-0000-7000-8000-000000000002"
+
+now_ns := time.parse_rfc3339_ns("2026-06-01T12:00:00Z")
+
+admin := {"kind": "USER", "id": "a", "role": "ADMIN", "tenant_id": t1, "can_write": true, "special_categories": true}
+
+member := object.union(admin, {"role": "MEMBER"})
+
+staff(role) := {"kind": "STAFF", "id": "s", "role": role, "can_write": false, "special_categories": false, "declaration_expires_at": "2026-12-31T00:00:00Z"}
+
+personal := {
+	"StaffMember": {"email": {"category": "CONTACT", "purposes": ["SUPPORT"]}, "name": {"category": "IDENTITY", "purposes": ["SUPPORT"]}},
+	"Customer": {"phone": {"category": "CONTACT", "purposes": ["SUPPORT", "BILLING"]}, "iban": {"category": "FINANCIAL", "purposes": ["BILLING"]}},
+	"ContactPerson": {"phone": {"category": "CONTACT", "purposes": ["SUPPORT"]}},
+}
+
+decide(subject, type, field, tenant, withdrawn) := d if {
+	res := object.union({"type": type, "field": field}, object.get(personal, [type, field], {}))
+	extra := object.union(tenant_of(tenant), consent_of(subject, withdrawn))
+	d := authz.decision with input as {
+		"subject": subject, "action": "read", "resource": object.union(res, extra),
+		"context": {"time_ns": now_ns},
+	}
+}
+
+tenant_of("") := {}
+
+tenant_of(t) := {"tenant_id": t} if t != ""
+
+consent_of(subject, withdrawn) := {"consent_withdrawn": withdrawn} if subject.kind == "STAFF"
+
+consent_of(subject, _) := {} if subject.kind != "STAFF"
+
+mutate(subject, m) := decide(subject, "Mutation", m, "", false)
+
+rows(subject, type, action) := r if {
+	r := authz.rows with input as {"subject": subject, "action": action, "resource": {"type": type}, "context": {"time_ns": now_ns}}
+}
+
+fields := {
+	"Consent": ["given", "history"],
+	"ConsentEvent": ["event", "basis", "evidence", "at", "actorKind"],
+	"DataSubjectRequest": ["id", "kind", "subjectId", "receivedAt", "deadline", "status", "completedAt", "outcome", "export"],
+	"HistoryEntry": ["fields", "at", "actorKind"],
+	"StaffMember": ["id", "email", "name", "role", "declarationSignedAt", "declarationExpiresAt"],
+	"Processor": ["id", "name", "role", "declarationReference", "declarationDate"],
+	"ProcessingRecords": ["controller", "activities", "json"],
+	"ProcessingActivity": ["purpose", "categories", "fields", "retention", "processors"],
+	"PurgeRun": ["at", "dryRun", "counts"],
+}
+
+test_consent_withdrawn_restricts_support_not_billing if {
+	decide(staff("SUPPORT"), "Customer", "phone", "", false).effect == "allow"
+	decide(staff("SUPPORT"), "Customer", "phone", "", true).effect == "deny"
+	decide(staff("SUPPORT"), "ContactPerson", "phone", "", true).effect == "deny"
+	decide(staff("SUPPORT"), "Customer", "iban", "", true).effect == "deny"
+	decide(staff("BILLING"), "Customer", "iban", "", true).effect == "allow"
+	decide(staff("BILLING"), "Customer", "phone", "", true).effect == "allow"
+	decide(staff("DIRECTOR"), "ContactPerson", "phone", "", true).effect == "deny"
+}
+
+test_admin_manages_consent_and_person_requests if {
+	every type in ["Consent", "ConsentEvent", "DataSubjectRequest", "HistoryEntry"] {
+		rows(admin, type, "read") == {"tenants": [t1]}
+		every field in fields[type] {
+			decide(admin, type, field, t1, false).effect == "allow"
+			decide(admin, type, field, t2, false).effect == "deny"
+		}
+	}
+	every field in ["consent", "dataSubjectRequests"] {
+		decide(admin, "Customer", field, t1, false).effect == "allow"
+		decide(member, "Customer", field, t1, false).effect == "deny"
+	}
+	decide(admin, "Consent", "history", t1, false).effect == "allow"
+	rows(admin, "PersonRequest", "write") == {"tenants": [t1]}
+	rows(admin, "ContactPersonRequest", "write") == {"tenants": []}
+	every m in ["giveConsent", "withdrawConsent", "registerDataSubjectRequest", "executeDataSubjectRequest"] {
+		mutate(admin, m).effect == "allow"
+		mutate(member, m).effect == "deny"
+	}
+}
+
+test_support_handles_contact_person_requests if {
+	rows(staff("SUPPORT"), "ContactPersonRequest", "write") == {"all": true}
+	rows(staff("SUPPORT"), "PersonRequest", "write") == {"tenants": []}
+	mutate(staff("SUPPORT"), "withdrawConsent").effect == "allow"
+	mutate(staff("BILLING"), "withdrawConsent").effect == "deny"
+}
+
+test_staff_register_and_purge_for_the_director if {
+	every type in ["StaffMember", "PurgeRun"] {
+		rows(staff("DIRECTOR"), type, "read") == {"all": true}
+		every field in fields[type] {
+			decide(staff("DIRECTOR"), type, field, "", false).effect == "allow"
+			decide(staff("SUPPORT"), type, field, "", false).effect == "deny"
+		}
+	}
+	mutate(staff("DIRECTOR"), "recordConfidentialityDeclaration").effect == "allow"
+	mutate(staff("DIRECTOR"), "runPurge").effect == "allow"
+	mutate(staff("SUPPORT"), "runPurge").effect == "deny"
+	mutate(admin, "recordConfidentialityDeclaration").effect == "deny"
+}
+
+test_processors_and_records_for_all_staff if {
+	every role in ["DIRECTOR", "SUPPORT", "BILLING"] {
+		every type in ["Processor", "ProcessingRecords", "ProcessingActivity"] {
+			every field in fields[type] {
+				decide(staff(role), type, field, "", false).effect == "allow"
+			}
+		}
+	}
+	decide(staff("ACCOUNTANT"), "Processor", "name", "", false).effect == "deny"
+	decide(admin, "ProcessingRecords", "json", "", false).effect == "deny"
+	mutate(staff("DIRECTOR"), "registerProcessor").effect == "allow"
+	mutate(staff("BILLING"), "registerProcessor").effect == "deny"
+}
