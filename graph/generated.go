@@ -2767,8 +2767,8 @@ type ContactPerson implements Node {
   name: String @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
   "Role at the customer."
   role: ContactRole
-  "E-mail address."
-  email: String @personal(category: CONTACT, purposes: [SUPPORT, BILLING])
+  "E-mail address (support-only data: it goes 30 days after the relationship ends)."
+  email: String @personal(category: CONTACT, purposes: [SUPPORT])
   "Phone number."
   phone: String @personal(category: CONTACT, purposes: [SUPPORT])
 }

@@ -38,7 +38,7 @@ personal := {
 	"ContactPerson": {
 		"salutation": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
 		"name": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
-		"email": {"category": "CONTACT", "purposes": ["SUPPORT", "BILLING"]},
+		"email": {"category": "CONTACT", "purposes": ["SUPPORT"]},
 		"phone": {"category": "CONTACT", "purposes": ["SUPPORT"]},
 	},
 	"User": {
@@ -298,9 +298,11 @@ test_billing_reads_customer_address_and_kvk if {
 	}
 }
 
-test_billing_denied_contact_phone if {
+# Contact persons' phone and e-mail are support-only data (they go with the grace period).
+test_billing_denied_contact_phone_and_email if {
 	denied(decide(billing, "ContactPerson", "phone", t1))
-	allowed(decide(billing, "ContactPerson", "email", t1))
+	denied(decide(billing, "ContactPerson", "email", t1))
+	allowed(decide(billing, "ContactPerson", "name", t1))
 }
 
 test_support_denied_person_fields if {
