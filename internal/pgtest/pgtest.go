@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -22,9 +23,21 @@ import (
 	"github.com/wvsoft/privacy/internal/postgres"
 )
 
-// TemplateName is the template database; `make test` drops it first so that a changed seed or
-// migration is picked up.
+// TemplateName is the default template database; `make test` drops it first so that a changed
+// seed or migration is picked up. WVSOFT_TEST_TEMPLATE names another, so that two working copies
+// with different migrations can test against one server without rebuilding each other's template.
 const TemplateName = "wvsoft_test_template"
+
+var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,50}$`)
+
+// templateName is the template this test binary uses.
+func templateName() string {
+	// The name goes into SQL unquoted: only a plain identifier is taken.
+	if v := os.Getenv("WVSOFT_TEST_TEMPLATE"); identifier.MatchString(v) {
+		return v
+	}
+	return TemplateName
+}
 
 // DB is a fresh database for one test.
 type DB struct {
@@ -45,12 +58,13 @@ func New(t testing.TB) *DB {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	ensureTemplate(t, ctx, admin, base)
+	template := templateName()
+	ensureTemplate(t, ctx, admin, base, template)
 
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "wvsoft_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+TemplateName); err != nil {
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -71,7 +85,7 @@ func New(t testing.TB) *DB {
 
 // ensureTemplate migrates and seeds the template once; concurrent test binaries wait on an
 // advisory lock.
-func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base string) {
+func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, template string) {
 	t.Helper()
 	conn, err := admin.Conn(ctx)
 	if err != nil {
@@ -83,13 +97,13 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base strin
 	}
 	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(7461002)`)
 	var exists bool
-	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, TemplateName).Scan(&exists); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, template).Scan(&exists); err != nil {
 		t.Fatal(err)
 	}
 	if exists {
 		return
 	}
-	building := TemplateName + "_building"
+	building := template + "_building"
 	conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
 	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+building); err != nil {
 		t.Fatal(err)
@@ -102,7 +116,7 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base strin
 		t.Fatalf("seed template: %v", err)
 	}
 	// Rename only when complete, so a crash never leaves a half-built template behind.
-	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+TemplateName); err != nil {
+	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+template); err != nil {
 		t.Fatal(err)
 	}
 }
