@@ -120,7 +120,8 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	for _, mode := range modes {
-		cfg := graph.HandlerConfig{Logger: logger}
+		// W1 and W2 read pages of 1,000 persons: twice the default maximum.
+		cfg := graph.HandlerConfig{Logger: logger, Limits: graph.Limits{MaxPageSize: 1000}}
 		switch mode {
 		case "off":
 			cfg = graph.WithFieldHook(cfg, func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) })

@@ -34,6 +34,8 @@ type stack struct {
 	t     *testing.T
 	srv   *httptest.Server
 	authn *auth.Authenticator
+	db    *pgtest.DB
+	store *postgres.DB
 }
 
 func newStack(t *testing.T, opts ...authz.Option) *stack {
@@ -44,9 +46,19 @@ func newStack(t *testing.T, opts ...authz.Option) *stack {
 // newTracedStack is newStack with spans going to tp (nil: no tracing).
 func newTracedStack(t *testing.T, tp *sdktrace.TracerProvider, opts ...authz.Option) *stack {
 	t.Helper()
+	return newConfiguredStack(t, tp, nil, opts...)
+}
+
+// newConfiguredStack is newTracedStack with the handler's configuration changed by configure
+// (nil: the defaults, introspection on).
+func newConfiguredStack(t *testing.T, tp *sdktrace.TracerProvider, configure func(*graph.HandlerConfig), opts ...authz.Option) *stack {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	cfg := graph.HandlerConfig{Logger: slog.New(slog.DiscardHandler), Introspection: true}
+	if configure != nil {
+		configure(&cfg)
+	}
 	var dbOpts []postgres.Option
 	if tp != nil {
 		cfg.Tracer = tp.Tracer("test")
@@ -68,7 +80,7 @@ func newTracedStack(t *testing.T, tp *sdktrace.TracerProvider, opts ...authz.Opt
 	gql := graph.NewHandler(&graph.Resolver{Store: store, Now: time.Now}, cfg)
 	srv := httptest.NewServer(httpserver.NewServer(cfg.Logger, authn, engine, store, gql, nil))
 	t.Cleanup(srv.Close)
-	return &stack{t: t, srv: srv, authn: authn}
+	return &stack{t: t, srv: srv, authn: authn, db: db, store: store}
 }
 
 func (s *stack) query(email, query string) (map[string]any, []map[string]any) {

@@ -446,7 +446,7 @@ func (r *queryResolver) MySupportAccessGrants(ctx context.Context) ([]*wvsoft.Ac
 }
 
 func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
-	p, err := pageArgs(first, after)
+	p, err := r.pageArgs(first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -328,7 +328,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("bad input names the field and writes nothing", func(t *testing.T) {
 		count := func() int {
-			r := s.query(member, `{ persons(first: 1000) { edges { cursor } } }`, nil)
+			r := s.query(member, `{ persons(first: 500) { edges { cursor } } }`, nil)
 			return len(dig(r.Data, "persons", "edges").([]any))
 		}
 		before := count()

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,7 +49,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	cfg := loadConfig(getenv)
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
 	logger := newLogger(cfg, stderr)
 	cmd, rest := args[1], args[2:]
 	switch cmd {
@@ -155,7 +159,7 @@ func auditVerify(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	defer db.Close()
 	broken := 0
-	page := wvsoft.Page{First: wvsoft.MaxPageSize}
+	page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
 	for {
 		customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
 		if err != nil {
@@ -265,7 +269,8 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	go expireGrants(ctx, db, logger)
 
 	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
-		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, Metrics: m, Tracer: tracer})
+		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
+			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
 	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler())
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
@@ -329,9 +334,10 @@ type config struct {
 	Production          bool
 	Introspection       bool
 	LogFormat           string
+	Limits              graph.Limits
 }
 
-func loadConfig(getenv func(string) string) config {
+func loadConfig(getenv func(string) string) (config, error) {
 	get := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -359,5 +365,27 @@ func loadConfig(getenv func(string) string) config {
 		c.LogFormat = "json"
 	}
 	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
-	return c
+	var errs []error
+	positive := func(name string, dest *int) {
+		v := getenv(name)
+		if v == "" {
+			return // the default of graph.Limits
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("%s must be a positive whole number, not %q", name, v))
+			return
+		}
+		*dest = n
+	}
+	positive("GRAPHQL_MAX_DEPTH", &c.Limits.MaxDepth)
+	positive("GRAPHQL_MAX_COMPLEXITY", &c.Limits.MaxComplexity)
+	positive("GRAPHQL_MAX_ALIASES", &c.Limits.MaxAliases)
+	positive("GRAPHQL_MAX_QUERY_BYTES", &c.Limits.MaxQueryBytes)
+	positive("GRAPHQL_MAX_TOKENS", &c.Limits.MaxTokens)
+	positive("GRAPHQL_MAX_PAGE_SIZE", &c.Limits.MaxPageSize)
+	var body int
+	positive("GRAPHQL_MAX_BODY_BYTES", &body)
+	c.Limits.MaxBodyBytes = int64(body)
+	return c, errors.Join(errs...)
 }
