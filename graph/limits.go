@@ -100,7 +100,7 @@ var _ interface {
 	graphql.OperationContextMutator
 } = limitsExtension{}
 
-func (limitsExtension) ExtensionName() string                        { return "WvSoftLimits" }
+func (limitsExtension) ExtensionName() string                          { return "WvSoftLimits" }
 func (limitsExtension) Validate(schema graphql.ExecutableSchema) error { return nil }
 
 func (e limitsExtension) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
