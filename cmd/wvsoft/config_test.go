@@ -27,6 +27,13 @@ func TestConfiguration(t *testing.T) {
 	if err != nil || limits.Limits != want {
 		t.Fatalf("limits: %+v %v", limits.Limits, err)
 	}
+	cors, err := loadConfig(envOf(map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.nl,https://beheer.example.nl"}))
+	if err != nil || len(cors.CORSOrigins) != 2 {
+		t.Fatalf("CORS origins: %v %v", cors.CORSOrigins, err)
+	}
+	if _, err := loadConfig(envOf(map[string]string{"CORS_ALLOWED_ORIGINS": "*"})); err == nil {
+		t.Fatal("a wildcard origin accepted")
+	}
 	if _, err := loadConfig(envOf(map[string]string{"GRAPHQL_MAX_DEPTH": "-1", "GRAPHQL_MAX_PAGE_SIZE": "lots"})); err == nil ||
 		!strings.Contains(err.Error(), "GRAPHQL_MAX_DEPTH") || !strings.Contains(err.Error(), "GRAPHQL_MAX_PAGE_SIZE") {
 		t.Fatalf("bad limits accepted: %v", err)

@@ -271,7 +271,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
 		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler())
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins))
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
@@ -335,6 +335,7 @@ type config struct {
 	Introspection       bool
 	LogFormat           string
 	Limits              graph.Limits
+	CORSOrigins         []string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -387,5 +388,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var body int
 	positive("GRAPHQL_MAX_BODY_BYTES", &body)
 	c.Limits.MaxBodyBytes = int64(body)
+	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
+	errs = append(errs, err)
+	c.CORSOrigins = origins
 	return c, errors.Join(errs...)
 }
