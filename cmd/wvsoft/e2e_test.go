@@ -57,6 +57,7 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL": db.OwnerURL, "LISTEN_ADDR": "127.0.0.1:0", "TOKEN_KEY_FILE": keyFile, "LOG_FORMAT": "json",
+		"DATA_ENCRYPTION_KEY": db.DataKey,
 	}
 	for k, v := range extraEnv {
 		env[k] = v
@@ -384,8 +385,8 @@ func TestEndToEnd(t *testing.T) {
 }
 
 // assertNoPersonalValues searches the server's log for every personal value in its database:
-// names, e-mail addresses, phone numbers, IBANs and BSNs of persons, contact persons, users and
-// customers.
+// names, e-mail addresses, phone numbers, IBANs, BSNs and medical notes of persons, contact
+// persons, users and customers.
 func assertNoPersonalValues(t *testing.T, s *server) {
 	t.Helper()
 	owner, err := sql.Open("postgres", s.db.OwnerURL)
@@ -402,7 +403,19 @@ func assertNoPersonalValues(t *testing.T, s *server) {
 		t.Fatal(err)
 	}
 	defer rows.Close()
+	// BSNs and medical notes are encrypted in the database: their plain values come from the API.
+	var decrypted []string
+	for _, who := range []string{"member@bakkerij-de-vries.example", "member@jansen-installatie.example"} {
+		for _, v := range allPersons(t, s, s.token(who)) {
+			decrypted = append(decrypted, v[0], v[1])
+		}
+	}
 	log := s.logs.String()
+	for _, v := range decrypted {
+		if v != "" && strings.Contains(log, v) {
+			t.Errorf("the log holds the personal value %q", v)
+		}
+	}
 	if !strings.Contains(log, "request_id") || !strings.Contains(log, `"msg":"decision"`) {
 		t.Fatalf("the log lacks request ids or decision lines:\n%.2000s", log)
 	}

@@ -39,6 +39,7 @@ Usage:
   wvsoft seed          write the demo data (idempotent)
   wvsoft token EMAIL   print a development bearer token for a user or staff member
   wvsoft audit verify  check every customer's access-log hash chain
+  wvsoft rotate-keys   re-encrypt BSNs and medical notes with DATA_ENCRYPTION_KEY
 
 Each command takes --help. Configuration is read from the environment; see README.md.
 `
@@ -69,7 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
 				return err
 			}
-			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now()); err != nil {
+			keys, err := loadKeyring(cfg)
+			if err != nil {
+				return err
+			}
+			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now(), keys); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, "demo data seeded")
@@ -101,6 +106,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return withFlags("audit verify", "check the hash chain of every customer's access log and report the first broken link of each; exits non-zero when one is broken", rest[1:], stdout, func() error {
 			return auditVerify(ctx, cfg, stdout)
+		})
+	case "rotate-keys":
+		return withFlags(cmd, "re-encrypt every BSN and medical note that is not sealed with DATA_ENCRYPTION_KEY (sealed with a key of DATA_ENCRYPTION_OLD_KEYS, or written before encryption), as the owner (DATABASE_URL); servers may keep running", rest, stdout, func() error {
+			keys, err := loadKeyring(cfg)
+			if err != nil {
+				return err
+			}
+			res, err := postgres.RotateKeys(ctx, cfg.DatabaseURL, keys, 1000)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d persons read, %d values re-encrypted; every BSN and medical note is sealed with key %s\n",
+				res.Persons, res.Resealed, res.KeyID)
+			return nil
 		})
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -220,6 +239,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			return fmt.Errorf("set the application role's password: %w", err)
 		}
 	}
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	dbOpts = append(dbOpts, postgres.WithKeyring(keys))
 	db, err := openApp(ctx, cfg, dbOpts...)
 	if err != nil {
 		return err
@@ -300,6 +324,23 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	return srv.Shutdown(shutdownCtx)
 }
 
+// loadKeyring reads the data encryption keys: DATA_ENCRYPTION_KEY, which production must set,
+// or in development a key kept in DATA_ENCRYPTION_KEY_FILE (created on first use, like the
+// token signing key); and the old keys that still decrypt during a rotation.
+func loadKeyring(cfg config) (*postgres.Keyring, error) {
+	key := cfg.DataKey
+	if key == "" {
+		if cfg.Production {
+			return nil, errors.New("DATA_ENCRYPTION_KEY is required in production (the base64 of 32 random bytes; see README, Secrets at rest)")
+		}
+		var err error
+		if key, err = postgres.LoadOrCreateKeyFile(cfg.DataKeyFile); err != nil {
+			return nil, fmt.Errorf("development data key %s: %w", cfg.DataKeyFile, err)
+		}
+	}
+	return postgres.NewKeyring(key, cfg.DataOldKeys...)
+}
+
 // expireGrants writes down expired support-access requests and grants once a minute. Access
 // already stops at expiry without it (the policy and the grant query compare times); this puts
 // the EXPIRED step into the customers' access logs.
@@ -336,6 +377,9 @@ type config struct {
 	LogFormat           string
 	Limits              graph.Limits
 	CORSOrigins         []string
+	DataKey             string
+	DataOldKeys         []string
+	DataKeyFile         string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -355,6 +399,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		OIDCIssuer:          getenv("OIDC_ISSUER"),
 		OIDCAudience:        get("OIDC_AUDIENCE", auth.Audience),
 		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
+		DataKey:             getenv("DATA_ENCRYPTION_KEY"),
+		DataKeyFile:         get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
 		Production:          get("WVSOFT_ENV", "development") == "production",
 	}
 	c.Introspection = !c.Production
@@ -391,5 +437,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
+	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.DataOldKeys = append(c.DataOldKeys, k)
+		}
+	}
 	return c, errors.Join(errs...)
 }

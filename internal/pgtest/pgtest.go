@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -46,6 +47,19 @@ type DB struct {
 	// AppURL connects as the application role, as the server does.
 	AppURL string
 	Name   string
+	// DataKey is the data encryption key (DATA_ENCRYPTION_KEY) the template's BSNs and medical
+	// notes are encrypted with: random per template, kept as the template database's comment.
+	DataKey string
+}
+
+// Keyring is DataKey as the store takes it.
+func (db *DB) Keyring(t testing.TB) *postgres.Keyring {
+	t.Helper()
+	k, err := postgres.NewKeyring(db.DataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // New creates a fresh database from the template and drops it when the test ends.
@@ -59,7 +73,7 @@ func New(t testing.TB) *DB {
 	}
 	defer admin.Close()
 	template := templateName()
-	ensureTemplate(t, ctx, admin, base, template)
+	key := ensureTemplate(t, ctx, admin, base, template)
 
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -80,12 +94,12 @@ func New(t testing.TB) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &DB{OwnerURL: owner, AppURL: app, Name: name}
+	return &DB{OwnerURL: owner, AppURL: app, Name: name, DataKey: key}
 }
 
-// ensureTemplate migrates and seeds the template once; concurrent test binaries wait on an
-// advisory lock.
-func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, template string) {
+// ensureTemplate migrates and seeds the template once and returns its data key; concurrent test
+// binaries wait on an advisory lock.
+func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, template string) string {
 	t.Helper()
 	conn, err := admin.Conn(ctx)
 	if err != nil {
@@ -96,12 +110,18 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, temp
 		t.Fatal(err)
 	}
 	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(7461002)`)
-	var exists bool
-	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, template).Scan(&exists); err != nil {
+	var key sql.NullString
+	err = conn.QueryRowContext(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, template).Scan(&key)
+	switch {
+	case err == nil && key.Valid:
+		return key.String
+	case err == nil:
+		// A template from before the data was encrypted: build it anew.
+		if _, err := conn.ExecContext(ctx, `DROP DATABASE `+template+` WITH (FORCE)`); err != nil {
+			t.Fatal(err)
+		}
+	case !errors.Is(err, sql.ErrNoRows):
 		t.Fatal(err)
-	}
-	if exists {
-		return
 	}
 	building := template + "_building"
 	conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
@@ -112,13 +132,26 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, temp
 	if err := postgres.Migrate(ctx, url, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("migrate template: %v", err)
 	}
-	if err := postgres.Seed(ctx, url, time.Now()); err != nil {
+	newKey, err := postgres.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := postgres.NewKeyring(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Seed(ctx, url, time.Now(), keys); err != nil {
 		t.Fatalf("seed template: %v", err)
+	}
+	// COMMENT takes no parameters; the key is base64, which holds no quote.
+	if _, err := conn.ExecContext(ctx, `COMMENT ON DATABASE `+building+` IS '`+newKey+`'`); err != nil {
+		t.Fatal(err)
 	}
 	// Rename only when complete, so a crash never leaves a half-built template behind.
 	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+template); err != nil {
 		t.Fatal(err)
 	}
+	return newKey
 }
 
 func serverURL(t testing.TB) string {
