@@ -26,6 +26,26 @@ type server struct {
 	keyFile string
 	db      *pgtest.DB
 	logs    *syncBuffer
+
+	cancel   context.CancelFunc // what SIGTERM does to main's context
+	done     chan error         // what run returned
+	stopOnce sync.Once
+	stopErr  error
+	stopped  bool // stopped by the test, which checks the result itself
+}
+
+// shutdown cancels the server's context, as SIGTERM does, and returns what run returned.
+func (s *server) shutdown() error {
+	s.stopped = true
+	return s.stop()
+}
+
+func (s *server) stop() error {
+	s.stopOnce.Do(func() {
+		s.cancel()
+		s.stopErr = <-s.done
+	})
+	return s.stopErr
 }
 
 // syncBuffer collects the server's log; the server writes from many goroutines.
@@ -70,9 +90,9 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 		done <- run(ctx, []string{"wvsoft", "serve"}, func(k string) string { return env[k] }, stdoutW, logs)
 		stdoutW.Close()
 	}()
+	s := &server{t: t, keyFile: keyFile, db: db, logs: logs, cancel: cancel, done: done}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := s.stop(); err != nil && !s.stopped {
 			t.Errorf("serve ended with %v", err)
 		}
 	})
@@ -89,6 +109,7 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 	select {
 	case base = <-urls:
 	case err := <-done:
+		s.stopOnce.Do(func() { s.stopErr = err }) // the cleanup must not wait for it again
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("serve did not start")
@@ -106,7 +127,8 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &server{t: t, url: base, keyFile: keyFile, db: db, logs: logs}
+	s.url = base
+	return s
 }
 
 // token issues a development token as `wvsoft token` does.

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -290,7 +291,10 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	}
 
-	go expireGrants(ctx, db, logger)
+	// The sweeper ends with ctx; the pool closes only after it has (defers run last first).
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	workers.Go(func() { expireGrants(ctx, db, logger) })
 
 	gql := graph.NewHandler(&graph.Resolver{Store: db, Now: time.Now},
 		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
@@ -318,10 +322,17 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	// SIGTERM: stop accepting, let the requests in flight finish within the bound, then the
+	// deferred calls close the database pool and flush the traces.
+	logger.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close() // cut what did not finish in time
+		return fmt.Errorf("shutdown: requests still running after %s were cut off", cfg.ShutdownTimeout)
+	}
+	logger.Info("stopped: every request finished")
+	return nil
 }
 
 // loadKeyring reads the data encryption keys: DATA_ENCRYPTION_KEY, which production must set,
@@ -380,6 +391,7 @@ type config struct {
 	DataKey             string
 	DataOldKeys         []string
 	DataKeyFile         string
+	ShutdownTimeout     time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -437,6 +449,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
+	c.ShutdownTimeout = 15 * time.Second
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT must be a duration such as 15s, not %q", v))
+		}
+		c.ShutdownTimeout = d
+	}
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataOldKeys = append(c.DataOldKeys, k)
