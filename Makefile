@@ -23,7 +23,7 @@ run: build
 ## test: every test, Go and Rego, against a real PostgreSQL.
 test:
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
-	psql "$$DATABASE_URL" -qc "DROP DATABASE IF EXISTS wvsoft_test_template WITH (FORCE)" >/dev/null; \
+	psql "$$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $${WVSOFT_TEST_TEMPLATE:-wvsoft_test_template} WITH (FORCE)" >/dev/null; \
 	$(GO) vet ./...; \
 	$(OPA) fmt --fail --list policy/; $(OPA) check --strict policy/; $(OPA) test policy/; \
 	$(GO) test -count=1 ./...

@@ -84,12 +84,12 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 	var err error
 	env.small = postgres.SeedID("customer", "bakkerij-de-vries")
 	// 200 seeded + 800 = 1,000 persons in the small data space.
-	if err := postgres.SeedPersons(ctx, env.db.OwnerURL, env.small, 800, 7, now); err != nil {
+	if err := postgres.SeedPersons(ctx, env.db.OwnerURL, env.small, 800, 7, now, env.db.Keyring(tb)); err != nil {
 		tb.Fatal(err)
 	}
 	env.big = postgres.SeedID("customer", "jansen-installatie")
 	if bigPersons > 0 {
-		if err := postgres.SeedPersons(ctx, env.db.OwnerURL, env.big, bigPersons, 8, now); err != nil {
+		if err := postgres.SeedPersons(ctx, env.db.OwnerURL, env.big, bigPersons, 8, now, env.db.Keyring(tb)); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -99,7 +99,7 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 	if err := postgres.Analyze(ctx, env.db.OwnerURL); err != nil {
 		tb.Fatal(err)
 	}
-	env.store, err = postgres.Open(ctx, env.db.AppURL, time.Now)
+	env.store, err = postgres.Open(ctx, env.db.AppURL, time.Now, postgres.WithKeyring(env.db.Keyring(tb)))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -120,7 +120,8 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	for _, mode := range modes {
-		cfg := graph.HandlerConfig{Logger: logger}
+		// W1 and W2 read pages of 1,000 persons: twice the default maximum.
+		cfg := graph.HandlerConfig{Logger: logger, Limits: graph.Limits{MaxPageSize: 1000}}
 		switch mode {
 		case "off":
 			cfg = graph.WithFieldHook(cfg, func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) })

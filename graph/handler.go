@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -23,6 +24,12 @@ import (
 type HandlerConfig struct {
 	Logger        *slog.Logger
 	Introspection bool
+	// FieldSuggestions lets validation errors suggest field names ("Did you mean ...?"), which
+	// tells a caller the schema that turning introspection off hides; off in production.
+	FieldSuggestions bool
+	// Limits bound depth, cost, aliases, size and page size of a request; zero fields take the
+	// defaults.
+	Limits Limits
 	// Metrics, when set, observe every operation and the decisions it applied.
 	Metrics Metrics
 	// Tracer, when set, gets a span per resolver that reaches the database and one for the
@@ -39,16 +46,21 @@ type Metrics interface {
 	CountDecisions(byEffect map[string]int64)
 }
 
-// NewHandler returns the GraphQL handler: POST and GET over HTTP, every field through
-// authz.FieldMiddleware, one set of dataloaders per operation, and errors shown only as their
-// code and safe message.
-func NewHandler(r *Resolver, cfg HandlerConfig) *handler.Server {
+// NewHandler returns the GraphQL handler: POST and GET over HTTP within the limits, every field
+// through authz.FieldMiddleware, one set of dataloaders per operation, and errors shown only as
+// their code and safe message. It sets the resolver's page size limit.
+func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
+	limits := cfg.Limits.withDefaults()
+	r.maxPageSize = limits.MaxPageSize
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
+	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
+	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.Use(limitsExtension{limits: limits})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, r.Store))
 	})
@@ -115,7 +127,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) *handler.Server {
 		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p)
 		return errors.New("internal error")
 	})
-	return srv
+	return limitRequests(limits, srv)
 }
 
 // outcome classifies a response for the metrics.

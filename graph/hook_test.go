@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +35,8 @@ type stack struct {
 	t     *testing.T
 	srv   *httptest.Server
 	authn *auth.Authenticator
+	db    *pgtest.DB
+	store *postgres.DB
 }
 
 func newStack(t *testing.T, opts ...authz.Option) *stack {
@@ -44,10 +47,20 @@ func newStack(t *testing.T, opts ...authz.Option) *stack {
 // newTracedStack is newStack with spans going to tp (nil: no tracing).
 func newTracedStack(t *testing.T, tp *sdktrace.TracerProvider, opts ...authz.Option) *stack {
 	t.Helper()
+	return newConfiguredStack(t, tp, nil, opts...)
+}
+
+// newConfiguredStack is newTracedStack with the handler's configuration changed by configure
+// (nil: the defaults, introspection on).
+func newConfiguredStack(t *testing.T, tp *sdktrace.TracerProvider, configure func(*graph.HandlerConfig), opts ...authz.Option) *stack {
+	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	cfg := graph.HandlerConfig{Logger: slog.New(slog.DiscardHandler), Introspection: true}
-	var dbOpts []postgres.Option
+	if configure != nil {
+		configure(&cfg)
+	}
+	dbOpts := []postgres.Option{postgres.WithKeyring(db.Keyring(t))}
 	if tp != nil {
 		cfg.Tracer = tp.Tracer("test")
 		dbOpts = append(dbOpts, postgres.WithTracer(cfg.Tracer))
@@ -68,7 +81,14 @@ func newTracedStack(t *testing.T, tp *sdktrace.TracerProvider, opts ...authz.Opt
 	gql := graph.NewHandler(&graph.Resolver{Store: store, Now: time.Now}, cfg)
 	srv := httptest.NewServer(httpserver.NewServer(cfg.Logger, authn, engine, store, gql, nil))
 	t.Cleanup(srv.Close)
-	return &stack{t: t, srv: srv, authn: authn}
+	return &stack{t: t, srv: srv, authn: authn, db: db, store: store}
+}
+
+// unlimited lifts the query limits for tests that select every field of the schema at once:
+// they test authorization, not the limits.
+func unlimited(c *graph.HandlerConfig) {
+	c.Limits = graph.Limits{MaxDepth: 100, MaxComplexity: math.MaxInt32, MaxAliases: 1000,
+		MaxQueryBytes: 1 << 20, MaxTokens: 1 << 20, MaxBodyBytes: 1 << 22}
 }
 
 func (s *stack) query(email, query string) (map[string]any, []map[string]any) {
@@ -163,7 +183,7 @@ rows := {"all": true}
 
 // With a policy that denies every field, no query returns any data at all.
 func TestDenyAllPolicyReturnsNoData(t *testing.T) {
-	s := newStack(t, authz.WithFiles(fstest.MapFS{"deny.rego": {Data: []byte(denyAll)}}))
+	s := newConfiguredStack(t, nil, unlimited, authz.WithFiles(fstest.MapFS{"deny.rego": {Data: []byte(denyAll)}}))
 	q := "query " + selectAll(schema(), schema().Query, 5)
 	for _, who := range []string{"member@bakkerij-de-vries.example", "admin@jansen-installatie.example", "director@wvsoft.example", "support@wvsoft.example"} {
 		data, errs := s.query(who, q)
@@ -207,7 +227,7 @@ default decision := {"effect": "allow"}
 decision := {"effect": "deny", "reason": "scalar"} if concat(".", [input.resource.type, input.resource.field]) in scalars
 rows := {"tenants": [input.subject.tenant_id]}
 `
-	st := newStack(t, authz.WithFiles(fstest.MapFS{"leaves.rego": {Data: []byte(policy)}}))
+	st := newConfiguredStack(t, nil, unlimited, authz.WithFiles(fstest.MapFS{"leaves.rego": {Data: []byte(policy)}}))
 	data, _ := st.query("admin@bakkerij-de-vries.example", "query "+selectAll(s, s.Query, 5))
 	// Names of non-null scalar fields anywhere in the schema: the policy above allows those.
 	nonNull := map[string]bool{}

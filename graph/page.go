@@ -10,13 +10,11 @@ import (
 )
 
 // pageArgs validates the Relay arguments first and after.
-func pageArgs(first *int, after *string) (wvsoft.Page, error) {
-	p := wvsoft.Page{First: wvsoft.DefaultPageSize}
-	if first != nil {
-		if *first < 1 || *first > wvsoft.MaxPageSize {
-			return p, wvsoft.Invalid("first", "first must be between 1 and %d", wvsoft.MaxPageSize)
-		}
-		p.First = *first
+func (r *Resolver) pageArgs(first *int, after *string) (wvsoft.Page, error) {
+	n, err := r.first(first)
+	p := wvsoft.Page{First: n}
+	if err != nil {
+		return p, err
 	}
 	if after != nil {
 		raw, err := base64.RawURLEncoding.DecodeString(*after)
@@ -26,6 +24,21 @@ func pageArgs(first *int, after *string) (wvsoft.Page, error) {
 		p.After = uuid.UUID(raw)
 	}
 	return p, nil
+}
+
+// first validates a page size: 1 to the configured maximum, DefaultPageSize when not given.
+func (r *Resolver) first(first *int) (int, error) {
+	if first == nil {
+		return wvsoft.DefaultPageSize, nil
+	}
+	maxPage := r.maxPageSize
+	if maxPage <= 0 {
+		maxPage = wvsoft.DefaultMaxPageSize
+	}
+	if *first < 1 || *first > maxPage {
+		return 0, wvsoft.Invalid("first", "first must be between 1 and %d", maxPage)
+	}
+	return *first, nil
 }
 
 // cursor is the opaque position of a row in a connection: its id, which is the keyset order.

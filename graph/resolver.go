@@ -27,11 +27,14 @@ type Resolver struct {
 	InquiryLimit RateLimiter
 	// Retention overrides the protocol's retention periods (nil: wvsoft.DefaultRetention).
 	Retention *wvsoft.RetentionPolicy
+	// maxPageSize is the largest page a connection returns; NewHandler sets it from
+	// HandlerConfig.Limits.
+	maxPageSize int
 }
 
 // persons returns a page of one customer's data space.
 func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, first *int, after *string) (*model.PersonConnection, error) {
-	p, err := pageArgs(first, after)
+	p, err := r.pageArgs(first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -753,7 +753,7 @@ func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) 
 }
 
 func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
-	p, err := pageArgs(first, after)
+	p, err := r.pageArgs(first, after)
 	if err != nil {
 		return nil, err
 	}

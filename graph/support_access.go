@@ -123,12 +123,9 @@ func (r *Resolver) grantByID(ctx context.Context, id uuid.UUID) (*wvsoft.AccessG
 // accessLog returns a page of a customer's access log. Its cursors carry the entry's sequence
 // number.
 func (r *Resolver) accessLog(ctx context.Context, tenant uuid.UUID, grantID *string, from, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error) {
-	n := wvsoft.DefaultPageSize
-	if first != nil {
-		if *first < 1 || *first > wvsoft.MaxPageSize {
-			return nil, wvsoft.Invalid("first", "first must be between 1 and %d", wvsoft.MaxPageSize)
-		}
-		n = *first
+	n, err := r.first(first)
+	if err != nil {
+		return nil, err
 	}
 	var afterSeq int64
 	if after != nil {

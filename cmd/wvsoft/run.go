@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,6 +44,7 @@ Usage:
   wvsoft token EMAIL   print a development bearer token for a user or staff member
   wvsoft audit verify  check every customer's access-log hash chain
   wvsoft purge         apply the retention schedule now (--dry-run only counts)
+  wvsoft rotate-keys   re-encrypt BSNs and medical notes with DATA_ENCRYPTION_KEY
 
 Each command takes --help. Configuration is read from the environment; see README.md.
 `
@@ -53,7 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stderr, usage)
 		return errors.New("no command given")
 	}
-	cfg := loadConfig(getenv)
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
 	logger := newLogger(cfg, stderr)
 	cmd, rest := args[1], args[2:]
 	switch cmd {
@@ -70,7 +75,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
 				return err
 			}
-			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now()); err != nil {
+			keys, err := loadKeyring(cfg)
+			if err != nil {
+				return err
+			}
+			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now(), keys); err != nil {
 				return err
 			}
 			fmt.Fprintln(stdout, "demo data seeded")
@@ -138,6 +147,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintln(stdout, "(dry run: nothing removed)")
 		}
 		return nil
+	case "rotate-keys":
+		return withFlags(cmd, "re-encrypt every BSN and medical note that is not sealed with DATA_ENCRYPTION_KEY (sealed with a key of DATA_ENCRYPTION_OLD_KEYS, or written before encryption), as the owner (DATABASE_URL); servers may keep running", rest, stdout, func() error {
+			keys, err := loadKeyring(cfg)
+			if err != nil {
+				return err
+			}
+			res, err := postgres.RotateKeys(ctx, cfg.DatabaseURL, keys, 1000)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d persons read, %d values re-encrypted; every BSN and medical note is sealed with key %s\n",
+				res.Persons, res.Resealed, res.KeyID)
+			return nil
+		})
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -195,7 +218,7 @@ func auditVerify(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	defer db.Close()
 	broken := 0
-	page := wvsoft.Page{First: wvsoft.MaxPageSize}
+	page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
 	for {
 		customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
 		if err != nil {
@@ -256,6 +279,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			return fmt.Errorf("set the application role's password: %w", err)
 		}
 	}
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	dbOpts = append(dbOpts, postgres.WithKeyring(keys))
 	db, err := openApp(ctx, cfg, dbOpts...)
 	if err != nil {
 		return err
@@ -302,8 +330,12 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	}
 
-	go expireGrants(ctx, db, logger)
-	go purgeEveryHour(ctx, db, logger)
+	// The background workers end with ctx; the pool closes only after they have (defers run
+	// last first).
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	workers.Go(func() { expireGrants(ctx, db, logger) })
+	workers.Go(func() { purgeEveryHour(ctx, db, logger) })
 	m.WatchStates("wvsoft_outbox_messages", "E-mail in the outbox by state (PENDING is the backlog).",
 		[]string{wvsoft.OutboxPending, wvsoft.OutboxSent, wvsoft.OutboxFailed}, db.OutboxBacklog)
 	if cfg.SMTPURL != "" {
@@ -311,7 +343,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		if err != nil {
 			return err
 		}
-		go sender.Run(ctx)
+		workers.Go(func() { sender.Run(ctx) })
 	} else {
 		logger.Info("no SMTP_URL: e-mail stays in the outbox (query outbox as staff)")
 	}
@@ -319,8 +351,9 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
 		InquiryLimit: ratelimit.New(cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	gql := graph.NewHandler(resolver,
-		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, Metrics: m, Tracer: tracer})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler())
+		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
+			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins))
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
@@ -343,10 +376,34 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	// SIGTERM: stop accepting, let the requests in flight finish within the bound, then the
+	// deferred calls close the database pool and flush the traces.
+	logger.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close() // cut what did not finish in time
+		return fmt.Errorf("shutdown: requests still running after %s were cut off", cfg.ShutdownTimeout)
+	}
+	logger.Info("stopped: every request finished")
+	return nil
+}
+
+// loadKeyring reads the data encryption keys: DATA_ENCRYPTION_KEY, which production must set,
+// or in development a key kept in DATA_ENCRYPTION_KEY_FILE (created on first use, like the
+// token signing key); and the old keys that still decrypt during a rotation.
+func loadKeyring(cfg config) (*postgres.Keyring, error) {
+	key := cfg.DataKey
+	if key == "" {
+		if cfg.Production {
+			return nil, errors.New("DATA_ENCRYPTION_KEY is required in production (the base64 of 32 random bytes; see README, Secrets at rest)")
+		}
+		var err error
+		if key, err = postgres.LoadOrCreateKeyFile(cfg.DataKeyFile); err != nil {
+			return nil, fmt.Errorf("development data key %s: %w", cfg.DataKeyFile, err)
+		}
+	}
+	return postgres.NewKeyring(key, cfg.DataOldKeys...)
 }
 
 // expireGrants writes down expired support-access requests and grants once a minute. Access
@@ -406,9 +463,15 @@ type config struct {
 	InquiryBurst        int
 	InquiryInterval     time.Duration
 	OutboxPoll          time.Duration
+	Limits              graph.Limits
+	CORSOrigins         []string
+	DataKey             string
+	DataOldKeys         []string
+	DataKeyFile         string
+	ShutdownTimeout     time.Duration
 }
 
-func loadConfig(getenv func(string) string) config {
+func loadConfig(getenv func(string) string) (config, error) {
 	get := func(name, def string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -425,6 +488,8 @@ func loadConfig(getenv func(string) string) config {
 		OIDCIssuer:          getenv("OIDC_ISSUER"),
 		OIDCAudience:        get("OIDC_AUDIENCE", auth.Audience),
 		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
+		DataKey:             getenv("DATA_ENCRYPTION_KEY"),
+		DataKeyFile:         get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
 		Production:          get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")
@@ -448,5 +513,43 @@ func loadConfig(getenv func(string) string) config {
 		c.LogFormat = "json"
 	}
 	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
-	return c
+	var errs []error
+	positive := func(name string, dest *int) {
+		v := getenv(name)
+		if v == "" {
+			return // the default of graph.Limits
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("%s must be a positive whole number, not %q", name, v))
+			return
+		}
+		*dest = n
+	}
+	positive("GRAPHQL_MAX_DEPTH", &c.Limits.MaxDepth)
+	positive("GRAPHQL_MAX_COMPLEXITY", &c.Limits.MaxComplexity)
+	positive("GRAPHQL_MAX_ALIASES", &c.Limits.MaxAliases)
+	positive("GRAPHQL_MAX_QUERY_BYTES", &c.Limits.MaxQueryBytes)
+	positive("GRAPHQL_MAX_TOKENS", &c.Limits.MaxTokens)
+	positive("GRAPHQL_MAX_PAGE_SIZE", &c.Limits.MaxPageSize)
+	var body int
+	positive("GRAPHQL_MAX_BODY_BYTES", &body)
+	c.Limits.MaxBodyBytes = int64(body)
+	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
+	errs = append(errs, err)
+	c.CORSOrigins = origins
+	c.ShutdownTimeout = 15 * time.Second
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT must be a duration such as 15s, not %q", v))
+		}
+		c.ShutdownTimeout = d
+	}
+	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.DataOldKeys = append(c.DataOldKeys, k)
+		}
+	}
+	return c, errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 // addRoutes is the one place that lists every route of the server.
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler) {
 	mux.Handle("/graphql", authenticate(logger, authn, policy)(graphql))
+	mux.Handle("OPTIONS /graphql", handlePreflight())
 	mux.Handle("GET /playground", playground.Handler())
 	mux.Handle("GET "+playground.Prefix, playground.Handler())
 	mux.Handle("GET /healthz", handleHealthz())

@@ -29,10 +29,15 @@ type Policy interface {
 
 // NewServer wires the routes and middleware around the GraphQL handler. metrics may be nil
 // (no /metrics).
-func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler) http.Handler {
+func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler, opts ...Option) http.Handler {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	mux := http.NewServeMux()
 	addRoutes(mux, logger, authn, policy, db, graphql, metrics)
 	var h http.Handler = mux
+	h = cors(o.corsOrigins)(h)
 	h = securityHeaders(h)
 	h = recoverPanics(logger)(h)
 	h = accessLog(logger)(h)

@@ -11,9 +11,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -22,9 +24,21 @@ import (
 	"github.com/wvsoft/privacy/internal/postgres"
 )
 
-// TemplateName is the template database; `make test` drops it first so that a changed seed or
-// migration is picked up.
+// TemplateName is the default template database; `make test` drops it first so that a changed
+// seed or migration is picked up. WVSOFT_TEST_TEMPLATE names another, so that two working copies
+// with different migrations can test against one server without rebuilding each other's template.
 const TemplateName = "wvsoft_test_template"
+
+var identifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,50}$`)
+
+// templateName is the template this test binary uses.
+func templateName() string {
+	// The name goes into SQL unquoted: only a plain identifier is taken.
+	if v := os.Getenv("WVSOFT_TEST_TEMPLATE"); identifier.MatchString(v) {
+		return v
+	}
+	return TemplateName
+}
 
 // DB is a fresh database for one test.
 type DB struct {
@@ -33,6 +47,19 @@ type DB struct {
 	// AppURL connects as the application role, as the server does.
 	AppURL string
 	Name   string
+	// DataKey is the data encryption key (DATA_ENCRYPTION_KEY) the template's BSNs and medical
+	// notes are encrypted with: random per template, kept as the template database's comment.
+	DataKey string
+}
+
+// Keyring is DataKey as the store takes it.
+func (db *DB) Keyring(t testing.TB) *postgres.Keyring {
+	t.Helper()
+	k, err := postgres.NewKeyring(db.DataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // New creates a fresh database from the template and drops it when the test ends.
@@ -45,12 +72,13 @@ func New(t testing.TB) *DB {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	ensureTemplate(t, ctx, admin, base)
+	template := templateName()
+	key := ensureTemplate(t, ctx, admin, base, template)
 
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "wvsoft_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+TemplateName); err != nil {
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -66,12 +94,12 @@ func New(t testing.TB) *DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &DB{OwnerURL: owner, AppURL: app, Name: name}
+	return &DB{OwnerURL: owner, AppURL: app, Name: name, DataKey: key}
 }
 
-// ensureTemplate migrates and seeds the template once; concurrent test binaries wait on an
-// advisory lock.
-func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base string) {
+// ensureTemplate migrates and seeds the template once and returns its data key; concurrent test
+// binaries wait on an advisory lock.
+func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, template string) string {
 	t.Helper()
 	conn, err := admin.Conn(ctx)
 	if err != nil {
@@ -82,14 +110,20 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base strin
 		t.Fatal(err)
 	}
 	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(7461002)`)
-	var exists bool
-	if err := conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, TemplateName).Scan(&exists); err != nil {
+	var key sql.NullString
+	err = conn.QueryRowContext(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, template).Scan(&key)
+	switch {
+	case err == nil && key.Valid:
+		return key.String
+	case err == nil:
+		// A template from before the data was encrypted: build it anew.
+		if _, err := conn.ExecContext(ctx, `DROP DATABASE `+template+` WITH (FORCE)`); err != nil {
+			t.Fatal(err)
+		}
+	case !errors.Is(err, sql.ErrNoRows):
 		t.Fatal(err)
 	}
-	if exists {
-		return
-	}
-	building := TemplateName + "_building"
+	building := template + "_building"
 	conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
 	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+building); err != nil {
 		t.Fatal(err)
@@ -98,13 +132,26 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base strin
 	if err := postgres.Migrate(ctx, url, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("migrate template: %v", err)
 	}
-	if err := postgres.Seed(ctx, url, time.Now()); err != nil {
-		t.Fatalf("seed template: %v", err)
-	}
-	// Rename only when complete, so a crash never leaves a half-built template behind.
-	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+TemplateName); err != nil {
+	newKey, err := postgres.GenerateKey()
+	if err != nil {
 		t.Fatal(err)
 	}
+	keys, err := postgres.NewKeyring(newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Seed(ctx, url, time.Now(), keys); err != nil {
+		t.Fatalf("seed template: %v", err)
+	}
+	// COMMENT takes no parameters; the key is base64, which holds no quote.
+	if _, err := conn.ExecContext(ctx, `COMMENT ON DATABASE `+building+` IS '`+newKey+`'`); err != nil {
+		t.Fatal(err)
+	}
+	// Rename only when complete, so a crash never leaves a half-built template behind.
+	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+template); err != nil {
+		t.Fatal(err)
+	}
+	return newKey
 }
 
 func serverURL(t testing.TB) string {

@@ -270,15 +270,6 @@ func (d *DB) PurgeRuns(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.Pu
 	return out, err
 }
 
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
-}
-
 // Purge applies the retention schedule (wvsoft.RetentionRules) and records what it removed, by
 // rule: counts, never values. It is idempotent. A dry run does the same work in a transaction
 // that it rolls back, so its counts are exactly what a real run would remove.

@@ -104,6 +104,7 @@ type DB struct {
 	db     *sqlx.DB
 	now    wvsoft.Clock
 	tracer trace.Tracer
+	keys   *Keyring
 }
 
 // Option configures a DB.
@@ -111,6 +112,10 @@ type Option func(*DB)
 
 // WithTracer gives every transaction a span.
 func WithTracer(t trace.Tracer) Option { return func(d *DB) { d.tracer = t } }
+
+// WithKeyring encrypts and decrypts the columns kept encrypted (BSN, medical notes). Without
+// it, reading or writing them fails.
+func WithKeyring(k *Keyring) Option { return func(d *DB) { d.keys = k } }
 
 // Open connects to appURL and checks that the role is not able to bypass row-level security.
 func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) (*DB, error) {

@@ -17,7 +17,7 @@ import (
 func openApp(t *testing.T) (*pgtest.DB, *postgres.DB) {
 	t.Helper()
 	db := pgtest.New(t)
-	app, err := postgres.Open(context.Background(), db.AppURL, time.Now)
+	app, err := postgres.Open(context.Background(), db.AppURL, time.Now, postgres.WithKeyring(db.Keyring(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,9 +39,9 @@ func SeedID(parts ...string) uuid.UUID {
 	return uuid.NewSHA1(seedNamespace, []byte(name))
 }
 
-// Seed writes the demo data as the owner of the database at ownerURL. It is idempotent: what
-// exists already is left as it is.
-func Seed(ctx context.Context, ownerURL string, now time.Time) error {
+// Seed writes the demo data as the owner of the database at ownerURL, with BSNs and medical
+// notes encrypted under keys. It is idempotent: what exists already is left as it is.
+func Seed(ctx context.Context, ownerURL string, now time.Time, keys *Keyring) error {
 	db, err := sql.Open("postgres", ownerURL)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func Seed(ctx context.Context, ownerURL string, now time.Time) error {
 			return err
 		}
 		if have == 0 {
-			if err := copyPersons(ctx, tx, tenant, DemoPersonsPerCustomer, rng, now); err != nil {
+			if err := copyPersons(ctx, tx, keys, tenant, DemoPersonsPerCustomer, rng, now); err != nil {
 				return fmt.Errorf("seed persons: %w", err)
 			}
 		}
@@ -122,7 +122,7 @@ func Seed(ctx context.Context, ownerURL string, now time.Time) error {
 
 // SeedPersons adds n generated persons to a customer's data space, for benchmarks and tests
 // that need a large one. The generator is seeded with seed, so runs are repeatable.
-func SeedPersons(ctx context.Context, ownerURL string, tenant uuid.UUID, n int, seed uint64, now time.Time) error {
+func SeedPersons(ctx context.Context, ownerURL string, tenant uuid.UUID, n int, seed uint64, now time.Time, keys *Keyring) error {
 	db, err := sql.Open("postgres", ownerURL)
 	if err != nil {
 		return err
@@ -133,7 +133,7 @@ func SeedPersons(ctx context.Context, ownerURL string, tenant uuid.UUID, n int, 
 		return err
 	}
 	defer tx.Rollback()
-	if err := copyPersons(ctx, tx, tenant, n, rand.New(rand.NewPCG(seed, 2018)), now); err != nil {
+	if err := copyPersons(ctx, tx, keys, tenant, n, rand.New(rand.NewPCG(seed, 2018)), now); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -184,8 +184,9 @@ func Analyze(ctx context.Context, ownerURL string) error {
 	return err
 }
 
-// copyPersons streams n plausible Dutch persons into the data space with COPY.
-func copyPersons(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, n int, rng *rand.Rand, now time.Time) error {
+// copyPersons streams n plausible Dutch persons into the data space with COPY, encrypting what
+// the store keeps encrypted.
+func copyPersons(ctx context.Context, tx *sql.Tx, keys *Keyring, tenant uuid.UUID, n int, rng *rand.Rand, now time.Time) error {
 	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("persons", "tenant_id", "id", "name", "street", "postal_code",
 		"city", "email", "phone", "birth_date", "iban", "bsn", "marital_status", "household", "medical_notes"))
 	if err != nil {
@@ -206,12 +207,24 @@ func copyPersons(ctx context.Context, tx *sql.Tx, tenant uuid.UUID, n int, rng *
 		if err != nil {
 			return err
 		}
-		if _, err := stmt.ExecContext(ctx, tenant, id, first+" "+last,
-			fmt.Sprintf("%s %d", streets[rng.IntN(len(streets))], 1+rng.IntN(200)),
-			fmt.Sprintf("%d %c%c", city.postcode+rng.IntN(90), 'A'+rng.IntN(26), 'A'+rng.IntN(26)), city.name,
-			fmt.Sprintf("%s.%s%d@example.nl", lower(first), lower(last), i), fakePhone(rng), birth,
-			fakeIBAN(rng), fakeBSN(rng), statuses[rng.IntN(len(statuses))], households[rng.IntN(len(households))],
-			medical); err != nil {
+		// In the order of the columns, so that the generator gives the same persons as before
+		// the BSN and notes were encrypted.
+		street := fmt.Sprintf("%s %d", streets[rng.IntN(len(streets))], 1+rng.IntN(200))
+		postcode := fmt.Sprintf("%d %c%c", city.postcode+rng.IntN(90), 'A'+rng.IntN(26), 'A'+rng.IntN(26))
+		phone, iban, bsn := fakePhone(rng), fakeIBAN(rng), fakeBSN(rng)
+		status, household := statuses[rng.IntN(len(statuses))], households[rng.IntN(len(households))]
+		sealedBSN, err := keys.seal(colBSN, id, bsn)
+		if err != nil {
+			return err
+		}
+		if note, ok := medical.(string); ok {
+			if medical, err = keys.seal(colMedicalNotes, id, note); err != nil {
+				return err
+			}
+		}
+		if _, err := stmt.ExecContext(ctx, tenant, id, first+" "+last, street, postcode, city.name,
+			fmt.Sprintf("%s.%s%d@example.nl", lower(first), lower(last), i), phone, birth,
+			iban, sealedBSN, status, household, medical); err != nil {
 			return err
 		}
 	}

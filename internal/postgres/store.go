@@ -210,6 +210,9 @@ func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 	err := selectRows(ctx, d, f, &rows,
 		`SELECT `+personColumns+` FROM persons WHERE %s AND tenant_id = $2 AND id > $3 ORDER BY tenant_id, id LIMIT $4`,
 		tenant, p.After, p.First+1)
+	if err == nil {
+		err = d.openPersons(rows)
+	}
 	return trimPage(rows, p.First, err)
 }
 
@@ -217,6 +220,9 @@ func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 func (d *DB) PersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Person, error) {
 	rows := []*wvsoft.Person{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+personColumns+` FROM persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	if err == nil {
+		err = d.openPersons(rows)
+	}
 	return rows, err
 }
 
@@ -225,21 +231,55 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 	if !f.Allows(p.TenantID) {
 		return wvsoft.NotFound("customer")
 	}
+	bsn, err := d.keys.sealPtr(colBSN, p.UUID, p.Bsn)
+	if err != nil {
+		return err
+	}
+	notes, err := d.keys.sealPtr(colMedicalNotes, p.UUID, p.MedicalNotes)
+	if err != nil {
+		return err
+	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		return tx.QueryRowxContext(ctx, `INSERT INTO persons (tenant_id, id, name, street, postal_code, city, email, phone,
 			birth_date, iban, bsn, marital_status, household, medical_notes)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING created_at, updated_at`,
-			p.TenantID, p.UUID, p.Name, p.Street, p.PostalCode, p.City, p.Email, p.Phone, p.BirthDate, p.Iban, p.Bsn,
-			p.MaritalStatus, p.Household, p.MedicalNotes).Scan(&p.CreatedAt, &p.UpdatedAt)
+			p.TenantID, p.UUID, p.Name, p.Street, p.PostalCode, p.City, p.Email, p.Phone, p.BirthDate, p.Iban, bsn,
+			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt)
 	})
 }
 
 // UpdatePerson applies changes to the person id within the filter.
 func (d *DB) UpdatePerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.Person, error) {
 	var out wvsoft.Person
-	c = append(c, wvsoft.Change{Column: "updated_at", Value: d.now()})
-	err := d.update(ctx, f, &out, "persons", "id", personColumns, id, c)
-	return &out, err
+	sealed := make(wvsoft.Changes, 0, len(c)+1)
+	for _, ch := range c {
+		if plain, ok := ch.Value.(string); ok && (ch.Column == colBSN || ch.Column == colMedicalNotes) {
+			v, err := d.keys.seal(ch.Column, id, plain)
+			if err != nil {
+				return nil, err
+			}
+			ch.Value = v
+		}
+		sealed = append(sealed, ch)
+	}
+	sealed = append(sealed, wvsoft.Change{Column: "updated_at", Value: d.now()})
+	if err := d.update(ctx, f, &out, "persons", "id", personColumns, id, sealed); err != nil {
+		return &out, err
+	}
+	return &out, d.openPersons([]*wvsoft.Person{&out})
+}
+
+// openPersons decrypts the encrypted columns of persons read from the database.
+func (d *DB) openPersons(rows []*wvsoft.Person) error {
+	for _, p := range rows {
+		if err := d.keys.openPtr(colBSN, p.UUID, &p.Bsn); err != nil {
+			return err
+		}
+		if err := d.keys.openPtr(colMedicalNotes, p.UUID, &p.MedicalNotes); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeletePerson removes the person id within the filter.

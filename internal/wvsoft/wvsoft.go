@@ -189,10 +189,11 @@ type Page struct {
 	After uuid.UUID
 }
 
-// Page sizes.
+// Page sizes. The largest page a client may ask for is configuration (graph.Limits.MaxPageSize,
+// GRAPHQL_MAX_PAGE_SIZE); DefaultMaxPageSize is its default.
 const (
-	DefaultPageSize = 50
-	MaxPageSize     = 1000
+	DefaultPageSize    = 50
+	DefaultMaxPageSize = 500
 )
 
 // Clock is the time source; injected so that tests can move time.
