@@ -42,106 +42,116 @@ func SeedID(parts ...string) uuid.UUID {
 // Seed writes the demo data as the owner of the database at ownerURL, with BSNs and medical
 // notes encrypted under keys. It is idempotent: what exists already is left as it is.
 func Seed(ctx context.Context, ownerURL string, now time.Time, keys *Keyring) error {
-	db, err := sql.Open("postgres", ownerURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return asOwner(ctx, ownerURL, func(tx *sql.Tx) error {
 
-	companies := []struct{ name, street, postcode, city, kvk string }{
-		{"Bakkerij De Vries B.V.", "Dorpsstraat 12", "3511 AB", "Utrecht", "30123456"},
-		{"Jansen Installatietechniek", "Industrieweg 4", "7411 KL", "Deventer", "08765432"},
-	}
-	for i, slug := range DemoCustomers {
-		c := companies[i]
-		tenant := SeedID("customer", slug)
-		rng := rand.New(rand.NewPCG(uint64(i+1), 2018))
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (tenant_id, slug, name, email, phone, street, postal_code,
+		companies := []struct{ name, street, postcode, city, kvk string }{
+			{"Bakkerij De Vries B.V.", "Dorpsstraat 12", "3511 AB", "Utrecht", "30123456"},
+			{"Jansen Installatietechniek", "Industrieweg 4", "7411 KL", "Deventer", "08765432"},
+		}
+		for i, slug := range DemoCustomers {
+			c := companies[i]
+			tenant := SeedID("customer", slug)
+			rng := rand.New(rand.NewPCG(uint64(i+1), 2018))
+			if _, err := tx.ExecContext(ctx, `INSERT INTO customers (tenant_id, slug, name, email, phone, street, postal_code,
 			city, kvk_number, iban, relationship_start) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 			ON CONFLICT (tenant_id) DO NOTHING`,
-			tenant, slug, c.name, "info@"+slug+".example", fakePhone(rng), c.street, c.postcode, c.city, c.kvk,
-			fakeIBAN(rng), now.AddDate(-3, 0, 0).Format("2006-01-02")); err != nil {
-			return fmt.Errorf("seed customer: %w", err)
-		}
-		for _, role := range []string{"admin", "member"} {
-			email := role + "@" + slug + ".example"
-			if _, err := tx.ExecContext(ctx, `INSERT INTO users (tenant_id, id, email, name, role)
+				tenant, slug, c.name, "info@"+slug+".example", fakePhone(rng), c.street, c.postcode, c.city, c.kvk,
+				fakeIBAN(rng), now.AddDate(-3, 0, 0).Format("2006-01-02")); err != nil {
+				return fmt.Errorf("seed customer: %w", err)
+			}
+			for _, role := range []string{"admin", "member"} {
+				email := role + "@" + slug + ".example"
+				if _, err := tx.ExecContext(ctx, `INSERT INTO users (tenant_id, id, email, name, role)
 				VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`,
-				tenant, SeedID("user", email), email, fakeName(rng), map[string]string{"admin": "ADMIN", "member": "MEMBER"}[role]); err != nil {
-				return fmt.Errorf("seed user: %w", err)
+					tenant, SeedID("user", email), email, fakeName(rng), map[string]string{"admin": "ADMIN", "member": "MEMBER"}[role]); err != nil {
+					return fmt.Errorf("seed user: %w", err)
+				}
 			}
-		}
-		contacts := []struct{ salutation, role string }{{"DHR", "OWNER"}, {"MW", "DIRECTOR"}, {"MW", "CONTACT"}}
-		for j, cp := range contacts {
-			name := fakeName(rng)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO contact_persons (tenant_id, id, salutation, name, role, email, phone)
+			contacts := []struct{ salutation, role string }{{"DHR", "OWNER"}, {"MW", "DIRECTOR"}, {"MW", "CONTACT"}}
+			for j, cp := range contacts {
+				name := fakeName(rng)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO contact_persons (tenant_id, id, salutation, name, role, email, phone)
 				VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
-				tenant, SeedID("contact", slug, fmt.Sprint(j)), cp.salutation, name, cp.role,
-				fmt.Sprintf("contact%d@%s.example", j+1, slug), fakePhone(rng)); err != nil {
-				return fmt.Errorf("seed contact person: %w", err)
+					tenant, SeedID("contact", slug, fmt.Sprint(j)), cp.salutation, name, cp.role,
+					fmt.Sprintf("contact%d@%s.example", j+1, slug), fakePhone(rng)); err != nil {
+					return fmt.Errorf("seed contact person: %w", err)
+				}
 			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_events (tenant_id, id, event, basis, evidence, at, actor_kind)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO consent_events (tenant_id, id, event, basis, evidence, at, actor_kind)
 			VALUES ($1, $2, 'GIVEN', 'LICENCE_AGREEMENT', $3, $4, 'SYSTEM') ON CONFLICT DO NOTHING`,
-			tenant, SeedID("consent", slug), "licentieovereenkomst "+slug, now.AddDate(-3, 0, 0)); err != nil {
-			return fmt.Errorf("seed consent: %w", err)
-		}
-		var have int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM persons WHERE tenant_id = $1`, tenant).Scan(&have); err != nil {
-			return err
-		}
-		if have == 0 {
-			if err := copyPersons(ctx, tx, keys, tenant, DemoPersonsPerCustomer, rng, now); err != nil {
-				return fmt.Errorf("seed persons: %w", err)
+				tenant, SeedID("consent", slug), "licentieovereenkomst "+slug, now.AddDate(-3, 0, 0)); err != nil {
+				return fmt.Errorf("seed consent: %w", err)
+			}
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM persons WHERE tenant_id = $1`, tenant).Scan(&have); err != nil {
+				return err
+			}
+			if have == 0 {
+				if err := copyPersons(ctx, tx, keys, tenant, DemoPersonsPerCustomer, rng, now); err != nil {
+					return fmt.Errorf("seed persons: %w", err)
+				}
 			}
 		}
-	}
-	for _, s := range DemoStaff {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO staff_members (id, email, name, role, declaration_signed_at,
+		for _, s := range DemoStaff {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO staff_members (id, email, name, role, declaration_signed_at,
 			declaration_expires_at) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`,
-			SeedID("staff", s[0]), s[0], "WvSoft "+s[1], s[1], now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)); err != nil {
-			return fmt.Errorf("seed staff: %w", err)
+				SeedID("staff", s[0]), s[0], "WvSoft "+s[1], s[1], now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)); err != nil {
+				return fmt.Errorf("seed staff: %w", err)
+			}
 		}
-	}
-	for _, p := range [][3]string{
-		{"Worldstream", "HOSTING_PROVIDER", "Worldstream privacy statement (AVG)"},
-		{"Website host", "WEBSITE_HOST", "verwerkersovereenkomst website"},
-	} {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO processors (id, name, role, declaration_reference, declaration_date, created_at)
+		for _, p := range [][3]string{
+			{"Worldstream", "HOSTING_PROVIDER", "Worldstream privacy statement (AVG)"},
+			{"Website host", "WEBSITE_HOST", "verwerkersovereenkomst website"},
+		} {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO processors (id, name, role, declaration_reference, declaration_date, created_at)
 			VALUES ($1,$2,$3,$4,'2018-05-25',$5) ON CONFLICT DO NOTHING`, SeedID("processor", p[0]), p[0], p[1], p[2], now); err != nil {
-			return fmt.Errorf("seed processors: %w", err)
+				return fmt.Errorf("seed processors: %w", err)
+			}
 		}
-	}
-	return tx.Commit()
+		return nil
+	})
 }
 
 // SeedPersons adds n generated persons to a customer's data space, for benchmarks and tests
 // that need a large one. The generator is seeded with seed, so runs are repeatable.
 func SeedPersons(ctx context.Context, ownerURL string, tenant uuid.UUID, n int, seed uint64, now time.Time, keys *Keyring) error {
-	db, err := sql.Open("postgres", ownerURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := copyPersons(ctx, tx, keys, tenant, n, rand.New(rand.NewPCG(seed, 2018)), now); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return asOwner(ctx, ownerURL, func(tx *sql.Tx) error {
+		if err := copyPersons(ctx, tx, keys, tenant, n, rand.New(rand.NewPCG(seed, 2018)), now); err != nil {
+			return err
+		}
+		return nil
+	})
 }
 
 // SeedCustomers adds n generated customers with three contact persons each, for benchmarks of
 // the register. Their slugs are generated-customer-NNN; seeding twice adds nothing.
 func SeedCustomers(ctx context.Context, ownerURL string, n int, now time.Time) error {
+	return asOwner(ctx, ownerURL, func(tx *sql.Tx) error {
+		rng := rand.New(rand.NewPCG(uint64(n), 2018))
+		for i := 0; i < n; i++ {
+			slug := fmt.Sprintf("generated-customer-%03d", i)
+			tenant := SeedID("customer", slug)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO customers (tenant_id, slug, name, email, phone, kvk_number, iban,
+			relationship_start) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
+				tenant, slug, fmt.Sprintf("Klant %03d B.V.", i), "info@"+slug+".example", fakePhone(rng),
+				fmt.Sprintf("%08d", rng.IntN(1e8)), fakeIBAN(rng), now.AddDate(-1, 0, 0).Format("2006-01-02")); err != nil {
+				return err
+			}
+			for j, salutation := range []string{"DHR", "MW", "MW"} {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO contact_persons (tenant_id, id, salutation, name, role, email, phone)
+				VALUES ($1,$2,$3,$4,'CONTACT',$5,$6) ON CONFLICT DO NOTHING`, tenant, SeedID("contact", slug, fmt.Sprint(j)),
+					salutation, fakeName(rng), fmt.Sprintf("contact%d@%s.example", j+1, slug), fakePhone(rng)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// asOwner runs fn in one transaction on the database at ownerURL, as its owner: the seed and
+// bulk loads write below row-level security.
+func asOwner(ctx context.Context, ownerURL string, fn func(tx *sql.Tx) error) error {
 	db, err := sql.Open("postgres", ownerURL)
 	if err != nil {
 		return err
@@ -152,23 +162,8 @@ func SeedCustomers(ctx context.Context, ownerURL string, n int, now time.Time) e
 		return err
 	}
 	defer tx.Rollback()
-	rng := rand.New(rand.NewPCG(uint64(n), 2018))
-	for i := 0; i < n; i++ {
-		slug := fmt.Sprintf("generated-customer-%03d", i)
-		tenant := SeedID("customer", slug)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO customers (tenant_id, slug, name, email, phone, kvk_number, iban,
-			relationship_start) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
-			tenant, slug, fmt.Sprintf("Klant %03d B.V.", i), "info@"+slug+".example", fakePhone(rng),
-			fmt.Sprintf("%08d", rng.IntN(1e8)), fakeIBAN(rng), now.AddDate(-1, 0, 0).Format("2006-01-02")); err != nil {
-			return err
-		}
-		for j, salutation := range []string{"DHR", "MW", "MW"} {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO contact_persons (tenant_id, id, salutation, name, role, email, phone)
-				VALUES ($1,$2,$3,$4,'CONTACT',$5,$6) ON CONFLICT DO NOTHING`, tenant, SeedID("contact", slug, fmt.Sprint(j)),
-				salutation, fakeName(rng), fmt.Sprintf("contact%d@%s.example", j+1, slug), fakePhone(rng)); err != nil {
-				return err
-			}
-		}
+	if err := fn(tx); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
