@@ -46,6 +46,11 @@ func TestSupportAccessEndToEnd(t *testing.T) {
 			t.Fatalf("%+v", r)
 		}
 		grantID = dig(r.Data, "requestSupportAccess", "id").(string)
+		// Without SMTP_URL the e-mail to the customer's admins waits in the outbox.
+		outbox := a.query(a.token("support@wvsoft.example"), `{ outbox { recipient purpose subject } }`, nil)
+		if dig(outbox.Data, "outbox", 0, "recipient") != "admin@bakkerij-de-vries.example" || dig(outbox.Data, "outbox", 0, "purpose") != "SUPPORT_ACCESS" {
+			t.Fatalf("the admins were not told: %+v", outbox)
+		}
 		approve := `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`
 		if r := a.query(director, approve, map[string]any{"id": grantID}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
 			t.Fatalf("the director approved his own request: %+v", r)

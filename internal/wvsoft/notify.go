@@ -2,6 +2,7 @@ package wvsoft
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -201,3 +202,17 @@ func BreachLetter(b *Breach, customer string) Letter {
 
 // ID is the notice's global ID.
 func (n *SupportNotice) ID() string { return GlobalID(KindSupportNotice, n.UUID) }
+
+// AccessRequestLetter tells a customer's admins that WvSoft's director asks for support access (P9).
+func AccessRequestLetter(g *AccessGrant) Letter {
+	return Letter{
+		Subject: "Verzoek om toegang voor support / Request for support access",
+		Body: "De directeur van WvSoft vraagt toegang tot uw gegevens voor support.\n" +
+			"WvSoft's director asks for access to your data for support.\n\n" +
+			"Reden / reason: " + g.Reason + "\n" +
+			"Onderdelen / scope: " + strings.Join(g.ScopeTypes, ", ") + "\n" +
+			"Beantwoorden voor / answer by: " + g.AnswerBy.UTC().Format(time.RFC3339) + "\n\n" +
+			"Goedkeuren, inperken of weigeren doet u in uw omgeving (Customer.supportAccessGrants).\n" +
+			"Approve, narrow or deny it in your account (Customer.supportAccessGrants).\n",
+	}
+}
