@@ -286,23 +286,29 @@ func limitRequests(limits Limits, next http.Handler) http.Handler {
 				writeError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
 				return
 			}
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
-				if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-					writeError(w, http.StatusBadRequest, CodeBatchNotSupported,
-						"batched operations are not supported: send one operation per request")
-					return
-				}
-				// The same decoding as gqlgen's, so that what passes here decodes there.
-				var params graphql.RawParams
-				dec := json.NewDecoder(bytes.NewReader(body))
-				dec.UseNumber()
-				if err := dec.Decode(&params); err != nil {
-					writeError(w, http.StatusBadRequest, CodeBadRequest,
-						`the request body must be a JSON object {"query": "...", "variables": {...}, "operationName": "..."}`)
-					return
-				}
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, CodeBadRequest, "send the request as Content-Type: application/json")
+				return
+			}
+			if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+				writeError(w, http.StatusBadRequest, CodeBatchNotSupported,
+					"batched operations are not supported: send one operation per request")
+				return
+			}
+			// The same decoding as gqlgen's, so that what passes here decodes there.
+			var params graphql.RawParams
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			if err := dec.Decode(&params); err != nil {
+				writeError(w, http.StatusBadRequest, CodeBadRequest,
+					`the request body must be a JSON object {"query": "...", "variables": {...}, "operationName": "..."}`)
+				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeError(w, http.StatusMethodNotAllowed, CodeBadRequest, "send GraphQL requests with GET or POST")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
