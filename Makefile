@@ -4,7 +4,7 @@ GO ?= go
 ENSURE_PG := internal/devdb/ensure-postgres.sh
 OPA := $(GO) tool opa
 
-.PHONY: run test test-go test-rego build generate playground bench lint clean
+.PHONY: run test test-long fuzz test-go test-rego build generate playground bench lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -27,6 +27,20 @@ test:
 	$(GO) vet ./...; \
 	$(OPA) fmt --fail --list policy/; $(OPA) check --strict policy/; $(OPA) test policy/; \
 	$(GO) test -count=1 ./...
+
+## fuzz: each fuzz target for FUZZTIME (default 30s); what it finds lands in testdata/fuzz/ and
+## then runs with every `make test`.
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	$(GO) test -run '^$$' -fuzz '^FuzzParseGlobalID$$' -fuzztime $(FUZZTIME) ./internal/wvsoft/; \
+	$(GO) test -run '^$$' -fuzz '^FuzzValidators$$' -fuzztime $(FUZZTIME) ./internal/validate/; \
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphQLHandler$$' -fuzztime $(FUZZTIME) ./graph/
+
+## test-long: the large runs: the cross-tenant leak search to depth 5 with every harvested id.
+test-long:
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	WVSOFT_LEAK_SEARCH=long $(GO) test -count=1 -timeout 60m -run '^TestCrossTenantLeakSearch$$' -v ./graph/
 
 ## bench: the authorization benchmarks (see BENCHMARKS.md).
 bench:

@@ -2597,7 +2597,7 @@ type Query {
   ): [OutboxMessage!]
   "The customer register, ordered by creation. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
   customers(
-    "The number of customers to return (1 to 1000, default 50)."
+    "The number of customers to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
     first: Int
     "Return customers after this cursor (an ` + "`" + `endCursor` + "`" + ` of an earlier page)."
     after: String
@@ -2606,7 +2606,7 @@ type Query {
   persons(
     "The customer whose data space to read; defaults to the caller's own customer."
     customerId: ID
-    "The number of persons to return (1 to 1000, default 50)."
+    "The number of persons to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
     first: Int
     "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` of an earlier page)."
     after: String
@@ -2691,7 +2691,7 @@ type Customer implements Node {
   apiKeys: [ApiKey!]
   "Persons in the customer's data space."
   persons(
-    "The number of persons to return (1 to 1000, default 50)."
+    "The number of persons to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
     first: Int
     "Return persons after this cursor."
     after: String
@@ -2706,7 +2706,7 @@ type Customer implements Node {
     from: Time
     "Only entries before this time."
     to: Time
-    "The number of entries to return (1 to 1000, default 50)."
+    "The number of entries to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
     first: Int
     "Return entries after this cursor."
     after: String

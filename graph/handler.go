@@ -5,12 +5,15 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -161,6 +164,17 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 		out = &gqlerror.Error{Path: graphql.GetPath(ctx), Err: err}
 	}
 	var we *wvsoft.Error
+	if arg := argumentPath(ctx, out.Path); arg != "" {
+		// A value of an argument that its scalar refused (a Time that is no RFC 3339, an Int
+		// that overflows): the client's input, not the server's fault. The scalar's own words
+		// are Go's; only a domain error's message is shown.
+		out.Message = "not a valid value for " + arg
+		if errors.As(err, &we) {
+			out.Message = we.Message
+		}
+		out.Extensions = map[string]any{"code": wvsoft.EINVALID, "field": arg}
+		return out
+	}
 	if errors.As(err, &we) {
 		out.Message = we.Message
 		out.Extensions = map[string]any{"code": we.Code}
@@ -173,4 +187,35 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	out.Message = "internal error"
 	out.Extensions = map[string]any{"code": wvsoft.EINTERNAL}
 	return out
+}
+
+// argumentPath returns the argument ("from", "input.birthDate") an error's path points into
+// below the field being resolved, or "" when the error is the field's own.
+func argumentPath(ctx context.Context, path ast.Path) string {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || len(fc.Field.Arguments) == 0 {
+		return ""
+	}
+	own := fc.Path()
+	if len(path) <= len(own) {
+		return ""
+	}
+	for i := range own {
+		if path[i] != own[i] {
+			return ""
+		}
+	}
+	var parts []string
+	for _, el := range path[len(own):] {
+		switch e := el.(type) {
+		case ast.PathName:
+			parts = append(parts, string(e))
+		case ast.PathIndex:
+			parts = append(parts, strconv.Itoa(int(e)))
+		}
+	}
+	if len(parts) == 0 || fc.Field.Arguments.ForName(parts[0]) == nil {
+		return ""
+	}
+	return strings.Join(parts, ".")
 }

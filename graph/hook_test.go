@@ -32,7 +32,7 @@ import (
 
 // stack is the real server (HTTP, auth, authz hook, gqlgen, PostgreSQL) with a chosen policy.
 type stack struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	authn *auth.Authenticator
 	db    *pgtest.DB
@@ -52,7 +52,7 @@ func newTracedStack(t *testing.T, tp *sdktrace.TracerProvider, opts ...authz.Opt
 
 // newConfiguredStack is newTracedStack with the handler's configuration changed by configure
 // (nil: the defaults, introspection on).
-func newConfiguredStack(t *testing.T, tp *sdktrace.TracerProvider, configure func(*graph.HandlerConfig), opts ...authz.Option) *stack {
+func newConfiguredStack(t testing.TB, tp *sdktrace.TracerProvider, configure func(*graph.HandlerConfig), opts ...authz.Option) *stack {
 	t.Helper()
 	ctx := context.Background()
 	db := pgtest.New(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -252,9 +253,27 @@ func limitRequests(limits Limits, next http.Handler) http.Handler {
 				writeError(w, http.StatusRequestEntityTooLarge, CodeDocumentTooLarge, "the request is too large")
 				return
 			}
-			if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err != nil {
 				writeError(w, http.StatusBadRequest, CodeBadRequest, "the query string is not URL-encoded")
 				return
+			}
+			for _, name := range []string{"variables", "extensions"} {
+				if v := q.Get(name); v != "" && !isJSONObject([]byte(v)) {
+					writeError(w, http.StatusBadRequest, CodeBadRequest, name+" must be a JSON object")
+					return
+				}
+			}
+			// gqlgen refuses a mutation over GET too, but without a code.
+			if doc := q.Get("query"); len(doc) <= limits.MaxQueryBytes {
+				parsed, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: doc}, limits.MaxTokens)
+				if err == nil {
+					if op := parsed.Operations.ForName(q.Get("operationName")); op != nil && op.Operation != ast.Query {
+						w.Header().Set("Allow", "POST")
+						writeError(w, http.StatusMethodNotAllowed, CodeBadRequest, "GET only reads: send a "+string(op.Operation)+" with POST")
+						return
+					}
+				}
 			}
 		case http.MethodPost:
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limits.MaxBodyBytes))
@@ -267,26 +286,41 @@ func limitRequests(limits Limits, next http.Handler) http.Handler {
 				writeError(w, http.StatusBadRequest, CodeBadRequest, "the request body could not be read")
 				return
 			}
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
-				if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-					writeError(w, http.StatusBadRequest, CodeBatchNotSupported,
-						"batched operations are not supported: send one operation per request")
-					return
-				}
-				// The same decoding as gqlgen's, so that what passes here decodes there.
-				var params graphql.RawParams
-				dec := json.NewDecoder(bytes.NewReader(body))
-				dec.UseNumber()
-				if err := dec.Decode(&params); err != nil {
-					writeError(w, http.StatusBadRequest, CodeBadRequest,
-						`the request body must be a JSON object {"query": "...", "variables": {...}, "operationName": "..."}`)
-					return
-				}
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, CodeBadRequest, "send the request as Content-Type: application/json")
+				return
+			}
+			if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+				writeError(w, http.StatusBadRequest, CodeBatchNotSupported,
+					"batched operations are not supported: send one operation per request")
+				return
+			}
+			// The same decoding as gqlgen's, so that what passes here decodes there.
+			var params graphql.RawParams
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			if err := dec.Decode(&params); err != nil {
+				writeError(w, http.StatusBadRequest, CodeBadRequest,
+					`the request body must be a JSON object {"query": "...", "variables": {...}, "operationName": "..."}`)
+				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeError(w, http.StatusMethodNotAllowed, CodeBadRequest, "send GraphQL requests with GET or POST")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isJSONObject reports whether raw starts with a JSON object, decoded as gqlgen decodes
+// variables.
+func isJSONObject(raw []byte) bool {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(&m) == nil
 }
 
 // writeError answers with a GraphQL response that has one error and no data.

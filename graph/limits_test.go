@@ -167,6 +167,22 @@ func TestQueryLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("other media types and methods", func(t *testing.T) {
+		status, raw := s.post(member, "application/graphql", []byte(`{ me { role } }`))
+		refused(t, http.StatusUnsupportedMediaType, graph.CodeBadRequest, status, raw)
+		tok, _ := s.authn.IssueToken(member, time.Hour)
+		req, _ := http.NewRequest(http.MethodPut, s.srv.URL+"/graphql", strings.NewReader(`{"query": "{ me { role } }"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		refused(t, http.StatusMethodNotAllowed, graph.CodeBadRequest, resp.StatusCode, raw)
+	})
+
 	t.Run("page size", func(t *testing.T) {
 		status, raw := gql(`{ persons(first: 501) { edges { cursor } } }`, nil)
 		code, msg := codeOf(t, raw)

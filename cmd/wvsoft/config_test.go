@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wvsoft/privacy/graph"
 )
@@ -26,6 +27,16 @@ func TestConfiguration(t *testing.T) {
 	want := graph.Limits{MaxDepth: 7, MaxComplexity: 900, MaxAliases: 3, MaxQueryBytes: 1000, MaxTokens: 200, MaxBodyBytes: 4096, MaxPageSize: 1000}
 	if err != nil || limits.Limits != want {
 		t.Fatalf("limits: %+v %v", limits.Limits, err)
+	}
+	timeouts, err := loadConfig(envOf(map[string]string{"SHUTDOWN_TIMEOUT": "3s", "REQUEST_TIMEOUT": "4s", "DATABASE_STATEMENT_TIMEOUT": "5s"}))
+	if err != nil || timeouts.ShutdownTimeout != 3*time.Second || timeouts.RequestTimeout != 4*time.Second || timeouts.StatementTimeout != 5*time.Second {
+		t.Fatalf("timeouts: %+v %v", timeouts, err)
+	}
+	if dev.ShutdownTimeout != 15*time.Second || dev.RequestTimeout != 30*time.Second || dev.StatementTimeout != 30*time.Second {
+		t.Fatalf("default timeouts: %+v", dev)
+	}
+	if _, err := loadConfig(envOf(map[string]string{"REQUEST_TIMEOUT": "soon"})); err == nil {
+		t.Fatal("a bad duration accepted")
 	}
 	cors, err := loadConfig(envOf(map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.nl,https://beheer.example.nl"}))
 	if err != nil || len(cors.CORSOrigins) != 2 {

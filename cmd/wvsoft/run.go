@@ -265,7 +265,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
 	var tracer trace.Tracer
-	var dbOpts []postgres.Option
+	dbOpts := []postgres.Option{postgres.WithStatementTimeout(cfg.StatementTimeout)}
 	if tracingOn {
 		tracer = tp.Tracer("wvsoft")
 		dbOpts = append(dbOpts, postgres.WithTracer(tracer))
@@ -353,7 +353,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	gql := graph.NewHandler(resolver,
 		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins))
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout))
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
@@ -469,6 +469,8 @@ type config struct {
 	DataOldKeys         []string
 	DataKeyFile         string
 	ShutdownTimeout     time.Duration
+	RequestTimeout      time.Duration
+	StatementTimeout    time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -538,14 +540,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
-	c.ShutdownTimeout = 15 * time.Second
-	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+	duration := func(name string, def time.Duration) time.Duration {
+		v := getenv(name)
+		if v == "" {
+			return def
+		}
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT must be a duration such as 15s, not %q", v))
+			errs = append(errs, fmt.Errorf("%s must be a duration such as 15s, not %q", name, v))
 		}
-		c.ShutdownTimeout = d
+		return d
 	}
+	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
+	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
+	c.StatementTimeout = duration("DATABASE_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout)
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataOldKeys = append(c.DataOldKeys, k)

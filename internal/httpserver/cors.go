@@ -8,13 +8,6 @@ import (
 	"strings"
 )
 
-// Option configures the server.
-type Option func(*options)
-
-type options struct {
-	corsOrigins []string
-}
-
 // WithCORSOrigins lets browser applications served from these origins (scheme://host[:port],
 // exactly) call /graphql. No other origin gets a CORS header, so browsers keep other sites'
 // scripts from reading the answers.

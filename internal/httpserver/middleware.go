@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -61,6 +62,18 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// withTimeout ends a request's context after d: its database queries are cancelled and it
+// answers UNAVAILABLE instead of holding a connection of the pool.
+func withTimeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
 // recoverPanics turns a panic outside gqlgen into a logged 500 without details.
@@ -137,12 +150,18 @@ func handleHealthz() http.Handler {
 	})
 }
 
+// readyTimeout bounds the database check of /readyz.
+const readyTimeout = 2 * time.Second
+
 // handleReadyz is ready when the database answers and a policy serves; it also shows whether
 // the last policy change was rejected.
 func handleReadyz(db Pinger, policy Policy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := policy.Status()
-		dbErr := db.Ping(r.Context())
+		// A load balancer asks often: a database that does not answer at once is not ready.
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		dbErr := db.Ping(ctx)
 		body := map[string]any{
 			"database": dbErr == nil,
 			"policy": map[string]any{"revision": st.Revision, "loaded_at": st.LoadedAt,

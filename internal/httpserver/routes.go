@@ -3,13 +3,14 @@ package httpserver
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/wvsoft/privacy/internal/playground"
 )
 
 // addRoutes is the one place that lists every route of the server.
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler) {
-	mux.Handle("/graphql", authenticate(logger, authn, policy)(graphql))
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler, timeout time.Duration) {
+	mux.Handle("/graphql", withTimeout(timeout)(authenticate(logger, authn, policy)(graphql)))
 	mux.Handle("OPTIONS /graphql", handlePreflight())
 	mux.Handle("GET /playground", playground.Handler())
 	mux.Handle("GET "+playground.Prefix, playground.Handler())

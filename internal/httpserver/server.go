@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -27,15 +28,35 @@ type Policy interface {
 	Status() authz.Status
 }
 
+// Option configures the server.
+type Option func(*options)
+
+type options struct {
+	corsOrigins    []string
+	requestTimeout time.Duration
+}
+
+// WithRequestTimeout bounds each GraphQL request: its context ends after d, which cancels its
+// database queries. Zero keeps DefaultRequestTimeout.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(o *options) { o.requestTimeout = d }
+}
+
+// DefaultRequestTimeout is how long a GraphQL request may run.
+const DefaultRequestTimeout = 30 * time.Second
+
 // NewServer wires the routes and middleware around the GraphQL handler. metrics may be nil
 // (no /metrics).
 func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler, opts ...Option) http.Handler {
-	var o options
+	o := options{requestTimeout: DefaultRequestTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.requestTimeout <= 0 {
+		o.requestTimeout = DefaultRequestTimeout
+	}
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, authn, policy, db, graphql, metrics)
+	addRoutes(mux, logger, authn, policy, db, graphql, metrics, o.requestTimeout)
 	var h http.Handler = mux
 	h = cors(o.corsOrigins)(h)
 	h = securityHeaders(h)

@@ -10,11 +10,14 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -105,6 +108,8 @@ type DB struct {
 	now    wvsoft.Clock
 	tracer trace.Tracer
 	keys   *Keyring
+	// statementTimeout bounds a statement and, with ioGrace, a silent connection.
+	statementTimeout time.Duration
 }
 
 // Option configures a DB.
@@ -117,12 +122,134 @@ func WithTracer(t trace.Tracer) Option { return func(d *DB) { d.tracer = t } }
 // it, reading or writing them fails.
 func WithKeyring(k *Keyring) Option { return func(d *DB) { d.keys = k } }
 
-// Open connects to appURL and checks that the role is not able to bypass row-level security.
-func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) (*DB, error) {
-	db, err := sqlx.Open("postgres", appURL)
+// Timeouts of the server's connections, unless the URL sets its own connect_timeout or
+// statement_timeout: a database that does not answer fails a request in seconds instead of
+// holding it, and a connection of the pool, for minutes.
+const (
+	ConnectTimeoutSeconds   = 5
+	DefaultStatementTimeout = 30 * time.Second
+	// ioGrace is how much longer than the statement timeout a read may wait: the server ends a
+	// slow statement itself; only a server that answers nothing at all meets this deadline.
+	ioGrace = 5 * time.Second
+)
+
+// WithStatementTimeout sets the longest a statement may run (statement_timeout) and, with
+// ioGrace, the longest the server may stay silent on a connection (DATABASE_STATEMENT_TIMEOUT).
+func WithStatementTimeout(d time.Duration) Option {
+	return func(db *DB) {
+		if d > 0 {
+			db.statementTimeout = d
+		}
+	}
+}
+
+// withTimeouts adds connect_timeout, statement_timeout and synchronous_commit (run-time
+// parameters, which lib/pq sends at connection start) to a URL or key=value connection string
+// that lacks them. synchronous_commit=on whatever the server's default: a write is acknowledged
+// to the client only once its commit is on disk, so a crash loses no acknowledged write.
+func withTimeouts(dsn string, statement time.Duration) string {
+	add := map[string]string{
+		"connect_timeout":    fmt.Sprint(ConnectTimeoutSeconds),
+		"statement_timeout":  fmt.Sprint(statement.Milliseconds()),
+		"synchronous_commit": "on",
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		for k, v := range add {
+			if !q.Has(k) {
+				q.Set(k, v)
+			}
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	for _, k := range []string{"connect_timeout", "statement_timeout", "synchronous_commit"} {
+		if !strings.Contains(dsn, k+"=") {
+			dsn += " " + k + "=" + add[k]
+		}
+	}
+	return dsn
+}
+
+// deadlineDialer gives every read and write on a connection a deadline. A server that stops
+// answering without closing the connection (frozen, or behind a network that drops packets)
+// would otherwise hold a query forever: lib/pq does not interrupt a blocked read when the
+// query's context ends, and TCP notices only after minutes.
+type deadlineDialer struct {
+	d       net.Dialer
+	timeout time.Duration
+}
+
+func (d deadlineDialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+func (d deadlineDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, address)
+}
+
+func (d deadlineDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := d.d.DialContext(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
+	return &deadlineConn{Conn: c, timeout: d.timeout}, nil
+}
+
+// deadlineConn sets a deadline before every read and write, and keeps the earlier one that
+// lib/pq sets itself while connecting (connect_timeout).
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+	mu      sync.Mutex
+	fixed   time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.fixed = t
+	c.mu.Unlock()
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *deadlineConn) next() time.Time {
+	d := time.Now().Add(c.timeout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fixed.IsZero() && c.fixed.Before(d) {
+		return c.fixed
+	}
+	return d
+}
+
+func (c *deadlineConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(c.next()); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+func (c *deadlineConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(c.next()); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+// Open connects to appURL and checks that the role is not able to bypass row-level security.
+func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) (*DB, error) {
+	d := &DB{now: now, tracer: noop.NewTracerProvider().Tracer(""), statementTimeout: DefaultStatementTimeout}
+	for _, o := range opts {
+		o(d)
+	}
+	connector, err := pq.NewConnector(withTimeouts(appURL, d.statementTimeout))
+	if err != nil {
+		return nil, err
+	}
+	connector.Dialer(deadlineDialer{timeout: d.statementTimeout + ioGrace})
+	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -137,10 +264,7 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) 
 		db.Close()
 		return nil, errors.New("the application role may bypass row-level security; connect as a plain role")
 	}
-	d := &DB{db: db, now: now, tracer: noop.NewTracerProvider().Tracer("")}
-	for _, o := range opts {
-		o(d)
-	}
+	d.db = db
 	return d, nil
 }
 
@@ -227,7 +351,10 @@ func mapError(err error) error {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+	if errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		// The server went away (stopped, restarted, unreachable): the pool reconnects by itself.
 		return &wvsoft.Error{Code: wvsoft.EUNAVAILABLE, Message: "the database is unavailable; try again"}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

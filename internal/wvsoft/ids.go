@@ -22,21 +22,39 @@ func GlobalID(kind string, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + id.String()))
 }
 
-// ParseGlobalID decodes a global ID. field names the argument for the error.
+// ParseGlobalID decodes a global ID. field names the argument for the error. The kind is a
+// GraphQL type name or the id is refused: it goes on to the policy and into log lines.
 func ParseGlobalID(field, gid string) (kind string, id uuid.UUID, err error) {
+	if len(gid) > 128 {
+		return "", uuid.Nil, Invalid(field, "not a valid id")
+	}
 	raw, decErr := base64.RawURLEncoding.DecodeString(gid)
-	if decErr != nil || len(gid) > 128 {
+	if decErr != nil {
 		return "", uuid.Nil, Invalid(field, "not a valid id")
 	}
 	kind, rest, ok := strings.Cut(string(raw), ":")
-	if !ok {
+	if !ok || !isTypeName(kind) {
 		return "", uuid.Nil, Invalid(field, "not a valid id")
 	}
 	id, perr := uuid.Parse(rest)
-	if perr != nil || kind == "" {
+	if perr != nil {
 		return "", uuid.Nil, Invalid(field, "not a valid id")
 	}
 	return kind, id, nil
+}
+
+// isTypeName reports whether s is a GraphQL name of at most 64 characters.
+func isTypeName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		letter := c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c == '_'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseGlobalIDOf decodes a global ID that must be of the given kind.
