@@ -3492,65 +3492,65 @@ input PublishSupportNoticeInput {
 "The entry points for writing. Every mutation runs in one transaction."
 type Mutation {
   "Registers a new customer (WvSoft staff)."
-  createCustomer(input: CreateCustomerInput!): Customer
+  createCustomer("The customer to register." input: CreateCustomerInput!): Customer
   "Changes a customer's register data; only the fields given change."
-  updateCustomer(input: UpdateCustomerInput!): Customer
+  updateCustomer("The changes to the customer." input: UpdateCustomerInput!): Customer
   "Adds a contact person to a customer."
-  createContactPerson(input: CreateContactPersonInput!): ContactPerson
+  createContactPerson("The contact person to add." input: CreateContactPersonInput!): ContactPerson
   "Changes a contact person; only the fields given change."
-  updateContactPerson(input: UpdateContactPersonInput!): ContactPerson
+  updateContactPerson("The changes to the contact person." input: UpdateContactPersonInput!): ContactPerson
   "Removes a contact person. Returns the removed id."
   deleteContactPerson("The contact person's id." id: ID!): ID
   "Adds a user to the caller's customer (customer admins)."
-  createUser(input: CreateUserInput!): User
+  createUser("The user to add." input: CreateUserInput!): User
   "Changes a user's name or role; only the fields given change."
-  updateUser(input: UpdateUserInput!): User
+  updateUser("The changes to the user." input: UpdateUserInput!): User
   "Removes a user. Returns the removed id."
   deleteUser("The user's id." id: ID!): ID
   "Issues an integrator API key for the caller's customer. The secret is in the answer once and never again."
-  createApiKey(input: CreateApiKeyInput!): CreateApiKeyPayload
+  createApiKey("The key to issue." input: CreateApiKeyInput!): CreateApiKeyPayload
   "Revokes an API key at once."
   revokeApiKey("The key's id." id: ID!): ApiKey
   "Adds a person to a customer's data space."
-  createPerson(input: CreatePersonInput!): Person
+  createPerson("The person to add." input: CreatePersonInput!): Person
   "Changes a person; only the fields given change."
-  updatePerson(input: UpdatePersonInput!): Person
+  updatePerson("The changes to the person." input: UpdatePersonInput!): Person
   "Removes a person from the data space. Returns the removed id."
   deletePerson("The person's id." id: ID!): ID
   "The director asks a customer for access to its data space; the customer's admins decide."
-  requestSupportAccess(input: RequestSupportAccessInput!): SupportAccessGrant
+  requestSupportAccess("What access is asked for, and why." input: RequestSupportAccessInput!): SupportAccessGrant
   "A customer admin approves a pending request, possibly shorter or narrower."
-  approveSupportAccess(input: ApproveSupportAccessInput!): SupportAccessGrant
+  approveSupportAccess("The request and any narrowing." input: ApproveSupportAccessInput!): SupportAccessGrant
   "A customer admin denies (dismisses) a pending request. An approved grant is not touched."
   denySupportAccess("The request's id." id: ID!): SupportAccessGrant
   "A customer admin ends an approved grant at once, on every server."
   revokeSupportAccess("The grant's id." id: ID!): SupportAccessGrant
   "Staff record a (potential) breach; each affected customer's admins and contact persons are e-mailed in the same transaction."
-  recordBreach(input: RecordBreachInput!): Breach
+  recordBreach("The breach." input: RecordBreachInput!): Breach
   "Staff log a phone call that informed (or tried to inform) an affected customer."
-  logBreachCall(input: LogBreachCallInput!): BreachNotification
+  logBreachCall("The call." input: LogBreachCallInput!): BreachNotification
   "A customer admin records the customer's report to the Autoriteit Persoonsgegevens."
-  reportBreachToAuthority(input: ReportBreachInput!): BreachNotification
+  reportBreachToAuthority("The report." input: ReportBreachInput!): BreachNotification
   "A website visitor asks a question. No account needed; limited per client address."
-  submitInquiry(input: SubmitInquiryInput!): InquiryReceipt
+  submitInquiry("The question." input: SubmitInquiryInput!): InquiryReceipt
   "Staff answer an inquiry: the answer is e-mailed and the inquiry deleted."
-  answerInquiry(input: AnswerInquiryInput!): Boolean
+  answerInquiry("The answer." input: AnswerInquiryInput!): Boolean
   "Staff publish a support notice to the contact persons of current customers."
-  publishSupportNotice(input: PublishSupportNoticeInput!): SupportNotice
+  publishSupportNotice("The notice." input: PublishSupportNoticeInput!): SupportNotice
   "Records that a customer gives consent (its admin, or staff recording it)."
-  giveConsent(input: ConsentInput!): Consent
+  giveConsent("The customer, basis and evidence." input: ConsentInput!): Consent
   "Withdraws a customer's consent at once (its admin, or staff recording a verbal or e-mailed withdrawal)."
-  withdrawConsent(input: ConsentInput!): Consent
+  withdrawConsent("The customer, basis and evidence." input: ConsentInput!): Consent
   "Registers a data-subject request with its one-month deadline."
-  registerDataSubjectRequest(input: RegisterDataSubjectRequestInput!): DataSubjectRequest
+  registerDataSubjectRequest("The subject and what is asked." input: RegisterDataSubjectRequestInput!): DataSubjectRequest
   "Executes a request: an access request returns the export; an erasure erases what no legal hold keeps and says what it kept; a rectification is marked done."
   executeDataSubjectRequest("The request's id." id: ID!): DataSubjectRequest
   "Records a staff member's signed confidentiality declaration (the director)."
-  recordConfidentialityDeclaration(input: DeclarationInput!): StaffMember
+  recordConfidentialityDeclaration("The declaration." input: DeclarationInput!): StaffMember
   "Adds a processor to the register (the director)."
-  registerProcessor(input: ProcessorInput!): Processor
+  registerProcessor("The processor." input: ProcessorInput!): Processor
   "Runs the purge now (the director); dryRun only counts."
-  runPurge(dryRun: Boolean! = true): PurgeRun
+  runPurge("Only count what would go, remove nothing." dryRun: Boolean! = true): PurgeRun
 }
 
 "A new customer."
