@@ -49,6 +49,7 @@ func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, first *int, af
 	if err != nil {
 		return nil, err
 	}
+	noteRecords(ctx, wvsoft.KindPerson, rows, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
 	return personConnection(rows, hasNext), nil
 }
 
@@ -94,6 +95,7 @@ func (r *Resolver) lookup(ctx context.Context, field string, gids []string) ([]w
 	for i, p := range parsed {
 		if n, ok := found[p.id]; ok && kindOf(n) == p.kind {
 			out[i] = n
+			authz.NoteRecords(ctx, p.kind, p.id)
 		}
 	}
 	return out, nil
@@ -162,4 +164,13 @@ func (r *Resolver) delete(ctx context.Context, kind, gid string, remove func(con
 		return nil, err
 	}
 	return &gid, nil
+}
+
+// noteRecords tells the decision log which records a list returns.
+func noteRecords[T any](ctx context.Context, kind string, rows []T, id func(T) uuid.UUID) {
+	ids := make([]uuid.UUID, len(rows))
+	for i, row := range rows {
+		ids[i] = id(row)
+	}
+	authz.NoteRecords(ctx, kind, ids...)
 }

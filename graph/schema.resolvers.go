@@ -139,7 +139,9 @@ func (r *contactPersonResolver) Customer(ctx context.Context, obj *wvsoft.Contac
 }
 
 func (r *customerResolver) ContactPersons(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.ContactPerson, error) {
-	return loadersFrom(ctx).contactPersons.Load(ctx, obj.TenantID)
+	list, err := loadersFrom(ctx).contactPersons.Load(ctx, obj.TenantID)
+	noteRecords(ctx, wvsoft.KindContactPerson, list, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })
+	return list, err
 }
 
 func (r *customerResolver) Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error) {
@@ -147,7 +149,9 @@ func (r *customerResolver) Users(ctx context.Context, obj *wvsoft.Customer) ([]*
 	if err != nil {
 		return nil, err
 	}
-	return r.Store.UsersOf(ctx, f, obj.TenantID)
+	users, err := r.Store.UsersOf(ctx, f, obj.TenantID)
+	noteRecords(ctx, wvsoft.KindUser, users, func(u *wvsoft.User) uuid.UUID { return u.UUID })
+	return users, err
 }
 
 func (r *customerResolver) APIKeys(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.APIKey, error) {
@@ -765,6 +769,7 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 	if err != nil {
 		return nil, err
 	}
+	noteRecords(ctx, wvsoft.KindCustomer, rows, func(c *wvsoft.Customer) uuid.UUID { return c.TenantID })
 	if selected(ctx, "edges", "node", "contactPersons") {
 		if err := r.prefetchContactPersons(ctx, rows); err != nil {
 			return nil, err

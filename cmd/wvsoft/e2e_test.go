@@ -444,7 +444,8 @@ func assertNoPersonalValues(t *testing.T, s *server) {
 			t.Errorf("the log holds the personal value %q", v)
 		}
 	}
-	if !strings.Contains(log, "request_id") || !strings.Contains(log, `"msg":"decision"`) {
+	if !strings.Contains(log, "request_id") || !strings.Contains(log, `"msg":"decision"`) ||
+		!strings.Contains(log, `"msg":"records","subject_kind":"USER"`) || !strings.Contains(log, `"type":"Person","count":50`) {
 		t.Fatalf("the log lacks request ids or decision lines:\n%.2000s", log)
 	}
 	checked := 0

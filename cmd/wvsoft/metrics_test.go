@@ -63,6 +63,9 @@ func TestMetrics(t *testing.T) {
 	value(`wvsoft_policy_reloads_total{result="rejected"}`)
 	value(`wvsoft_db_connections_open`)
 	value(`wvsoft_db_connections_in_use`)
+	if v := value(`wvsoft_outbox_messages{state="PENDING"}`); v != 0 {
+		t.Errorf("outbox backlog: %v", v)
+	}
 	if v := value(`wvsoft_support_access_grants{state="PENDING"}`); v != 0 {
 		t.Errorf("pending grants: %v", v)
 	}

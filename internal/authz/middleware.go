@@ -113,6 +113,10 @@ func (r *Request) DistinctDecisions() int {
 // LogDecisions writes the decision log of a request: which subject read which personal-data
 // fields of which customer's records, how each was decided and how often. Values never appear.
 func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operation string) {
+	if !logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r.logRecords(ctx, logger, operation)
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	logged := make(map[*fieldDecision]bool, len(r.decisions))
@@ -135,5 +139,25 @@ func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operati
 			attrs = append(attrs, slog.String("reason", d.Reason))
 		}
 		logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
+	}
+}
+
+// maxLoggedRecords bounds the record ids of one decision-log line; the count is always whole.
+const maxLoggedRecords = 100
+
+// logRecords writes which records of each type the request returned: their global ids (never
+// values), as the decision lines say which of their fields were read.
+func (r *Request) logRecords(ctx context.Context, logger *slog.Logger, operation string) {
+	r.accessMu.Lock()
+	defer r.accessMu.Unlock()
+	for kind, ids := range r.records {
+		shown := ids[:min(len(ids), maxLoggedRecords)]
+		gids := make([]string, len(shown))
+		for i, id := range shown {
+			gids[i] = wvsoft.GlobalID(kind, id)
+		}
+		logger.LogAttrs(ctx, slog.LevelInfo, "records", slog.String("subject_kind", r.subject.Kind),
+			slog.String("subject_id", r.subject.ID.String()), slog.String("operation", operation),
+			slog.String("type", kind), slog.Int("count", len(ids)), slog.Any("ids", gids))
 	}
 }

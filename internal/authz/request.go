@@ -25,6 +25,22 @@ type Request struct {
 
 	accessMu sync.Mutex
 	accesses map[string]*grantAccess // by grant id
+	records  map[string][]uuid.UUID  // returned records by type, for the decision log
+}
+
+// NoteRecords notes records of a type that the request returns, for the decision log. Resolvers
+// that return lists call it once per list; it costs an append.
+func NoteRecords(ctx context.Context, kind string, ids ...uuid.UUID) {
+	r := FromContext(ctx)
+	if r == nil || len(ids) == 0 {
+		return
+	}
+	r.accessMu.Lock()
+	defer r.accessMu.Unlock()
+	if r.records == nil {
+		r.records = map[string][]uuid.UUID{}
+	}
+	r.records[kind] = append(r.records[kind], ids...)
 }
 
 // grantAccess collects which records one request read under one grant. It keeps the objects;
