@@ -1,10 +1,13 @@
 package graph
 
 import (
+	"context"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/validate"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -23,6 +26,39 @@ func oneOf(s string) (string, error) { return s, nil }
 type inputs struct {
 	changes wvsoft.Changes
 	err     error
+	// given lists the input fields the client set, by their GraphQL names, for authorize.
+	given []string
+}
+
+// note records that the client set the input field at path ("input.iban").
+func (in *inputs) note(path string) {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		path = path[i+1:]
+	}
+	in.given = append(in.given, path)
+}
+
+// authorize asks the policy, field by field, whether the caller may write what it set on an
+// object of type typ. The first refused field is reported with its path.
+func (in *inputs) authorize(ctx context.Context, typ string) error {
+	if in.err != nil {
+		return in.err
+	}
+	req := authz.FromContext(ctx)
+	def := NewExecutableSchema(Config{}).Schema().Types[typ]
+	if req == nil || def == nil {
+		return wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed")
+	}
+	for _, name := range in.given {
+		fd := def.Fields.ForName(name)
+		if fd == nil {
+			continue // an input that is not a field of the type (customerId)
+		}
+		if d := req.WriteField(ctx, typ, fd); d.Effect != authz.Allow {
+			return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ + "." + name, Field: "input." + name}
+		}
+	}
+	return nil
 }
 
 func (in *inputs) fail(field string, err error) {
@@ -33,6 +69,7 @@ func (in *inputs) fail(field string, err error) {
 
 // required validates a required string.
 func (in *inputs) required(column, field, v string, c check) *string {
+	in.note(field)
 	s, err := c(v)
 	if err != nil {
 		in.fail(field, err)
@@ -50,6 +87,7 @@ func (in *inputs) optional(column, field string, o graphql.Omittable[*string], c
 		return nil
 	}
 	if v == nil {
+		in.note(field)
 		if mandatory {
 			in.fail(field, errCannotClear)
 			return nil
@@ -66,6 +104,7 @@ func (in *inputs) date(column, field string, o graphql.Omittable[*time.Time], no
 	if !given {
 		return nil
 	}
+	in.note(field)
 	if v != nil && past && v.After(now) {
 		in.fail(field, errFuture)
 		return nil

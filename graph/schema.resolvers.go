@@ -242,8 +242,8 @@ func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.Creat
 		today := now.UTC().Truncate(24 * time.Hour)
 		c.RelationshipStart = &today
 	}
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindCustomer); err != nil {
+		return nil, err
 	}
 	if err := r.Store.CreateCustomer(ctx, f, c); err != nil {
 		return nil, err
@@ -266,8 +266,8 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 	in.optional("kvk_number", "input.kvkNumber", input.KVKNumber, validate.KvK, false)
 	in.optional("iban", "input.iban", input.Iban, validate.IBAN, false)
 	in.date("relationship_end", "input.relationshipEnd", input.RelationshipEnd, r.Now(), false)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindCustomer); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindCustomer, authz.ActionWrite)
 	if err != nil {
@@ -292,8 +292,8 @@ func (r *mutationResolver) CreateContactPerson(ctx context.Context, input model.
 	c.Role = in.required("role", "input.role", input.Role, oneOf)
 	c.Email = in.optional("email", "input.email", input.Email, validate.Email, false)
 	c.Phone = in.optional("phone", "input.phone", input.Phone, validate.Phone, false)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindContactPerson); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindContactPerson, authz.ActionWrite)
 	if err != nil {
@@ -316,8 +316,8 @@ func (r *mutationResolver) UpdateContactPerson(ctx context.Context, input model.
 	in.optional("role", "input.role", input.Role, oneOf, true)
 	in.optional("email", "input.email", input.Email, validate.Email, false)
 	in.optional("phone", "input.phone", input.Phone, validate.Phone, false)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindContactPerson); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindContactPerson, authz.ActionWrite)
 	if err != nil {
@@ -341,8 +341,8 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 	u.Email = in.required("email", "input.email", input.Email, validate.Email)
 	u.Name = in.required("name", "input.name", input.Name, text(200))
 	u.Role = in.required("role", "input.role", input.Role, oneOf)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindUser); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindUser, authz.ActionWrite)
 	if err != nil {
@@ -362,8 +362,8 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, input model.UpdateUse
 	in := &inputs{}
 	in.optional("name", "input.name", input.Name, text(200), true)
 	in.optional("role", "input.role", input.Role, oneOf, true)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindUser); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindUser, authz.ActionWrite)
 	if err != nil {
@@ -444,8 +444,8 @@ func (r *mutationResolver) CreatePerson(ctx context.Context, input model.CreateP
 	p.MaritalStatus = in.optional("marital_status", "input.maritalStatus", input.MaritalStatus, oneOf, false)
 	p.Household = in.optional("household", "input.household", input.Household, text(2000), false)
 	p.MedicalNotes = in.optional("medical_notes", "input.medicalNotes", input.MedicalNotes, text(10000), false)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindPerson); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindPerson, authz.ActionWrite)
 	if err != nil {
@@ -475,8 +475,8 @@ func (r *mutationResolver) UpdatePerson(ctx context.Context, input model.UpdateP
 	in.optional("marital_status", "input.maritalStatus", input.MaritalStatus, oneOf, false)
 	in.optional("household", "input.household", input.Household, text(2000), false)
 	in.optional("medical_notes", "input.medicalNotes", input.MedicalNotes, text(10000), false)
-	if in.err != nil {
-		return nil, in.err
+	if err := in.authorize(ctx, wvsoft.KindPerson); err != nil {
+		return nil, err
 	}
 	f, err := authz.Filter(ctx, wvsoft.KindPerson, authz.ActionWrite)
 	if err != nil {

@@ -246,7 +246,13 @@ special_categories := {"NATIONAL_ID", "HEALTH"}
 
 default decision := {"effect": "deny", "reason": "no rule allows it"}
 
-decision := allow if {
+# Reading a field of an object, and writing a field through a mutation's input, are decided by
+# different rules.
+decision := read_decision if input.action == "read"
+
+decision := write_decision if input.action == "write"
+
+read_decision := allow if {
 	anonymous
 	input.resource.field in anonymous_fields[input.resource.type]
 } else := deny("no current access: unknown role, accountant, or no current confidentiality declaration") if {
@@ -283,6 +289,47 @@ grant_decision(grant) := deny("special category outside the grant's scope") if {
 	input.resource.category in special_categories
 	not grant_special(input.resource.type, input.resource.tenant_id)
 } else := {"effect": "allow", "grant": grant}
+
+# Writing one field (an input field of a mutation; the object's tenant is not known yet, the
+# store's row filter holds the write to the subject's reach): staff write only the fields their
+# purpose serves, keys special categories only with that scope, the director what a grant that
+# allows writing opens.
+write_decision := deny("no current access: unknown role, accountant, or no current confidentiality declaration") if {
+	not active
+} else := deny("the subject may not write this type") if {
+	not writable(input.resource.type)
+} else := allow if {
+	not input.resource.category
+} else := allow if {
+	customer_user
+} else := deny("special category: the key is not allowed special categories") if {
+	api_key
+	input.resource.category in special_categories
+	not input.subject.special_categories
+} else := allow if {
+	api_key
+} else := d if {
+	director
+	input.resource.type in {g | some grant in active_grants; grant.write; some g in grant.types}
+	d := grant_write_decision
+} else := allow if {
+	declared_staff
+	some purpose in staff_purposes[input.subject.role]
+	purpose in input.resource.purposes
+} else := deny("the field serves no purpose of the subject's role")
+
+writable(type) if reach(type, "write").all
+
+writable(type) if count(reach(type, "write").tenants) > 0
+
+grant_write_decision := allow if {
+	not input.resource.category in special_categories
+} else := allow if {
+	some g in active_grants
+	g.write
+	g.special
+	input.resource.type in g.types
+} else := deny("special category outside the grant's scope")
 
 mutation_decision := allow if {
 	r := reach(mutation_types[input.resource.field], "write")

@@ -386,6 +386,30 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("staff write only what their purpose serves", func(t *testing.T) {
+		customer := dig(s.query(member, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id")
+		support, billing := s.token("support@wvsoft.example"), s.token("billing@wvsoft.example")
+		contact := dig(s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { contactPersons { id phone } } } }`,
+			map[string]any{"id": customer}).Data, "node", "contactPersons", 0)
+		r := s.query(billing, `mutation($id: ID!) { updateContactPerson(input: {id: $id, phone: "020-7654321"}) { id } }`, map[string]any{"id": dig(contact, "id")})
+		if len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+			t.Fatalf("billing wrote a contact person: %+v", r)
+		}
+		r = s.query(support, `mutation($id: ID!) { updateCustomer(input: {id: $id, iban: "NL91ABNA0417164300"}) { id } }`, map[string]any{"id": customer})
+		if len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" || r.Errors[0].Extensions["field"] != "input.iban" {
+			t.Fatalf("support wrote billing data: %+v", r)
+		}
+		after := dig(s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { contactPersons { id phone } } } }`,
+			map[string]any{"id": customer}).Data, "node", "contactPersons", 0)
+		if dig(after, "phone") != dig(contact, "phone") {
+			t.Fatalf("a refused write changed the row: %v -> %v", contact, after)
+		}
+		r = s.query(support, `mutation($id: ID!) { updateContactPerson(input: {id: $id, phone: "020-7654321"}) { phone } }`, map[string]any{"id": dig(contact, "id")})
+		if dig(r.Data, "updateContactPerson", "phone") != "020-7654321" {
+			t.Fatalf("support may correct a phone: %+v", r)
+		}
+	})
+
 	t.Run("the log holds no personal values, and every request line its id", func(t *testing.T) {
 		assertNoPersonalValues(t, s)
 	})

@@ -217,7 +217,11 @@ func (r *Request) decide(ctx context.Context, k fieldKey, object string, def *as
 	d := &fieldDecision{typ: object, field: def.Name, category: res.Category, tenant: tenant}
 	d.Decision = r.policy.decideCached(ctx, Input{Subject: r.subject, Action: ActionRead, Resource: res, Time: r.now})
 	if d.Effect != Allow {
-		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + object + "." + def.Name}
+		msg := "not allowed to read " + object + "." + def.Name
+		if object == "Mutation" {
+			msg = "not allowed to run " + def.Name
+		}
+		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: msg}
 	}
 	r.mu.Lock()
 	if prev, ok := r.decisions[k]; ok {
@@ -267,4 +271,12 @@ func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error
 		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EUNAUTHENTICATED, "authentication required")
 	}
 	return r.Filter(ctx, typ, action)
+}
+
+// WriteField decides whether the request may set one field of an object type through a
+// mutation's input: the policy's decision with action "write".
+func (r *Request) WriteField(ctx context.Context, object string, def *ast.FieldDefinition) Decision {
+	res := Resource{Type: object, Field: def.Name}
+	res.Category, res.Purposes = personalData(def)
+	return r.policy.decideCached(ctx, Input{Subject: r.subject, Action: ActionWrite, Resource: res, Time: r.now})
 }
