@@ -123,18 +123,20 @@ func (r *Resolver) executeRequest(ctx context.Context, gid string) (*wvsoft.Data
 		return nil, wvsoft.Errorf(wvsoft.EFORBIDDEN, "this request is handled by someone else")
 	}
 	now := r.Now()
+	subject := authz.FromContext(ctx).Subject()
+	req.Status, req.CompletedAt, req.HandledBy = wvsoft.RequestDone, &now, &subject.ID
 	switch req.Kind {
+	case wvsoft.RequestErasure:
+		// Erased and completed in one transaction.
+		if req.Outcome, err = r.Store.EraseSubject(ctx, f, req, r.retention(), now); err != nil {
+			return nil, err
+		}
+		return req, nil
 	case wvsoft.RequestAccess:
 		if req.Export, err = r.export(ctx, req.SubjectType, req.SubjectID, now); err != nil {
 			return nil, err
 		}
-	case wvsoft.RequestErasure:
-		if req.Outcome, err = r.Store.EraseSubject(ctx, f, req, r.retention(), now); err != nil {
-			return nil, err
-		}
 	}
-	subject := authz.FromContext(ctx).Subject()
-	req.Status, req.CompletedAt, req.HandledBy = wvsoft.RequestDone, &now, &subject.ID
 	if err := r.Store.CompleteRequest(ctx, f, req); err != nil {
 		return nil, err
 	}
@@ -311,4 +313,13 @@ func (r *Resolver) recordsOfProcessing(ctx context.Context) (*model.ProcessingRe
 	}
 	out.JSON = string(js)
 	return out, nil
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

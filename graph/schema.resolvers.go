@@ -265,7 +265,12 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 	in.optional("city", "input.city", input.City, text(100), false)
 	in.optional("kvk_number", "input.kvkNumber", input.KVKNumber, validate.KvK, false)
 	in.optional("iban", "input.iban", input.Iban, validate.IBAN, false)
-	in.date("relationship_end", "input.relationshipEnd", input.RelationshipEnd, r.Now(), false)
+	// The end starts the retention clocks (the data space goes 90 days after it), so it cannot
+	// be set in the past: back-dating would let a register edit delete a data space at once.
+	if end := in.date("relationship_end", "input.relationshipEnd", input.RelationshipEnd, r.Now(), false); end != nil &&
+		end.Before(r.Now().UTC().Truncate(24*time.Hour)) {
+		in.fail("input.relationshipEnd", errPast)
+	}
 	if err := in.authorize(ctx, wvsoft.KindCustomer); err != nil {
 		return nil, err
 	}
@@ -602,8 +607,9 @@ func (r *mutationResolver) RegisterProcessor(ctx context.Context, input model.Pr
 }
 
 func (r *mutationResolver) RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error) {
-	if _, err := authz.Filter(ctx, wvsoft.KindPurgeRun, authz.ActionWrite); err != nil {
-		return nil, err
+	// The purge acts on every customer: only a subject that reaches all of them may start it.
+	if f, err := authz.Filter(ctx, wvsoft.KindPurgeRun, authz.ActionWrite); err != nil || !f.All {
+		return nil, firstError(err, wvsoft.Errorf(wvsoft.EFORBIDDEN, "only the director runs the purge"))
 	}
 	return r.Store.Purge(ctx, r.retention(), r.Now(), dryRun)
 }

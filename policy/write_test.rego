@@ -69,3 +69,22 @@ test_director_writes_under_a_writing_grant if {
 test_accountant_writes_nothing if {
 	write(staff("ACCOUNTANT"), "Customer", "phone", []).effect == "deny"
 }
+
+test_director_special_write_needs_every_writing_grant if {
+	special_x := {"id": "g1", "tenant_id": t1, "types": ["Person"], "special": true, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
+	plain_y := {"id": "g2", "tenant_id": "0190a000-0000-7000-8000-000000000002", "types": ["Person"], "special": false, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
+	write(staff("DIRECTOR"), "Person", "bsn", [special_x]).effect == "allow"
+	write(staff("DIRECTOR"), "Person", "bsn", [special_x, plain_y]).effect == "deny"
+	write(staff("DIRECTOR"), "Person", "name", [special_x, plain_y]).effect == "allow"
+}
+
+test_grants_never_write_users_or_keys if {
+	g := {"id": "g1", "tenant_id": t1, "types": ["Person", "User", "ApiKey"], "special": true, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
+	every type in ["User", "ApiKey"] {
+		r := authz.rows with input as {
+			"subject": staff("DIRECTOR"), "action": "write", "resource": {"type": type},
+			"context": {"time_ns": time.parse_rfc3339_ns(now), "grants": [g]},
+		}
+		r == {"tenants": []}
+	}
+}

@@ -334,8 +334,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	// last first).
 	var workers sync.WaitGroup
 	defer workers.Wait()
-	workers.Go(func() { expireGrants(ctx, db, logger) })
-	workers.Go(func() { purgeEveryHour(ctx, db, logger) })
+	// The workers also stop when serve returns early (a port in use): they must not outlive it.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork() // runs before workers.Wait
+	workers.Go(func() { expireGrants(workCtx, db, logger) })
+	workers.Go(func() { purgeEveryHour(workCtx, db, logger) })
 	m.WatchStates("wvsoft_outbox_messages", "E-mail in the outbox by state (PENDING is the backlog).",
 		[]string{wvsoft.OutboxPending, wvsoft.OutboxSent, wvsoft.OutboxFailed}, db.OutboxBacklog)
 	if cfg.SMTPURL != "" {
@@ -343,7 +346,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		if err != nil {
 			return err
 		}
-		workers.Go(func() { sender.Run(ctx) })
+		workers.Go(func() { sender.Run(workCtx) })
 	} else {
 		logger.Info("no SMTP_URL: e-mail stays in the outbox (query outbox as staff)")
 	}

@@ -187,3 +187,37 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// A write under a grant is in the customer's access log too, with the record and the fields;
+// special categories stay outside a grant that does not name them.
+func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
+	s := startServer(t, nil)
+	director := s.token("director@wvsoft.example")
+	admin := s.token("admin@bakkerij-de-vries.example")
+	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #9",
+		types: [Person], write: true}) { id } }`, map[string]any{"c": customerID})
+	grantID := dig(r.Data, "requestSupportAccess", "id")
+	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); len(r.Errors) > 0 {
+		t.Fatalf("approve: %+v", r)
+	}
+	person := dig(s.query(admin, `{ persons(first: 1) { edges { node { id } } } }`, nil).Data, "persons", "edges", 0, "node", "id")
+	if r := s.query(director, `mutation($id: ID!) { updatePerson(input: {id: $id, bsn: "111222333"}) { id } }`, map[string]any{"id": person}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+		t.Fatalf("the director wrote a BSN outside the grant: %+v", r)
+	}
+	if r := s.query(director, `mutation($id: ID!) { updatePerson(input: {id: $id, city: "Zwolle"}) { id } }`, map[string]any{"id": person}); len(r.Errors) > 0 {
+		t.Fatalf("update under the grant: %+v", r)
+	}
+	r = s.query(admin, `query($g: ID) { me { customer { accessLog(grantId: $g) { edges { node { event records fields } } } accessLogVerification { intact } } } }`,
+		map[string]any{"g": grantID})
+	found := false
+	for _, e := range dig(r.Data, "me", "customer", "accessLog", "edges").([]any) {
+		recs := toStrings(dig(e, "node", "records"))
+		if dig(e, "node", "event") == "ACCESS" && len(recs) == 1 && recs[0] == person && strings.Contains(strings.Join(toStrings(dig(e, "node", "fields")), ","), "city") {
+			found = true
+		}
+	}
+	if !found || dig(r.Data, "me", "customer", "accessLogVerification", "intact") != true {
+		t.Fatalf("the write is not in the access log: %+v", r)
+	}
+}

@@ -55,7 +55,8 @@ func keyOf(in Input) sharedKey {
 // generation empties the cache when the second changed; the caller holds mu.
 func (c *sharedCache) generation(now time.Time) {
 	sec := now.Unix()
-	if sec != c.second || len(c.decisions)+len(c.rows) > sharedCacheLimit || c.decisions == nil {
+	// Only a newer second starts over; a request from an older second just misses (see keep).
+	if sec > c.second || len(c.decisions)+len(c.rows) > sharedCacheLimit || c.decisions == nil {
 		c.second = sec
 		c.decisions = make(map[sharedKey]Decision, 256)
 		c.rows = make(map[sharedKey]wvsoft.TenantFilter, 16)
@@ -68,6 +69,9 @@ func (c *compiled) decideCached(ctx context.Context, in Input) Decision {
 	c.cache.mu.Lock()
 	c.cache.generation(in.Time)
 	d, ok := c.cache.decisions[k]
+	if c.cache.second != in.Time.Unix() {
+		ok = false // a request of an older second decides for itself
+	}
 	c.cache.mu.Unlock()
 	if ok {
 		return d
@@ -87,6 +91,9 @@ func (c *compiled) rowsCached(ctx context.Context, in Input) (wvsoft.TenantFilte
 	c.cache.mu.Lock()
 	c.cache.generation(in.Time)
 	f, ok := c.cache.rows[k]
+	if c.cache.second != in.Time.Unix() {
+		ok = false
+	}
 	c.cache.mu.Unlock()
 	if ok {
 		return f, nil

@@ -385,3 +385,40 @@ func (d *DB) GrantCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, err
 }
+
+// dataSpaceKinds names the data-space tables whose writes by WvSoft staff (the director, under a
+// grant) the customer's access log records.
+func dataSpaceKind(table string) string {
+	switch table {
+	case "persons":
+		return wvsoft.KindPerson
+	case "users":
+		return wvsoft.KindUser
+	case "api_keys":
+		return wvsoft.KindAPIKey
+	}
+	return ""
+}
+
+// logStaffWrite records, in the same transaction, a write by WvSoft staff into a customer's data
+// space: which record, which columns, under which grant (P9). Writes by the customer itself are
+// not access by WvSoft and are not logged here.
+func logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, table string, id uuid.UUID, op string, fields []string, at time.Time) error {
+	actor := wvsoft.ActorFrom(ctx)
+	kind := dataSpaceKind(table)
+	if actor == nil || actor.Kind != wvsoft.SubjectStaff || kind == "" {
+		return nil
+	}
+	var grant *uuid.UUID
+	for _, g := range actor.Grants {
+		if g.TenantID == tenant && g.Write {
+			grant = &g.ID
+			break
+		}
+	}
+	if fields == nil {
+		fields = []string{}
+	}
+	return appendLog(ctx, tx, tenant, wvsoft.EventAccess, actor.Kind, &actor.ID, grant,
+		map[string]any{"write": op, "records": []string{wvsoft.GlobalID(kind, id)}, "fields": fields}, at)
+}

@@ -81,8 +81,10 @@ func (d *DB) RegisterRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvso
 // Requests lists a customer's requests, newest first.
 func (d *DB) Requests(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.DataSubjectRequest, error) {
 	rows := []requestRow{}
+	// Staff reach every customer's requests, but only those about contact persons: never those
+	// about a data space.
 	err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND tenant_id = $2
-		ORDER BY received_at DESC`, tenant)
+		AND (NOT $3 OR subject_type = 'ContactPerson') ORDER BY received_at DESC`, tenant, f.All)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +94,8 @@ func (d *DB) Requests(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UU
 // RequestByID returns one request within the filter.
 func (d *DB) RequestByID(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.DataSubjectRequest, error) {
 	rows := []requestRow{}
-	if err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND id = $2`, id); err != nil {
+	if err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND id = $2
+		AND (NOT $3 OR subject_type = 'ContactPerson')`, id, f.All); err != nil {
 		return nil, err
 	}
 	list, err := requestList(rows)
@@ -104,22 +107,25 @@ func (d *DB) RequestByID(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUI
 
 // CompleteRequest marks a request done with its outcome.
 func (d *DB) CompleteRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) error {
+	clause, arg := tenantClause(f)
+	return d.inTx(ctx, f, func(tx *sqlx.Tx) error { return completeIn(ctx, tx, clause, arg, r) })
+}
+
+// completeIn marks a request done inside tx; a request done already is a conflict.
+func completeIn(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvsoft.DataSubjectRequest) error {
 	outcome, err := json.Marshal(r.Outcome)
 	if err != nil {
 		return err
 	}
-	clause, arg := tenantClause(f)
-	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE data_subject_requests SET status = 'DONE', completed_at = $3, outcome = $4, handled_by = $5
-			WHERE `+clause+` AND id = $2 AND status = 'OPEN'`, arg, r.UUID, r.CompletedAt, outcome, r.HandledBy)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "the request is done already", Field: "id"}
-		}
-		return nil
-	})
+	res, err := tx.ExecContext(ctx, `UPDATE data_subject_requests SET status = 'DONE', completed_at = $3, outcome = $4, handled_by = $5
+		WHERE `+clause+` AND id = $2 AND status = 'OPEN'`, arg, r.UUID, r.CompletedAt, outcome, r.HandledBy)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "the request is done already", Field: "id"}
+	}
+	return nil
 }
 
 // EraseSubject erases a data subject within the filter and says, field by field, what it erased
@@ -129,7 +135,23 @@ func (d *DB) CompleteRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvso
 func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
 	clause, arg := tenantClause(f)
 	var out []wvsoft.FieldOutcome
+	// The request is completed in the same transaction: an erasure never happens without its
+	// outcome on record, and of two executions at once only one erases.
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		var err error
+		if out, err = erase(ctx, tx, clause, arg, r, rules, now); err != nil {
+			return err
+		}
+		r.Outcome = out
+		return completeIn(ctx, tx, clause, arg, r)
+	})
+	return out, err
+}
+
+// erase does the erasure of EraseSubject inside tx.
+func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
+	var out []wvsoft.FieldOutcome
+	err := func() error {
 		if r.SubjectType == wvsoft.KindPerson {
 			res, err := tx.ExecContext(ctx, `DELETE FROM persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
 			if err != nil {
@@ -160,7 +182,7 @@ func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.
 			return err
 		}
 		hold := rules.FiscalHoldUntil(*end)
-		if !hold.After(now) {
+		if now.After(hold.AddDate(0, 0, 1)) { // the hold's last day has passed
 			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
 			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "the fiscal retention period has ended"},
 				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "the fiscal retention period has ended"})
@@ -174,7 +196,7 @@ func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.
 		out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "KEPT", Reason: reason, KeptUntil: &hold},
 			wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "KEPT", Reason: reason, KeptUntil: &hold})
 		return nil
-	})
+	}()
 	return out, err
 }
 

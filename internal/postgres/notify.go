@@ -299,6 +299,11 @@ func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.
 func (d *DB) MarkSent(ctx context.Context, m *wvsoft.OutboxMessage, now time.Time) error {
 	f := wvsoft.TenantFilter{All: true}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if m.Purpose == wvsoft.PurposeInquiryAnswer {
+			// The visitor's address goes as soon as the answer is out (P5).
+			_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = $1`, m.UUID)
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'SENT', sent_at = $2, last_error = NULL WHERE id = $1`, m.UUID, now); err != nil {
 			return err
 		}

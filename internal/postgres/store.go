@@ -240,11 +240,14 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 		return err
 	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		return tx.QueryRowxContext(ctx, `INSERT INTO persons (tenant_id, id, name, street, postal_code, city, email, phone,
+		if err := tx.QueryRowxContext(ctx, `INSERT INTO persons (tenant_id, id, name, street, postal_code, city, email, phone,
 			birth_date, iban, bsn, marital_status, household, medical_notes)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING created_at, updated_at`,
 			p.TenantID, p.UUID, p.Name, p.Street, p.PostalCode, p.City, p.Email, p.Phone, p.BirthDate, p.Iban, bsn,
-			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt)
+			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt); err != nil {
+			return err
+		}
+		return logStaffWrite(ctx, tx, p.TenantID, "persons", p.UUID, "create", nil, d.now())
 	})
 }
 
@@ -327,7 +330,10 @@ func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, table,
 				fields = append(fields, c.Column)
 			}
 		}
-		return recordHistory(ctx, tx, t.Tenant(), table, id, fields, d.now())
+		if err := recordHistory(ctx, tx, t.Tenant(), table, id, fields, d.now()); err != nil {
+			return err
+		}
+		return logStaffWrite(ctx, tx, t.Tenant(), table, id, "update", fields, d.now())
 	})
 }
 
@@ -335,14 +341,12 @@ func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, table,
 func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, table string, id uuid.UUID) error {
 	clause, tenantArg := tenantClause(f)
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2`, table, clause), tenantArg, id)
+		var tenant uuid.UUID
+		err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2 RETURNING tenant_id`, table, clause), tenantArg, id)
 		if err != nil {
-			return err
+			return err // no row: not found
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return wvsoft.NotFound("object")
-		}
-		return nil
+		return logStaffWrite(ctx, tx, tenant, table, id, "delete", nil, d.now())
 	})
 }
 
