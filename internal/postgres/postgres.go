@@ -146,12 +146,15 @@ func WithStatementTimeout(d time.Duration) Option {
 // withTimeouts adds connect_timeout, statement_timeout and synchronous_commit (run-time
 // parameters, which lib/pq sends at connection start) to a URL or key=value connection string
 // that lacks them. synchronous_commit=on whatever the server's default: a write is acknowledged
-// to the client only once its commit is on disk, so a crash loses no acknowledged write.
+// to the client only once its commit is on disk, so a crash loses no acknowledged write. TimeZone
+// is UTC, so that dates the retention rules derive from times (::date) do not depend on the
+// server's zone.
 func withTimeouts(dsn string, statement time.Duration) string {
 	add := map[string]string{
 		"connect_timeout":    fmt.Sprint(ConnectTimeoutSeconds),
 		"statement_timeout":  fmt.Sprint(statement.Milliseconds()),
 		"synchronous_commit": "on",
+		"TimeZone":           "UTC",
 	}
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
 		q := u.Query()
@@ -163,7 +166,7 @@ func withTimeouts(dsn string, statement time.Duration) string {
 		u.RawQuery = q.Encode()
 		return u.String()
 	}
-	for _, k := range []string{"connect_timeout", "statement_timeout", "synchronous_commit"} {
+	for _, k := range []string{"connect_timeout", "statement_timeout", "synchronous_commit", "TimeZone"} {
 		if !strings.Contains(dsn, k+"=") {
 			dsn += " " + k + "=" + add[k]
 		}
