@@ -217,3 +217,12 @@ func staffOnly(ctx context.Context, kind string) (wvsoft.TenantFilter, error) {
 	}
 	return f, err
 }
+
+// staffList reads one of WvSoft's own registers, for staff who reach it whole.
+func staffList[T any](ctx context.Context, kind string, list func(context.Context, wvsoft.TenantFilter) ([]T, error)) ([]T, error) {
+	f, err := staffOnly(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	return list(ctx, f)
+}

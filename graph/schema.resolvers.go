@@ -659,43 +659,23 @@ func (r *queryResolver) MySupportAccessGrants(ctx context.Context) ([]*wvsoft.Ac
 }
 
 func (r *queryResolver) Breaches(ctx context.Context) ([]*wvsoft.Breach, error) {
-	f, err := staffOnly(ctx, wvsoft.KindBreach)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.Breaches(ctx, f)
+	return staffList(ctx, wvsoft.KindBreach, r.Store.Breaches)
 }
 
 func (r *queryResolver) BreachesNotFullyInformed(ctx context.Context) ([]*wvsoft.BreachNotification, error) {
-	f, err := staffOnly(ctx, wvsoft.KindBreachNotification)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.NotFullyInformed(ctx, f)
+	return staffList(ctx, wvsoft.KindBreachNotification, r.Store.NotFullyInformed)
 }
 
 func (r *queryResolver) Inquiries(ctx context.Context) ([]*wvsoft.Inquiry, error) {
-	f, err := staffOnly(ctx, wvsoft.KindInquiry)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.Inquiries(ctx, f)
+	return staffList(ctx, wvsoft.KindInquiry, r.Store.Inquiries)
 }
 
 func (r *queryResolver) InquiryCounts(ctx context.Context) ([]*wvsoft.InquiryCount, error) {
-	f, err := staffOnly(ctx, wvsoft.KindInquiryCount)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.InquiryCounts(ctx, f)
+	return staffList(ctx, wvsoft.KindInquiryCount, r.Store.InquiryCounts)
 }
 
 func (r *queryResolver) SupportNotices(ctx context.Context) ([]*wvsoft.SupportNotice, error) {
-	f, err := staffOnly(ctx, wvsoft.KindSupportNotice)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.SupportNotices(ctx, f)
+	return staffList(ctx, wvsoft.KindSupportNotice, r.Store.SupportNotices)
 }
 
 func (r *queryResolver) History(ctx context.Context, objectID string) ([]*wvsoft.HistoryEntry, error) {
@@ -711,19 +691,11 @@ func (r *queryResolver) History(ctx context.Context, objectID string) ([]*wvsoft
 }
 
 func (r *queryResolver) StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error) {
-	f, err := staffOnly(ctx, wvsoft.KindStaffMember)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.StaffMembers(ctx, f)
+	return staffList(ctx, wvsoft.KindStaffMember, r.Store.StaffMembers)
 }
 
 func (r *queryResolver) Processors(ctx context.Context) ([]*wvsoft.Processor, error) {
-	f, err := staffOnly(ctx, wvsoft.KindProcessor)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.Processors(ctx, f)
+	return staffList(ctx, wvsoft.KindProcessor, r.Store.Processors)
 }
 
 func (r *queryResolver) RetentionRules(ctx context.Context) ([]*wvsoft.RetentionRule, error) {
@@ -740,11 +712,7 @@ func (r *queryResolver) RecordsOfProcessing(ctx context.Context) (*model.Process
 }
 
 func (r *queryResolver) PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error) {
-	f, err := staffOnly(ctx, wvsoft.KindPurgeRun)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.PurgeRuns(ctx, f)
+	return staffList(ctx, wvsoft.KindPurgeRun, r.Store.PurgeRuns)
 }
 
 func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error) {

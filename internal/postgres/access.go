@@ -372,12 +372,18 @@ func (d *DB) withTenant(f wvsoft.TenantFilter, tenant uuid.UUID) wvsoft.TenantFi
 
 // GrantCounts counts support-access requests and grants by stored status, for the metrics.
 func (d *DB) GrantCounts(ctx context.Context) (map[string]int, error) {
+	return d.countByStatus(ctx, "access_grants")
+}
+
+// countByStatus counts the rows of a table of WvSoft's by their status column, for the metrics.
+// table is a constant of the caller's, never input.
+func (d *DB) countByStatus(ctx context.Context, table string) (map[string]int, error) {
 	var rows []struct {
 		Status string `db:"status"`
 		N      int    `db:"n"`
 	}
 	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM access_grants GROUP BY status`)
+		return tx.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM `+table+` GROUP BY status`)
 	})
 	out := make(map[string]int, len(rows))
 	for _, r := range rows {

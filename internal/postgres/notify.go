@@ -331,16 +331,5 @@ func (d *DB) MarkFailed(ctx context.Context, m *wvsoft.OutboxMessage, reason str
 
 // OutboxBacklog counts messages by status, for the metrics.
 func (d *DB) OutboxBacklog(ctx context.Context) (map[string]int, error) {
-	var rows []struct {
-		Status string `db:"status"`
-		N      int    `db:"n"`
-	}
-	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `SELECT status, count(*) AS n FROM outbox GROUP BY status`)
-	})
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.Status] = r.N
-	}
-	return out, err
+	return d.countByStatus(ctx, "outbox")
 }
