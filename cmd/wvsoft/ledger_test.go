@@ -130,6 +130,16 @@ func TestErasureAndPurgeEndToEnd(t *testing.T) {
 	if r := s.query(support, `mutation($s: ID!) { registerDataSubjectRequest(input: {subjectId: $s, kind: ACCESS}) { id } }`, map[string]any{"s": dig(person, "id")}); len(r.Errors) != 1 {
 		t.Fatalf("staff registered a request about a data-space person: %+v", r)
 	}
+	// Staff reach every customer's requests, but never those about a data space.
+	bakkerij := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id")
+	own := s.query(admin, `{ me { customer { dataSubjectRequests { subjectId } } } }`, nil)
+	if l, _ := dig(own.Data, "me", "customer", "dataSubjectRequests").([]any); len(l) != 1 {
+		t.Fatalf("the admin's requests: %+v", own)
+	}
+	r = s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { dataSubjectRequests { subjectId } } } }`, map[string]any{"id": bakkerij})
+	if l, ok := dig(r.Data, "node", "dataSubjectRequests").([]any); !ok || len(l) != 0 {
+		t.Fatalf("support sees requests about data-space persons: %+v", r)
+	}
 }
 
 // template escapes a value as html/template does for text.

@@ -211,28 +211,6 @@ func (d *DB) InquiryCounts(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsof
 	return rows, err
 }
 
-// PurgeInquiries deletes unanswered inquiries older than maxAge, counting them per day; it also
-// deletes sent inquiry answers from the outbox, which hold the visitor's address.
-func (d *DB) PurgeInquiries(ctx context.Context, now time.Time, maxAge time.Duration) (int, error) {
-	n := 0
-	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
-		var days []time.Time
-		if err := tx.SelectContext(ctx, &days, `DELETE FROM inquiries WHERE received_at < $1 RETURNING received_at`, now.Add(-maxAge)); err != nil {
-			return err
-		}
-		for _, day := range days {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, expired) VALUES ($1::date, 1)
-				ON CONFLICT (day) DO UPDATE SET expired = inquiry_counts.expired + 1`, day); err != nil {
-				return err
-			}
-		}
-		n = len(days)
-		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE purpose = 'INQUIRY_ANSWER' AND status <> 'PENDING'`)
-		return err
-	})
-	return n, err
-}
-
 // PublishNotice mails a support notice to the contact persons of current customers (P8).
 func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft.SupportNotice) error {
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {

@@ -178,7 +178,6 @@ type Notifications interface {
 	Inquiries(ctx context.Context, f TenantFilter) ([]*Inquiry, error)
 	AnswerInquiry(ctx context.Context, f TenantFilter, id uuid.UUID, answer Letter, now time.Time) error
 	InquiryCounts(ctx context.Context, f TenantFilter) ([]*InquiryCount, error)
-	PurgeInquiries(ctx context.Context, now time.Time, maxAge time.Duration) (int, error)
 
 	PublishNotice(ctx context.Context, f TenantFilter, n *SupportNotice) error
 	SupportNotices(ctx context.Context, f TenantFilter) ([]*SupportNotice, error)
