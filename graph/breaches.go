@@ -21,9 +21,9 @@ type RateLimiter interface {
 func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error) {
 	now := r.Now()
 	in := &inputs{}
-	description := in.required("description", "input.description", input.Description, between(10, 5000))
-	consequences := in.optional("consequences", "input.consequences", input.Consequences, text(5000), false)
-	measures := in.optional("measures", "input.measures", input.Measures, text(5000), false)
+	description := in.required("input.description", input.Description, between(10, 5000))
+	consequences := in.optional("input.consequences", input.Consequences, text(5000), false)
+	measures := in.optional("input.measures", input.Measures, text(5000), false)
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -76,8 +76,8 @@ func (r *Resolver) logBreachCall(ctx context.Context, input model.LogBreachCallI
 		return nil, err
 	}
 	in := &inputs{}
-	called := in.required("called", "input.called", input.Called, text(200))
-	outcome := in.optional("outcome", "input.outcome", input.Outcome, text(2000), false)
+	called := in.required("input.called", input.Called, text(200))
+	outcome := in.optional("input.outcome", input.Outcome, text(2000), false)
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -106,7 +106,7 @@ func (r *Resolver) reportBreach(ctx context.Context, input model.ReportBreachInp
 		return nil, err
 	}
 	in := &inputs{}
-	number := in.required("ap_report_number", "input.reportNumber", input.ReportNumber, text(100))
+	number := in.required("input.reportNumber", input.ReportNumber, text(100))
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -124,9 +124,9 @@ func (r *Resolver) reportBreach(ctx context.Context, input model.ReportBreachInp
 // happens to the question afterwards.
 func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error) {
 	in := &inputs{}
-	name := in.required("name", "input.name", input.Name, text(200))
-	email := in.required("email", "input.email", input.Email, validate.Email)
-	question := in.required("question", "input.question", input.Question, text(5000))
+	name := in.required("input.name", input.Name, text(200))
+	email := in.required("input.email", input.Email, validate.Email)
+	question := in.required("input.question", input.Question, text(5000))
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -151,7 +151,7 @@ func (r *Resolver) answerInquiry(ctx context.Context, input model.AnswerInquiryI
 		return nil, err
 	}
 	in := &inputs{}
-	answer := in.required("answer", "input.answer", input.Answer, text(10000))
+	answer := in.required("input.answer", input.Answer, text(10000))
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -170,8 +170,8 @@ func (r *Resolver) answerInquiry(ctx context.Context, input model.AnswerInquiryI
 
 func (r *Resolver) publishNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
 	in := &inputs{}
-	title := in.required("title", "input.title", input.Title, text(200))
-	body := in.required("body", "input.body", input.Body, text(20000))
+	title := in.required("input.title", input.Title, text(200))
+	body := in.required("input.body", input.Body, text(20000))
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -207,20 +207,10 @@ func dedupeIDs(ids []uuid.UUID) []uuid.UUID {
 	return out
 }
 
-// staffOnly is the tenant filter for WvSoft's own registers (breaches, inquiries, notices, the
-// outbox). They belong to no customer, so a subject that does not reach them all is refused
-// outright rather than shown an empty list.
-func staffOnly(ctx context.Context, kind string) (wvsoft.TenantFilter, error) {
-	f, err := authz.Filter(ctx, kind, authz.ActionRead)
-	if err == nil && !f.All {
-		err = wvsoft.Errorf(wvsoft.EFORBIDDEN, "only WvSoft's support staff read this register")
-	}
-	return f, err
-}
-
-// staffList reads one of WvSoft's own registers, for staff who reach it whole.
+// staffList reads one of WvSoft's own registers. The policy lets only subjects that reach it
+// whole list it (links.Query in policy/authz.rego); the filter holds the store to that.
 func staffList[T any](ctx context.Context, kind string, list func(context.Context, wvsoft.TenantFilter) ([]T, error)) ([]T, error) {
-	f, err := staffOnly(ctx, kind)
+	f, err := authz.Filter(ctx, kind, authz.ActionRead)
 	if err != nil {
 		return nil, err
 	}

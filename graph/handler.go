@@ -55,7 +55,8 @@ type Metrics interface {
 func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
 	r.maxPageSize = limits.MaxPageSize
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	es := NewExecutableSchema(Config{Resolvers: r})
+	srv := handler.New(es)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	if cfg.Introspection {
@@ -69,7 +70,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	})
 	hook := cfg.fieldHook
 	if hook == nil {
-		hook = authz.FieldMiddleware
+		hook = authz.FieldHook(es.Schema())
 	}
 	srv.AroundFields(hook)
 	if cfg.Tracer != nil {

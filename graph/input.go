@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
 
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/validate"
@@ -38,27 +39,43 @@ func (in *inputs) note(path string) {
 	in.given = append(in.given, path)
 }
 
-// authorize asks the policy, field by field, whether the caller may write what it set on an
-// object of type typ. The first refused field is reported with its path.
-func (in *inputs) authorize(ctx context.Context, typ string) error {
+// authorize asks the policy, field by field, whether the caller may write what it set on obj,
+// an object of type typ: the record as stored for an update, the one to be written for a create.
+// The first refused field is reported with its path. The returned context carries the grant the
+// decisions rested on, which the store records with a staff write into a data space.
+func (in *inputs) authorize(ctx context.Context, typ string, obj wvsoft.Tenanted) (context.Context, error) {
 	if in.err != nil {
-		return in.err
+		return ctx, in.err
 	}
 	req := authz.FromContext(ctx)
 	def := NewExecutableSchema(Config{}).Schema().Types[typ]
 	if req == nil || def == nil {
-		return wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed")
+		return ctx, wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed")
 	}
-	for _, name := range in.given {
+	// The record itself (its id) is decided too, so that a write that sets no personal field
+	// still rests on the policy's grant.
+	fields := append([]string{"id"}, in.given...)
+	var grant string
+	for _, name := range fields {
 		fd := def.Fields.ForName(name)
 		if fd == nil {
 			continue // an input that is not a field of the type (customerId)
 		}
-		if d := req.WriteField(ctx, typ, fd); d.Effect != authz.Allow {
-			return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ + "." + name, Field: "input." + name}
+		d := req.WriteField(ctx, typ, fd, obj)
+		if d.Effect != authz.Allow {
+			if name == "id" {
+				return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ}
+			}
+			return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ + "." + name, Field: "input." + name}
+		}
+		if d.Grant != "" {
+			grant = d.Grant
 		}
 	}
-	return nil
+	if id, err := uuid.Parse(grant); err == nil {
+		ctx = wvsoft.WithWriteGrant(ctx, obj.Tenant(), id)
+	}
+	return ctx, nil
 }
 
 func (in *inputs) fail(field string, err error) {
@@ -68,20 +85,25 @@ func (in *inputs) fail(field string, err error) {
 }
 
 // required validates a required string.
-func (in *inputs) required(column, field, v string, c check) *string {
+func (in *inputs) required(field, v string, c check) *string {
 	in.note(field)
 	s, err := c(v)
 	if err != nil {
 		in.fail(field, err)
 		return nil
 	}
-	in.changes = append(in.changes, wvsoft.Change{Column: column, Value: s})
+	in.change(field, s)
 	return &s
+}
+
+// change records that the input field at path ("input.postalCode") sets its object's field.
+func (in *inputs) change(path string, v any) {
+	in.changes = append(in.changes, wvsoft.Change{Field: path[strings.LastIndexByte(path, '.')+1:], Value: v})
 }
 
 // optional validates an optional string. Given as null, it clears the column, unless the column
 // must have a value (mandatory).
-func (in *inputs) optional(column, field string, o graphql.Omittable[*string], c check, mandatory bool) *string {
+func (in *inputs) optional(field string, o graphql.Omittable[*string], c check, mandatory bool) *string {
 	v, given := o.ValueOK()
 	if !given {
 		return nil
@@ -92,14 +114,14 @@ func (in *inputs) optional(column, field string, o graphql.Omittable[*string], c
 			in.fail(field, errCannotClear)
 			return nil
 		}
-		in.changes = append(in.changes, wvsoft.Change{Column: column, Value: nil})
+		in.change(field, nil)
 		return nil
 	}
-	return in.required(column, field, *v, c)
+	return in.required(field, *v, c)
 }
 
 // date validates an optional date; past requires it not to lie in the future.
-func (in *inputs) date(column, field string, o graphql.Omittable[*time.Time], now time.Time, past bool) *time.Time {
+func (in *inputs) date(field string, o graphql.Omittable[*time.Time], now time.Time, past bool) *time.Time {
 	v, given := o.ValueOK()
 	if !given {
 		return nil
@@ -117,7 +139,7 @@ func (in *inputs) date(column, field string, o graphql.Omittable[*time.Time], no
 	if v != nil {
 		value = *v
 	}
-	in.changes = append(in.changes, wvsoft.Change{Column: column, Value: value})
+	in.change(field, value)
 	return v
 }
 

@@ -150,17 +150,44 @@ func kindOf(n wvsoft.Node) string {
 	return ""
 }
 
-// delete removes an object of kind by global id and returns the id.
-func (r *Resolver) delete(ctx context.Context, kind, gid string, remove func(context.Context, wvsoft.TenantFilter, uuid.UUID) error) (*string, error) {
+// stored reads the record id of kind within the caller's filter for action, for the decisions
+// that depend on its state (a write is decided on the record as stored). It returns the filter
+// too; a record outside it is not found, like one that does not exist.
+func stored[T wvsoft.Tenanted](ctx context.Context, kind, action string, id uuid.UUID,
+	byID func(context.Context, wvsoft.TenantFilter, []uuid.UUID) ([]T, error)) (T, wvsoft.TenantFilter, error) {
+	var none T
+	f, err := authz.Filter(ctx, kind, action)
+	if err != nil {
+		return none, f, err
+	}
+	rows, err := byID(ctx, f, []uuid.UUID{id})
+	if err != nil {
+		return none, f, err
+	}
+	if len(rows) == 0 {
+		return none, f, wvsoft.NotFound(kind)
+	}
+	return rows[0], f, nil
+}
+
+// remove deletes the object of kind with global id gid and returns the id. Deleting is writing
+// the record: the policy decides it on the record as stored, and the grant it rests on goes to
+// the access log with the deletion.
+func remove[T wvsoft.Tenanted](ctx context.Context, kind, gid string,
+	byID func(context.Context, wvsoft.TenantFilter, []uuid.UUID) ([]T, error),
+	del func(context.Context, wvsoft.TenantFilter, uuid.UUID) error) (*string, error) {
 	id, err := wvsoft.ParseGlobalIDOf("id", kind, gid)
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, kind, authz.ActionWrite)
+	cur, f, err := stored(ctx, kind, authz.ActionWrite, id, byID)
 	if err != nil {
 		return nil, err
 	}
-	if err := remove(ctx, f, id); err != nil {
+	if ctx, err = (&inputs{}).authorize(ctx, kind, cur); err != nil {
+		return nil, err
+	}
+	if err := del(ctx, f, id); err != nil {
 		return nil, err
 	}
 	return &gid, nil

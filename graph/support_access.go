@@ -22,7 +22,7 @@ func (r *Resolver) requestSupportAccess(ctx context.Context, input model.Request
 		return nil, err
 	}
 	in := &inputs{}
-	reason := in.required("reason", "input.reason", input.Reason, func(s string) (string, error) {
+	reason := in.required("input.reason", input.Reason, func(s string) (string, error) {
 		if len([]rune(s)) < 3 {
 			return "", errTooShort
 		}

@@ -77,17 +77,27 @@ granted_tenants("Person", "write") := {g.tenant_id |
 
 granted_tenants(type, "write") := set() if type != "Person"
 
-# The grant that opens a type of a customer, when one does; the lowest id when several do.
-grant_for(type, tenant) := min({g.id |
+# The grants that open a type of a customer for an action: any grant for reading, a writing grant
+# (for persons only, see granted_tenants) for writing.
+grants_for(type, tenant, "read") := {g |
 	some g in active_grants
 	g.tenant_id == tenant
 	type in g.types
-})
+}
 
-grant_special(type, tenant) if {
+grants_for("Person", tenant, "write") := {g |
 	some g in active_grants
 	g.tenant_id == tenant
-	type in g.types
+	"Person" in g.types
+	g.write
+}
+
+# The grant an access rests on, when one does; the lowest id when several do. The access log
+# records it, for reads and writes alike.
+grant_for(type, tenant, action) := min({g.id | some g in grants_for(type, tenant, action)})
+
+grant_special(type, tenant, action) if {
+	some g in grants_for(type, tenant, action)
 	g.special
 }
 
@@ -190,19 +200,37 @@ reach(type, action) := {"all": true} if {
 	count(granted) > 0
 } else := {"tenants": []}
 
-rows := reach(input.resource.type, input.action)
+rows := refusal if {
+	input.resource.type in object.keys(refusals)
+	r := reach(input.resource.type, input.action)
+	not r.all
+	count(r.tenants) == 0
+	refusal := {"tenants": [], "rule": "reach.refused", "refusal": refusals[input.resource.type]}
+} else := reach(input.resource.type, input.action)
 
-visible(type) if reach(type, "read").all
+# Types whose rows a subject that reaches none is told why, instead of finding nothing: the
+# server answers FORBIDDEN with this text.
+refusals := {
+	"PersonRequest": "requests about a person of a data space are handled by the customer's admin",
+	"ContactPersonRequest": "requests about a contact person are handled by WvSoft staff",
+}
 
-visible(type) if input.resource.tenant_id in reach(type, "read").tenants
+# within_reach(type, action): the object of the input (its tenant) is within the subject's reach.
+within_reach(type, action) if reach(type, action).all
+
+within_reach(type, action) if input.resource.tenant_id in reach(type, action).tenants
+
+visible(type) if within_reach(type, "read")
 
 # --- Which fields: decision --------------------------------------------------------------------
 
-allow := {"effect": "allow"}
+# Every decision names the rule that made it (`rule`, a stable id listed in README.md), so that
+# the decision log and the authoring tools can say which branch decided a field.
+allow(rule) := {"effect": "allow", "rule": rule}
 
-deny(reason) := {"effect": "deny", "reason": reason}
+deny(rule, reason) := {"effect": "deny", "rule": rule, "reason": reason}
 
-mask(kind, reason) := {"effect": "mask", "mask": kind, "reason": reason}
+mask(rule, kind, reason) := {"effect": "mask", "mask": kind, "rule": rule, "reason": reason}
 
 # Types that only carry other objects or paging; what they carry is decided on its own.
 structural_types := {
@@ -227,6 +255,15 @@ links := {
 	"User": {"customer": "Customer"},
 	"ApiKey": {"customer": "Customer"},
 	"Person": {"customer": "Customer"},
+	# WvSoft's own registers belong to no customer: listing one whole needs reach over every
+	# tenant (the query has no tenant), so a customer's subject is refused rather than shown a
+	# part of it.
+	"Query": {
+		"breaches": "Breach", "breachesNotFullyInformed": "BreachNotification", "inquiries": "Inquiry",
+		"inquiryCounts": "InquiryCount", "supportNotices": "SupportNotice", "staffMembers": "StaffMember",
+		"processors": "Processor", "purgeRuns": "PurgeRun", "outbox": "OutboxMessage",
+		"recordsOfProcessing": "ProcessingRecords",
+	},
 }
 
 # Each mutation writes one type; it is allowed when the subject reaches that type for writing.
@@ -246,40 +283,62 @@ mutation_types := {
 	"recordConfidentialityDeclaration": "StaffMember", "registerProcessor": "Processor", "runPurge": "PurgeRun",
 }
 
+# Mutations that act on every customer at once: only a subject that reaches all tenants runs them.
+whole_register_mutations := {"runPurge"}
+
 special_categories := {"NATIONAL_ID", "HEALTH"}
 
-default decision := {"effect": "deny", "reason": "no rule allows it"}
+# The purpose that holds a restricted record (AVG art. 18): an erased contact person of a former
+# customer is kept for the fiscal obligation only. The erasure outcome says so to the data
+# subject; this rule keeps that promise.
+restricted_purpose := "BILLING"
 
-# Reading a field of an object, and writing a field through a mutation's input, are decided by
-# different rules.
-decision := read_decision if input.action == "read"
+default decision := {"effect": "deny", "rule": "default.deny", "reason": "no rule allows it"}
 
-decision := write_decision if input.action == "write"
+# Reading a field and writing it go through one chain of rules: writing is reading's rules for
+# the same field, plus what writing adds (reach for writing, no masks). A purpose changed for a
+# role changes both.
+decision := field_decision if input.action in {"read", "write"}
 
-read_decision := allow if {
+reading if input.action == "read"
+
+writing if input.action == "write"
+
+field_decision := allow("anonymous.inquiry") if {
 	anonymous
+	reading
 	input.resource.field in anonymous_fields[input.resource.type]
-} else := deny("no current access: unknown role, accountant, or no current confidentiality declaration") if {
+} else := deny("subject.inactive", "no current access: unknown role, accountant, or no current confidentiality declaration") if {
 	not active
 } else := d if {
+	reading
 	input.resource.type == "Mutation"
 	d := mutation_decision
-} else := allow if {
-	input.resource.type in structural_types
-} else := deny("the object is outside the subject's reach") if {
-	not visible(input.resource.type)
 } else := d if {
+	reading
+	target := links.Query[input.resource.field]
+	input.resource.type == "Query"
+	d := link_decision(target)
+} else := allow("structural") if {
+	reading
+	input.resource.type in structural_types
+} else := deny("reach.outside", "the object is outside the subject's reach") if {
+	not within_reach(input.resource.type, input.action)
+} else := d if {
+	reading
 	target := links[input.resource.type][input.resource.field]
 	d := link_decision(target)
 } else := d if {
 	# Under a grant every field carries the grant, so that the access log records it.
-	grant := grant_for(input.resource.type, input.resource.tenant_id)
+	grant := grant_for(input.resource.type, input.resource.tenant_id, input.action)
 	d := grant_decision(grant)
-} else := allow if {
+} else := allow("field.not_personal") if {
 	not input.resource.category
-} else := d if {
+} else := deny("record.restricted", "restricted processing: the record is kept only for the purpose that holds it") if {
+	input.resource.record.restricted
+	not serves_restricted_purpose
+} else := allow("customer.own_data") if {
 	customer_user
-	d := allow
 } else := d if {
 	api_key
 	d := api_key_decision
@@ -288,98 +347,65 @@ read_decision := allow if {
 	d := staff_decision
 }
 
-# Under a grant: special categories only when the grant names them.
-grant_decision(grant) := deny("special category outside the grant's scope") if {
-	input.resource.category in special_categories
-	not grant_special(input.resource.type, input.resource.tenant_id)
-} else := {"effect": "allow", "grant": grant}
-
-# Writing one field (an input field of a mutation; the object's tenant is not known yet, the
-# store's row filter holds the write to the subject's reach): staff write only the fields their
-# purpose serves, keys special categories only with that scope, the director what a grant that
-# allows writing opens.
-write_decision := deny("no current access: unknown role, accountant, or no current confidentiality declaration") if {
-	not active
-} else := deny("the subject may not write this type") if {
-	not writable(input.resource.type)
-} else := allow if {
-	not input.resource.category
-} else := allow if {
-	customer_user
-} else := deny("special category: the key is not allowed special categories") if {
-	api_key
-	input.resource.category in special_categories
-	not input.subject.special_categories
-} else := allow if {
-	api_key
-} else := d if {
-	director
-	count(writing_grants(input.resource.type)) > 0
-	input.resource.type == "Person"
-	d := grant_write_decision
-} else := allow if {
+serves_restricted_purpose if {
 	declared_staff
-	some purpose in staff_purposes[input.subject.role]
-	purpose in input.resource.purposes
-} else := deny("the field serves no purpose of the subject's role")
+	restricted_purpose in staff_purposes[input.subject.role]
+	restricted_purpose in input.resource.purposes
+}
 
-writable(type) if reach(type, "write").all
+# Under a grant: special categories only when the grant names them.
+grant_decision(grant) := deny("grant.special_category", "special category outside the grant's scope") if {
+	input.resource.category in special_categories
+	not grant_special(input.resource.type, input.resource.tenant_id, input.action)
+} else := {"effect": "allow", "rule": "grant.scope", "grant": grant}
 
-writable(type) if count(reach(type, "write").tenants) > 0
-
-# The customer a write lands in is not known here (the row filter holds it to the writing
-# grants' customers), so special categories are written only when every writing grant for the
-# type allows them: one grant's scope never stretches to another customer.
-writing_grants(type) := [g | some g in active_grants; g.write; type in g.types]
-
-grant_write_decision := allow if {
-	not input.resource.category in special_categories
-} else := allow if {
-	every g in writing_grants(input.resource.type) {
-		g.special
-	}
-} else := deny("special category outside the scope of a writing grant")
-
-mutation_decision := allow if {
+mutation_decision := deny("mutation.whole_register", "only a subject that reaches every customer runs this") if {
+	input.resource.field in whole_register_mutations
+	not reach(mutation_types[input.resource.field], "write").all
+} else := allow("mutation.reach") if {
 	r := reach(mutation_types[input.resource.field], "write")
 	r.all
-} else := allow if {
+} else := allow("mutation.reach") if {
 	r := reach(mutation_types[input.resource.field], "write")
 	count(r.tenants) > 0
-} else := deny("the subject may not write this type")
+} else := deny("mutation.outside", "the subject may not write this type")
 
-link_decision(target) := allow if visible(target)
+# A link from the root (Query) has no tenant: it needs reach over every tenant.
+link_decision(target) := allow("link.visible") if visible(target)
 
-else := deny("the linked objects are outside the subject's reach")
+else := deny("link.outside", "the linked objects are outside the subject's reach")
 
 # Integrator keys read special categories only when the customer allowed it on the key, and a
 # read-only key sees the bank accounts of data-space persons masked (data minimisation for
 # reporting keys; the customer's own register entry is not masked).
-api_key_decision := deny("special category: the key is not allowed special categories") if {
+api_key_decision := deny("key.special_category", "special category: the key is not allowed special categories") if {
 	input.resource.category in special_categories
 	not input.subject.special_categories
-} else := mask("iban", "read-only keys see bank accounts masked") if {
+} else := mask("key.read_only_iban", "iban", "read-only keys see bank accounts masked") if {
+	reading
 	input.resource.category == "FINANCIAL"
 	input.resource.type == "Person"
 	not input.subject.can_write
-} else := allow
+} else := allow("key.scope")
 
-# Staff read the register by purpose. Support sees the customer's bank account masked, enough to
-# check it with a caller on the phone. Once a customer withdrew consent (P6), staff keep only
-# what the law requires of its data: billing, for the fiscal period; nothing for support.
-staff_decision := deny("the customer withdrew consent: only billing data, for the fiscal obligation") if {
-	input.resource.consent_withdrawn
+# Staff use the register by purpose, for reading and writing alike. Support sees the customer's
+# bank account masked, enough to check it with a caller on the phone (a mask is for reading; it
+# writes nothing). Once a customer withdrew consent (P6), staff keep only what the law requires
+# of its data: billing, for the fiscal period; nothing for support.
+staff_decision := deny("staff.consent_withdrawn", "the customer withdrew consent: only billing data, for the fiscal obligation") if {
+	input.resource.record.consent_withdrawn
 	not "BILLING" in input.resource.purposes
-} else := allow if {
-	input.resource.consent_withdrawn
+} else := allow("staff.consent_withdrawn_billing") if {
+	input.resource.record.consent_withdrawn
 	input.subject.role in {"BILLING", "DIRECTOR"}
-} else := deny("the customer withdrew consent: only billing staff use its billing data") if {
-	input.resource.consent_withdrawn
-} else := allow if {
+} else := deny("staff.consent_withdrawn_billing_only", "the customer withdrew consent: only billing staff use its billing data") if {
+	input.resource.record.consent_withdrawn
+} else := allow("staff.purpose") if {
 	some purpose in staff_purposes[input.subject.role]
 	purpose in input.resource.purposes
-} else := mask("iban", "support checks bank accounts, masked") if {
+} else := mask("staff.support_iban", "iban", "support checks bank accounts, masked") if {
+	reading
 	input.subject.role == "SUPPORT"
 	input.resource.type == "Customer"
 	input.resource.field == "iban"
-} else := deny("the field serves no purpose of the subject's role")
+} else := deny("staff.no_purpose", "the field serves no purpose of the subject's role")

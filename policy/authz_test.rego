@@ -154,12 +154,18 @@ rows(subject, type, action) := r if {
 	}
 }
 
-allowed(d) if d == {"effect": "allow"}
+# An allow that rests on no grant, with the rule that made it.
+allowed(d) if {
+	d.effect == "allow"
+	is_string(d.rule)
+	object.keys(d) == {"effect", "rule"}
+}
 
 denied(d) if {
 	d.effect == "deny"
 	is_string(d.reason)
-	object.keys(d) == {"effect", "reason"}
+	is_string(d.rule)
+	object.keys(d) == {"effect", "reason", "rule"}
 }
 
 masked_iban(d) if {

@@ -61,8 +61,8 @@ test_no_grant_no_data_space if {
 
 test_active_grant_in_scope if {
 	rows(director, [persons_t1], "Person", "read") == {"tenants": [t1]}
-	decide(director, [persons_t1], "Person", "name", t1) == {"effect": "allow", "grant": "g1"}
-	decide(director, [persons_t1], "Person", "id", t1) == {"effect": "allow", "grant": "g1"}
+	decide(director, [persons_t1], "Person", "name", t1) == {"effect": "allow", "rule": "grant.scope", "grant": "g1"}
+	decide(director, [persons_t1], "Person", "id", t1) == {"effect": "allow", "rule": "grant.scope", "grant": "g1"}
 	decide(director, [persons_t1], "Customer", "persons", t1).effect == "allow"
 }
 
@@ -79,7 +79,7 @@ test_special_category_outside_scope if {
 }
 
 test_special_category_in_scope if {
-	decide(director, [persons_special_t1], "Person", "bsn", t1) == {"effect": "allow", "grant": "g2"}
+	decide(director, [persons_special_t1], "Person", "bsn", t1) == {"effect": "allow", "rule": "grant.scope", "grant": "g2"}
 }
 
 test_read_grant_does_not_write if {

@@ -1,11 +1,14 @@
-# Tests of writing fields through mutation inputs: purposes bound staff's writes as they bound
-# their reads.
+# Tests of writing fields through mutation inputs. Writing goes through the same chain of rules as
+# reading the field (authz.rego, field_decision): purposes, consent, restriction and grants bound
+# staff's writes as they bound their reads, and writing adds reach for writing and no masks.
 package wvsoft.write_test
 
 import data.wvsoft.authz
 import rego.v1
 
 t1 := "0190a000-0000-7000-8000-000000000001"
+
+t2 := "0190a000-0000-7000-8000-000000000002"
 
 now := "2026-06-01T12:00:00Z"
 
@@ -25,14 +28,17 @@ meta := {
 	"Person": {"bsn": ["NATIONAL_ID", ["SERVICE"]], "name": ["IDENTITY", ["SERVICE"]]},
 }
 
-write(subject, type, field, grants) := d if {
+# The decision about one field of a record of tenant in the given record state, for action.
+decide(action, subject, type, field, tenant, record, grants) := d if {
 	m := meta[type][field]
 	d := authz.decision with input as {
-		"subject": subject, "action": "write",
-		"resource": {"type": type, "field": field, "category": m[0], "purposes": m[1]},
+		"subject": subject, "action": action,
+		"resource": {"type": type, "field": field, "category": m[0], "purposes": m[1], "tenant_id": tenant, "record": record},
 		"context": {"time_ns": time.parse_rfc3339_ns(now), "grants": grants},
 	}
 }
+
+write(subject, type, field, grants) := decide("write", subject, type, field, t1, {}, grants)
 
 test_billing_writes_billing_fields_only if {
 	write(staff("BILLING"), "Customer", "iban", []).effect == "allow"
@@ -40,7 +46,7 @@ test_billing_writes_billing_fields_only if {
 }
 
 test_support_cannot_overwrite_billing_data if {
-	write(staff("SUPPORT"), "Customer", "iban", []).effect == "deny"
+	write(staff("SUPPORT"), "Customer", "iban", []).effect == "deny" # read masked, so never written
 	write(staff("SUPPORT"), "Customer", "phone", []).effect == "allow"
 	write(staff("SUPPORT"), "ContactPerson", "phone", []).effect == "allow"
 }
@@ -48,6 +54,7 @@ test_support_cannot_overwrite_billing_data if {
 test_customer_users_write_their_data_space if {
 	write(member, "Person", "bsn", []).effect == "allow"
 	write(member, "Customer", "iban", []).effect == "deny" # customer users do not write the register
+	decide("write", member, "Person", "name", t2, {}, []).effect == "deny"
 }
 
 test_keys_write_with_scope if {
@@ -61,8 +68,8 @@ test_director_writes_under_a_writing_grant if {
 	read_grant := {"id": "g1", "tenant_id": t1, "types": ["Person"], "special": false, "write": false, "expires_at": "2026-06-01T20:00:00Z"}
 	write_grant := object.union(read_grant, {"id": "g2", "write": true})
 	write(staff("DIRECTOR"), "Person", "name", [read_grant]).effect == "deny"
-	write(staff("DIRECTOR"), "Person", "name", [write_grant]).effect == "allow"
-	write(staff("DIRECTOR"), "Person", "bsn", [write_grant]).effect == "deny"
+	write(staff("DIRECTOR"), "Person", "name", [write_grant]) == {"effect": "allow", "rule": "grant.scope", "grant": "g2"}
+	write(staff("DIRECTOR"), "Person", "bsn", [write_grant]).rule == "grant.special_category"
 	write(staff("DIRECTOR"), "Person", "bsn", [object.union(write_grant, {"special": true})]).effect == "allow"
 }
 
@@ -70,12 +77,13 @@ test_accountant_writes_nothing if {
 	write(staff("ACCOUNTANT"), "Customer", "phone", []).effect == "deny"
 }
 
-test_director_special_write_needs_every_writing_grant if {
+# The tenant of the written record is known: a grant's scope never stretches to another customer.
+test_director_special_write_follows_the_records_grant if {
 	special_x := {"id": "g1", "tenant_id": t1, "types": ["Person"], "special": true, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
-	plain_y := {"id": "g2", "tenant_id": "0190a000-0000-7000-8000-000000000002", "types": ["Person"], "special": false, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
-	write(staff("DIRECTOR"), "Person", "bsn", [special_x]).effect == "allow"
-	write(staff("DIRECTOR"), "Person", "bsn", [special_x, plain_y]).effect == "deny"
-	write(staff("DIRECTOR"), "Person", "name", [special_x, plain_y]).effect == "allow"
+	plain_y := {"id": "g2", "tenant_id": t2, "types": ["Person"], "special": false, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
+	decide("write", staff("DIRECTOR"), "Person", "bsn", t1, {}, [special_x, plain_y]) == {"effect": "allow", "rule": "grant.scope", "grant": "g1"}
+	decide("write", staff("DIRECTOR"), "Person", "bsn", t2, {}, [special_x, plain_y]).effect == "deny"
+	decide("write", staff("DIRECTOR"), "Person", "name", t2, {}, [special_x, plain_y]).grant == "g2"
 }
 
 test_grants_never_write_users_or_keys if {
@@ -87,4 +95,46 @@ test_grants_never_write_users_or_keys if {
 		}
 		r == {"tenants": []}
 	}
+}
+
+# One rule set: for every role and field here, writing is allowed only where reading is allowed
+# unmasked, and consent withdrawal and restriction bind both alike.
+test_writing_never_exceeds_reading if {
+	every role in ["DIRECTOR", "SUPPORT", "BILLING", "ACCOUNTANT"] {
+		every type in ["Customer", "ContactPerson"] {
+			every field, _ in meta[type] {
+				every record in [{}, {"consent_withdrawn": true}, {"restricted": true}] {
+					some_write_implies_read(staff(role), type, field, record)
+				}
+			}
+		}
+	}
+}
+
+some_write_implies_read(subject, type, field, record) if {
+	decide("write", subject, type, field, t1, record, []).effect == "deny"
+}
+
+some_write_implies_read(subject, type, field, record) if {
+	decide("write", subject, type, field, t1, record, []).effect == "allow"
+	decide("read", subject, type, field, t1, record, []).effect == "allow"
+}
+
+test_consent_withdrawal_restricts_staff_writes if {
+	withdrawn := {"consent_withdrawn": true}
+	decide("write", staff("SUPPORT"), "ContactPerson", "phone", t1, withdrawn, []).rule == "staff.consent_withdrawn"
+	decide("write", staff("SUPPORT"), "ContactPerson", "name", t1, withdrawn, []).rule == "staff.consent_withdrawn_billing_only"
+	decide("write", staff("BILLING"), "Customer", "iban", t1, withdrawn, []).effect == "allow"
+}
+
+test_restricted_records_serve_billing_only if {
+	restricted := {"restricted": true}
+	decide("read", staff("BILLING"), "ContactPerson", "name", t1, restricted, []).effect == "allow"
+	decide("write", staff("BILLING"), "ContactPerson", "name", t1, restricted, []).rule == "reach.outside" # billing writes customers only
+	every action in ["read", "write"] {
+		decide(action, staff("SUPPORT"), "ContactPerson", "name", t1, restricted, []).rule == "record.restricted"
+		decide(action, staff("DIRECTOR"), "ContactPerson", "name", t1, restricted, []).effect == "allow"
+		decide(action, staff("DIRECTOR"), "ContactPerson", "phone", t1, restricted, []).effect == "deny"
+	}
+	decide("read", member, "ContactPerson", "name", t1, restricted, []).rule == "record.restricted"
 }

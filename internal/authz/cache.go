@@ -26,7 +26,8 @@ type sharedCache struct {
 }
 
 // sharedKey is the whole policy input but the time. The category and purposes of a field are
-// part of the schema, so type and field stand for them.
+// part of the schema, so type and field stand for them; the record state is its declaration
+// (wvsoft.RecordState) itself, so a new attribute is part of the key by construction.
 type sharedKey struct {
 	kind, role         string
 	subject, subTenant uuid.UUID
@@ -34,7 +35,7 @@ type sharedKey struct {
 	declaration        int64
 	action, typ, field string
 	tenant             uuid.UUID
-	withdrawn          bool
+	state              wvsoft.RecordState
 	grants             string // the director's grants in force, written out
 }
 
@@ -42,7 +43,7 @@ func keyOf(in Input) sharedKey {
 	s := in.Subject
 	k := sharedKey{kind: s.Kind, role: s.Role, subject: s.ID, subTenant: s.TenantID, canWrite: s.CanWrite,
 		special: s.SpecialCategories, action: in.Action, typ: in.Resource.Type, field: in.Resource.Field,
-		tenant: in.Resource.TenantID, withdrawn: in.Resource.ConsentWithdrawn}
+		tenant: in.Resource.TenantID, state: in.Resource.State}
 	if s.DeclarationExpiresAt != nil {
 		k.declaration = s.DeclarationExpiresAt.UnixNano()
 	}

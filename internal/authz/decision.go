@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,8 @@ type Decision struct {
 	// Mask names the masking of a masked field (see masker).
 	Mask   string `json:"mask,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Rule is the stable id of the policy rule that decided (policy/README.md lists them).
+	Rule string `json:"rule,omitempty"`
 	// Grant is the support-access grant an allow rests on; the access log records the read.
 	Grant string `json:"grant,omitempty"`
 }
@@ -41,8 +44,8 @@ type Resource struct {
 	Category string    `json:"category,omitempty"`
 	Purposes []string  `json:"purposes,omitempty"`
 	TenantID uuid.UUID `json:"-"`
-	// ConsentWithdrawn says, for staff, that the object's customer withdrew consent (P6).
-	ConsentWithdrawn bool `json:"-"`
+	// State is the record's privacy state (input.resource.record).
+	State wvsoft.RecordState `json:"-"`
 }
 
 // Input is the policy input, documented for policy authors in policy/README.md.
@@ -81,9 +84,7 @@ func (in Input) value() map[string]any {
 	if in.Resource.TenantID != uuid.Nil {
 		resource["tenant_id"] = in.Resource.TenantID.String()
 	}
-	if s.Kind == wvsoft.SubjectStaff {
-		resource["consent_withdrawn"] = in.Resource.ConsentWithdrawn
-	}
+	resource["record"] = recordValue(in.Resource.State)
 	grants := make([]any, len(s.Grants))
 	for i, g := range s.Grants {
 		types := make([]any, len(g.Types))
@@ -101,8 +102,24 @@ func (in Input) value() map[string]any {
 	}
 }
 
+// recordValue is the record state as the policy reads it (input.resource.record): one member per
+// field of wvsoft.RecordState, named by its policy tag. Only cache misses build it.
+func recordValue(s wvsoft.RecordState) map[string]any {
+	v := reflect.ValueOf(s)
+	t := v.Type()
+	out := make(map[string]any, t.NumField())
+	for i := range t.NumField() {
+		if name := t.Field(i).Tag.Get("policy"); name != "" {
+			out[name] = v.Field(i).Interface()
+		}
+	}
+	return out
+}
+
 // denyOnError is what any evaluation problem decides: the field is denied.
-func denyOnError(reason string) Decision { return Decision{Effect: Deny, Reason: reason} }
+func denyOnError(reason string) Decision {
+	return Decision{Effect: Deny, Reason: reason, Rule: "server.policy_error"}
+}
 
 // Decide is the one place where a field decision is evaluated. An undefined result, an
 // unknown effect or an evaluation error denies.
@@ -124,6 +141,7 @@ func (c *compiled) decide(ctx context.Context, in Input) Decision {
 	d.Mask, _ = obj["mask"].(string)
 	d.Reason, _ = obj["reason"].(string)
 	d.Grant, _ = obj["grant"].(string)
+	d.Rule, _ = obj["rule"].(string)
 	switch d.Effect {
 	case Allow:
 		return d
@@ -149,6 +167,9 @@ func (c *compiled) rowsFor(ctx context.Context, in Input) (wvsoft.TenantFilter, 
 		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (policy evaluation failed)")
 	}
 	obj, _ := rs[0].Expressions[0].Value.(map[string]any)
+	if refusal, _ := obj["refusal"].(string); refusal != "" {
+		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "%s", refusal)
+	}
 	if all, _ := obj["all"].(bool); all {
 		return wvsoft.TenantFilter{All: true}, nil
 	}

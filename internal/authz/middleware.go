@@ -8,15 +8,24 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// FieldMiddleware is the one hook that decides every field of every response; the server
+// FieldHook returns the one hook that decides every field of every response; the server
 // installs it with gqlgen's AroundFields. A denied field resolves to null with a FORBIDDEN error
 // at its path (a non-null one nulls its parent, as the GraphQL spec says), and its resolver is
-// never called; a masked field is resolved and then masked.
-func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
+// never called; a masked field is resolved and then masked. schema is the executable schema: a
+// field marked @derived is decided as the field its value comes from, which the object names
+// (wvsoft.Derived) and the schema describes.
+func FieldHook(schema *ast.Schema) graphql.FieldMiddleware {
+	return func(ctx context.Context, next graphql.Resolver) (any, error) {
+		return decideField(ctx, schema, next)
+	}
+}
+
+func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver) (any, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || fc.Field.Field == nil || fc.Field.Definition == nil ||
 		strings.HasPrefix(fc.Field.Name, "__") || strings.HasPrefix(fc.Object, "__") {
@@ -28,11 +37,15 @@ func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
 		return nil, wvsoft.Errorf(wvsoft.EUNAUTHENTICATED, "authentication required")
 	}
 	obj := objectOf(fc)
-	var tenant uuid.UUID
-	if t, ok := obj.(wvsoft.Tenanted); ok {
-		tenant = t.Tenant()
+	t := r.targetOf(fc.Object, fc.Field.Definition, obj)
+	if fc.Field.Definition.Directives.ForName("derived") != nil {
+		var ok bool
+		if t, ok = r.sourceOf(schema, obj, fc.Field.Name); !ok {
+			// A value whose source is unknown is denied: deny by default.
+			return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + fc.Object + "." + fc.Field.Name}
+		}
 	}
-	d := r.field(ctx, fc.Object, fc.Field.Definition, tenant, len(fc.Field.Selections) == 0)
+	d := r.field(ctx, t, len(fc.Field.Selections) == 0)
 	d.count.Add(1)
 	if d.Grant != "" && d.Effect != Deny {
 		r.recordAccess(d, obj)
@@ -57,6 +70,25 @@ func FieldMiddleware(ctx context.Context, next graphql.Resolver) (any, error) {
 		return nil, &wvsoft.Error{Code: wvsoft.EUNAUTHENTICATED, Message: "authentication required: send Authorization: Bearer <token or API key>"}
 	}
 	return nil, d.err
+}
+
+// sourceOf is the target of a derived value: the field of the record it comes from.
+func (r *Request) sourceOf(schema *ast.Schema, obj any, field string) (target, bool) {
+	o, ok := obj.(wvsoft.Derived)
+	if !ok || schema == nil {
+		return target{}, false
+	}
+	src, ok := o.DerivedFrom(field)
+	if !ok || schema.Types[src.Type] == nil {
+		return target{}, false
+	}
+	def := schema.Types[src.Type].Fields.ForName(src.Field)
+	if def == nil {
+		return target{}, false
+	}
+	state := src.State
+	state.ConsentWithdrawn = r.withdrawn(src.TenantID)
+	return target{object: src.Type, def: def, tenant: src.TenantID, state: state}, true
 }
 
 // objectOf returns the object whose field fc resolves: the result of the parent field, or the
@@ -130,7 +162,7 @@ func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operati
 			slog.String("subject_kind", r.subject.Kind), slog.String("subject_id", r.subject.ID.String()),
 			slog.String("role", r.subject.Role), slog.String("operation", operation),
 			slog.String("type", d.typ), slog.String("field", d.field), slog.String("category", d.category),
-			slog.String("effect", d.Effect), slog.Int64("count", n),
+			slog.String("effect", d.Effect), slog.String("rule", d.Rule), slog.Int64("count", n),
 		}
 		if d.tenant != uuid.Nil {
 			attrs = append(attrs, slog.String("tenant_id", d.tenant.String()))

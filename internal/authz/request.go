@@ -103,12 +103,13 @@ func (r *Request) Accesses() []wvsoft.Access {
 // Now is the request's time as the policy sees it.
 func (r *Request) Now() time.Time { return r.now }
 
-// fieldKey is what a field decision depends on: the field's schema definition (type and field)
-// and the tenant of the object. The policy reads nothing else of the object.
+// fieldKey is what a field decision depends on: the field's schema definition (type and field),
+// the tenant of the object and its record state. The policy reads nothing else of the object.
 type fieldKey struct {
 	field  *ast.FieldDefinition
 	object string
 	tenant uuid.UUID
+	state  wvsoft.RecordState
 }
 
 type filterKey struct{ typ, action string }
@@ -117,6 +118,7 @@ type filterKey struct{ typ, action string }
 type fieldDecision struct {
 	Decision
 	typ, field, category string
+	action               string
 	tenant               uuid.UUID
 	count                atomic.Int64
 	err                  error // the FORBIDDEN error of a denied field, made once
@@ -158,50 +160,61 @@ func (r *Request) Filter(ctx context.Context, typ, action string) (wvsoft.Tenant
 	return f, nil
 }
 
-// field returns the decision about one field of an object of the given tenant, evaluating the
-// policy only the first time the request meets this (field, tenant).
-func (r *Request) field(ctx context.Context, object string, def *ast.FieldDefinition, tenant uuid.UUID, leaf bool) *fieldDecision {
-	k := fieldKey{field: def, object: object, tenant: tenant}
+// target is what a field decision is about: the object's type and field, and the tenant and
+// privacy state of the record (wvsoft.RecordState).
+type target struct {
+	object string
+	def    *ast.FieldDefinition
+	tenant uuid.UUID
+	state  wvsoft.RecordState
+}
+
+// targetOf reads the tenant and record state of obj, whose field def of type object is decided.
+func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) target {
+	t := target{object: object, def: def}
+	if o, ok := obj.(wvsoft.Tenanted); ok {
+		t.tenant = o.Tenant()
+	}
+	if o, ok := obj.(wvsoft.Stateful); ok {
+		t.state = o.RecordState(r.now)
+	}
+	t.state.ConsentWithdrawn = r.withdrawn(t.tenant)
+	return t
+}
+
+// field returns the decision about one field of an object, evaluating the policy only the first
+// time the request meets this (field, tenant, record state).
+func (r *Request) field(ctx context.Context, t target, leaf bool) *fieldDecision {
+	k := fieldKey{field: t.def, object: t.object, tenant: t.tenant, state: t.state}
 	r.mu.RLock()
 	d, ok := r.decisions[k]
 	r.mu.RUnlock()
 	if ok {
 		return d
 	}
-	withdrawn := r.withdrawn(tenant)
-	if tenant != uuid.Nil && leaf {
+	if t.tenant != uuid.Nil && leaf {
 		// Where the subject reaches every tenant's rows of this type (staff reading the
 		// register), a scalar field's decision may not depend on which tenant, only on the
-		// object's attributes (consent): decide once for all tenants alike. Fields that lead to
-		// other objects (a customer's persons) stay per tenant.
-		if f, err := r.Filter(ctx, object, ActionRead); err == nil && f.All {
-			d = r.fieldOfClass(ctx, object, def, withdrawn)
+		// record's state: decide once per class of records alike. Fields that lead to other
+		// objects (a customer's persons) stay per tenant.
+		if f, err := r.Filter(ctx, t.object, ActionRead); err == nil && f.All {
+			class := t
+			class.tenant = uuid.Nil
+			d = r.decideOnce(ctx, fieldKey{field: t.def, object: t.object, state: t.state}, class, ActionRead)
 			r.mu.Lock()
 			r.decisions[k] = d
 			r.mu.Unlock()
 			return d
 		}
 	}
-	return r.decide(ctx, k, object, def, tenant, withdrawn)
-}
-
-// fieldOfClass is the decision for a scalar field of every tenant with the same attributes.
-func (r *Request) fieldOfClass(ctx context.Context, object string, def *ast.FieldDefinition, withdrawn bool) *fieldDecision {
-	k := fieldKey{field: def, object: object}
-	if withdrawn {
-		k.tenant = uuid.Max // stands for every tenant whose customer withdrew consent
-	}
-	r.mu.RLock()
-	d, ok := r.decisions[k]
-	r.mu.RUnlock()
-	if ok {
-		return d
-	}
-	return r.decide(ctx, k, object, def, uuid.Nil, withdrawn)
+	return r.decideOnce(ctx, k, t, ActionRead)
 }
 
 // withdrawn reports whether tenant's customer withdrew consent, as the subject was told.
 func (r *Request) withdrawn(tenant uuid.UUID) bool {
+	if tenant == uuid.Nil {
+		return false
+	}
 	for _, t := range r.subject.ConsentWithdrawn {
 		if t == tenant {
 			return true
@@ -210,19 +223,15 @@ func (r *Request) withdrawn(tenant uuid.UUID) bool {
 	return false
 }
 
-// decide evaluates one field decision and remembers it under k.
-func (r *Request) decide(ctx context.Context, k fieldKey, object string, def *ast.FieldDefinition, tenant uuid.UUID, withdrawn bool) *fieldDecision {
-	res := Resource{Type: object, Field: def.Name, TenantID: tenant, ConsentWithdrawn: withdrawn}
-	res.Category, res.Purposes = personalData(def)
-	d := &fieldDecision{typ: object, field: def.Name, category: res.Category, tenant: tenant}
-	d.Decision = r.policy.decideCached(ctx, Input{Subject: r.subject, Action: ActionRead, Resource: res, Time: r.now})
-	if d.Effect != Allow {
-		msg := "not allowed to read " + object + "." + def.Name
-		if object == "Mutation" {
-			msg = "not allowed to run " + def.Name
-		}
-		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: msg}
+// decideOnce returns the decision remembered under k, or evaluates it and remembers it.
+func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action string) *fieldDecision {
+	r.mu.RLock()
+	d, ok := r.decisions[k]
+	r.mu.RUnlock()
+	if ok {
+		return d
 	}
+	d = r.evaluate(ctx, t, action)
 	r.mu.Lock()
 	if prev, ok := r.decisions[k]; ok {
 		d = prev // another goroutine of this request decided it first
@@ -230,6 +239,26 @@ func (r *Request) decide(ctx context.Context, k fieldKey, object string, def *as
 		r.decisions[k] = d
 	}
 	r.mu.Unlock()
+	return d
+}
+
+// evaluate asks the policy (through the shared cache) about one field of a target.
+func (r *Request) evaluate(ctx context.Context, t target, action string) *fieldDecision {
+	res := Resource{Type: t.object, Field: t.def.Name, TenantID: t.tenant, State: t.state}
+	res.Category, res.Purposes = personalData(t.def)
+	d := &fieldDecision{typ: t.object, field: t.def.Name, category: res.Category, tenant: t.tenant, action: action}
+	d.Decision = r.policy.decideCached(ctx, Input{Subject: r.subject, Action: action, Resource: res, Time: r.now})
+	if d.Effect != Allow {
+		verb := "read "
+		if action == ActionWrite {
+			verb = "write "
+		}
+		msg := "not allowed to " + verb + t.object + "." + t.def.Name
+		if t.object == "Mutation" {
+			msg = "not allowed to run " + t.def.Name
+		}
+		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: msg}
+	}
 	return d
 }
 
@@ -273,10 +302,12 @@ func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error
 	return r.Filter(ctx, typ, action)
 }
 
-// WriteField decides whether the request may set one field of an object type through a
-// mutation's input: the policy's decision with action "write".
-func (r *Request) WriteField(ctx context.Context, object string, def *ast.FieldDefinition) Decision {
-	res := Resource{Type: object, Field: def.Name}
-	res.Category, res.Purposes = personalData(def)
-	return r.policy.decideCached(ctx, Input{Subject: r.subject, Action: ActionWrite, Resource: res, Time: r.now})
+// WriteField decides whether the request may set one field of obj, an object of type object,
+// through a mutation's input: the policy's decision with action "write", about the record's
+// tenant and state like a read of that field. For an update obj is the record as stored (read
+// within the write filter); for a create, the record about to be written.
+func (r *Request) WriteField(ctx context.Context, object string, def *ast.FieldDefinition, obj any) Decision {
+	t := r.targetOf(object, def, obj)
+	d := r.evaluate(ctx, t, ActionWrite)
+	return d.Decision
 }

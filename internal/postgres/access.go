@@ -392,39 +392,27 @@ func (d *DB) countByStatus(ctx context.Context, table string) (map[string]int, e
 	return out, err
 }
 
-// dataSpaceKinds names the data-space tables whose writes by WvSoft staff (the director, under a
+// dataSpaceKinds are the data-space types whose writes by WvSoft staff (the director, under a
 // grant) the customer's access log records.
-func dataSpaceKind(table string) string {
-	switch table {
-	case "persons":
-		return wvsoft.KindPerson
-	case "users":
-		return wvsoft.KindUser
-	case "api_keys":
-		return wvsoft.KindAPIKey
-	}
-	return ""
+func dataSpaceKind(kind string) bool {
+	return kind == wvsoft.KindPerson || kind == wvsoft.KindUser || kind == wvsoft.KindAPIKey
 }
 
 // logStaffWrite records, in the same transaction, a write by WvSoft staff into a customer's data
-// space: which record, which columns, under which grant (P9). Writes by the customer itself are
-// not access by WvSoft and are not logged here.
-func logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, table string, id uuid.UUID, op string, fields []string, at time.Time) error {
+// space: which record, which fields (Type.field, as reads are recorded), under which grant (P9).
+// The grant is the one the policy's write decision rested on (wvsoft.WriteGrantFrom). Writes by
+// the customer itself are not access by WvSoft and are not logged here.
+func logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, kind string, id uuid.UUID, op string, fields []string, at time.Time) error {
 	actor := wvsoft.ActorFrom(ctx)
-	kind := dataSpaceKind(table)
-	if actor == nil || actor.Kind != wvsoft.SubjectStaff || kind == "" {
+	if actor == nil || actor.Kind != wvsoft.SubjectStaff || !dataSpaceKind(kind) {
 		return nil
 	}
-	var grant *uuid.UUID
-	for _, g := range actor.Grants {
-		if g.TenantID == tenant && g.Write {
-			grant = &g.ID
-			break
-		}
+	grant := wvsoft.WriteGrantFrom(ctx, tenant)
+	qualified := make([]string, len(fields))
+	for i, f := range fields {
+		qualified[i] = kind + "." + f
 	}
-	if fields == nil {
-		fields = []string{}
-	}
+	fields = qualified
 	return appendLog(ctx, tx, tenant, wvsoft.EventAccess, actor.Kind, &actor.ID, grant,
 		map[string]any{"write": op, "records": []string{wvsoft.GlobalID(kind, id)}, "fields": fields}, at)
 }

@@ -136,7 +136,7 @@ func TestStoreFiltersByTenant(t *testing.T) {
 	if err := app.DeletePerson(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{jansen}}, rows[0].UUID); wvsoft.ErrorCode(err) != wvsoft.ENOTFOUND {
 		t.Fatalf("deleting another tenant's person: %v", err)
 	}
-	if _, err := app.UpdatePerson(ctx, only, rows[0].UUID, wvsoft.Changes{{Column: "marital_status", Value: "NOT_A_STATUS"}}); wvsoft.ErrorCode(err) != wvsoft.EINVALID {
+	if _, err := app.UpdatePerson(ctx, only, rows[0].UUID, wvsoft.Changes{{Field: "maritalStatus", Value: "NOT_A_STATUS"}}); wvsoft.ErrorCode(err) != wvsoft.EINVALID {
 		t.Fatalf("a check violation is bad input, got %v", err)
 	}
 }

@@ -18,7 +18,8 @@ var _ wvsoft.Store = (*DB)(nil)
 // Column lists, one per table, so that every query of a type reads the same columns.
 const (
 	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
-	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone`
+	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at,
+		(SELECT relationship_end FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id) AS relationship_end`
 	userColumns          = `tenant_id, id, email, name, role, created_at`
 	apiKeyColumns        = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
 	personColumns        = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
@@ -73,7 +74,7 @@ func (d *DB) CreateCustomer(ctx context.Context, f wvsoft.TenantFilter, c *wvsof
 // UpdateCustomer applies changes to the customer id within the filter.
 func (d *DB) UpdateCustomer(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.Customer, error) {
 	var out wvsoft.Customer
-	err := d.update(ctx, f, &out, "customers", "tenant_id", customerColumns, id, c)
+	err := d.update(ctx, f, &out, customersTable, id, c)
 	return &out, err
 }
 
@@ -113,13 +114,13 @@ func (d *DB) CreateContactPerson(ctx context.Context, f wvsoft.TenantFilter, c *
 // UpdateContactPerson applies changes to the contact person id within the filter.
 func (d *DB) UpdateContactPerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.ContactPerson, error) {
 	var out wvsoft.ContactPerson
-	err := d.update(ctx, f, &out, "contact_persons", "id", contactPersonColumns, id, c)
+	err := d.update(ctx, f, &out, contactPersonsTable, id, c)
 	return &out, err
 }
 
 // DeleteContactPerson removes the contact person id within the filter.
 func (d *DB) DeleteContactPerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) error {
-	return d.delete(ctx, f, "contact_persons", id)
+	return d.delete(ctx, f, contactPersonsTable, id)
 }
 
 // UsersOf returns the users of one customer.
@@ -159,13 +160,13 @@ func (d *DB) CreateUser(ctx context.Context, f wvsoft.TenantFilter, u *wvsoft.Us
 // UpdateUser applies changes to the user id within the filter.
 func (d *DB) UpdateUser(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.User, error) {
 	var out wvsoft.User
-	err := d.update(ctx, f, &out, "users", "id", userColumns, id, c)
+	err := d.update(ctx, f, &out, usersTable, id, c)
 	return &out, err
 }
 
 // DeleteUser removes the user id within the filter.
 func (d *DB) DeleteUser(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) error {
-	return d.delete(ctx, f, "users", id)
+	return d.delete(ctx, f, usersTable, id)
 }
 
 // APIKeysOf returns the API keys of one customer.
@@ -198,8 +199,7 @@ func (d *DB) CreateAPIKey(ctx context.Context, f wvsoft.TenantFilter, k *wvsoft.
 // RevokeAPIKey marks the key revoked at at; revoking twice keeps the first time.
 func (d *DB) RevokeAPIKey(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, at time.Time) (*wvsoft.APIKey, error) {
 	var out wvsoft.APIKey
-	err := d.update(ctx, f, &out, "api_keys", "id", apiKeyColumns, id,
-		wvsoft.Changes{{Column: "revoked_at", Value: sqlCoalesce{at}}})
+	err := d.updateColumns(ctx, f, &out, apiKeysTable, id, []columnChange{{"revoked_at", sqlCoalesce{at}}}, nil)
 	return &out, err
 }
 
@@ -247,26 +247,28 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt); err != nil {
 			return err
 		}
-		return logStaffWrite(ctx, tx, p.TenantID, "persons", p.UUID, "create", nil, d.now())
+		return logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", nil, d.now())
 	})
 }
 
 // UpdatePerson applies changes to the person id within the filter.
 func (d *DB) UpdatePerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, c wvsoft.Changes) (*wvsoft.Person, error) {
 	var out wvsoft.Person
-	sealed := make(wvsoft.Changes, 0, len(c)+1)
-	for _, ch := range c {
-		if plain, ok := ch.Value.(string); ok && (ch.Column == colBSN || ch.Column == colMedicalNotes) {
-			v, err := d.keys.seal(ch.Column, id, plain)
+	cols, err := personsTable.columnsOf(c)
+	if err != nil {
+		return nil, err
+	}
+	for i, ch := range cols {
+		if plain, ok := ch.value.(string); ok && (ch.column == colBSN || ch.column == colMedicalNotes) {
+			v, err := d.keys.seal(ch.column, id, plain)
 			if err != nil {
 				return nil, err
 			}
-			ch.Value = v
+			cols[i].value = v
 		}
-		sealed = append(sealed, ch)
 	}
-	sealed = append(sealed, wvsoft.Change{Column: "updated_at", Value: d.now()})
-	if err := d.update(ctx, f, &out, "persons", "id", personColumns, id, sealed); err != nil {
+	cols = append(cols, columnChange{"updated_at", d.now()})
+	if err := d.updateColumns(ctx, f, &out, personsTable, id, cols, c); err != nil {
 		return &out, err
 	}
 	return &out, d.openPersons([]*wvsoft.Person{&out})
@@ -287,66 +289,120 @@ func (d *DB) openPersons(rows []*wvsoft.Person) error {
 
 // DeletePerson removes the person id within the filter.
 func (d *DB) DeletePerson(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) error {
-	return d.delete(ctx, f, "persons", id)
+	return d.delete(ctx, f, personsTable, id)
 }
 
 // sqlCoalesce sets a column only when it is still null.
 type sqlCoalesce struct{ value any }
 
-// update applies changes to one row and returns it. Column names come from the caller's code,
-// never from input; values are parameters.
-func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, table, key, columns string, id uuid.UUID, changes wvsoft.Changes) error {
+// table is what update and delete need to know of a table: its name, key and columns, the
+// GraphQL type it stores and which of its columns the API writes. Field names map to columns
+// here, so that column names never leave this package.
+type table struct {
+	name, key, columns, kind string
+	// writable maps the GraphQL fields that changes may name to their columns.
+	writable map[string]string
+}
+
+// The tables that take partial updates.
+var (
+	customersTable = table{name: "customers", key: "tenant_id", columns: customerColumns, kind: wvsoft.KindCustomer,
+		writable: map[string]string{"name": "name", "email": "email", "phone": "phone", "street": "street",
+			"postalCode": "postal_code", "city": "city", "kvkNumber": "kvk_number", "iban": "iban",
+			"relationshipStart": "relationship_start", "relationshipEnd": "relationship_end"}}
+	contactPersonsTable = table{name: "contact_persons", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
+		writable: map[string]string{"salutation": "salutation", "name": "name", "role": "role", "email": "email", "phone": "phone"}}
+	usersTable = table{name: "users", key: "id", columns: userColumns, kind: wvsoft.KindUser,
+		writable: map[string]string{"name": "name", "role": "role"}}
+	apiKeysTable = table{name: "api_keys", key: "id", columns: apiKeyColumns, kind: wvsoft.KindAPIKey}
+	personsTable = table{name: "persons", key: "id", columns: personColumns, kind: wvsoft.KindPerson,
+		writable: map[string]string{"name": "name", "street": "street", "postalCode": "postal_code", "city": "city",
+			"email": "email", "phone": "phone", "birthDate": "birth_date", "iban": "iban", "bsn": "bsn",
+			"maritalStatus": "marital_status", "household": "household", "medicalNotes": "medical_notes"}}
+)
+
+// columnChange sets one column; only this package makes them.
+type columnChange struct {
+	column string
+	value  any
+}
+
+// columnsOf maps changes by field to changes by column. A field the table does not take is an
+// internal error: the API's inputs name only writable fields.
+func (t table) columnsOf(changes wvsoft.Changes) ([]columnChange, error) {
+	out := make([]columnChange, 0, len(changes)+1)
+	for _, c := range changes {
+		col, ok := t.writable[c.Field]
+		if !ok {
+			return nil, fmt.Errorf("postgres: %s.%s is not writable", t.kind, c.Field)
+		}
+		out = append(out, columnChange{col, c.Value})
+	}
+	return out, nil
+}
+
+// update applies changes to one row and returns it.
+func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, t table, id uuid.UUID, changes wvsoft.Changes) error {
+	cols, err := t.columnsOf(changes)
+	if err != nil {
+		return err
+	}
+	return d.updateColumns(ctx, f, dest, t, id, cols, changes)
+}
+
+// updateColumns applies column changes to one row and returns it. Column names come from this
+// package, never from input; values are parameters. changes are the fields the caller changed,
+// for the change history and the access log.
+func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any, t table, id uuid.UUID, cols []columnChange, changes wvsoft.Changes) error {
 	clause, tenantArg := tenantClause(f)
 	args := []any{tenantArg, id}
-	sets := make([]string, 0, len(changes))
-	for _, c := range changes {
-		if co, ok := c.Value.(sqlCoalesce); ok {
+	sets := make([]string, 0, len(cols))
+	for _, c := range cols {
+		if co, ok := c.value.(sqlCoalesce); ok {
 			args = append(args, co.value)
-			sets = append(sets, fmt.Sprintf("%s = coalesce(%s, $%d)", c.Column, c.Column, len(args)))
+			sets = append(sets, fmt.Sprintf("%s = coalesce(%s, $%d)", c.column, c.column, len(args)))
 			continue
 		}
-		args = append(args, c.Value)
-		sets = append(sets, fmt.Sprintf("%s = $%d", c.Column, len(args)))
+		args = append(args, c.value)
+		sets = append(sets, fmt.Sprintf("%s = $%d", c.column, len(args)))
 	}
 	var q string
 	if len(sets) == 0 {
-		q = fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, columns, table, clause, key)
+		q = fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.name, clause, t.key)
 	} else {
 		q = fmt.Sprintf(`UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING %s`,
-			table, strings.Join(sets, ", "), clause, key, columns)
+			t.name, strings.Join(sets, ", "), clause, t.key, t.columns)
 	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, dest, q, args...); err != nil {
 			return err
 		}
 		// Corrections are part of the record (P7): which fields changed, when, by whom.
-		t, ok := dest.(wvsoft.Tenanted)
-		if !ok || len(sets) == 0 {
+		tn, ok := dest.(wvsoft.Tenanted)
+		if !ok || len(changes) == 0 {
 			return nil
 		}
 		fields := make([]string, 0, len(changes))
 		for _, c := range changes {
-			if c.Column != "updated_at" {
-				fields = append(fields, c.Column)
-			}
+			fields = append(fields, c.Field)
 		}
-		if err := recordHistory(ctx, tx, t.Tenant(), table, id, fields, d.now()); err != nil {
+		if err := recordHistory(ctx, tx, tn.Tenant(), t.name, id, fields, d.now()); err != nil {
 			return err
 		}
-		return logStaffWrite(ctx, tx, t.Tenant(), table, id, "update", fields, d.now())
+		return logStaffWrite(ctx, tx, tn.Tenant(), t.kind, id, "update", fields, d.now())
 	})
 }
 
 // delete removes one row by id within the filter; a row outside it is not found.
-func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, table string, id uuid.UUID) error {
+func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid.UUID) error {
 	clause, tenantArg := tenantClause(f)
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		var tenant uuid.UUID
-		err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2 RETURNING tenant_id`, table, clause), tenantArg, id)
+		err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2 RETURNING tenant_id`, t.name, clause), tenantArg, id)
 		if err != nil {
 			return err // no row: not found
 		}
-		return logStaffWrite(ctx, tx, tenant, table, id, "delete", nil, d.now())
+		return logStaffWrite(ctx, tx, tenant, t.kind, id, "delete", nil, d.now())
 	})
 }
 

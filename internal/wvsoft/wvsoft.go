@@ -87,6 +87,11 @@ type ContactPerson struct {
 	Role       *string   `db:"role"`
 	Email      *string   `db:"email"`
 	Phone      *string   `db:"phone"`
+	// RestrictedAt is when processing was restricted (an erasure under the fiscal hold).
+	RestrictedAt *time.Time `db:"restricted_at"`
+	// RelationshipEnd is the end of its customer's relationship, read with the row for the
+	// policy's record state.
+	RelationshipEnd *time.Time `db:"relationship_end"`
 }
 
 // ID is the contact person's global ID.
@@ -243,13 +248,14 @@ type Identities interface {
 	SubjectByAPIKey(ctx context.Context, hash []byte) (*Subject, error)
 }
 
-// Change sets one column to a validated value (nil clears it).
+// Change sets one field of a type, by its GraphQL name, to a validated value (nil clears it).
+// The store maps fields to its columns; column names never leave it.
 type Change struct {
-	Column string
-	Value  any
+	Field string
+	Value any
 }
 
-// Changes is a validated partial update: only the columns named change.
+// Changes is a validated partial update: only the fields named change.
 type Changes []Change
 
 // Grant statuses of support access (P9).
@@ -407,4 +413,102 @@ func WithActor(ctx context.Context, s *Subject) context.Context {
 func ActorFrom(ctx context.Context) *Subject {
 	s, _ := ctx.Value(actorKey{}).(*Subject)
 	return s
+}
+
+// RecordState is the privacy state of one record: the attributes of the object itself that the
+// authorization policy reads (input.resource.record, documented in policy/README.md). It is the
+// one declaration of them: the policy input is built from its `policy` tags and the decision
+// cache keys on the whole value, so a field added here reaches both. Keep it small: every
+// distinct value is a class of objects with decisions of their own.
+type RecordState struct {
+	// DataOf says whose data the record is: the customer register that WvSoft keeps about its
+	// customers (CUSTOMER), a customer's own accounts (ACCOUNT) or its data space (DATA_SPACE).
+	DataOf string `policy:"data_of"`
+	// Relationship is the customer relationship's state: CURRENT or ENDED (P2).
+	Relationship string `policy:"relationship"`
+	// ConsentWithdrawn says that the record's customer withdrew consent (P6). The server knows
+	// it for staff only, who are the ones it restricts.
+	ConsentWithdrawn bool `policy:"consent_withdrawn"`
+	// Restricted says that processing is restricted (AVG art. 18): an erased contact person of a
+	// former customer whose billing data is kept for the fiscal hold.
+	Restricted bool `policy:"restricted"`
+	// ContactRole is a contact person's role at its customer (OWNER, DIRECTOR, CONTACT).
+	ContactRole string `policy:"contact_role"`
+}
+
+// Whose data a record is (RecordState.DataOf).
+const (
+	DataOfCustomer  = "CUSTOMER"
+	DataOfAccount   = "ACCOUNT"
+	DataOfDataSpace = "DATA_SPACE"
+)
+
+// Relationship states (RecordState.Relationship).
+const (
+	RelationshipCurrent = "CURRENT"
+	RelationshipEnded   = "ENDED"
+)
+
+// Stateful is a record whose privacy state the policy reads. now is the request's time, against
+// which dates such as a relationship's end are judged.
+type Stateful interface {
+	RecordState(now time.Time) RecordState
+}
+
+// relationshipAt is the state of a relationship that ends (or ended) at end.
+func relationshipAt(end *time.Time, now time.Time) string {
+	if end != nil && !end.After(now) {
+		return RelationshipEnded
+	}
+	return RelationshipCurrent
+}
+
+func (c *Customer) RecordState(now time.Time) RecordState {
+	return RecordState{DataOf: DataOfCustomer, Relationship: relationshipAt(c.RelationshipEnd, now)}
+}
+
+func (c *ContactPerson) RecordState(now time.Time) RecordState {
+	s := RecordState{DataOf: DataOfCustomer, Relationship: relationshipAt(c.RelationshipEnd, now), Restricted: c.RestrictedAt != nil}
+	if c.Role != nil {
+		s.ContactRole = *c.Role
+	}
+	return s
+}
+
+func (u *User) RecordState(time.Time) RecordState   { return RecordState{DataOf: DataOfAccount} }
+func (k *APIKey) RecordState(time.Time) RecordState { return RecordState{DataOf: DataOfAccount} }
+func (p *Person) RecordState(time.Time) RecordState { return RecordState{DataOf: DataOfDataSpace} }
+
+// Derived is an object that shows a value whose home is a field of another record, such as an
+// e-mail's recipient, which is a user's or a contact person's address. Fields marked @derived in
+// the schema are decided by the rule of the field the value comes from (Source).
+type Derived interface {
+	// DerivedFrom names the source of the value shown in field: its type, field and tenant.
+	// ok is false when the source is unknown; the field is then denied.
+	DerivedFrom(field string) (src Source, ok bool)
+}
+
+// Source is the record field a derived value comes from.
+type Source struct {
+	Type, Field string
+	TenantID    uuid.UUID
+	// State is the source record's state as far as the deriving object knows it.
+	State RecordState
+}
+
+type writeGrantKey struct{}
+
+// WithWriteGrant puts into ctx the support-access grant that the policy's write decision rested
+// on, for tenant; the store records it with the write in the customer's access log (P9).
+func WithWriteGrant(ctx context.Context, tenant, grant uuid.UUID) context.Context {
+	return context.WithValue(ctx, writeGrantKey{}, [2]uuid.UUID{tenant, grant})
+}
+
+// WriteGrantFrom returns the grant a write into tenant rests on, or nil.
+func WriteGrantFrom(ctx context.Context, tenant uuid.UUID) *uuid.UUID {
+	g, ok := ctx.Value(writeGrantKey{}).([2]uuid.UUID)
+	if !ok || g[0] != tenant {
+		return nil
+	}
+	return &g[1]
 }
