@@ -2506,6 +2506,13 @@ directive @personal(
   purposes: [Purpose!]!
 ) on FIELD_DEFINITION
 
+"""
+Marks a field whose value comes from another record's field, such as an e-mail's recipient, which is
+a user's or a contact person's address. The object names the source; the authorization policy
+decides the value by the source field's rule, as if that field were read.
+"""
+directive @derived on FIELD_DEFINITION
+
 "The AVG data categories. NATIONAL_ID and HEALTH are special categories."
 enum DataCategory {
   "Names and salutations."
@@ -3177,8 +3184,8 @@ enum MailPurpose {
 type OutboxMessage implements Node {
   "The opaque global identifier; also the message's Message-ID."
   id: ID!
-  "The recipient."
-  recipient: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "The recipient: the address of a user, a contact person or an inquirer, decided as that record's e-mail field."
+  recipient: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
   "The subject."
   subject: String
   "The text."

@@ -492,3 +492,15 @@ func assertNoPersonalValues(t *testing.T, s *server) {
 		}
 	}
 }
+
+// owner connects to the server's database as its owner, to look below the API and below
+// row-level security; the connection closes with the test.
+func (s *server) owner(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", s.db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

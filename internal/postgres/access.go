@@ -75,7 +75,7 @@ func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft
 			return err
 		}
 		tenant := g.TenantID
-		if err := enqueue(ctx, tx, &tenant, admins, wvsoft.AccessRequestLetter(g), wvsoft.PurposeSupportAccess, &g.UUID, g.RequestedAt); err != nil {
+		if err := enqueue(ctx, tx, &tenant, recipientsFrom("User.email", admins...), wvsoft.AccessRequestLetter(g), wvsoft.PurposeSupportAccess, &g.UUID, g.RequestedAt); err != nil {
 			return err
 		}
 		return appendLog(ctx, tx, g.TenantID, wvsoft.EventRequested, wvsoft.SubjectStaff, &g.RequestedBy, &g.UUID,

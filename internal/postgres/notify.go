@@ -14,7 +14,7 @@ import (
 var _ wvsoft.Notifications = (*DB)(nil)
 
 const (
-	outboxColumns       = `id, tenant_id, recipient, subject, body, purpose, related_id, status, attempts, next_attempt_at, last_error, created_at, sent_at`
+	outboxColumns       = `id, tenant_id, recipient, recipient_source, subject, body, purpose, related_id, status, attempts, next_attempt_at, last_error, created_at, sent_at`
 	breachColumns       = `id, description, discovered_at, categories, approx_persons, approx_records, consequences, measures, recorded_by, recorded_at`
 	notificationColumns = `tenant_id, breach_id, emailed_at, phoned_at, reported_to_ap_at, ap_report_number`
 )
@@ -34,16 +34,32 @@ func breachList(rows []breachRow, viewedAs uuid.UUID) []*wvsoft.Breach {
 	return out
 }
 
+// mailRecipient is one address and the record field it comes from (Type.field), which the
+// outbox keeps so that the policy decides the address by that field's rule.
+type mailRecipient struct {
+	Email  string `db:"email"`
+	Source string `db:"source"`
+}
+
+// recipientsFrom gives addresses that all come from one record field.
+func recipientsFrom(source string, emails ...string) []mailRecipient {
+	out := make([]mailRecipient, len(emails))
+	for i, e := range emails {
+		out[i] = mailRecipient{Email: e, Source: source}
+	}
+	return out
+}
+
 // enqueue writes one outbox row per recipient inside tx.
-func enqueue(ctx context.Context, tx *sqlx.Tx, tenant *uuid.UUID, recipients []string, l wvsoft.Letter, purpose string, related *uuid.UUID, now time.Time) error {
+func enqueue(ctx context.Context, tx *sqlx.Tx, tenant *uuid.UUID, recipients []mailRecipient, l wvsoft.Letter, purpose string, related *uuid.UUID, now time.Time) error {
 	for _, r := range recipients {
 		id, err := uuid.NewV7()
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, tenant_id, recipient, subject, body, purpose, related_id,
-			next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$8)`,
-			id, tenant, r, l.Subject, l.Body, purpose, related, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, tenant_id, recipient, recipient_source, subject, body, purpose, related_id,
+			next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)`,
+			id, tenant, r.Email, r.Source, l.Subject, l.Body, purpose, related, now); err != nil {
 			return err
 		}
 	}
@@ -70,10 +86,13 @@ func (d *DB) RecordBreach(ctx context.Context, f wvsoft.TenantFilter, b *wvsoft.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO breach_customers (tenant_id, breach_id) VALUES ($1, $2)`, t, b.UUID); err != nil {
 				return err
 			}
-			var recipients []string
-			if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT lower(email) FROM (
-				SELECT email FROM users WHERE tenant_id = $1 AND role = 'ADMIN'
-				UNION SELECT email FROM contact_persons WHERE tenant_id = $1 AND email IS NOT NULL) r ORDER BY 1`, t); err != nil {
+			// An address that is both a contact person's and an admin's login is the contact
+			// person's: the mail is addressed to the customer's contact.
+			var recipients []mailRecipient
+			if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT ON (lower(email)) lower(email) AS email, source FROM (
+				SELECT email, 'User.email' AS source, 1 AS rank FROM users WHERE tenant_id = $1 AND role = 'ADMIN'
+				UNION ALL SELECT email, 'ContactPerson.email', 0 FROM contact_persons WHERE tenant_id = $1 AND email IS NOT NULL) r
+				ORDER BY lower(email), rank`, t); err != nil {
 				return err
 			}
 			customer := ""
@@ -198,7 +217,7 @@ func (d *DB) AnswerInquiry(ctx context.Context, f wvsoft.TenantFilter, id uuid.U
 			ON CONFLICT (day) DO UPDATE SET answered = inquiry_counts.answered + 1`, now); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, nil, []string{email}, answer, wvsoft.PurposeInquiryAnswer, nil, now)
+		return enqueue(ctx, tx, nil, recipientsFrom("Inquiry.email", email), answer, wvsoft.PurposeInquiryAnswer, nil, now)
 	})
 }
 
@@ -233,7 +252,7 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 		letter := wvsoft.Letter{Subject: n.Title, Body: n.Body + "\n\n-- \nWvSoft support. U ontvangt dit als contactpersoon van een klant van WvSoft; dit is geen nieuwsbrief.\n"}
 		for _, r := range recipients {
 			tenant := r.TenantID
-			if err := enqueue(ctx, tx, &tenant, []string{r.Email}, letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
+			if err := enqueue(ctx, tx, &tenant, recipientsFrom("ContactPerson.email", r.Email), letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
 				return err
 			}
 		}

@@ -38,6 +38,30 @@ const (
 	OutboxFailed  = "FAILED"
 )
 
+// DerivedFrom names the record field an outbox message's recipient comes from: its address is
+// decided by that field's rule (a support employee sees an admin's login in the outbox only
+// where he may read User.email). An unknown source is denied.
+func (m *OutboxMessage) DerivedFrom(field string) (Source, bool) {
+	if field != "recipient" || m.RecipientSource == nil {
+		return Source{}, false
+	}
+	typ, f, ok := strings.Cut(*m.RecipientSource, ".")
+	if !ok {
+		return Source{}, false
+	}
+	src := Source{Type: typ, Field: f}
+	if m.TenantID != nil {
+		src.TenantID = *m.TenantID
+	}
+	switch typ {
+	case KindUser:
+		src.State.DataOf = DataOfAccount
+	case KindContactPerson:
+		src.State.DataOf = DataOfCustomer
+	}
+	return src, true
+}
+
 // ReportingWindow is the time a controller has to report a breach to the Autoriteit
 // Persoonsgegevens (GDPR article 33(1)), counted here from when WvSoft informed the customer.
 const ReportingWindow = 72 * time.Hour
@@ -50,6 +74,8 @@ type OutboxMessage struct {
 	UUID          uuid.UUID  `db:"id"`
 	TenantID      *uuid.UUID `db:"tenant_id"`
 	Recipient     string     `db:"recipient"`
+	// RecipientSource is the record field the address comes from (Type.field).
+	RecipientSource *string `db:"recipient_source"`
 	Subject       string     `db:"subject"`
 	Body          string     `db:"body"`
 	Purpose       string     `db:"purpose"`
