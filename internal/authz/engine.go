@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
+	"github.com/open-policy-agent/opa/v1/topdown"
+	"github.com/open-policy-agent/opa/v1/topdown/print"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
 	"github.com/wvsoft/privacy/policy"
@@ -108,7 +111,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 func (e *Engine) Reload(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, err := compile(ctx, e.files)
+	c, err := compile(ctx, e.files, printHook{e.logger})
 	now := e.now()
 	if err != nil {
 		prev := e.status.Load()
@@ -133,7 +136,7 @@ func (e *Engine) Status() Status { return *e.status.Load() }
 
 // compile parses every .rego file, compiles them, runs the tests among them and prepares the
 // two queries. Nothing here runs on the request path.
-func compile(ctx context.Context, files fs.FS) (*compiled, error) {
+func compile(ctx context.Context, files fs.FS, printer print.Hook) (*compiled, error) {
 	modules := map[string]*ast.Module{}
 	var names []string
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
@@ -161,12 +164,19 @@ func compile(ctx context.Context, files fs.FS) (*compiled, error) {
 	if len(modules) == 0 {
 		return nil, errors.New("no .rego files")
 	}
+	// The same checks as `opa check --strict`: unused variables and imports, deprecated
+	// built-ins, duplicate imports. Each error names its file and line.
+	checker := ast.NewCompiler().WithStrict(true).WithEnablePrintStatements(true)
+	if checker.Compile(modules); checker.Failed() {
+		return nil, fmt.Errorf("policy does not compile (opa check --strict):\n%w", checker.Errors)
+	}
 	if err := runTests(ctx, modules); err != nil {
 		return nil, err
 	}
 	sort.Strings(names)
 	prepare := func(query string) (rego.PreparedEvalQuery, error) {
-		opts := []func(*rego.Rego){rego.Query(query), rego.Store(inmem.New())}
+		opts := []func(*rego.Rego){rego.Query(query), rego.Store(inmem.New()),
+			rego.EnablePrintStatements(true), rego.PrintHook(printer)}
 		for _, name := range names {
 			if !strings.HasSuffix(name, "_test.rego") {
 				opts = append(opts, rego.ParsedModule(modules[name]))
@@ -184,22 +194,110 @@ func compile(ctx context.Context, files fs.FS) (*compiled, error) {
 	return c, nil
 }
 
-// runTests runs the policy's own tests; one failure rejects the policy.
+// printHook sends print() calls of the policy to the server log, with the request's id (the
+// logger adds it from the context) and the rule's file and line. Decisions are cached, so a
+// print runs when a decision is evaluated, not each time it is applied.
+type printHook struct{ logger *slog.Logger }
+
+func (h printHook) Print(pctx print.Context, msg string) error {
+	ctx := pctx.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	loc := ""
+	if pctx.Location != nil {
+		loc = fmt.Sprintf("%s:%d", pctx.Location.File, pctx.Location.Row)
+	}
+	h.logger.InfoContext(ctx, "policy print", "message", msg, "location", loc)
+	return nil
+}
+
+// runTests runs the policy's own tests; one failure rejects the policy. The failures are run
+// again with tracing, so that the rejection says, as `opa test --var-values` would, where each
+// test failed and what the values there were.
 func runTests(ctx context.Context, modules map[string]*ast.Module) error {
-	ch, err := tester.NewRunner().SetStore(inmem.New()).SetTimeout(30*time.Second).Run(ctx, modules)
+	results, err := testRun(ctx, modules, "", false)
 	if err != nil {
 		return err
 	}
 	var failed []string
-	for r := range ch {
+	for _, r := range results {
 		if r.Error != nil || r.Fail {
-			failed = append(failed, r.Package+"."+r.Name)
+			failed = append(failed, regexp.QuoteMeta(r.Name))
 		}
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("policy tests failed: %s", strings.Join(failed, ", "))
+	if len(failed) == 0 {
+		return nil
 	}
-	return nil
+	traced, err := testRun(ctx, modules, `(^|\.)(`+strings.Join(failed, "|")+`)$`, true)
+	if err != nil {
+		return err
+	}
+	var report []string
+	for _, r := range traced {
+		if r.Error != nil || r.Fail {
+			report = append(report, describeFailure(r))
+		}
+	}
+	return fmt.Errorf("policy tests failed:\n%s", strings.Join(report, "\n"))
+}
+
+func testRun(ctx context.Context, modules map[string]*ast.Module, filter string, trace bool) ([]*tester.Result, error) {
+	runner := tester.NewRunner().SetStore(inmem.New()).SetTimeout(30 * time.Second).EnableTracing(trace)
+	if filter != "" {
+		runner = runner.Filter(filter)
+	}
+	ch, err := runner.Run(ctx, modules)
+	if err != nil {
+		return nil, err
+	}
+	var out []*tester.Result
+	for r := range ch {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// describeFailure is one failed test: its file and line, the expression that failed, and the
+// values of that expression's operands where it failed (what came out against what was expected).
+func describeFailure(r *tester.Result) string {
+	where := r.Package + "." + r.Name
+	if r.Location != nil {
+		where = fmt.Sprintf("%s:%d: %s", r.Location.File, r.Location.Row, where)
+	}
+	if r.Error != nil {
+		return where + ": error: " + r.Error.Error()
+	}
+	// The failed expression is the last one the trace saw fail in the test's own file.
+	for i := len(r.Trace) - 1; i >= 0; i-- {
+		ev := r.Trace[i]
+		expr, ok := ev.Node.(*ast.Expr)
+		if ev.Op != topdown.FailOp || !ok || expr.Location == nil || r.Location == nil || expr.Location.File != r.Location.File {
+			continue
+		}
+		msg := fmt.Sprintf("%s: failed at %s:%d: %s", where, expr.Location.File, expr.Location.Row, expr)
+		// The values there: the expression's variables, by the names the author wrote.
+		var values []string
+		for _, v := range expr.Vars(ast.VarVisitorParams{}).Sorted() {
+			if ev.Locals == nil {
+				break
+			}
+			val := ev.Locals.Get(v)
+			if val == nil {
+				continue
+			}
+			name := string(v)
+			if meta, ok := ev.LocalMetadata[v]; ok && meta.Name != "" {
+				name = string(meta.Name)
+			}
+			values = append(values, fmt.Sprintf("%s = %v", name, val))
+		}
+		if len(values) > 0 {
+			msg += " where " + strings.Join(values, ", ")
+		}
+		return msg
+	}
+	return where + ": failed"
 }
 
 // revision names a policy by a hash of its files, for logs and /readyz.

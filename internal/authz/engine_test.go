@@ -1,7 +1,10 @@
 package authz_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"os"
 	"path/filepath"
 	"testing"
@@ -214,5 +217,53 @@ func TestReloadDuringRequests(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no decisions were made during the reloads")
+	}
+}
+
+// A reload gives the author what CI would: the strict checks of `opa check --strict`, and for a
+// failing test the file, line and the values where it failed.
+func TestRejectionsNameFileLineAndValues(t *testing.T) {
+	base := "package wvsoft.authz\n\nimport rego.v1\n\ndefault decision := {\"effect\": \"deny\"}\n\nrows := {\"tenants\": []}\n"
+	cases := []struct {
+		name  string
+		files fstest.MapFS
+		want  []string
+	}{
+		{"unused variable (strict)", fstest.MapFS{"p.rego": {Data: []byte(base + "\nr if {\n\tx := 1\n\ttrue\n}\n")}},
+			[]string{"p.rego:10", "x"}},
+		{"failing test", fstest.MapFS{
+			"p.rego":      {Data: []byte(base)},
+			"p_test.rego": {Data: []byte("package wvsoft.authz_test\n\nimport rego.v1\n\ntest_effect if {\n\td := data.wvsoft.authz.decision\n\td.effect == \"allow\"\n}\n")},
+		}, []string{"p_test.rego:5", "test_effect", "p_test.rego:7", `"deny"`, `"allow"`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := authz.New(context.Background(), authz.WithFiles(c.files))
+			if err == nil {
+				t.Fatal("the policy was accepted")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the rejection does not say %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// print() in a rule reaches the server log, with the request's context (and so its id).
+func TestPrintReachesTheLog(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	src := "package wvsoft.authz\n\nimport rego.v1\n\ndecision := {\"effect\": \"deny\"} if {\n\tprint(\"deciding\", input.resource.type)\n}\n\nrows := {\"tenants\": []}\n"
+	e, err := authz.New(context.Background(), authz.WithFiles(fstest.MapFS{"p.rego": {Data: []byte(src)}}), authz.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decide(e, member()); d.Effect != authz.Deny {
+		t.Fatalf("decision: %+v", d)
+	}
+	if !strings.Contains(buf.String(), `"message":"deciding Person"`) || !strings.Contains(buf.String(), `"location":"p.rego:6"`) {
+		t.Fatalf("print did not reach the log: %s", buf.String())
 	}
 }

@@ -20,9 +20,9 @@ const (
 	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
 	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at,
 		(SELECT relationship_end FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id) AS relationship_end`
-	userColumns          = `tenant_id, id, email, name, role, created_at`
-	apiKeyColumns        = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
-	personColumns        = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
+	userColumns   = `tenant_id, id, email, name, role, created_at`
+	apiKeyColumns = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
+	personColumns = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
 )
 
 // tenantClause is the tenant filter as SQL over parameter $1, and the value of $1. It is the

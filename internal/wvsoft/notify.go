@@ -71,21 +71,21 @@ const InquiryMaxAge = 30 * 24 * time.Hour
 
 // OutboxMessage is one e-mail to one recipient.
 type OutboxMessage struct {
-	UUID          uuid.UUID  `db:"id"`
-	TenantID      *uuid.UUID `db:"tenant_id"`
-	Recipient     string     `db:"recipient"`
+	UUID      uuid.UUID  `db:"id"`
+	TenantID  *uuid.UUID `db:"tenant_id"`
+	Recipient string     `db:"recipient"`
 	// RecipientSource is the record field the address comes from (Type.field).
-	RecipientSource *string `db:"recipient_source"`
-	Subject       string     `db:"subject"`
-	Body          string     `db:"body"`
-	Purpose       string     `db:"purpose"`
-	RelatedID     *uuid.UUID `db:"related_id"`
-	Status        string     `db:"status"`
-	Attempts      int        `db:"attempts"`
-	NextAttemptAt time.Time  `db:"next_attempt_at"`
-	LastError     *string    `db:"last_error"`
-	CreatedAt     time.Time  `db:"created_at"`
-	SentAt        *time.Time `db:"sent_at"`
+	RecipientSource *string    `db:"recipient_source"`
+	Subject         string     `db:"subject"`
+	Body            string     `db:"body"`
+	Purpose         string     `db:"purpose"`
+	RelatedID       *uuid.UUID `db:"related_id"`
+	Status          string     `db:"status"`
+	Attempts        int        `db:"attempts"`
+	NextAttemptAt   time.Time  `db:"next_attempt_at"`
+	LastError       *string    `db:"last_error"`
+	CreatedAt       time.Time  `db:"created_at"`
+	SentAt          *time.Time `db:"sent_at"`
 }
 
 // ID is the message's global ID.
