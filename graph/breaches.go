@@ -56,11 +56,7 @@ func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInp
 	b := &wvsoft.Breach{UUID: id, Description: *description, DiscoveredAt: input.DiscoveredAt, Categories: dedupe(input.Categories),
 		ApproxPersons: input.ApproximatePersons.Value(), ApproxRecords: input.ApproximateRecords.Value(),
 		Consequences: consequences, Measures: measures, RecordedBy: authz.FromContext(ctx).Subject().ID, RecordedAt: now}
-	f, err := authz.Filter(ctx, wvsoft.KindBreach, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.RecordBreach(ctx, f, b, dedupeIDs(tenants)); err != nil {
+	if err := r.authorized.RecordBreach(ctx, b, dedupeIDs(tenants)); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -92,11 +88,7 @@ func (r *Resolver) logBreachCall(ctx context.Context, input model.LogBreachCallI
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindBreachCall, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.LogBreachCall(ctx, f, &wvsoft.BreachCall{TenantID: tenant, UUID: id, BreachID: breach,
+	return r.authorized.LogBreachCall(ctx, &wvsoft.BreachCall{TenantID: tenant, UUID: id, BreachID: breach,
 		CalledBy: authz.FromContext(ctx).Subject().ID, Called: *called, CalledAt: at, Reached: input.Reached, Outcome: outcome})
 }
 
@@ -113,11 +105,7 @@ func (r *Resolver) reportBreach(ctx context.Context, input model.ReportBreachInp
 	if input.ReportedAt.After(r.Now()) {
 		return nil, wvsoft.Invalid("input.reportedAt", "input.reportedAt must not lie in the future")
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindBreachNotification, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.ReportBreach(ctx, f, authz.FromContext(ctx).Subject().TenantID, breach, input.ReportedAt, *number)
+	return r.authorized.ReportBreach(ctx, authz.FromContext(ctx).Subject().TenantID, breach, input.ReportedAt, *number)
 }
 
 // submitInquiry stores a website visitor's question (P5). The receipt is the same whatever
@@ -139,7 +127,7 @@ func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryI
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Store.SubmitInquiry(ctx, &wvsoft.Inquiry{UUID: id, Name: *name, Email: *email, Question: *question, ReceivedAt: r.Now()}); err != nil {
+	if err := r.authorized.SubmitInquiry(ctx, &wvsoft.Inquiry{UUID: id, Name: *name, Email: *email, Question: *question, ReceivedAt: r.Now()}); err != nil {
 		return nil, err
 	}
 	return &model.InquiryReceipt{Received: true, Message: "Thank you. We answer by e-mail and then delete your question and address."}, nil
@@ -155,13 +143,9 @@ func (r *Resolver) answerInquiry(ctx context.Context, input model.AnswerInquiryI
 	if in.err != nil {
 		return nil, in.err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindInquiry, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
 	letter := wvsoft.Letter{Subject: "Antwoord op uw vraag aan WvSoft / Answer to your question", Body: *answer +
 		"\n\n-- \nWvSoft. Uw vraag en e-mailadres zijn nu verwijderd. Your question and address are now deleted.\n"}
-	if err := r.Store.AnswerInquiry(ctx, f, id, letter, r.Now()); err != nil {
+	if err := r.authorized.AnswerInquiry(ctx, id, letter, r.Now()); err != nil {
 		return nil, err
 	}
 	done := true
@@ -180,11 +164,7 @@ func (r *Resolver) publishNotice(ctx context.Context, input model.PublishSupport
 		return nil, err
 	}
 	n := &wvsoft.SupportNotice{UUID: id, Title: *title, Body: *body, PublishedBy: authz.FromContext(ctx).Subject().ID, PublishedAt: r.Now()}
-	f, err := authz.Filter(ctx, wvsoft.KindSupportNotice, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.PublishNotice(ctx, f, n); err != nil {
+	if err := r.authorized.PublishNotice(ctx, n); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -205,14 +185,4 @@ func dedupeIDs(ids []uuid.UUID) []uuid.UUID {
 		}
 	}
 	return out
-}
-
-// staffList reads one of WvSoft's own registers. The policy lets only subjects that reach it
-// whole list it (links.Query in policy/authz.rego); the filter holds the store to that.
-func staffList[T any](ctx context.Context, kind string, list func(context.Context, wvsoft.TenantFilter) ([]T, error)) ([]T, error) {
-	f, err := authz.Filter(ctx, kind, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return list(ctx, f)
 }

@@ -56,6 +56,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
 	r.maxPageSize = limits.MaxPageSize
 	es := NewExecutableSchema(Config{Resolvers: r})
+	r.authorized = authz.NewStore(r.Store, es.Schema())
 	srv := handler.New(es)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -66,7 +67,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.Use(limitsExtension{limits: limits})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(withLoaders(ctx, r.Store))
+		return next(withLoaders(ctx, r.authorized))
 	})
 	hook := cfg.fieldHook
 	if hook == nil {
@@ -116,7 +117,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		// What was read under a support-access grant is in the customer's log before the
 		// answer leaves; if the log cannot be written, the answer does not leave.
 		if accesses := req.Accesses(); len(accesses) > 0 {
-			if err := r.Store.LogAccess(ctx, req.Subject(), accesses, r.Now()); err != nil {
+			if err := r.authorized.LogAccess(ctx, req.Subject(), accesses, r.Now()); err != nil {
 				cfg.Logger.ErrorContext(ctx, "access log write failed; answer withheld", "error", err.Error())
 				return &graphql.Response{Errors: gqlerror.List{{Message: "the access could not be logged; try again",
 					Extensions: map[string]any{"code": wvsoft.EUNAVAILABLE}}}}

@@ -1,14 +1,11 @@
 package graph
 
 import (
-	"context"
 	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 
-	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/validate"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -27,7 +24,8 @@ func oneOf(s string) (string, error) { return s, nil }
 type inputs struct {
 	changes wvsoft.Changes
 	err     error
-	// given lists the input fields the client set, by their GraphQL names, for authorize.
+	// given lists the input fields the client set, by their GraphQL names: what the policy
+	// decides for writing (authz.Store).
 	given []string
 }
 
@@ -37,45 +35,6 @@ func (in *inputs) note(path string) {
 		path = path[i+1:]
 	}
 	in.given = append(in.given, path)
-}
-
-// authorize asks the policy, field by field, whether the caller may write what it set on obj,
-// an object of type typ: the record as stored for an update, the one to be written for a create.
-// The first refused field is reported with its path. The returned context carries the grant the
-// decisions rested on, which the store records with a staff write into a data space.
-func (in *inputs) authorize(ctx context.Context, typ string, obj wvsoft.Tenanted) (context.Context, error) {
-	if in.err != nil {
-		return ctx, in.err
-	}
-	req := authz.FromContext(ctx)
-	def := NewExecutableSchema(Config{}).Schema().Types[typ]
-	if req == nil || def == nil {
-		return ctx, wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed")
-	}
-	// The record itself (its id) is decided too, so that a write that sets no personal field
-	// still rests on the policy's grant.
-	fields := append([]string{"id"}, in.given...)
-	var grant string
-	for _, name := range fields {
-		fd := def.Fields.ForName(name)
-		if fd == nil {
-			continue // an input that is not a field of the type (customerId)
-		}
-		d := req.WriteField(ctx, typ, fd, obj)
-		if d.Effect != authz.Allow {
-			if name == "id" {
-				return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ}
-			}
-			return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ + "." + name, Field: "input." + name}
-		}
-		if d.Grant != "" {
-			grant = d.Grant
-		}
-	}
-	if id, err := uuid.Parse(grant); err == nil {
-		ctx = wvsoft.WithWriteGrant(ctx, obj.Tenant(), id)
-	}
-	return ctx, nil
 }
 
 func (in *inputs) fail(field string, err error) {

@@ -42,29 +42,12 @@ func (r *Resolver) recordConsent(ctx context.Context, input model.ConsentInput, 
 		return nil, err
 	}
 	subject := authz.FromContext(ctx).Subject()
-	f, err := authz.Filter(ctx, wvsoft.KindConsent, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
 	e := &wvsoft.ConsentEvent{TenantID: tenant, UUID: id, Event: event, Basis: input.Basis, Evidence: evidence,
 		At: r.Now(), ActorKind: subject.Kind, ActorID: &subject.ID}
-	if err := r.Store.RecordConsent(ctx, f, e); err != nil {
+	if err := r.authorized.RecordConsent(ctx, e); err != nil {
 		return nil, err
 	}
-	rf, err := authz.Filter(ctx, wvsoft.KindConsent, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.ConsentOf(ctx, rf, tenant)
-}
-
-// requestType is the policy type that writes requests about a kind of subject: a customer's
-// admin handles persons of its data space, WvSoft staff its customers' contact persons.
-func requestType(subjectKind string) string {
-	if subjectKind == wvsoft.KindPerson {
-		return "PersonRequest"
-	}
-	return "ContactPersonRequest"
+	return r.authorized.ConsentOf(ctx, tenant)
 }
 
 func (r *Resolver) registerRequest(ctx context.Context, input model.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error) {
@@ -75,10 +58,6 @@ func (r *Resolver) registerRequest(ctx context.Context, input model.RegisterData
 	if kind != wvsoft.KindPerson && kind != wvsoft.KindContactPerson {
 		return nil, wvsoft.Invalid("input.subjectId", "input.subjectId must be a person or a contact person")
 	}
-	f, err := authz.Filter(ctx, requestType(kind), authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -86,7 +65,7 @@ func (r *Resolver) registerRequest(ctx context.Context, input model.RegisterData
 	now := r.Now()
 	req := &wvsoft.DataSubjectRequest{UUID: id, Kind: input.Kind, SubjectType: kind, SubjectID: subjectID, ReceivedAt: now,
 		Deadline: now.AddDate(0, wvsoft.RequestAnswerMonths, 0), Status: wvsoft.RequestOpen, Outcome: []wvsoft.FieldOutcome{}}
-	if err := r.Store.RegisterRequest(ctx, f, req); err != nil {
+	if err := r.authorized.RegisterRequest(ctx, req); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -100,23 +79,12 @@ func (r *Resolver) executeRequest(ctx context.Context, gid string) (*wvsoft.Data
 	if err != nil {
 		return nil, err
 	}
-	rf, err := authz.Filter(ctx, wvsoft.KindDataSubjectRequest, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	req, err := r.Store.RequestByID(ctx, rf, id)
+	req, err := r.authorized.RequestToHandle(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if req.Status != wvsoft.RequestOpen {
 		return nil, &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "the request is done already", Field: "id"}
-	}
-	f, err := authz.Filter(ctx, requestType(req.SubjectType), authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if !f.Allows(req.TenantID) {
-		return nil, wvsoft.Errorf(wvsoft.EFORBIDDEN, "this request is handled by someone else")
 	}
 	now := r.Now()
 	subject := authz.FromContext(ctx).Subject()
@@ -124,7 +92,7 @@ func (r *Resolver) executeRequest(ctx context.Context, gid string) (*wvsoft.Data
 	switch req.Kind {
 	case wvsoft.RequestErasure:
 		// Erased and completed in one transaction.
-		if req.Outcome, err = r.Store.EraseSubject(ctx, f, req, r.retention(), now); err != nil {
+		if req.Outcome, err = r.authorized.EraseSubject(ctx, req, r.retention(), now); err != nil {
 			return nil, err
 		}
 		return req, nil
@@ -133,7 +101,7 @@ func (r *Resolver) executeRequest(ctx context.Context, gid string) (*wvsoft.Data
 			return nil, err
 		}
 	}
-	if err := r.Store.CompleteRequest(ctx, f, req); err != nil {
+	if err := r.authorized.CompleteRequest(ctx, req); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -166,7 +134,7 @@ func (r *Resolver) export(ctx context.Context, typeName string, id uuid.UUID, no
 	exec := executor.New(es)
 	exec.AroundFields(authz.FieldHook(es.Schema()))
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(withLoaders(ctx, r.Store))
+		return next(withLoaders(ctx, r.authorized))
 	})
 	query := "query Export($id: ID!) { node(id: $id) { ... on " + typeName + " { " + selection + " } } }"
 	rc, gerrs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: query,
@@ -242,11 +210,7 @@ const exportHTML = `<!doctype html>
 // recordsOfProcessing builds the article 30 records from the schema's @personal declarations,
 // the retention schedule and the processor register.
 func (r *Resolver) recordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error) {
-	pf, err := authz.Filter(ctx, wvsoft.KindProcessor, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	processors, err := r.Store.Processors(ctx, pf)
+	processors, err := r.authorized.Processors(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -27,14 +27,10 @@ type loadersKey struct{}
 
 // withLoaders gives one operation its own loaders, so nothing is cached across requests or
 // subjects.
-func withLoaders(ctx context.Context, store wvsoft.Store) context.Context {
+func withLoaders(ctx context.Context, store *authz.Store) context.Context {
 	l := &loaders{
 		customers: dataloadgen.NewLoader(func(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.Customer, []error) {
-			f, err := authz.Filter(ctx, wvsoft.KindCustomer, authz.ActionRead)
-			if err != nil {
-				return nil, []error{err}
-			}
-			rows, err := store.CustomersByID(ctx, f, ids)
+			rows, err := store.CustomersByID(ctx, ids)
 			if err != nil {
 				return nil, []error{err}
 			}
@@ -52,11 +48,7 @@ func withLoaders(ctx context.Context, store wvsoft.Store) context.Context {
 			return out, errs
 		}, dataloadgen.WithWait(batchWait)),
 		contactPersons: dataloadgen.NewLoader(func(ctx context.Context, tenants []uuid.UUID) ([][]*wvsoft.ContactPerson, []error) {
-			f, err := authz.Filter(ctx, wvsoft.KindContactPerson, authz.ActionRead)
-			if err != nil {
-				return nil, []error{err}
-			}
-			byTenant, err := store.ContactPersonsOf(ctx, f, tenants)
+			byTenant, err := store.ContactPersonsOf(ctx, tenants)
 			if err != nil {
 				return nil, []error{err}
 			}
@@ -79,15 +71,11 @@ func loadersFrom(ctx context.Context) *loaders { return ctx.Value(loadersKey{}).
 // primes the loader with them, so that the page costs two queries whatever its size; a
 // time-windowed batch alone can split when the machine is busy.
 func (r *Resolver) prefetchContactPersons(ctx context.Context, customers []*wvsoft.Customer) error {
-	f, err := authz.Filter(ctx, wvsoft.KindContactPerson, authz.ActionRead)
-	if err != nil {
-		return err
-	}
 	tenants := make([]uuid.UUID, len(customers))
 	for i, c := range customers {
 		tenants[i] = c.TenantID
 	}
-	byTenant, err := r.Store.ContactPersonsOf(ctx, f, tenants)
+	byTenant, err := r.authorized.ContactPersonsOf(ctx, tenants)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,12 @@ const maxNodes = 100
 
 // Resolver holds the dependencies of the resolvers.
 type Resolver struct {
+	// Store is the persistence. Resolvers never call it: NewHandler wraps it in authorized.
 	Store wvsoft.Store
-	Now   wvsoft.Clock
+	// authorized is Store behind the policy (authz.Store): every call asks for its row filter
+	// and decides its writes. It is all the resolvers call.
+	authorized *authz.Store
+	Now        wvsoft.Clock
 	// InquiryLimit limits website inquiries per client address (P5); nil means no limit.
 	InquiryLimit RateLimiter
 	// Retention overrides the protocol's retention periods (nil: wvsoft.DefaultRetention).
@@ -38,14 +42,7 @@ func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, first *int, af
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindPerson, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	if !f.Allows(tenant) {
-		return nil, wvsoft.NotFound("customer")
-	}
-	rows, hasNext, err := r.Store.Persons(ctx, f, tenant, p)
+	rows, hasNext, err := r.authorized.Persons(ctx, tenant, p)
 	if err != nil {
 		return nil, err
 	}
@@ -83,11 +80,7 @@ func (r *Resolver) lookup(ctx context.Context, field string, gids []string) ([]w
 	}
 	found := map[uuid.UUID]wvsoft.Node{}
 	for kind, ids := range byKind {
-		f, err := authz.Filter(ctx, kind, authz.ActionRead)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.fetchNodes(ctx, kind, f, ids, found); err != nil {
+		if err := r.fetchNodes(ctx, kind, ids, found); err != nil {
 			return nil, err
 		}
 	}
@@ -101,20 +94,20 @@ func (r *Resolver) lookup(ctx context.Context, field string, gids []string) ([]w
 	return out, nil
 }
 
-func (r *Resolver) fetchNodes(ctx context.Context, kind string, f wvsoft.TenantFilter, ids []uuid.UUID, found map[uuid.UUID]wvsoft.Node) error {
+func (r *Resolver) fetchNodes(ctx context.Context, kind string, ids []uuid.UUID, found map[uuid.UUID]wvsoft.Node) error {
 	switch kind {
 	case wvsoft.KindCustomer:
-		return collect(r.Store.CustomersByID(ctx, f, ids))(found, func(c *wvsoft.Customer) uuid.UUID { return c.TenantID })
+		return collect(r.authorized.CustomersByID(ctx, ids))(found, func(c *wvsoft.Customer) uuid.UUID { return c.TenantID })
 	case wvsoft.KindContactPerson:
-		return collect(r.Store.ContactPersonsByID(ctx, f, ids))(found, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })
+		return collect(r.authorized.ContactPersonsByID(ctx, ids))(found, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })
 	case wvsoft.KindUser:
-		return collect(r.Store.UsersByID(ctx, f, ids))(found, func(u *wvsoft.User) uuid.UUID { return u.UUID })
+		return collect(r.authorized.UsersByID(ctx, ids))(found, func(u *wvsoft.User) uuid.UUID { return u.UUID })
 	case wvsoft.KindAPIKey:
-		return collect(r.Store.APIKeysByID(ctx, f, ids))(found, func(k *wvsoft.APIKey) uuid.UUID { return k.UUID })
+		return collect(r.authorized.APIKeysByID(ctx, ids))(found, func(k *wvsoft.APIKey) uuid.UUID { return k.UUID })
 	case wvsoft.KindPerson:
-		return collect(r.Store.PersonsByID(ctx, f, ids))(found, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
+		return collect(r.authorized.PersonsByID(ctx, ids))(found, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
 	case wvsoft.KindAccessGrant:
-		return collect(r.Store.AccessGrantsByID(ctx, f, ids))(found, func(g *wvsoft.AccessGrant) uuid.UUID { return g.UUID })
+		return collect(r.authorized.AccessGrantsByID(ctx, ids))(found, func(g *wvsoft.AccessGrant) uuid.UUID { return g.UUID })
 	}
 	return nil // an unknown kind finds nothing
 }
@@ -150,44 +143,13 @@ func kindOf(n wvsoft.Node) string {
 	return ""
 }
 
-// stored reads the record id of kind within the caller's filter for action, for the decisions
-// that depend on its state (a write is decided on the record as stored). It returns the filter
-// too; a record outside it is not found, like one that does not exist.
-func stored[T wvsoft.Tenanted](ctx context.Context, kind, action string, id uuid.UUID,
-	byID func(context.Context, wvsoft.TenantFilter, []uuid.UUID) ([]T, error)) (T, wvsoft.TenantFilter, error) {
-	var none T
-	f, err := authz.Filter(ctx, kind, action)
-	if err != nil {
-		return none, f, err
-	}
-	rows, err := byID(ctx, f, []uuid.UUID{id})
-	if err != nil {
-		return none, f, err
-	}
-	if len(rows) == 0 {
-		return none, f, wvsoft.NotFound(kind)
-	}
-	return rows[0], f, nil
-}
-
-// remove deletes the object of kind with global id gid and returns the id. Deleting is writing
-// the record: the policy decides it on the record as stored, and the grant it rests on goes to
-// the access log with the deletion.
-func remove[T wvsoft.Tenanted](ctx context.Context, kind, gid string,
-	byID func(context.Context, wvsoft.TenantFilter, []uuid.UUID) ([]T, error),
-	del func(context.Context, wvsoft.TenantFilter, uuid.UUID) error) (*string, error) {
+// deleteByID removes the object of kind with global id gid and returns the id.
+func deleteByID(ctx context.Context, kind, gid string, del func(context.Context, uuid.UUID) error) (*string, error) {
 	id, err := wvsoft.ParseGlobalIDOf("id", kind, gid)
 	if err != nil {
 		return nil, err
 	}
-	cur, f, err := stored(ctx, kind, authz.ActionWrite, id, byID)
-	if err != nil {
-		return nil, err
-	}
-	if ctx, err = (&inputs{}).authorize(ctx, kind, cur); err != nil {
-		return nil, err
-	}
-	if err := del(ctx, f, id); err != nil {
+	if err := del(ctx, id); err != nil {
 		return nil, err
 	}
 	return &gid, nil

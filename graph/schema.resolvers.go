@@ -69,19 +69,11 @@ func (r *breachResolver) ApproximateRecords(ctx context.Context, obj *wvsoft.Bre
 }
 
 func (r *breachResolver) Customers(ctx context.Context, obj *wvsoft.Breach) ([]*wvsoft.BreachNotification, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindBreachNotification, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.BreachNotifications(ctx, f, &obj.UUID, nil)
+	return r.authorized.BreachNotifications(ctx, &obj.UUID, nil)
 }
 
 func (r *breachNotificationResolver) Breach(ctx context.Context, obj *wvsoft.BreachNotification) (*wvsoft.Breach, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindBreach, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.CustomerBreach(ctx, f, obj.TenantID, obj.BreachID)
+	return r.authorized.CustomerBreach(ctx, obj.TenantID, obj.BreachID)
 }
 
 func (r *breachNotificationResolver) Customer(ctx context.Context, obj *wvsoft.BreachNotification) (*wvsoft.Customer, error) {
@@ -119,11 +111,7 @@ func (r *breachNotificationResolver) AuthorityReportNumber(ctx context.Context, 
 }
 
 func (r *breachNotificationResolver) Calls(ctx context.Context, obj *wvsoft.BreachNotification) ([]*wvsoft.BreachCall, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindBreachCall, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.BreachCalls(ctx, f, obj.TenantID, obj.BreachID)
+	return r.authorized.BreachCalls(ctx, obj.TenantID, obj.BreachID)
 }
 
 func (r *consentResolver) Given(ctx context.Context, obj *wvsoft.Consent) (bool, error) {
@@ -145,21 +133,13 @@ func (r *customerResolver) ContactPersons(ctx context.Context, obj *wvsoft.Custo
 }
 
 func (r *customerResolver) Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindUser, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	users, err := r.Store.UsersOf(ctx, f, obj.TenantID)
+	users, err := r.authorized.UsersOf(ctx, obj.TenantID)
 	noteRecords(ctx, wvsoft.KindUser, users, func(u *wvsoft.User) uuid.UUID { return u.UUID })
 	return users, err
 }
 
 func (r *customerResolver) APIKeys(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.APIKey, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindAPIKey, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.APIKeysOf(ctx, f, obj.TenantID)
+	return r.authorized.APIKeysOf(ctx, obj.TenantID)
 }
 
 func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string) (*model.PersonConnection, error) {
@@ -167,11 +147,7 @@ func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, fi
 }
 
 func (r *customerResolver) SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindAccessGrant, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.AccessGrants(ctx, f, &obj.TenantID, nil)
+	return r.authorized.AccessGrants(ctx, &obj.TenantID, nil)
 }
 
 func (r *customerResolver) AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error) {
@@ -179,35 +155,19 @@ func (r *customerResolver) AccessLog(ctx context.Context, obj *wvsoft.Customer, 
 }
 
 func (r *customerResolver) AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindAccessLog, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.VerifyAccessLog(ctx, f, obj.TenantID)
+	return r.authorized.VerifyAccessLog(ctx, obj.TenantID)
 }
 
 func (r *customerResolver) Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindBreachNotification, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.BreachNotifications(ctx, f, nil, &obj.TenantID)
+	return r.authorized.BreachNotifications(ctx, nil, &obj.TenantID)
 }
 
 func (r *customerResolver) Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindConsent, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.ConsentOf(ctx, f, obj.TenantID)
+	return r.authorized.ConsentOf(ctx, obj.TenantID)
 }
 
 func (r *customerResolver) DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindDataSubjectRequest, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.Requests(ctx, f, obj.TenantID)
+	return r.authorized.Requests(ctx, obj.TenantID)
 }
 
 func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error) {
@@ -215,10 +175,6 @@ func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.
 }
 
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindCustomer, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, err
@@ -242,10 +198,10 @@ func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.Creat
 		today := now.UTC().Truncate(24 * time.Hour)
 		c.RelationshipStart = &today
 	}
-	if ctx, err = in.authorize(ctx, wvsoft.KindCustomer, c); err != nil {
-		return nil, err
+	if in.err != nil {
+		return nil, in.err
 	}
-	if err := r.Store.CreateCustomer(ctx, f, c); err != nil {
+	if err := r.authorized.CreateCustomer(ctx, c, in.given); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -271,14 +227,10 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 		end.Before(r.Now().UTC().Truncate(24*time.Hour)) {
 		in.fail("input.relationshipEnd", errPast)
 	}
-	cur, f, err := stored(ctx, wvsoft.KindCustomer, authz.ActionWrite, id, r.Store.CustomersByID)
-	if err != nil {
-		return nil, firstError(in.err, err)
+	if in.err != nil {
+		return nil, in.err
 	}
-	if ctx, err = in.authorize(ctx, wvsoft.KindCustomer, cur); err != nil {
-		return nil, err
-	}
-	return r.Store.UpdateCustomer(ctx, f, id, in.changes)
+	return r.authorized.UpdateCustomer(ctx, id, in.changes)
 }
 
 func (r *mutationResolver) CreateContactPerson(ctx context.Context, input model.CreateContactPersonInput) (*wvsoft.ContactPerson, error) {
@@ -297,20 +249,10 @@ func (r *mutationResolver) CreateContactPerson(ctx context.Context, input model.
 	c.Role = in.required("input.role", input.Role, oneOf)
 	c.Email = in.optional("input.email", input.Email, validate.Email, false)
 	c.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
-	// The new contact person takes its customer's state (relationship, consent) for the policy.
-	customer, _, err := stored(ctx, wvsoft.KindCustomer, authz.ActionRead, tenant, r.Store.CustomersByID)
-	if err != nil {
-		return nil, firstError(in.err, err)
+	if in.err != nil {
+		return nil, in.err
 	}
-	c.RelationshipEnd = customer.RelationshipEnd
-	if ctx, err = in.authorize(ctx, wvsoft.KindContactPerson, c); err != nil {
-		return nil, err
-	}
-	f, err := authz.Filter(ctx, wvsoft.KindContactPerson, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.CreateContactPerson(ctx, f, c); err != nil {
+	if err := r.authorized.CreateContactPerson(ctx, c, in.given); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -327,18 +269,14 @@ func (r *mutationResolver) UpdateContactPerson(ctx context.Context, input model.
 	in.optional("input.role", input.Role, oneOf, true)
 	in.optional("input.email", input.Email, validate.Email, false)
 	in.optional("input.phone", input.Phone, validate.Phone, false)
-	cur, f, err := stored(ctx, wvsoft.KindContactPerson, authz.ActionWrite, id, r.Store.ContactPersonsByID)
-	if err != nil {
-		return nil, firstError(in.err, err)
+	if in.err != nil {
+		return nil, in.err
 	}
-	if ctx, err = in.authorize(ctx, wvsoft.KindContactPerson, cur); err != nil {
-		return nil, err
-	}
-	return r.Store.UpdateContactPerson(ctx, f, id, in.changes)
+	return r.authorized.UpdateContactPerson(ctx, id, in.changes)
 }
 
 func (r *mutationResolver) DeleteContactPerson(ctx context.Context, id string) (*string, error) {
-	return remove(ctx, wvsoft.KindContactPerson, id, r.Store.ContactPersonsByID, r.Store.DeleteContactPerson)
+	return deleteByID(ctx, wvsoft.KindContactPerson, id, r.authorized.DeleteContactPerson)
 }
 
 func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*wvsoft.User, error) {
@@ -352,14 +290,10 @@ func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUse
 	u.Email = in.required("input.email", input.Email, validate.Email)
 	u.Name = in.required("input.name", input.Name, text(200))
 	u.Role = in.required("input.role", input.Role, oneOf)
-	if ctx, err = in.authorize(ctx, wvsoft.KindUser, u); err != nil {
-		return nil, err
+	if in.err != nil {
+		return nil, in.err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindUser, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.CreateUser(ctx, f, u); err != nil {
+	if err := r.authorized.CreateUser(ctx, u, in.given); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -373,21 +307,17 @@ func (r *mutationResolver) UpdateUser(ctx context.Context, input model.UpdateUse
 	in := &inputs{}
 	in.optional("input.name", input.Name, text(200), true)
 	in.optional("input.role", input.Role, oneOf, true)
-	cur, f, err := stored(ctx, wvsoft.KindUser, authz.ActionWrite, id, r.Store.UsersByID)
-	if err != nil {
-		return nil, firstError(in.err, err)
+	if in.err != nil {
+		return nil, in.err
 	}
-	if ctx, err = in.authorize(ctx, wvsoft.KindUser, cur); err != nil {
-		return nil, err
-	}
-	return r.Store.UpdateUser(ctx, f, id, in.changes)
+	return r.authorized.UpdateUser(ctx, id, in.changes)
 }
 
 func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (*string, error) {
 	if subject := authz.FromContext(ctx).Subject(); wvsoft.GlobalID(wvsoft.KindUser, subject.ID) == id {
 		return nil, wvsoft.Invalid("id", "a user cannot remove itself")
 	}
-	return remove(ctx, wvsoft.KindUser, id, r.Store.UsersByID, r.Store.DeleteUser)
+	return deleteByID(ctx, wvsoft.KindUser, id, r.authorized.DeleteUser)
 }
 
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
@@ -410,11 +340,7 @@ func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateA
 	canWrite, special := flag(input.CanWrite, false), flag(input.SpecialCategories, false)
 	k := &wvsoft.APIKey{TenantID: subject.TenantID, UUID: id, Name: name, Prefix: &prefix,
 		CanWrite: &canWrite, SpecialCategories: &special}
-	f, err := authz.Filter(ctx, wvsoft.KindAPIKey, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.CreateAPIKey(ctx, f, k, auth.HashAPIKey(secret)); err != nil {
+	if err := r.authorized.CreateAPIKey(ctx, k, auth.HashAPIKey(secret)); err != nil {
 		return nil, err
 	}
 	return &model.CreateAPIKeyPayload{APIKey: k, Secret: &secret}, nil
@@ -425,11 +351,7 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*wvsoft
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindAPIKey, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.RevokeAPIKey(ctx, f, keyID, r.Now())
+	return r.authorized.RevokeAPIKey(ctx, keyID, r.Now())
 }
 
 func (r *mutationResolver) CreatePerson(ctx context.Context, input model.CreatePersonInput) (*wvsoft.Person, error) {
@@ -455,14 +377,10 @@ func (r *mutationResolver) CreatePerson(ctx context.Context, input model.CreateP
 	p.MaritalStatus = in.optional("input.maritalStatus", input.MaritalStatus, oneOf, false)
 	p.Household = in.optional("input.household", input.Household, text(2000), false)
 	p.MedicalNotes = in.optional("input.medicalNotes", input.MedicalNotes, text(10000), false)
-	if ctx, err = in.authorize(ctx, wvsoft.KindPerson, p); err != nil {
-		return nil, err
+	if in.err != nil {
+		return nil, in.err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindPerson, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.CreatePerson(ctx, f, p); err != nil {
+	if err := r.authorized.CreatePerson(ctx, p, in.given); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -486,18 +404,14 @@ func (r *mutationResolver) UpdatePerson(ctx context.Context, input model.UpdateP
 	in.optional("input.maritalStatus", input.MaritalStatus, oneOf, false)
 	in.optional("input.household", input.Household, text(2000), false)
 	in.optional("input.medicalNotes", input.MedicalNotes, text(10000), false)
-	cur, f, err := stored(ctx, wvsoft.KindPerson, authz.ActionWrite, id, r.Store.PersonsByID)
-	if err != nil {
-		return nil, firstError(in.err, err)
+	if in.err != nil {
+		return nil, in.err
 	}
-	if ctx, err = in.authorize(ctx, wvsoft.KindPerson, cur); err != nil {
-		return nil, err
-	}
-	return r.Store.UpdatePerson(ctx, f, id, in.changes)
+	return r.authorized.UpdatePerson(ctx, id, in.changes)
 }
 
 func (r *mutationResolver) DeletePerson(ctx context.Context, id string) (*string, error) {
-	return remove(ctx, wvsoft.KindPerson, id, r.Store.PersonsByID, r.Store.DeletePerson)
+	return deleteByID(ctx, wvsoft.KindPerson, id, r.authorized.DeletePerson)
 }
 
 func (r *mutationResolver) RequestSupportAccess(ctx context.Context, input model.RequestSupportAccessInput) (*wvsoft.AccessGrant, error) {
@@ -513,11 +427,7 @@ func (r *mutationResolver) DenySupportAccess(ctx context.Context, id string) (*w
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindAccessGrant, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.DecideAccess(ctx, f, grantID, authz.FromContext(ctx).Subject().ID, false, r.Now(), nil)
+	return r.authorized.DecideAccess(ctx, grantID, authz.FromContext(ctx).Subject().ID, false, r.Now(), nil)
 }
 
 func (r *mutationResolver) RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error) {
@@ -525,11 +435,7 @@ func (r *mutationResolver) RevokeSupportAccess(ctx context.Context, id string) (
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindAccessGrant, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.RevokeAccess(ctx, f, grantID, authz.FromContext(ctx).Subject().ID, r.Now())
+	return r.authorized.RevokeAccess(ctx, grantID, authz.FromContext(ctx).Subject().ID, r.Now())
 }
 
 func (r *mutationResolver) RecordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error) {
@@ -583,11 +489,7 @@ func (r *mutationResolver) RecordConfidentialityDeclaration(ctx context.Context,
 	if input.SignedAt.After(r.Now()) {
 		return nil, wvsoft.Invalid("input.signedAt", "input.signedAt must not lie in the future")
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindStaffMember, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.RecordDeclaration(ctx, f, id, input.SignedAt, input.ExpiresAt)
+	return r.authorized.RecordDeclaration(ctx, id, input.SignedAt, input.ExpiresAt)
 }
 
 func (r *mutationResolver) RegisterProcessor(ctx context.Context, input model.ProcessorInput) (*wvsoft.Processor, error) {
@@ -602,11 +504,7 @@ func (r *mutationResolver) RegisterProcessor(ctx context.Context, input model.Pr
 		return nil, err
 	}
 	p := &wvsoft.Processor{UUID: id, Name: *name, Role: input.Role, DeclarationReference: *ref, DeclarationDate: input.DeclarationDate, CreatedAt: r.Now()}
-	f, err := authz.Filter(ctx, wvsoft.KindProcessor, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.RegisterProcessor(ctx, f, p); err != nil {
+	if err := r.authorized.RegisterProcessor(ctx, p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -615,7 +513,7 @@ func (r *mutationResolver) RegisterProcessor(ctx context.Context, input model.Pr
 func (r *mutationResolver) RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error) {
 	// The purge acts on every customer; the policy lets only a subject that reaches all of them
 	// run it (Mutation.runPurge, rule mutation.whole_register).
-	return r.Store.Purge(ctx, r.retention(), r.Now(), dryRun)
+	return r.authorized.Purge(ctx, r.retention(), r.Now(), dryRun)
 }
 
 func (r *personResolver) Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error) {
@@ -654,32 +552,28 @@ func (r *queryResolver) Me(ctx context.Context) (*wvsoft.Subject, error) {
 }
 
 func (r *queryResolver) MySupportAccessGrants(ctx context.Context) ([]*wvsoft.AccessGrant, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindAccessGrant, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
 	me := authz.FromContext(ctx).Subject().ID
-	return r.Store.AccessGrants(ctx, f, nil, &me)
+	return r.authorized.AccessGrants(ctx, nil, &me)
 }
 
 func (r *queryResolver) Breaches(ctx context.Context) ([]*wvsoft.Breach, error) {
-	return staffList(ctx, wvsoft.KindBreach, r.Store.Breaches)
+	return r.authorized.Breaches(ctx)
 }
 
 func (r *queryResolver) BreachesNotFullyInformed(ctx context.Context) ([]*wvsoft.BreachNotification, error) {
-	return staffList(ctx, wvsoft.KindBreachNotification, r.Store.NotFullyInformed)
+	return r.authorized.NotFullyInformed(ctx)
 }
 
 func (r *queryResolver) Inquiries(ctx context.Context) ([]*wvsoft.Inquiry, error) {
-	return staffList(ctx, wvsoft.KindInquiry, r.Store.Inquiries)
+	return r.authorized.Inquiries(ctx)
 }
 
 func (r *queryResolver) InquiryCounts(ctx context.Context) ([]*wvsoft.InquiryCount, error) {
-	return staffList(ctx, wvsoft.KindInquiryCount, r.Store.InquiryCounts)
+	return r.authorized.InquiryCounts(ctx)
 }
 
 func (r *queryResolver) SupportNotices(ctx context.Context) ([]*wvsoft.SupportNotice, error) {
-	return staffList(ctx, wvsoft.KindSupportNotice, r.Store.SupportNotices)
+	return r.authorized.SupportNotices(ctx)
 }
 
 func (r *queryResolver) History(ctx context.Context, objectID string) ([]*wvsoft.HistoryEntry, error) {
@@ -687,19 +581,15 @@ func (r *queryResolver) History(ctx context.Context, objectID string) ([]*wvsoft
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindHistoryEntry, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.History(ctx, f, id)
+	return r.authorized.History(ctx, id)
 }
 
 func (r *queryResolver) StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error) {
-	return staffList(ctx, wvsoft.KindStaffMember, r.Store.StaffMembers)
+	return r.authorized.StaffMembers(ctx)
 }
 
 func (r *queryResolver) Processors(ctx context.Context) ([]*wvsoft.Processor, error) {
-	return staffList(ctx, wvsoft.KindProcessor, r.Store.Processors)
+	return r.authorized.Processors(ctx)
 }
 
 func (r *queryResolver) RetentionRules(ctx context.Context) ([]*wvsoft.RetentionRule, error) {
@@ -716,7 +606,7 @@ func (r *queryResolver) RecordsOfProcessing(ctx context.Context) (*model.Process
 }
 
 func (r *queryResolver) PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error) {
-	return staffList(ctx, wvsoft.KindPurgeRun, r.Store.PurgeRuns)
+	return r.authorized.PurgeRuns(ctx)
 }
 
 func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error) {
@@ -727,11 +617,7 @@ func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) 
 		}
 		n = *first
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindOutboxMessage, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.Outbox(ctx, f, status, n)
+	return r.authorized.Outbox(ctx, status, n)
 }
 
 func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
@@ -739,11 +625,7 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 	if err != nil {
 		return nil, err
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindCustomer, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	rows, hasNext, err := r.Store.Customers(ctx, f, p)
+	rows, hasNext, err := r.authorized.Customers(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -46,11 +46,7 @@ func (r *Resolver) requestSupportAccess(ctx context.Context, input model.Request
 	g := &wvsoft.AccessGrant{TenantID: tenant, UUID: id, RequestedBy: authz.FromContext(ctx).Subject().ID, Reason: *reason,
 		ScopeTypes: dedupe(input.Types), ScopeSpecial: flag(input.SpecialCategories, false), ScopeWrite: flag(input.Write, false),
 		DurationSeconds: int(duration / time.Second), RequestedAt: now, AnswerBy: now.Add(wvsoft.DefaultAnswerWithin)}
-	f, err := authz.Filter(ctx, wvsoft.KindAccessRequest, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.Store.RequestAccess(ctx, f, g); err != nil {
+	if err := r.authorized.RequestAccess(ctx, g); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -101,19 +97,11 @@ func (r *Resolver) approveSupportAccess(ctx context.Context, input model.Approve
 		}
 		return nil
 	}
-	f, err := authz.Filter(ctx, wvsoft.KindAccessGrant, authz.ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return r.Store.DecideAccess(ctx, f, id, authz.FromContext(ctx).Subject().ID, true, r.Now(), narrow)
+	return r.authorized.DecideAccess(ctx, id, authz.FromContext(ctx).Subject().ID, true, r.Now(), narrow)
 }
 
 func (r *Resolver) grantByID(ctx context.Context, id uuid.UUID) (*wvsoft.AccessGrant, error) {
-	f, err := authz.Filter(ctx, wvsoft.KindAccessGrant, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := r.Store.AccessGrantsByID(ctx, f, []uuid.UUID{id})
+	rows, err := r.authorized.AccessGrantsByID(ctx, []uuid.UUID{id})
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -144,14 +132,7 @@ func (r *Resolver) accessLog(ctx context.Context, tenant uuid.UUID, grantID *str
 		filter.GrantID = &id
 	}
 	filter.From, filter.To = from, to
-	f, err := authz.Filter(ctx, wvsoft.KindAccessLog, authz.ActionRead)
-	if err != nil {
-		return nil, err
-	}
-	if !f.Allows(tenant) {
-		return nil, wvsoft.NotFound("customer")
-	}
-	rows, hasNext, err := r.Store.AccessLog(ctx, f, tenant, filter, afterSeq, n)
+	rows, hasNext, err := r.authorized.AccessLog(ctx, tenant, filter, afterSeq, n)
 	if err != nil {
 		return nil, err
 	}

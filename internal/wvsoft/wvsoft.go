@@ -258,6 +258,15 @@ type Change struct {
 // Changes is a validated partial update: only the fields named change.
 type Changes []Change
 
+// Fields are the names of the fields the changes set.
+func (c Changes) Fields() []string {
+	out := make([]string, len(c))
+	for i, ch := range c {
+		out[i] = ch.Field
+	}
+	return out
+}
+
 // Grant statuses of support access (P9).
 const (
 	GrantPending  = "PENDING"
