@@ -162,7 +162,7 @@ func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operati
 			slog.String("subject_kind", r.subject.Kind), slog.String("subject_id", r.subject.ID.String()),
 			slog.String("role", r.subject.Role), slog.String("operation", operation),
 			slog.String("type", d.typ), slog.String("field", d.field), slog.String("category", d.category),
-			slog.String("effect", d.Effect), slog.String("rule", d.Rule), slog.Int64("count", n),
+			slog.String("action", d.action), slog.String("effect", d.Effect), slog.String("rule", d.Rule), slog.Int64("count", n),
 		}
 		if d.tenant != uuid.Nil {
 			attrs = append(attrs, slog.String("tenant_id", d.tenant.String()))

@@ -89,7 +89,7 @@ func (r *Request) Accesses() []wvsoft.Access {
 		}
 		r.mu.RLock()
 		for _, d := range r.decisions {
-			if name := d.typ + "." + d.field; d.Grant == id && d.Effect != Deny && d.count.Load() > 0 && !seen[name] {
+			if name := d.typ + "." + d.field; d.action == ActionRead && d.Grant == id && d.Effect != Deny && d.count.Load() > 0 && !seen[name] {
 				seen[name] = true
 				acc.Fields = append(acc.Fields, name)
 			}
@@ -110,6 +110,7 @@ type fieldKey struct {
 	object string
 	tenant uuid.UUID
 	state  wvsoft.RecordState
+	action string // "" for reading, the common case
 }
 
 type filterKey struct{ typ, action string }
@@ -308,6 +309,7 @@ func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error
 // within the write filter); for a create, the record about to be written.
 func (r *Request) WriteField(ctx context.Context, object string, def *ast.FieldDefinition, obj any) Decision {
 	t := r.targetOf(object, def, obj)
-	d := r.evaluate(ctx, t, ActionWrite)
+	d := r.decideOnce(ctx, fieldKey{field: def, object: object, tenant: t.tenant, state: t.state, action: ActionWrite}, t, ActionWrite)
+	d.count.Add(1)
 	return d.Decision
 }
