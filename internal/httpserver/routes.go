@@ -12,7 +12,8 @@ import (
 func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler, timeout time.Duration) {
 	mux.Handle("/graphql", withTimeout(timeout)(authenticate(logger, authn, policy)(graphql)))
 	mux.Handle("OPTIONS /graphql", handlePreflight())
-	mux.Handle("GET /playground", playground.Handler())
+	// The page has one address, /playground/; the name without the slash, which people type, leads there.
+	mux.Handle("GET /playground", http.RedirectHandler(playground.Prefix, http.StatusMovedPermanently))
 	mux.Handle("GET "+playground.Prefix, playground.Handler())
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(db, policy))
