@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,10 +62,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stderr)
 	cmd, rest := args[1], args[2:]
+	if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") && cmd == "audit" {
+		// Asking how to use a command is not an error (exit 0), whatever its subcommands.
+		fmt.Fprintln(stdout, "Usage: wvsoft audit verify\n\nChecks the hash chain of every customer's access log; exits non-zero when one is broken.")
+		return nil
+	}
 	switch cmd {
 	case "serve":
 		return withFlags(cmd, "migrate the database and serve GraphQL on LISTEN_ADDR", rest, stdout, func() error {
-			return serve(ctx, cfg, getenv, logger, stdout)
+			return serve(ctx, cfg, getenv, logger, stdout, stderr)
 		})
 	case "migrate":
 		return withFlags(cmd, "apply the embedded database migrations as the owner (DATABASE_URL)", rest, stdout, func() error {
@@ -186,7 +192,45 @@ func withFlags(name, help string, args []string, stdout io.Writer, fn func() err
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
-	return logging.New(w, cfg.LogFormat == "json", slog.LevelInfo)
+	return logging.New(w, cfg.LogFormat == "json", cfg.LogLevel)
+}
+
+// newDecisionLogger opens the decision log's own sink (DECISION_LOG): off, stderr, stdout or a
+// file, appended to. Its lines are INFO records of their own, so LOG_LEVEL does not hide them:
+// whoever asked for a decision log gets all of it. close releases the file, if any.
+func newDecisionLogger(cfg config, stdout, stderr io.Writer) (logger *slog.Logger, closeFn func() error, err error) {
+	noop := func() error { return nil }
+	switch cfg.DecisionLog {
+	case "off":
+		return slog.New(slog.DiscardHandler), noop, nil
+	case "stderr":
+		return logging.New(stderr, cfg.LogFormat == "json", slog.LevelInfo), noop, nil
+	case "stdout":
+		return logging.New(stdout, cfg.LogFormat == "json", slog.LevelInfo), noop, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.DecisionLog), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
+	}
+	// 0600: the lines hold subject and record ids, which only operators should read.
+	f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
+	}
+	return logging.New(f, cfg.LogFormat == "json", slog.LevelInfo), f.Close, nil
+}
+
+// browsableURL is the address to print for a listener: bound to every address (0.0.0.0, ::),
+// the server is reached on this machine at 127.0.0.1, which a browser can open; [::]:8080 is
+// not an address one can visit.
+func browsableURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func printToken(ctx context.Context, cfg config, email string, ttl time.Duration, stdout io.Writer) error {
@@ -258,7 +302,19 @@ func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgre
 	return postgres.Open(ctx, appURL, time.Now, opts...)
 }
 
-func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	// Listen first: a port in use is the first and only error, before any worker starts (and
+	// then logs its own cancellation as if something else had failed).
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // srv.Serve closes it too; this covers the returns before it
+	decisionLogger, closeDecisions, err := newDecisionLogger(cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDecisions()
 	tp, tracingOn, stopTracing, err := tracing.Setup(ctx, getenv)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
@@ -354,21 +410,17 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
 		InquiryLimit: ratelimit.New(cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	gql := graph.NewHandler(resolver,
-		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
+		graph.HandlerConfig{Logger: logger, DecisionLogger: decisionLogger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
 	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout))
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
 
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	url := "http://" + ln.Addr().String()
+	url := browsableURL(ln.Addr())
 	logger.Info("serving", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "GraphQL:    %s/graphql\nPlayground: %s/playground/\n", url, url)
 
@@ -416,7 +468,7 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil {
+		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			logger.Error("expiring support-access grants", "error", err.Error())
 		} else if n > 0 {
 			logger.Info("support-access grants expired", "count", n)
@@ -436,7 +488,9 @@ func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	defer tick.Stop()
 	for {
 		if run, err := db.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), false); err != nil {
-			logger.Error("purge", "error", err.Error())
+			if ctx.Err() == nil { // stopping cancels the purge; that is no failure to report
+				logger.Error("purge", "error", err.Error())
+			}
 		} else {
 			logger.Info("purge", "counts", run.Counts)
 		}
@@ -462,6 +516,8 @@ type config struct {
 	Production          bool
 	Introspection       bool
 	LogFormat           string
+	LogLevel            slog.Level
+	DecisionLog         string
 	SMTPURL             string
 	InquiryBurst        int
 	InquiryInterval     time.Duration
@@ -519,6 +575,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
 	var errs []error
+	c.LogLevel = slog.LevelInfo
+	if v := getenv("LOG_LEVEL"); v != "" {
+		switch strings.ToLower(v) {
+		case "debug", "info", "warn", "error":
+			c.LogLevel.UnmarshalText([]byte(v)) // cannot fail for these four
+		default:
+			errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", v))
+		}
+	}
+	// Development keeps the decision log in a file, out of the console; production sends it
+	// with the other lines to stderr, where the platform collects logs.
+	c.DecisionLog = ".data/decision.log"
+	if c.Production {
+		c.DecisionLog = "stderr"
+	}
+	c.DecisionLog = get("DECISION_LOG", c.DecisionLog)
 	positive := func(name string, dest *int) {
 		v := getenv(name)
 		if v == "" {
