@@ -11,6 +11,10 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
+// maxApproximate bounds a breach's approximate numbers of persons and records: far above any
+// real breach, and within the database's integer column.
+const maxApproximate = 1_000_000_000
+
 // RateLimiter limits the public inquiry mutation per client address.
 type RateLimiter interface {
 	Allow(key string) bool
@@ -44,9 +48,12 @@ func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInp
 		}
 		tenants = append(tenants, t)
 	}
-	for _, n := range []*int{input.ApproximatePersons.Value(), input.ApproximateRecords.Value()} {
-		if n != nil && *n < 0 {
-			return nil, wvsoft.Invalid("input.approximatePersons", "approximate numbers must not be negative")
+	for _, arg := range []struct {
+		field string
+		n     *int
+	}{{"input.approximatePersons", input.ApproximatePersons.Value()}, {"input.approximateRecords", input.ApproximateRecords.Value()}} {
+		if field, n := arg.field, arg.n; n != nil && (*n < 0 || *n > maxApproximate) {
+			return nil, wvsoft.Invalid(field, "%s must be between 0 and %d", field, maxApproximate)
 		}
 	}
 	id, err := uuid.NewV7()

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// intArguments lists every integer argument of the schema: field arguments as Type.field(arg),
+// input fields as Input.field.
+func intArguments(t *testing.T) []string {
+	t.Helper()
+	src, err := os.ReadFile("../../schema.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, gerr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: string(src)})
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	var out []string
+	for name, def := range schema.Types {
+		if strings.HasPrefix(name, "__") {
+			continue
+		}
+		for _, f := range def.Fields {
+			if def.Kind == ast.InputObject && f.Type.Name() == "Int" {
+				out = append(out, name+"."+f.Name)
+			}
+			for _, a := range f.Arguments {
+				if a.Type.Name() == "Int" {
+					out = append(out, name+"."+f.Name+"("+a.Name+")")
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Every integer argument of the schema is bounded before any arithmetic: at its extremes (0, -1,
+// the largest GraphQL Int, one above it, and 307445736 minutes, which overflowed time.Duration
+// to one minute) the answer is BAD_USER_INPUT naming the argument, never a wrapped value, a
+// database error or INTERNAL.
+func TestIntegerArgumentsAreBounded(t *testing.T) {
+	s := startServer(t, nil)
+	member := s.token("member@bakkerij-de-vries.example")
+	admin := s.token("admin@bakkerij-de-vries.example")
+	support := s.token("support@wvsoft.example")
+	director := s.token("director@wvsoft.example")
+	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket 1",
+		types: [Person]}) { id } }`, map[string]any{"c": customerID})
+	grantID, _ := dig(r.Data, "requestSupportAccess", "id").(string)
+	if grantID == "" {
+		t.Fatalf("request: %+v", r)
+	}
+	breach := func(field string) string {
+		return `mutation($n: Int, $c: ID!, $at: Time!) { recordBreach(input: {description: "Een test van de grenzen",
+			discoveredAt: $at, categories: [CONTACT], ` + field + `: $n, customerIds: [$c]}) { id } }`
+	}
+	breachVars := map[string]any{"c": customerID, "at": time.Now().Add(-time.Hour).Format(time.RFC3339)}
+	cases := map[string]struct {
+		who, doc, field string
+		vars            map[string]any
+		// breaches: no one affected is a real answer, and so are 307445736 records
+		countsValid bool
+	}{
+		"Query.customers(first)": {support, `query($n: Int) { customers(first: $n) { edges { node { id } } } }`, "first", nil, false},
+		"Query.persons(first)":   {member, `query($n: Int) { persons(first: $n) { edges { node { id } } } }`, "first", nil, false},
+		"Query.outbox(first)":    {support, `query($n: Int) { outbox(first: $n) { id } }`, "first", nil, false},
+		"Customer.persons(first)": {member, `query($n: Int) { me { customer { persons(first: $n) { edges { node { id } } } } } }`,
+			"first", nil, false},
+		"Customer.accessLog(first)": {admin, `query($n: Int) { me { customer { accessLog(first: $n) { edges { node { seq } } } } } }`,
+			"first", nil, false},
+		"RequestSupportAccessInput.durationMinutes": {director, `mutation($n: Int, $c: ID!) { requestSupportAccess(input: {
+			customerId: $c, reason: "ticket 2", types: [Person], durationMinutes: $n}) { id } }`, "input.durationMinutes",
+			map[string]any{"c": customerID}, false},
+		"ApproveSupportAccessInput.durationMinutes": {admin, `mutation($n: Int, $id: ID!) { approveSupportAccess(input: {
+			id: $id, durationMinutes: $n}) { id } }`, "input.durationMinutes", map[string]any{"id": grantID}, false},
+		"RecordBreachInput.approximatePersons": {support, breach("approximatePersons"), "input.approximatePersons", breachVars, true},
+		"RecordBreachInput.approximateRecords": {support, breach("approximateRecords"), "input.approximateRecords", breachVars, true},
+	}
+	var covered []string
+	for name := range cases {
+		covered = append(covered, name)
+	}
+	sort.Strings(covered)
+	if got := intArguments(t); strings.Join(got, " ") != strings.Join(covered, " ") {
+		t.Fatalf("the schema's integer arguments %v, this test covers %v: add the new ones", got, covered)
+	}
+	for name, c := range cases {
+		for _, n := range []int64{0, -1, math.MinInt32, math.MaxInt32, math.MaxInt32 + 1, 307445736, math.MaxInt64} {
+			if (n == 0 || n == 307445736) && c.countsValid {
+				continue
+			}
+			vars := map[string]any{"n": n}
+			for k, v := range c.vars {
+				vars[k] = v
+			}
+			r := s.query(c.who, c.doc, vars)
+			if len(r.Errors) != 1 || r.codes()[0] != wvsoft.EINVALID || r.Errors[0].Extensions["field"] != c.field {
+				t.Errorf("%s = %d: %+v", name, n, r.Errors)
+			}
+		}
+	}
+	// The reported case, as a literal in the document: no grant of one minute.
+	r = s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket 3",
+		types: [Person], durationMinutes: 307445736}) { id durationMinutes } }`, map[string]any{"c": customerID})
+	if len(r.Errors) != 1 || r.codes()[0] != wvsoft.EINVALID || r.Errors[0].Extensions["field"] != "input.durationMinutes" {
+		t.Fatalf("durationMinutes 307445736: %+v", r)
+	}
+	// And the bounds themselves still pass.
+	r = s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket 4",
+		types: [Person], durationMinutes: 10080}) { durationMinutes } }`, map[string]any{"c": customerID})
+	if len(r.Errors) > 0 || dig(r.Data, "requestSupportAccess", "durationMinutes") != float64(10080) {
+		t.Fatalf("durationMinutes 10080: %+v", r)
+	}
+}
+
+// P10: a confidentiality declaration is made to someone else. The director records the others'
+// declarations, never his own.
+func TestNobodyRecordsTheirOwnDeclaration(t *testing.T) {
+	s := startServer(t, nil)
+	director := s.token("director@wvsoft.example")
+	record := `mutation($id: ID!, $signed: Time!, $expires: Time!) { recordConfidentialityDeclaration(input: {
+		staffId: $id, signedAt: $signed, expiresAt: $expires}) { id } }`
+	vars := func(email string) map[string]any {
+		return map[string]any{"id": wvsoft.GlobalID(wvsoft.KindStaffMember, postgres.SeedID("staff", email)),
+			"signed": time.Now().Add(-time.Hour).Format(time.RFC3339), "expires": time.Now().AddDate(1, 0, 0).Format(time.RFC3339)}
+	}
+	r := s.query(director, record, vars("director@wvsoft.example"))
+	if len(r.Errors) != 1 || r.codes()[0] != wvsoft.EFORBIDDEN || r.Errors[0].Extensions["field"] != "input.staffId" ||
+		dig(r.Data, "recordConfidentialityDeclaration") != nil {
+		t.Fatalf("the director renewed his own declaration: %+v", r)
+	}
+	if r := s.query(director, record, vars("support@wvsoft.example")); len(r.Errors) > 0 {
+		t.Fatalf("the director recording support's declaration: %+v", r.Errors)
+	}
+}
