@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "token":
 		fs := flag.NewFlagSet("token", flag.ContinueOnError)
 		fs.SetOutput(stdout)
-		ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+		ttl := fs.Duration("ttl", cfg.TokenMaxLifetime, "how long the token is valid, at most TOKEN_MAX_LIFETIME")
 		fs.Usage = func() {
 			fmt.Fprintln(stdout, "Usage: wvsoft token [--ttl 12h] EMAIL\n\nPrints a development bearer token for the user or staff member with this e-mail address.")
 			fs.PrintDefaults()
@@ -242,7 +242,7 @@ func printToken(ctx context.Context, cfg config, email string, ttl time.Duration
 	if _, err := db.SubjectByEmail(ctx, email); err != nil {
 		return fmt.Errorf("no user or staff member with e-mail address %s (did you run `wvsoft seed`?)", email)
 	}
-	authn, err := auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile)
+	authn, err := auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	if err != nil {
 		return err
 	}
@@ -378,9 +378,10 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 
 	var authn *auth.Authenticator
 	if cfg.OIDCJWKSURL != "" {
-		authn, err = auth.NewOIDC(ctx, db, time.Now, cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCJWKSURL)
+		authn, err = auth.NewOIDC(ctx, db, time.Now, cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCJWKSURL,
+			auth.WithMaxLifetime(cfg.TokenMaxLifetime), auth.WithClaims(cfg.OIDCEmailClaim, cfg.OIDCEmailVerifiedClaim))
 	} else {
-		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile)
+		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	}
 	if err != nil {
 		return err
@@ -513,23 +514,27 @@ type config struct {
 	OIDCIssuer          string
 	OIDCAudience        string
 	OIDCJWKSURL         string
-	Production          bool
-	Introspection       bool
-	LogFormat           string
-	LogLevel            slog.Level
-	DecisionLog         string
-	SMTPURL             string
-	InquiryBurst        int
-	InquiryInterval     time.Duration
-	OutboxPoll          time.Duration
-	Limits              graph.Limits
-	CORSOrigins         []string
-	DataKey             string
-	DataOldKeys         []string
-	DataKeyFile         string
-	ShutdownTimeout     time.Duration
-	RequestTimeout      time.Duration
-	StatementTimeout    time.Duration
+	// OIDCEmailClaim and OIDCEmailVerifiedClaim map an OIDC token to a user (README, Sign-in).
+	OIDCEmailClaim         string
+	OIDCEmailVerifiedClaim string
+	TokenMaxLifetime       time.Duration
+	Production             bool
+	Introspection          bool
+	LogFormat              string
+	LogLevel               slog.Level
+	DecisionLog            string
+	SMTPURL                string
+	InquiryBurst           int
+	InquiryInterval        time.Duration
+	OutboxPoll             time.Duration
+	Limits                 graph.Limits
+	CORSOrigins            []string
+	DataKey                string
+	DataOldKeys            []string
+	DataKeyFile            string
+	ShutdownTimeout        time.Duration
+	RequestTimeout         time.Duration
+	StatementTimeout       time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -540,18 +545,20 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
-		DatabaseURL:         get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wvsoft?sslmode=disable"),
-		AppDatabaseURL:      getenv("APP_DATABASE_URL"),
-		AppDatabasePassword: getenv("APP_DATABASE_PASSWORD"),
-		ListenAddr:          get("LISTEN_ADDR", "127.0.0.1:8080"),
-		PolicyDir:           getenv("POLICY_DIR"),
-		TokenKeyFile:        get("TOKEN_KEY_FILE", ".data/token-signing-key.pem"),
-		OIDCIssuer:          getenv("OIDC_ISSUER"),
-		OIDCAudience:        get("OIDC_AUDIENCE", auth.Audience),
-		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
-		DataKey:             getenv("DATA_ENCRYPTION_KEY"),
-		DataKeyFile:         get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
-		Production:          get("WVSOFT_ENV", "development") == "production",
+		DatabaseURL:            get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wvsoft?sslmode=disable"),
+		AppDatabaseURL:         getenv("APP_DATABASE_URL"),
+		AppDatabasePassword:    getenv("APP_DATABASE_PASSWORD"),
+		ListenAddr:             get("LISTEN_ADDR", "127.0.0.1:8080"),
+		PolicyDir:              getenv("POLICY_DIR"),
+		TokenKeyFile:           get("TOKEN_KEY_FILE", ".data/token-signing-key.pem"),
+		OIDCIssuer:             getenv("OIDC_ISSUER"),
+		OIDCAudience:           get("OIDC_AUDIENCE", auth.Audience),
+		OIDCJWKSURL:            getenv("OIDC_JWKS_URL"),
+		OIDCEmailClaim:         get("OIDC_EMAIL_CLAIM", auth.DefaultEmailClaim),
+		OIDCEmailVerifiedClaim: get("OIDC_EMAIL_VERIFIED_CLAIM", auth.DefaultEmailVerifiedClaim),
+		DataKey:                getenv("DATA_ENCRYPTION_KEY"),
+		DataKeyFile:            get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
+		Production:             get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")
 	c.InquiryBurst, c.InquiryInterval = 5, 10*time.Minute
@@ -627,6 +634,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return d
 	}
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
+	c.TokenMaxLifetime = duration("TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
 	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
 	c.StatementTimeout = duration("DATABASE_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout)
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
