@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -15,9 +18,10 @@ import (
 // real breach, and within the database's integer column.
 const maxApproximate = 1_000_000_000
 
-// RateLimiter limits the public inquiry mutation per client address.
+// RateLimiter limits the public inquiry mutation per client address, across every server. Take
+// counts one event of key when allowed and returns 0, else how long until one more is allowed.
 type RateLimiter interface {
-	Allow(key string) bool
+	Take(ctx context.Context, key string) (time.Duration, error)
 }
 
 // recordBreach registers a breach; the store e-mails every affected customer in the same
@@ -139,8 +143,16 @@ func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryI
 	}
 	// The limit guards what is stored; rejected input stores nothing.
 	subject := authz.FromContext(ctx).Subject()
-	if r.InquiryLimit != nil && !r.InquiryLimit.Allow(subject.ClientAddr) {
-		return nil, &wvsoft.Error{Code: wvsoft.ERATELIMITED, Message: "too many questions from this address; try again later"}
+	if r.InquiryLimit != nil {
+		wait, err := r.InquiryLimit.Take(ctx, subject.ClientAddr)
+		if err != nil {
+			return nil, err
+		}
+		if wait > 0 {
+			seconds := int(math.Ceil(wait.Seconds()))
+			return nil, &wvsoft.Error{Code: wvsoft.ERATELIMITED, Extensions: map[string]any{"retryAfterSeconds": seconds},
+				Message: fmt.Sprintf("too many questions from this address; try again in %d seconds", seconds)}
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {

@@ -185,6 +185,11 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	if errors.As(err, &we) {
 		out.Message = we.Message
 		out.Extensions = map[string]any{"code": we.Code}
+		for k, v := range we.Extensions {
+			if k != "code" && k != "field" {
+				out.Extensions[k] = v
+			}
+		}
 		if we.Field != "" {
 			out.Extensions["field"] = we.Field
 		}

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"math"
+	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/wvsoft/privacy/internal/pgtest"
 	"github.com/wvsoft/privacy/internal/postgres"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -145,5 +150,58 @@ func TestNobodyRecordsTheirOwnDeclaration(t *testing.T) {
 	}
 	if r := s.query(director, record, vars("support@wvsoft.example")); len(r.Errors) > 0 {
 		t.Fatalf("the director recording support's declaration: %+v", r.Errors)
+	}
+}
+
+// post sends a GraphQL operation with extra headers.
+func (s *server) post(query string, header map[string]string) gqlResponse {
+	s.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query})
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		s.t.Fatalf("status %d, not JSON: %v", resp.StatusCode, err)
+	}
+	out.status = resp.StatusCode
+	return out
+}
+
+// P5's inquiry limit, as deployed: two servers on one database behind a proxy they trust. The
+// visitor behind the proxy is counted, not the proxy; the two servers together allow the burst
+// once; the refusal says when to try again; another visitor is not limited.
+func TestInquiryLimitAcrossServers(t *testing.T) {
+	db := pgtest.New(t)
+	key := filepath.Join(t.TempDir(), "key.pem")
+	env := map[string]string{"INQUIRY_BURST": "3", "INQUIRY_INTERVAL": "10m", "TRUSTED_PROXIES": "127.0.0.1"}
+	a, b := startServerOn(t, db, key, env), startServerOn(t, db, key, env)
+	ask := `mutation { submitInquiry(input: {name: "Bezoeker", email: "bezoeker@example.nl", question: "Hoe lang bewaart u dit?"}) { received } }`
+	from := func(addr string) map[string]string { return map[string]string{"X-Forwarded-For": "198.51.100.77, " + addr} }
+	for i := range 3 {
+		s := []*server{a, b}[i%2]
+		if r := s.post(ask, from("203.0.113.5")); dig(r.Data, "submitInquiry", "received") != true {
+			t.Fatalf("question %d: %+v", i, r)
+		}
+	}
+	for _, s := range []*server{a, b} {
+		r := s.post(ask, from("203.0.113.5"))
+		if len(r.Errors) != 1 || r.codes()[0] != wvsoft.ERATELIMITED {
+			t.Fatalf("a fourth question: %+v", r)
+		}
+		wait, _ := r.Errors[0].Extensions["retryAfterSeconds"].(float64)
+		if wait < 500 || wait > 600 {
+			t.Fatalf("retryAfterSeconds %v, want about 600", r.Errors[0].Extensions["retryAfterSeconds"])
+		}
+	}
+	if r := b.post(ask, from("203.0.113.6")); dig(r.Data, "submitInquiry", "received") != true {
+		t.Fatalf("another visitor behind the same proxy: %+v", r)
 	}
 }

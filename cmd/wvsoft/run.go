@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -409,11 +410,12 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
-		InquiryLimit: ratelimit.New(cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
+		InquiryLimit: ratelimit.New(db, "inquiry", cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	gql := graph.NewHandler(resolver,
 		graph.HandlerConfig{Logger: logger, DecisionLogger: decisionLogger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout))
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
+		httpserver.WithTrustedProxies(cfg.TrustedProxies))
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
@@ -529,6 +531,7 @@ type config struct {
 	OutboxPoll             time.Duration
 	Limits                 graph.Limits
 	CORSOrigins            []string
+	TrustedProxies         []netip.Prefix
 	DataKey                string
 	DataOldKeys            []string
 	DataKeyFile            string
@@ -622,6 +625,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
+	proxies, err := httpserver.ParseTrustedProxies(getenv("TRUSTED_PROXIES"))
+	errs = append(errs, err)
+	c.TrustedProxies = proxies
 	duration := func(name string, def time.Duration) time.Duration {
 		v := getenv(name)
 		if v == "" {

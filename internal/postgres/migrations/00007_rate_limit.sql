@@ -1,0 +1,57 @@
+-- +goose Up
+-- Rate limits shared by every server (P5: the public inquiry mutation). One row per limited key
+-- (a hash of the limit's name and the client address, never the address itself), holding the
+-- generic cell rate algorithm's "theoretical arrival time": the moment the key's bucket is full
+-- again. A row whose time has passed says nothing a missing row does not, so it is deleted.
+CREATE TABLE rate_limits (
+  key bytea PRIMARY KEY,
+  tat timestamptz NOT NULL
+);
+CREATE INDEX rate_limits_tat ON rate_limits (tat);
+ALTER TABLE rate_limits ENABLE ROW LEVEL SECURITY;
+ALTER TABLE rate_limits FORCE ROW LEVEL SECURITY;
+-- +goose StatementBegin
+DO $$
+BEGIN
+  EXECUTE format('CREATE POLICY owner_all ON rate_limits TO %I USING (true) WITH CHECK (true)', current_user);
+END
+$$;
+-- +goose StatementEnd
+
+-- rate_limit_take counts one event of p_key when the limit allows it (p_burst at once, then one
+-- per p_interval) and returns 0; otherwise it counts nothing and returns the seconds until one
+-- more is allowed. One statement decides, under the row's lock, so that servers taking events
+-- of one key at once together allow exactly the limit.
+-- +goose StatementBegin
+CREATE FUNCTION rate_limit_take(p_key bytea, p_burst integer, p_interval interval, p_now timestamptz)
+  RETURNS double precision
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+DECLARE
+  v_tat timestamptz;
+BEGIN
+  IF p_burst < 1 OR p_interval <= interval '0' THEN
+    RAISE EXCEPTION 'rate_limit_take: burst and interval must be positive' USING ERRCODE = 'check_violation';
+  END IF;
+  INSERT INTO rate_limits AS r (key, tat) VALUES (p_key, p_now + p_interval)
+    ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, p_now) + p_interval
+    WHERE greatest(r.tat, p_now) + p_interval - p_interval * p_burst <= p_now
+    RETURNING tat INTO v_tat;
+  IF v_tat IS NULL THEN
+    -- Refused; the conflicting row is locked by this transaction, so its time is current.
+    SELECT tat INTO v_tat FROM rate_limits WHERE key = p_key;
+    RETURN greatest(extract(epoch FROM v_tat + p_interval - p_interval * p_burst - p_now), 0.001);
+  END IF;
+  -- Forget the keys whose buckets are full again. SKIP LOCKED: rows that other servers are
+  -- taking from just now are theirs, and waiting for them could deadlock.
+  DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE tat < p_now FOR UPDATE SKIP LOCKED);
+  RETURN 0;
+END
+$$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION rate_limit_take(bytea, integer, interval, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rate_limit_take(bytea, integer, interval, timestamptz) TO wvsoft_app;
+
+-- +goose Down
+DROP FUNCTION rate_limit_take(bytea, integer, interval, timestamptz);
+DROP TABLE rate_limits;
