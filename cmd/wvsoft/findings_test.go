@@ -205,3 +205,49 @@ func TestInquiryLimitAcrossServers(t *testing.T) {
 		t.Fatalf("another visitor behind the same proxy: %+v", r)
 	}
 }
+
+// Every error has extensions.code, whatever the request looks like: a WebSocket upgrade (the
+// API has no subscriptions), other methods, other media types, an empty request.
+func TestEveryErrorHasACode(t *testing.T) {
+	s := startServer(t, nil)
+	ws := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+		"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws"}
+	for _, c := range []struct {
+		name, method, path, body string
+		header                   map[string]string
+	}{
+		{"a WebSocket upgrade", http.MethodGet, "/graphql", "", ws},
+		{"a WebSocket upgrade with a query", http.MethodGet, "/graphql?query=%7Bme%7Bkind%7D%7D", "", ws},
+		{"an upgrade by POST", http.MethodPost, "/graphql", `{"query":"{ me { kind } }"}`, map[string]string{"Upgrade": "h2c", "Content-Type": "application/json"}},
+		{"GET without a query", http.MethodGet, "/graphql", "", nil},
+		{"PUT", http.MethodPut, "/graphql", `{"query":"{ me { kind } }"}`, map[string]string{"Content-Type": "application/json"}},
+		{"text/plain", http.MethodPost, "/graphql", `{ me { kind } }`, map[string]string{"Content-Type": "text/plain"}},
+		{"an empty body", http.MethodPost, "/graphql", ``, map[string]string{"Content-Type": "application/json"}},
+		{"an empty object", http.MethodPost, "/graphql", `{}`, map[string]string{"Content-Type": "application/json"}},
+		{"a bad token", http.MethodPost, "/graphql", `{"query":"{ me { kind } }"}`, map[string]string{"Content-Type": "application/json", "Authorization": "Bearer nonsense"}},
+	} {
+		req, _ := http.NewRequest(c.method, s.url+c.path, strings.NewReader(c.body))
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out gqlResponse
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || len(out.Errors) == 0 {
+			t.Errorf("%s: status %d, no GraphQL errors (%v)", c.name, resp.StatusCode, err)
+			continue
+		}
+		for _, e := range out.Errors {
+			if code, _ := e.Extensions["code"].(string); code == "" {
+				t.Errorf("%s: status %d, error without a code: %+v", c.name, resp.StatusCode, e)
+			}
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols || resp.StatusCode < 400 && c.header["Upgrade"] != "" {
+			t.Errorf("%s: status %d", c.name, resp.StatusCode)
+		}
+	}
+}

@@ -76,14 +76,15 @@ func withTimeout(d time.Duration) func(http.Handler) http.Handler {
 	}
 }
 
-// recoverPanics turns a panic outside gqlgen into a logged 500 without details.
+// recoverPanics turns a panic outside gqlgen into a logged 500 without details, coded INTERNAL
+// like every other error.
 func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
 				if p := recover(); p != nil {
 					logger.ErrorContext(r.Context(), "panic", "panic", p)
-					http.Error(w, "internal error", http.StatusInternalServerError)
+					writeGraphQLError(w, http.StatusInternalServerError, wvsoft.EINTERNAL, "internal error")
 				}
 			}()
 			next.ServeHTTP(w, r)
