@@ -184,7 +184,9 @@ func TestInquiryLimitAcrossServers(t *testing.T) {
 	env := map[string]string{"INQUIRY_BURST": "3", "INQUIRY_INTERVAL": "10m", "TRUSTED_PROXIES": "127.0.0.1"}
 	a, b := startServerOn(t, db, key, env), startServerOn(t, db, key, env)
 	ask := `mutation { submitInquiry(input: {name: "Bezoeker", email: "bezoeker@example.nl", question: "Hoe lang bewaart u dit?"}) { received } }`
-	from := func(addr string) map[string]string { return map[string]string{"X-Forwarded-For": "198.51.100.77, " + addr} }
+	from := func(addr string) map[string]string {
+		return map[string]string{"X-Forwarded-For": "198.51.100.77, " + addr}
+	}
 	for i := range 3 {
 		s := []*server{a, b}[i%2]
 		if r := s.post(ask, from("203.0.113.5")); dig(r.Data, "submitInquiry", "received") != true {
