@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"os"
@@ -251,5 +252,52 @@ func TestEveryErrorHasACode(t *testing.T) {
 		if resp.StatusCode == http.StatusSwitchingProtocols || resp.StatusCode < 400 && c.header["Upgrade"] != "" {
 			t.Errorf("%s: status %d", c.name, resp.StatusCode)
 		}
+	}
+}
+
+// createUser is no oracle: logins are unique per customer, so an admin's answer for an address
+// that signs in elsewhere (another customer's user, a staff member) is the same as for a fresh
+// one, and the added user takes nobody's sign-in over.
+func TestCreateUserIsNoOracle(t *testing.T) {
+	s := startServer(t, nil)
+	admin := s.token("admin@bakkerij-de-vries.example")
+	create := `mutation($e: String!) { createUser(input: {email: $e, name: "Nieuwe collega", role: MEMBER}) { email name role } }`
+	shape := func(r gqlResponse) string {
+		b, _ := json.Marshal(map[string]any{"errors": r.codes(), "name": dig(r.Data, "createUser", "name"), "role": dig(r.Data, "createUser", "role")})
+		return string(b)
+	}
+	fresh := s.query(admin, create, map[string]any{"e": "nieuw@bakkerij-de-vries.example"})
+	if len(fresh.Errors) > 0 {
+		t.Fatalf("a fresh address: %+v", fresh.Errors)
+	}
+	for _, elsewhere := range []string{"member@jansen-installatie.example", "Admin@Jansen-Installatie.example", "director@wvsoft.example"} {
+		r := s.query(admin, create, map[string]any{"e": elsewhere})
+		if shape(r) != shape(fresh) {
+			t.Fatalf("%s: %s, a fresh address: %s", elsewhere, shape(r), shape(fresh))
+		}
+	}
+	// Within its own customer the admin sees its users anyway: a second one with an address is
+	// refused, naming the field.
+	r := s.query(admin, create, map[string]any{"e": "NIEUW@bakkerij-de-vries.example"})
+	if len(r.Errors) != 1 || r.codes()[0] != wvsoft.ECONFLICT || r.Errors[0].Extensions["field"] != "input.email" {
+		t.Fatalf("the same customer's address twice: %+v", r)
+	}
+	// Nobody's sign-in was taken over: the older identity signs in, the same one every time.
+	for email, want := range map[string]string{"member@jansen-installatie.example": "jansen-installatie",
+		"admin@jansen-installatie.example": "jansen-installatie", "nieuw@bakkerij-de-vries.example": "bakkerij-de-vries"} {
+		for range 3 {
+			r := s.query(s.token(email), `{ me { kind customer { slug } } }`, nil)
+			if dig(r.Data, "me", "customer", "slug") != want {
+				t.Fatalf("%s signs in as %+v, want %s", email, r, want)
+			}
+		}
+	}
+	if r := s.query(s.token("director@wvsoft.example"), `{ me { kind role } }`, nil); dig(r.Data, "me", "role") != "DIRECTOR" {
+		t.Fatalf("the director signs in as %+v", r)
+	}
+	// Jansen's admin sees none of it: Bakkerij's users are not Jansen's.
+	r = s.query(s.token("admin@jansen-installatie.example"), `{ me { customer { users { email } } } }`, nil)
+	if strings.Contains(fmt.Sprint(r.Data), "Nieuwe") || strings.Count(fmt.Sprint(r.Data), "@") != 2 {
+		t.Fatalf("Jansen's users: %+v", r)
 	}
 }

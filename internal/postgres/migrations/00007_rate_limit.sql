@@ -1,4 +1,7 @@
 -- +goose Up
+-- Two changes of issue 18, in the one migration number this branch holds: the inquiry rate
+-- limit shared by every server, and logins unique per customer (createUser is no oracle).
+
 -- Rate limits shared by every server (P5: the public inquiry mutation). One row per limited key
 -- (a hash of the limit's name and the client address, never the address itself), holding the
 -- generic cell rate algorithm's "theoretical arrival time": the moment the key's bucket is full
@@ -52,6 +55,51 @@ $$;
 REVOKE ALL ON FUNCTION rate_limit_take(bytea, integer, interval, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION rate_limit_take(bytea, integer, interval, timestamptz) TO wvsoft_app;
 
+-- Logins are unique per customer, not across customers and staff. A global index made
+-- createUser answer CONFLICT for an address that is another customer's login or a staff
+-- member's, which let any customer admin test which addresses exist anywhere. Now a customer's
+-- admin learns only what the customer's own user list shows already.
+DROP INDEX users_email;
+CREATE UNIQUE INDEX users_tenant_email ON users (tenant_id, lower(email));
+CREATE INDEX users_email ON users (lower(email));
+
+-- An address may now belong to several identities. Sign-in picks one, the same one every time,
+-- and never one added later in place of one that already signs in: a staff member first, then
+-- the oldest user. So an admin who adds another customer's login (or a staff member's) to his
+-- own customer takes nobody's sign-in over; the added user is dormant until the older ones go.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION auth_subject_by_email(p_email text)
+  RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
+                 can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT kind, id, tenant_id, role, email, name, can_write, special_categories, declaration_expires_at FROM (
+      SELECT 'USER' AS kind, u.id, u.tenant_id, u.role, u.email, u.name, true AS can_write, true AS special_categories,
+             NULL::timestamptz AS declaration_expires_at, 1 AS rank, u.created_at
+        FROM users u WHERE lower(u.email) = lower(p_email)
+      UNION ALL
+      SELECT 'STAFF', s.id, NULL, s.role, s.email, s.name, false, false, s.declaration_expires_at, 0, s.created_at
+        FROM staff_members s WHERE lower(s.email) = lower(p_email)
+    ) candidates
+    ORDER BY rank, created_at, id
+    LIMIT 1
+  $$;
+-- +goose StatementEnd
+
 -- +goose Down
+CREATE OR REPLACE FUNCTION auth_subject_by_email(p_email text)
+  RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
+                 can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT 'USER', u.id, u.tenant_id, u.role, u.email, u.name, true, true, NULL::timestamptz
+      FROM users u WHERE lower(u.email) = lower(p_email)
+    UNION ALL
+    SELECT 'STAFF', s.id, NULL, s.role, s.email, s.name, false, false, s.declaration_expires_at
+      FROM staff_members s WHERE lower(s.email) = lower(p_email)
+  $$;
+DROP INDEX users_email;
+DROP INDEX users_tenant_email;
+CREATE UNIQUE INDEX users_email ON users (lower(email));
 DROP FUNCTION rate_limit_take(bytea, integer, interval, timestamptz);
 DROP TABLE rate_limits;
