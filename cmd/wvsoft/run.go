@@ -78,20 +78,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return postgres.Migrate(ctx, cfg.DatabaseURL, logger)
 		})
 	case "seed":
-		return withFlags(cmd, "migrate, then write the demo customers, users, staff and persons (idempotent)", rest, stdout, func() error {
-			if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
-				return err
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		reset := fs.Bool("reset", false, "first drop the database of DATABASE_URL and create it empty (development only; `make reset-demo`)")
+		fs.Usage = func() {
+			fmt.Fprintln(stdout, "Usage: wvsoft seed [--reset]\n\nMigrates, then writes the demo customers, users, staff and persons (idempotent: what exists stays as it is).")
+			fs.PrintDefaults()
+		}
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
 			}
-			keys, err := loadKeyring(cfg)
-			if err != nil {
-				return err
-			}
-			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now(), keys); err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, "demo data seeded")
-			return nil
-		})
+			return err
+		}
+		return seed(ctx, cfg, logger, stdout, *reset)
 	case "token":
 		fs := flag.NewFlagSet("token", flag.ContinueOnError)
 		fs.SetOutput(stdout)
@@ -174,6 +174,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// seed migrates and writes the demo data; with reset it first drops the database and creates it
+// empty, so that everything the demo changed goes.
+func seed(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer, reset bool) error {
+	if reset {
+		// Everything the demo changed (consent withdrawn, users added, erasures) goes with
+		// the database; production data must never be one flag away from that.
+		if cfg.Production {
+			return errors.New("seed --reset drops the database; it is refused with WVSOFT_ENV=production")
+		}
+		if err := postgres.RecreateDatabase(ctx, cfg.DatabaseURL); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		fmt.Fprintln(stdout, "database dropped and created empty")
+	}
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
+		return err
+	}
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now(), keys); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "demo data seeded")
+	return nil
 }
 
 // withFlags gives a command without options its --help.
