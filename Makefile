@@ -15,7 +15,7 @@ run: build
 	./bin/wvsoft seed; \
 	echo; echo "Database: DATABASE_URL=$$DATABASE_URL"; \
 	echo "  more tokens: make token EMAIL=...   stop the private PostgreSQL: make stop   demo data anew: make reset-demo"; \
-	echo; echo "Demo tokens (valid 12 hours), paste as  Authorization: Bearer <token>"; \
+	echo; echo "Demo tokens (valid $${TOKEN_MAX_LIFETIME:-12h}), paste as  Authorization: Bearer <token>"; \
 	for who in admin@bakkerij-de-vries.example member@bakkerij-de-vries.example \
 	           admin@jansen-installatie.example member@jansen-installatie.example \
 	           director@wvsoft.example support@wvsoft.example billing@wvsoft.example accountant@wvsoft.example; do \

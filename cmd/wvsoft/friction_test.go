@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wvsoft/privacy/internal/pgtest"
 )
@@ -107,5 +109,35 @@ func TestLogLevelAndDecisionSink(t *testing.T) {
 		if c, _ := loadConfig(envOf(map[string]string{"WVSOFT_ENV": env})); c.DecisionLog != want {
 			t.Errorf("%s: DECISION_LOG default %q, want %q", env, c.DecisionLog, want)
 		}
+	}
+}
+
+// The new settings are read, and a bad one stops the program.
+func TestIssue18Configuration(t *testing.T) {
+	c, err := loadConfig(envOf(map[string]string{"TOKEN_MAX_LIFETIME": "1h", "OIDC_EMAIL_CLAIM": "upn",
+		"OIDC_EMAIL_VERIFIED_CLAIM": "none", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7", "LOG_LEVEL": "DEBUG", "DECISION_LOG": "stdout"}))
+	if err != nil || c.TokenMaxLifetime != time.Hour || c.OIDCEmailClaim != "upn" || c.OIDCEmailVerifiedClaim != "none" ||
+		len(c.TrustedProxies) != 2 || c.LogLevel != slog.LevelDebug || c.DecisionLog != "stdout" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	def, _ := loadConfig(envOf(nil))
+	if def.TokenMaxLifetime != 12*time.Hour || def.OIDCEmailClaim != "email" || def.OIDCEmailVerifiedClaim != "email_verified" ||
+		len(def.TrustedProxies) != 0 || def.LogLevel != slog.LevelInfo {
+		t.Fatalf("defaults: %+v", def)
+	}
+	for _, bad := range []map[string]string{{"TRUSTED_PROXIES": "proxy.example"}, {"TOKEN_MAX_LIFETIME": "forever"}} {
+		if _, err := loadConfig(envOf(bad)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	// `wvsoft token` issues nothing beyond the maximum.
+	db := pgtest.New(t)
+	env := envOf(map[string]string{"DATABASE_URL": db.OwnerURL, "TOKEN_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"), "TOKEN_MAX_LIFETIME": "1h"})
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"wvsoft", "token", "--ttl", "2h", "member@bakkerij-de-vries.example"}, env, &out, &errOut); err == nil {
+		t.Fatalf("a 2h token under a 1h maximum: %s", out.String())
+	}
+	if err := run(context.Background(), []string{"wvsoft", "token", "member@bakkerij-de-vries.example"}, env, &out, &errOut); err != nil {
+		t.Fatalf("the default ttl under a 1h maximum: %v", err)
 	}
 }
