@@ -22,10 +22,11 @@ run: build
 	  echo "  $$who"; echo "    $$(./bin/wvsoft token $$who)"; done; echo; \
 	exec ./bin/wvsoft serve
 
-## token: a development token for EMAIL (a demo identity or a user you created), on make run's database.
+## token: a development token for EMAIL (a demo identity or a user you created), on make run's
+## database; CUSTOMER=slug chooses among the customers whose user the address is.
 token: build
-	@set -e; if [ -z "$(EMAIL)" ]; then echo "usage: make token EMAIL=member@bakkerij-de-vries.example" >&2; exit 2; fi; \
-	export DATABASE_URL="$$(./$(ENSURE_PG))"; ./bin/wvsoft token "$(EMAIL)"
+	@set -e; if [ -z "$(EMAIL)" ]; then echo "usage: make token EMAIL=member@bakkerij-de-vries.example [CUSTOMER=slug]" >&2; exit 2; fi; \
+	export DATABASE_URL="$$(./$(ENSURE_PG))"; ./bin/wvsoft token --customer "$(CUSTOMER)" "$(EMAIL)"
 
 ## stop: stop the private PostgreSQL that make run started under .data/postgres (a server that
 ## was running already is not ours and keeps running).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -16,6 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/pgtest"
 	"github.com/wvsoft/privacy/internal/postgres"
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -294,6 +296,36 @@ func TestCreateUserIsNoOracle(t *testing.T) {
 	}
 	if r := s.query(s.token("director@wvsoft.example"), `{ me { kind role } }`, nil); dig(r.Data, "me", "role") != "DIRECTOR" {
 		t.Fatalf("the director signs in as %+v", r)
+	}
+	// The person behind an address that is a user of both customers chooses one with the
+	// customer claim; a customer of which the address is no user lets nobody in.
+	db, err := postgres.Open(context.Background(), s.db.AppURL, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	issuer, err := auth.NewDevelopment(db, time.Now, s.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for customer, want := range map[string]string{"bakkerij-de-vries": "bakkerij-de-vries", "jansen-installatie": "jansen-installatie", "": "jansen-installatie"} {
+		tok, err := issuer.IssueTokenIn("member@jansen-installatie.example", customer, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := s.query(tok, `{ me { customer { slug } } }`, nil); dig(r.Data, "me", "customer", "slug") != want {
+			t.Fatalf("member@jansen-installatie.example choosing %q: %+v", customer, r)
+		}
+	}
+	nowhere, _ := issuer.IssueTokenIn("member@jansen-installatie.example", "nergens", time.Hour)
+	if r := s.query(nowhere, `{ me { kind } }`, nil); len(r.Errors) != 1 || r.codes()[0] != wvsoft.EUNAUTHENTICATED {
+		t.Fatalf("choosing a customer the address is no user of: %+v", r)
+	}
+	// The director's address, added to Bakkerij above, chooses Bakkerij: a member there, with
+	// none of the director's rights.
+	asMember, _ := issuer.IssueTokenIn("director@wvsoft.example", "bakkerij-de-vries", time.Hour)
+	if r := s.query(asMember, `{ me { kind role customer { slug } } }`, nil); dig(r.Data, "me", "kind") != "USER" || dig(r.Data, "me", "role") != "MEMBER" {
+		t.Fatalf("the director's address choosing Bakkerij: %+v", r)
 	}
 	// Jansen's admin sees none of it: Bakkerij's users are not Jansen's.
 	r = s.query(s.token("admin@jansen-installatie.example"), `{ me { customer { users { email } } } }`, nil)

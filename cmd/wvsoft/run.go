@@ -96,8 +96,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs := flag.NewFlagSet("token", flag.ContinueOnError)
 		fs.SetOutput(stdout)
 		ttl := fs.Duration("ttl", cfg.TokenMaxLifetime, "how long the token is valid, at most TOKEN_MAX_LIFETIME")
+		customer := fs.String("customer", "", "the customer (slug) to sign in to, for an address that is a user of several")
 		fs.Usage = func() {
-			fmt.Fprintln(stdout, "Usage: wvsoft token [--ttl 12h] EMAIL\n\nPrints a development bearer token for the user or staff member with this e-mail address.")
+			fmt.Fprintln(stdout, "Usage: wvsoft token [--ttl 12h] [--customer SLUG] EMAIL\n\nPrints a development bearer token for the user or staff member with this e-mail address.")
 			fs.PrintDefaults()
 		}
 		if err := fs.Parse(rest); err != nil {
@@ -110,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fs.Usage()
 			return errors.New("token needs one EMAIL")
 		}
-		return printToken(ctx, cfg, fs.Arg(0), *ttl, stdout)
+		return printToken(ctx, cfg, fs.Arg(0), *customer, *ttl, stdout)
 	case "audit":
 		if len(rest) == 0 || rest[0] != "verify" {
 			fmt.Fprintln(stderr, "Usage: wvsoft audit verify")
@@ -262,20 +263,24 @@ func browsableURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-func printToken(ctx context.Context, cfg config, email string, ttl time.Duration, stdout io.Writer) error {
+func printToken(ctx context.Context, cfg config, email, customer string, ttl time.Duration, stdout io.Writer) error {
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.SubjectByEmail(ctx, email); err != nil {
+	if customer != "" {
+		if _, err := db.SubjectByEmailIn(ctx, email, customer); err != nil {
+			return fmt.Errorf("customer %s has no user with e-mail address %s", customer, email)
+		}
+	} else if _, err := db.SubjectByEmail(ctx, email); err != nil {
 		return fmt.Errorf("no user or staff member with e-mail address %s (did you run `wvsoft seed`?)", email)
 	}
 	authn, err := auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	if err != nil {
 		return err
 	}
-	tok, err := authn.IssueToken(email, ttl)
+	tok, err := authn.IssueTokenIn(email, customer, ttl)
 	if err != nil {
 		return err
 	}
@@ -408,7 +413,8 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	var authn *auth.Authenticator
 	if cfg.OIDCJWKSURL != "" {
 		authn, err = auth.NewOIDC(ctx, db, time.Now, cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCJWKSURL,
-			auth.WithMaxLifetime(cfg.TokenMaxLifetime), auth.WithClaims(cfg.OIDCEmailClaim, cfg.OIDCEmailVerifiedClaim))
+			auth.WithMaxLifetime(cfg.TokenMaxLifetime), auth.WithClaims(cfg.OIDCEmailClaim, cfg.OIDCEmailVerifiedClaim),
+			auth.WithCustomerClaim(cfg.OIDCCustomerClaim))
 	} else {
 		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	}
@@ -547,6 +553,7 @@ type config struct {
 	// OIDCEmailClaim and OIDCEmailVerifiedClaim map an OIDC token to a user (README, Sign-in).
 	OIDCEmailClaim         string
 	OIDCEmailVerifiedClaim string
+	OIDCCustomerClaim      string
 	TokenMaxLifetime       time.Duration
 	Production             bool
 	Introspection          bool
@@ -587,6 +594,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		OIDCJWKSURL:            getenv("OIDC_JWKS_URL"),
 		OIDCEmailClaim:         get("OIDC_EMAIL_CLAIM", auth.DefaultEmailClaim),
 		OIDCEmailVerifiedClaim: get("OIDC_EMAIL_VERIFIED_CLAIM", auth.DefaultEmailVerifiedClaim),
+		OIDCCustomerClaim:      get("OIDC_CUSTOMER_CLAIM", auth.DefaultCustomerClaim),
 		DataKey:                getenv("DATA_ENCRYPTION_KEY"),
 		DataKeyFile:            get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
 		Production:             get("WVSOFT_ENV", "development") == "production",

@@ -43,6 +43,9 @@ const DefaultMaxLifetime = 12 * time.Hour
 const (
 	DefaultEmailClaim         = "email"
 	DefaultEmailVerifiedClaim = "email_verified"
+	// DefaultCustomerClaim names, in a token of a person who is a user of several customers,
+	// the customer (its slug) to sign in to; without it the oldest of its users signs in.
+	DefaultCustomerClaim = "wvsoft_customer"
 	// NoVerifiedClaim, as the verified claim's name, says the issuer verifies the mapped claim
 	// by construction (a directory's user principal name); no claim is then required.
 	NoVerifiedClaim = "none"
@@ -66,6 +69,7 @@ type options struct {
 	maxLifetime   time.Duration
 	emailClaim    string
 	verifiedClaim string
+	customerClaim string
 }
 
 // WithMaxLifetime refuses tokens valid for longer than d; zero keeps DefaultMaxLifetime.
@@ -77,6 +81,10 @@ func WithMaxLifetime(d time.Duration) Option { return func(o *options) { o.maxLi
 func WithClaims(email, verified string) Option {
 	return func(o *options) { o.emailClaim, o.verifiedClaim = email, verified }
 }
+
+// WithCustomerClaim names the claim that chooses the customer (its slug) among the users with
+// the token's address; empty keeps DefaultCustomerClaim.
+func WithCustomerClaim(name string) Option { return func(o *options) { o.customerClaim = name } }
 
 func newOptions(opts []Option) options {
 	o := options{}
@@ -91,6 +99,9 @@ func newOptions(opts []Option) options {
 	}
 	if o.verifiedClaim == "" {
 		o.verifiedClaim = DefaultEmailVerifiedClaim
+	}
+	if o.customerClaim == "" {
+		o.customerClaim = DefaultCustomerClaim
 	}
 	return o
 }
@@ -135,6 +146,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*wvsof
 	// it; an issuer that lets anyone type an address would otherwise let anyone log in as anyone.
 	if a.opts.verifiedClaim != NoVerifiedClaim && !verified(tok, a.opts.verifiedClaim) {
 		return nil, unauthenticated("the token's " + a.opts.emailClaim + " is not verified (" + a.opts.verifiedClaim + ")")
+	}
+	// Logins are unique per customer: a person who is a user of several customers names the one
+	// to sign in to. The claim selects among the address's own identities and grants nothing.
+	if tok.Has(a.opts.customerClaim) {
+		var customer string
+		if err := tok.Get(a.opts.customerClaim, &customer); err != nil || customer == "" {
+			return nil, unauthenticated("the token's " + a.opts.customerClaim + " is not a customer's slug")
+		}
+		return a.ids.SubjectByEmailIn(ctx, email, customer)
 	}
 	return a.ids.SubjectByEmail(ctx, email)
 }
@@ -195,6 +215,12 @@ func NewOIDC(ctx context.Context, ids wvsoft.Identities, now wvsoft.Clock, issue
 
 // IssueToken signs a development token for the subject with this e-mail address.
 func (a *Authenticator) IssueToken(email string, ttl time.Duration) (string, error) {
+	return a.IssueTokenIn(email, "", ttl)
+}
+
+// IssueTokenIn signs a development token for the user with this e-mail address of the customer
+// with this slug; an empty customer leaves the choice to SubjectByEmail.
+func (a *Authenticator) IssueTokenIn(email, customer string, ttl time.Duration) (string, error) {
 	if a.signer == nil {
 		return "", errors.New("tokens are issued only with the development key; production uses the OIDC issuer")
 	}
@@ -207,6 +233,9 @@ func (a *Authenticator) IssueToken(email string, ttl time.Duration) (string, err
 		Claim(a.opts.emailClaim, email).IssuedAt(now).NotBefore(now).Expiration(now.Add(ttl)).Build()
 	if err == nil && a.opts.verifiedClaim != NoVerifiedClaim {
 		err = tok.Set(a.opts.verifiedClaim, true)
+	}
+	if err == nil && customer != "" {
+		err = tok.Set(a.opts.customerClaim, customer)
 	}
 	if err != nil {
 		return "", err

@@ -193,4 +193,12 @@ func TestOIDCTokens(t *testing.T) {
 	directory := oidc(auth.WithClaims("preferred_username", auth.NoVerifiedClaim))
 	expectCode(t, directory, "verified by construction", sign(t, key, "k1", with(upn, claims{"email_verified": nil})), "")
 	expectCode(t, directory, "no exp, even so", sign(t, key, "k1", with(upn, claims{"email_verified": nil, "exp": nil})), wvsoft.EUNAUTHENTICATED)
+
+	// The customer claim chooses among the address's users; it grants nothing else.
+	expectCode(t, a, "choosing its customer", sign(t, key, "k1", with(base, claims{"wvsoft_customer": "bakkerij-de-vries"})), "")
+	expectCode(t, a, "choosing a customer it is no user of", sign(t, key, "k1", with(base, claims{"wvsoft_customer": "jansen-installatie"})), wvsoft.EUNAUTHENTICATED)
+	expectCode(t, a, "a customer claim that is no slug", sign(t, key, "k1", with(base, claims{"wvsoft_customer": 42})), wvsoft.EUNAUTHENTICATED)
+	org := oidc(auth.WithCustomerClaim("org"))
+	expectCode(t, org, "a configured customer claim", sign(t, key, "k1", with(base, claims{"org": "jansen-installatie"})), wvsoft.EUNAUTHENTICATED)
+	expectCode(t, org, "the default claim name is then ignored", sign(t, key, "k1", with(base, claims{"wvsoft_customer": "jansen-installatie"})), "")
 }

@@ -86,7 +86,23 @@ CREATE OR REPLACE FUNCTION auth_subject_by_email(p_email text)
   $$;
 -- +goose StatementEnd
 
+-- A person who is a user of several customers chooses one: a token naming the customer (by
+-- slug) signs in as that customer's user with the address, and as nobody else. The choice only
+-- selects among the identities the verified address has already; it grants nothing.
+CREATE FUNCTION auth_user_by_email_in(p_email text, p_customer text)
+  RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
+                 can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT 'USER', u.id, u.tenant_id, u.role, u.email, u.name, true, true, NULL::timestamptz
+      FROM users u JOIN customers c ON c.tenant_id = u.tenant_id
+     WHERE lower(u.email) = lower(p_email) AND c.slug = p_customer
+  $$;
+REVOKE ALL ON FUNCTION auth_user_by_email_in(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_user_by_email_in(text, text) TO wvsoft_app;
+
 -- +goose Down
+DROP FUNCTION auth_user_by_email_in(text, text);
 CREATE OR REPLACE FUNCTION auth_subject_by_email(p_email text)
   RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
                  can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
