@@ -63,11 +63,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger := newLogger(cfg, stderr)
 	cmd, rest := args[1], args[2:]
-	if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") && cmd == "audit" {
-		// Asking how to use a command is not an error (exit 0), whatever its subcommands.
-		fmt.Fprintln(stdout, "Usage: wvsoft audit verify\n\nChecks the hash chain of every customer's access log; exits non-zero when one is broken.")
-		return nil
-	}
 	switch cmd {
 	case "serve":
 		return withFlags(cmd, "migrate the database and serve GraphQL on LISTEN_ADDR", rest, stdout, func() error {
@@ -113,6 +108,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return printToken(ctx, cfg, fs.Arg(0), *customer, *ttl, stdout)
 	case "audit":
+		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
+			// Asking how to use a command is not an error (exit 0), whatever its subcommands.
+			fmt.Fprintln(stdout, "Usage: wvsoft audit verify\n\nChecks the hash chain of every customer's access log; exits non-zero when one is broken.")
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "verify" {
 			fmt.Fprintln(stderr, "Usage: wvsoft audit verify")
 			return errors.New("audit needs the subcommand verify")
