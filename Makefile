@@ -4,7 +4,7 @@ GO ?= go
 ENSURE_PG := internal/devdb/ensure-postgres.sh
 OPA := $(GO) tool opa
 
-.PHONY: run test test-long fuzz test-go test-rego build generate playground bench lint clean
+.PHONY: run token stop reset-demo test test-drop-template test-long fuzz test-go test-rego build generate playground bench lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -13,20 +13,43 @@ build:
 run: build
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	./bin/wvsoft seed; \
-	echo; echo "Demo tokens (valid 12 hours), paste as  Authorization: Bearer <token>"; \
+	echo; echo "Database: DATABASE_URL=$$DATABASE_URL"; \
+	echo "  more tokens: make token EMAIL=...   stop the private PostgreSQL: make stop   demo data anew: make reset-demo"; \
+	echo; echo "Demo tokens (valid $${TOKEN_MAX_LIFETIME:-12h}), paste as  Authorization: Bearer <token>"; \
 	for who in admin@bakkerij-de-vries.example member@bakkerij-de-vries.example \
 	           admin@jansen-installatie.example member@jansen-installatie.example \
 	           director@wvsoft.example support@wvsoft.example billing@wvsoft.example accountant@wvsoft.example; do \
 	  echo "  $$who"; echo "    $$(./bin/wvsoft token $$who)"; done; echo; \
 	exec ./bin/wvsoft serve
 
+## token: a development token for EMAIL (a demo identity or a user you created), on make run's
+## database; CUSTOMER=slug chooses among the customers whose user the address is.
+token: build
+	@set -e; if [ -z "$(EMAIL)" ]; then echo "usage: make token EMAIL=member@bakkerij-de-vries.example [CUSTOMER=slug]" >&2; exit 2; fi; \
+	export DATABASE_URL="$$(./$(ENSURE_PG))"; ./bin/wvsoft token --customer "$(CUSTOMER)" "$(EMAIL)"
+
+## stop: stop the private PostgreSQL that make run started under .data/postgres (a server that
+## was running already is not ours and keeps running).
+stop:
+	@./$(ENSURE_PG) stop
+
+## reset-demo: drop make run's database and seed the demo data anew (stop make run first).
+reset-demo: build
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; ./bin/wvsoft seed --reset
+
 ## test: every test, Go and Rego, against a real PostgreSQL.
 test:
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
-	psql "$$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $${WVSOFT_TEST_TEMPLATE:-wvsoft_test_template} WITH (FORCE)" >/dev/null; \
+	$(MAKE) --no-print-directory test-drop-template; \
 	$(GO) vet ./...; \
 	$(OPA) fmt --fail --list policy/; $(OPA) check --strict policy/; $(OPA) test policy/; \
 	$(GO) test -count=1 ./...
+
+## test-drop-template: drop the test template, so that changed migrations or seed data are
+## picked up; quietly (no NOTICE when there is none).
+test-drop-template:
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	PGOPTIONS="-c client_min_messages=warning" psql "$$DATABASE_URL" -qc "DROP DATABASE IF EXISTS $${WVSOFT_TEST_TEMPLATE:-wvsoft_test_template} WITH (FORCE)"
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s); what it finds lands in testdata/fuzz/ and
 ## then runs with every `make test`.

@@ -170,7 +170,7 @@ func naiveHook(e *authz.Engine) graphql.FieldMiddleware {
 }
 
 func (env *benchEnv) token(tb testing.TB, email string) string {
-	tok, err := env.authn.IssueToken(email, 24*time.Hour)
+	tok, err := env.authn.IssueToken(email, auth.DefaultMaxLifetime)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,6 +2,9 @@ package graph
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -11,9 +14,14 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// RateLimiter limits the public inquiry mutation per client address.
+// maxApproximate bounds a breach's approximate numbers of persons and records: far above any
+// real breach, and within the database's integer column.
+const maxApproximate = 1_000_000_000
+
+// RateLimiter limits the public inquiry mutation per client address, across every server. Take
+// counts one event of key when allowed and returns 0, else how long until one more is allowed.
 type RateLimiter interface {
-	Allow(key string) bool
+	Take(ctx context.Context, key string) (time.Duration, error)
 }
 
 // recordBreach registers a breach; the store e-mails every affected customer in the same
@@ -44,9 +52,12 @@ func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInp
 		}
 		tenants = append(tenants, t)
 	}
-	for _, n := range []*int{input.ApproximatePersons.Value(), input.ApproximateRecords.Value()} {
-		if n != nil && *n < 0 {
-			return nil, wvsoft.Invalid("input.approximatePersons", "approximate numbers must not be negative")
+	for _, arg := range []struct {
+		field string
+		n     *int
+	}{{"input.approximatePersons", input.ApproximatePersons.Value()}, {"input.approximateRecords", input.ApproximateRecords.Value()}} {
+		if field, n := arg.field, arg.n; n != nil && (*n < 0 || *n > maxApproximate) {
+			return nil, wvsoft.Invalid(field, "%s must be between 0 and %d", field, maxApproximate)
 		}
 	}
 	id, err := uuid.NewV7()
@@ -120,8 +131,16 @@ func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryI
 	}
 	// The limit guards what is stored; rejected input stores nothing.
 	subject := authz.FromContext(ctx).Subject()
-	if r.InquiryLimit != nil && !r.InquiryLimit.Allow(subject.ClientAddr) {
-		return nil, &wvsoft.Error{Code: wvsoft.ERATELIMITED, Message: "too many questions from this address; try again later"}
+	if r.InquiryLimit != nil {
+		wait, err := r.InquiryLimit.Take(ctx, subject.ClientAddr)
+		if err != nil {
+			return nil, err
+		}
+		if wait > 0 {
+			seconds := int(math.Ceil(wait.Seconds()))
+			return nil, &wvsoft.Error{Code: wvsoft.ERATELIMITED, Extensions: map[string]any{"retryAfterSeconds": seconds},
+				Message: fmt.Sprintf("too many questions from this address; try again in %d seconds", seconds)}
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {

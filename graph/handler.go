@@ -25,8 +25,11 @@ import (
 
 // HandlerConfig is what the GraphQL handler needs besides the resolvers.
 type HandlerConfig struct {
-	Logger        *slog.Logger
-	Introspection bool
+	Logger *slog.Logger
+	// DecisionLogger receives the decision log (a `decision` line per field kind read and a
+	// `records` line per type), which has its own sink (DECISION_LOG); nil writes it to Logger.
+	DecisionLogger *slog.Logger
+	Introspection  bool
 	// FieldSuggestions lets validation errors suggest field names ("Did you mean ...?"), which
 	// tells a caller the schema that turning introspection off hides; off in production.
 	FieldSuggestions bool
@@ -54,6 +57,10 @@ type Metrics interface {
 // their code and safe message. It sets the resolver's page size limit.
 func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
+	decisions := cfg.DecisionLogger
+	if decisions == nil {
+		decisions = cfg.Logger
+	}
 	r.maxPageSize = limits.MaxPageSize
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
@@ -100,7 +107,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		if oc.Operation != nil && oc.Operation.Name != "" {
 			name = oc.Operation.Name
 		}
-		req.LogDecisions(ctx, cfg.Logger, name)
+		req.LogDecisions(ctx, decisions, name)
 		if cfg.Tracer != nil {
 			effects := req.Effects()
 			_, span := cfg.Tracer.Start(ctx, "authz.decisions", trace.WithTimestamp(oc.Stats.OperationStart))
@@ -180,6 +187,11 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	if errors.As(err, &we) {
 		out.Message = we.Message
 		out.Extensions = map[string]any{"code": we.Code}
+		for k, v := range we.Extensions {
+			if k != "code" && k != "field" {
+				out.Extensions[k] = v
+			}
+		}
 		if we.Field != "" {
 			out.Extensions["field"] = we.Field
 		}

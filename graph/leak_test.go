@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -193,7 +194,7 @@ type step struct {
 
 // leakPaths generates every path of depth hops or fewer from Query, with argument variants
 // that carry the other customer's ids.
-func leakPaths(s *ast.Schema, other *tenantData, depth int) [][]step {
+func leakPaths(s *ast.Schema, other *tenantData, depth int, long bool) [][]step {
 	var out [][]step
 	var walk func(path []step, typ *ast.Definition)
 	walk = func(path []step, typ *ast.Definition) {
@@ -211,7 +212,7 @@ func leakPaths(s *ast.Schema, other *tenantData, depth int) [][]step {
 			if inner.Kind == ast.Scalar || inner.Kind == ast.Enum {
 				continue
 			}
-			for _, st := range hops(s, f, inner, other) {
+			for _, st := range hops(s, f, inner, other, long) {
 				if st.target.Kind != ast.Object {
 					continue
 				}
@@ -226,7 +227,7 @@ func leakPaths(s *ast.Schema, other *tenantData, depth int) [][]step {
 
 // hops are the variants of following field f: one per concrete type under an interface, one
 // per interesting argument set.
-func hops(s *ast.Schema, f *ast.FieldDefinition, inner *ast.Definition, other *tenantData) []step {
+func hops(s *ast.Schema, f *ast.FieldDefinition, inner *ast.Definition, other *tenantData, long bool) []step {
 	target, conn := inner, false
 	if strings.HasSuffix(inner.Name, "Connection") {
 		if edges := inner.Fields.ForName("edges"); edges != nil {
@@ -272,7 +273,7 @@ func hops(s *ast.Schema, f *ast.FieldDefinition, inner *ast.Definition, other *t
 		// node(id:): one hop per type, with an id of the other customer of that type.
 		for _, impl := range s.GetPossibleTypes(target) {
 			ids := other.ids[impl.Name]
-			if !leakLong() {
+			if !long {
 				ids = ids[:min(1, len(ids))]
 			}
 			for _, id := range ids {
@@ -335,6 +336,29 @@ func pathQuery(s *ast.Schema, path []step) string {
 // with every harvested id of the other customer instead of one per type.
 func leakLong() bool { return os.Getenv("WVSOFT_LEAK_SEARCH") == "long" }
 
+// checkREADMEFigure finds "prefix N" in the README (N such as 5,800) and fails unless N is
+// within a tenth of got.
+func checkREADMEFigure(t *testing.T, prefix string, got int) {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(raw)), " ") // the sentence may wrap
+	_, rest, ok := strings.Cut(text, prefix)
+	if !ok {
+		t.Fatalf("README.md no longer says %q", prefix)
+	}
+	digits := strings.ReplaceAll(strings.FieldsFunc(rest, func(r rune) bool { return r == ' ' || r == ')' })[0], ",", "")
+	stated, err := strconv.Atoi(digits)
+	if err != nil {
+		t.Fatalf("README.md: %q is followed by %q, not a number", prefix, digits)
+	}
+	if stated*10 < got*9 || stated*10 > got*11 {
+		t.Fatalf("README.md says %s%d; it is %d: correct the README", prefix, stated, got)
+	}
+}
+
 func leakDepth() int {
 	if leakLong() {
 		return 5
@@ -353,7 +377,7 @@ func TestCrossTenantLeakSearch(t *testing.T) {
 	requests, ownSeen := 0, 0
 	for i, mine := range tenants {
 		other := tenants[1-i]
-		paths := leakPaths(s, other, depth)
+		paths := leakPaths(s, other, depth, leakLong())
 		if len(paths) < 50 {
 			t.Fatalf("only %d paths generated", len(paths))
 		}
@@ -398,6 +422,19 @@ func TestCrossTenantLeakSearch(t *testing.T) {
 		}
 	}
 	t.Logf("depth %d: %d queries; %d answers held the caller's own markers", depth, requests, ownSeen)
+	// The README states how many queries each search sends; the figures are checked here, so that
+	// they stay true as the schema grows. The long search's number is counted, not sent.
+	planned := map[bool]int{}
+	for i, mine := range tenants {
+		for _, long := range []bool{false, true} {
+			planned[long] += len(mine.roles) * len(leakPaths(s, tenants[1-i], map[bool]int{false: 4, true: 5}[long], long))
+		}
+	}
+	if planned[leakLong()] != requests {
+		t.Fatalf("%d queries sent, %d counted", requests, planned[leakLong()])
+	}
+	checkREADMEFigure(t, "`make test` searches 4 hops deep (about ", planned[false])
+	checkREADMEFigure(t, "`make test-long` 5 hops with every harvested id (about ", planned[true])
 	// The search proves nothing if nobody reads anything: the callers' own data must come back.
 	if ownSeen < requests/10 {
 		t.Fatalf("only %d of %d answers held the caller's own data", ownSeen, requests)

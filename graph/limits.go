@@ -247,6 +247,12 @@ func satMul(a, b int) int {
 // decoder messages.
 func limitRequests(limits Limits, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The API has no subscriptions and serves no WebSocket; gqlgen would answer an upgrade
+		// with "transport not supported" and no code.
+		if r.Header.Get("Upgrade") != "" {
+			writeError(w, http.StatusBadRequest, CodeBadRequest, "WebSocket and other protocol upgrades are not served: send queries and mutations with POST")
+			return
+		}
 		switch r.Method {
 		case http.MethodGet:
 			if int64(len(r.URL.RawQuery)) > limits.MaxBodyBytes {

@@ -152,16 +152,18 @@ func (r *Resolver) accessLog(ctx context.Context, tenant uuid.UUID, grantID *str
 	return c, nil
 }
 
-// minutes validates a duration in minutes, up to the longest grant.
+// minutes validates a duration in minutes, up to the longest grant. The bound is checked on the
+// number before it is multiplied: time.Duration(m)*time.Minute overflows for m above about
+// 153 million and wraps around to a short, plausible duration.
 func minutes(field string, m *int, def time.Duration) (time.Duration, error) {
 	if m == nil {
 		return def, nil
 	}
-	d := time.Duration(*m) * time.Minute
-	if *m < 1 || d > wvsoft.MaxGrantDuration {
-		return 0, wvsoft.Invalid(field, "%s must be between 1 and %d minutes", field, int(wvsoft.MaxGrantDuration/time.Minute))
+	maxMinutes := int(wvsoft.MaxGrantDuration / time.Minute)
+	if *m < 1 || *m > maxMinutes {
+		return 0, wvsoft.Invalid(field, "%s must be between 1 and %d minutes", field, maxMinutes)
 	}
-	return d, nil
+	return time.Duration(*m) * time.Minute, nil
 }
 
 func dedupe(s []string) []string {

@@ -77,6 +77,8 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 	t.Helper()
 	env := map[string]string{
 		"DATABASE_URL": db.OwnerURL, "LISTEN_ADDR": "127.0.0.1:0", "TOKEN_KEY_FILE": keyFile, "LOG_FORMAT": "json",
+		// The decision log joins the others, so that the search for personal values covers it.
+		"DECISION_LOG":        "stderr",
 		"DATA_ENCRYPTION_KEY": db.DataKey,
 	}
 	for k, v := range extraEnv {

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,33 +66,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return withFlags(cmd, "migrate the database and serve GraphQL on LISTEN_ADDR", rest, stdout, func() error {
-			return serve(ctx, cfg, getenv, logger, stdout)
+			return serve(ctx, cfg, getenv, logger, stdout, stderr)
 		})
 	case "migrate":
 		return withFlags(cmd, "apply the embedded database migrations as the owner (DATABASE_URL)", rest, stdout, func() error {
 			return postgres.Migrate(ctx, cfg.DatabaseURL, logger)
 		})
 	case "seed":
-		return withFlags(cmd, "migrate, then write the demo customers, users, staff and persons (idempotent)", rest, stdout, func() error {
-			if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
-				return err
+		fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		reset := fs.Bool("reset", false, "first drop the database of DATABASE_URL and create it empty (development only; `make reset-demo`)")
+		fs.Usage = func() {
+			fmt.Fprintln(stdout, "Usage: wvsoft seed [--reset]\n\nMigrates, then writes the demo customers, users, staff and persons (idempotent: what exists stays as it is).")
+			fs.PrintDefaults()
+		}
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
 			}
-			keys, err := loadKeyring(cfg)
-			if err != nil {
-				return err
-			}
-			if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now(), keys); err != nil {
-				return err
-			}
-			fmt.Fprintln(stdout, "demo data seeded")
-			return nil
-		})
+			return err
+		}
+		return seed(ctx, cfg, logger, stdout, *reset)
 	case "token":
 		fs := flag.NewFlagSet("token", flag.ContinueOnError)
 		fs.SetOutput(stdout)
-		ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+		ttl := fs.Duration("ttl", cfg.TokenMaxLifetime, "how long the token is valid, at most TOKEN_MAX_LIFETIME")
+		customer := fs.String("customer", "", "the customer (slug) to sign in to, for an address that is a user of several")
 		fs.Usage = func() {
-			fmt.Fprintln(stdout, "Usage: wvsoft token [--ttl 12h] EMAIL\n\nPrints a development bearer token for the user or staff member with this e-mail address.")
+			fmt.Fprintln(stdout, "Usage: wvsoft token [--ttl 12h] [--customer SLUG] EMAIL\n\nPrints a development bearer token for the user or staff member with this e-mail address.")
 			fs.PrintDefaults()
 		}
 		if err := fs.Parse(rest); err != nil {
@@ -103,8 +106,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fs.Usage()
 			return errors.New("token needs one EMAIL")
 		}
-		return printToken(ctx, cfg, fs.Arg(0), *ttl, stdout)
+		return printToken(ctx, cfg, fs.Arg(0), *customer, *ttl, stdout)
 	case "audit":
+		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
+			// Asking how to use a command is not an error (exit 0), whatever its subcommands.
+			fmt.Fprintln(stdout, "Usage: wvsoft audit verify\n\nChecks the hash chain of every customer's access log; exits non-zero when one is broken.")
+			return nil
+		}
 		if len(rest) == 0 || rest[0] != "verify" {
 			fmt.Fprintln(stderr, "Usage: wvsoft audit verify")
 			return errors.New("audit needs the subcommand verify")
@@ -169,6 +177,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// seed migrates and writes the demo data; with reset it first drops the database and creates it
+// empty, so that everything the demo changed goes.
+func seed(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer, reset bool) error {
+	if reset {
+		// Everything the demo changed (consent withdrawn, users added, erasures) goes with
+		// the database; production data must never be one flag away from that.
+		if cfg.Production {
+			return errors.New("seed --reset drops the database; it is refused with WVSOFT_ENV=production")
+		}
+		if err := postgres.RecreateDatabase(ctx, cfg.DatabaseURL); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
+		fmt.Fprintln(stdout, "database dropped and created empty")
+	}
+	if err := postgres.Migrate(ctx, cfg.DatabaseURL, logger); err != nil {
+		return err
+	}
+	keys, err := loadKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	if err := postgres.Seed(ctx, cfg.DatabaseURL, time.Now(), keys); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "demo data seeded")
+	return nil
+}
+
 // withFlags gives a command without options its --help.
 func withFlags(name, help string, args []string, stdout io.Writer, fn func() error) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -186,23 +222,65 @@ func withFlags(name, help string, args []string, stdout io.Writer, fn func() err
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
-	return logging.New(w, cfg.LogFormat == "json", slog.LevelInfo)
+	return logging.New(w, cfg.LogFormat == "json", cfg.LogLevel)
 }
 
-func printToken(ctx context.Context, cfg config, email string, ttl time.Duration, stdout io.Writer) error {
+// newDecisionLogger opens the decision log's own sink (DECISION_LOG): off, stderr, stdout or a
+// file, appended to. Its lines are INFO records of their own, so LOG_LEVEL does not hide them:
+// whoever asked for a decision log gets all of it. close releases the file, if any.
+func newDecisionLogger(cfg config, stdout, stderr io.Writer) (logger *slog.Logger, closeFn func() error, err error) {
+	noop := func() error { return nil }
+	switch cfg.DecisionLog {
+	case "off":
+		return slog.New(slog.DiscardHandler), noop, nil
+	case "stderr":
+		return logging.New(stderr, cfg.LogFormat == "json", slog.LevelInfo), noop, nil
+	case "stdout":
+		return logging.New(stdout, cfg.LogFormat == "json", slog.LevelInfo), noop, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.DecisionLog), 0o700); err != nil {
+		return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
+	}
+	// 0600: the lines hold subject and record ids, which only operators should read.
+	f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
+	}
+	return logging.New(f, cfg.LogFormat == "json", slog.LevelInfo), f.Close, nil
+}
+
+// browsableURL is the address to print for a listener: bound to every address (0.0.0.0, ::),
+// the server is reached on this machine at 127.0.0.1, which a browser can open; [::]:8080 is
+// not an address one can visit.
+func browsableURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func printToken(ctx context.Context, cfg config, email, customer string, ttl time.Duration, stdout io.Writer) error {
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.SubjectByEmail(ctx, email); err != nil {
+	if customer != "" {
+		if _, err := db.SubjectByEmailIn(ctx, email, customer); err != nil {
+			return fmt.Errorf("customer %s has no user with e-mail address %s", customer, email)
+		}
+	} else if _, err := db.SubjectByEmail(ctx, email); err != nil {
 		return fmt.Errorf("no user or staff member with e-mail address %s (did you run `wvsoft seed`?)", email)
 	}
-	authn, err := auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile)
+	authn, err := auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	if err != nil {
 		return err
 	}
-	tok, err := authn.IssueToken(email, ttl)
+	tok, err := authn.IssueTokenIn(email, customer, ttl)
 	if err != nil {
 		return err
 	}
@@ -258,7 +336,19 @@ func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgre
 	return postgres.Open(ctx, appURL, time.Now, opts...)
 }
 
-func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout io.Writer) error {
+func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	// Listen first: a port in use is the first and only error, before any worker starts (and
+	// then logs its own cancellation as if something else had failed).
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close() // srv.Serve closes it too; this covers the returns before it
+	decisionLogger, closeDecisions, err := newDecisionLogger(cfg, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeDecisions()
 	tp, tracingOn, stopTracing, err := tracing.Setup(ctx, getenv)
 	if err != nil {
 		return fmt.Errorf("tracing: %w", err)
@@ -322,9 +412,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 
 	var authn *auth.Authenticator
 	if cfg.OIDCJWKSURL != "" {
-		authn, err = auth.NewOIDC(ctx, db, time.Now, cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCJWKSURL)
+		authn, err = auth.NewOIDC(ctx, db, time.Now, cfg.OIDCIssuer, cfg.OIDCAudience, cfg.OIDCJWKSURL,
+			auth.WithMaxLifetime(cfg.TokenMaxLifetime), auth.WithClaims(cfg.OIDCEmailClaim, cfg.OIDCEmailVerifiedClaim),
+			auth.WithCustomerClaim(cfg.OIDCCustomerClaim))
 	} else {
-		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile)
+		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	}
 	if err != nil {
 		return err
@@ -352,23 +444,20 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
-		InquiryLimit: ratelimit.New(cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
+		InquiryLimit: ratelimit.New(db, "inquiry", cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	gql := graph.NewHandler(resolver,
-		graph.HandlerConfig{Logger: logger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
+		graph.HandlerConfig{Logger: logger, DecisionLogger: decisionLogger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout))
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
+		httpserver.WithTrustedProxies(cfg.TrustedProxies))
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
 
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	url := "http://" + ln.Addr().String()
+	url := browsableURL(ln.Addr())
 	logger.Info("serving", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "GraphQL:    %s/graphql\nPlayground: %s/playground/\n", url, url)
 
@@ -416,7 +505,7 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Minute)
 	defer tick.Stop()
 	for {
-		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil {
+		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			logger.Error("expiring support-access grants", "error", err.Error())
 		} else if n > 0 {
 			logger.Info("support-access grants expired", "count", n)
@@ -436,7 +525,9 @@ func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	defer tick.Stop()
 	for {
 		if run, err := db.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), false); err != nil {
-			logger.Error("purge", "error", err.Error())
+			if ctx.Err() == nil { // stopping cancels the purge; that is no failure to report
+				logger.Error("purge", "error", err.Error())
+			}
 		} else {
 			logger.Info("purge", "counts", run.Counts)
 		}
@@ -459,21 +550,29 @@ type config struct {
 	OIDCIssuer          string
 	OIDCAudience        string
 	OIDCJWKSURL         string
-	Production          bool
-	Introspection       bool
-	LogFormat           string
-	SMTPURL             string
-	InquiryBurst        int
-	InquiryInterval     time.Duration
-	OutboxPoll          time.Duration
-	Limits              graph.Limits
-	CORSOrigins         []string
-	DataKey             string
-	DataOldKeys         []string
-	DataKeyFile         string
-	ShutdownTimeout     time.Duration
-	RequestTimeout      time.Duration
-	StatementTimeout    time.Duration
+	// OIDCEmailClaim and OIDCEmailVerifiedClaim map an OIDC token to a user (README, Sign-in).
+	OIDCEmailClaim         string
+	OIDCEmailVerifiedClaim string
+	OIDCCustomerClaim      string
+	TokenMaxLifetime       time.Duration
+	Production             bool
+	Introspection          bool
+	LogFormat              string
+	LogLevel               slog.Level
+	DecisionLog            string
+	SMTPURL                string
+	InquiryBurst           int
+	InquiryInterval        time.Duration
+	OutboxPoll             time.Duration
+	Limits                 graph.Limits
+	CORSOrigins            []string
+	TrustedProxies         []netip.Prefix
+	DataKey                string
+	DataOldKeys            []string
+	DataKeyFile            string
+	ShutdownTimeout        time.Duration
+	RequestTimeout         time.Duration
+	StatementTimeout       time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -484,18 +583,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
-		DatabaseURL:         get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wvsoft?sslmode=disable"),
-		AppDatabaseURL:      getenv("APP_DATABASE_URL"),
-		AppDatabasePassword: getenv("APP_DATABASE_PASSWORD"),
-		ListenAddr:          get("LISTEN_ADDR", "127.0.0.1:8080"),
-		PolicyDir:           getenv("POLICY_DIR"),
-		TokenKeyFile:        get("TOKEN_KEY_FILE", ".data/token-signing-key.pem"),
-		OIDCIssuer:          getenv("OIDC_ISSUER"),
-		OIDCAudience:        get("OIDC_AUDIENCE", auth.Audience),
-		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
-		DataKey:             getenv("DATA_ENCRYPTION_KEY"),
-		DataKeyFile:         get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
-		Production:          get("WVSOFT_ENV", "development") == "production",
+		DatabaseURL:            get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wvsoft?sslmode=disable"),
+		AppDatabaseURL:         getenv("APP_DATABASE_URL"),
+		AppDatabasePassword:    getenv("APP_DATABASE_PASSWORD"),
+		ListenAddr:             get("LISTEN_ADDR", "127.0.0.1:8080"),
+		PolicyDir:              getenv("POLICY_DIR"),
+		TokenKeyFile:           get("TOKEN_KEY_FILE", ".data/token-signing-key.pem"),
+		OIDCIssuer:             getenv("OIDC_ISSUER"),
+		OIDCAudience:           get("OIDC_AUDIENCE", auth.Audience),
+		OIDCJWKSURL:            getenv("OIDC_JWKS_URL"),
+		OIDCEmailClaim:         get("OIDC_EMAIL_CLAIM", auth.DefaultEmailClaim),
+		OIDCEmailVerifiedClaim: get("OIDC_EMAIL_VERIFIED_CLAIM", auth.DefaultEmailVerifiedClaim),
+		OIDCCustomerClaim:      get("OIDC_CUSTOMER_CLAIM", auth.DefaultCustomerClaim),
+		DataKey:                getenv("DATA_ENCRYPTION_KEY"),
+		DataKeyFile:            get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
+		Production:             get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")
 	c.InquiryBurst, c.InquiryInterval = 5, 10*time.Minute
@@ -519,6 +621,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
 	var errs []error
+	c.LogLevel = slog.LevelInfo
+	if v := getenv("LOG_LEVEL"); v != "" {
+		switch strings.ToLower(v) {
+		case "debug", "info", "warn", "error":
+			c.LogLevel.UnmarshalText([]byte(v)) // cannot fail for these four
+		default:
+			errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", v))
+		}
+	}
+	// Development keeps the decision log in a file, out of the console; production sends it
+	// with the other lines to stderr, where the platform collects logs.
+	c.DecisionLog = ".data/decision.log"
+	if c.Production {
+		c.DecisionLog = "stderr"
+	}
+	c.DecisionLog = get("DECISION_LOG", c.DecisionLog)
 	positive := func(name string, dest *int) {
 		v := getenv(name)
 		if v == "" {
@@ -543,6 +661,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
+	proxies, err := httpserver.ParseTrustedProxies(getenv("TRUSTED_PROXIES"))
+	errs = append(errs, err)
+	c.TrustedProxies = proxies
 	duration := func(name string, def time.Duration) time.Duration {
 		v := getenv(name)
 		if v == "" {
@@ -555,6 +676,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return d
 	}
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
+	c.TokenMaxLifetime = duration("TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
 	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
 	c.StatementTimeout = duration("DATABASE_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout)
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {

@@ -7,12 +7,37 @@
 #      (initdb and postgres refuse to run as root, so as root it runs as the "postgres" user);
 #   4. as root on Debian/Ubuntu: installs Debian's postgresql package, then does 3;
 #   5. otherwise prints the one command to run, and fails.
+# `ensure-postgres.sh stop` stops the private cluster of 3 when it runs (`make stop`); a server
+# that was there already (1, 2) is not ours and is left alone.
+# WVSOFT_PG_DATA and WVSOFT_PG_PORT move the private cluster (tests run one of their own).
 set -euo pipefail
 
 say() { echo "ensure-postgres: $*" >&2; }
 root_dir=$(cd "$(dirname "$0")/../.." && pwd)
-data_dir="$root_dir/.data/postgres"
-private_port=54329
+data_dir="${WVSOFT_PG_DATA:-$root_dir/.data/postgres}"
+private_port="${WVSOFT_PG_PORT:-54329}"
+
+if [ "${1:-}" = stop ]; then
+  if [ ! -f "$data_dir/PG_VERSION" ]; then
+    say "no private cluster in $data_dir: nothing of ours to stop"
+    exit 0
+  fi
+  # pg_ctl refuses to run as root, like the server; the cluster belongs to its data directory's owner.
+  stop_as=()
+  [ "$(id -u)" = 0 ] && stop_as=(runuser -u "$(stat -c %U "$data_dir")" --)
+  pg_ctl=$(command -v pg_ctl || ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V -r | head -n 1)
+  if [ -z "$pg_ctl" ]; then
+    say "pg_ctl not found"
+    exit 1
+  fi
+  if "${stop_as[@]}" "$pg_ctl" -D "$data_dir" status >/dev/null 2>&1; then
+    "${stop_as[@]}" "$pg_ctl" -D "$data_dir" -m fast -w stop >/dev/null
+    say "stopped the private cluster in $data_dir"
+  else
+    say "the private cluster in $data_dir is not running"
+  fi
+  exit 0
+fi
 
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "$DATABASE_URL"
@@ -91,11 +116,19 @@ mkdir -p "$data_dir"
 if [ -n "${run_as[*]}" ]; then
   chown -R postgres "$data_dir"
   chmod 700 "$data_dir"
-  chmod o+x "$root_dir/.data" # let the postgres user reach its directory, not list the others
+  chmod o+x "$(dirname "$data_dir")" # let the postgres user reach its directory, not list the others
 fi
 if [ ! -f "$data_dir/PG_VERSION" ]; then
   say "creating a private cluster in $data_dir"
-  "${run_as[@]}" "$bindir/initdb" -D "$data_dir" -U "$owner" --auth=trust -E UTF8 >&2
+  # initdb's closing advice ("you can now start the database server using pg_ctl ...") is not
+  # for a user of `make run`, which starts it; its output is shown only when it fails.
+  initdb_log=$(mktemp)
+  if ! "${run_as[@]}" "$bindir/initdb" -D "$data_dir" -U "$owner" --auth=trust -E UTF8 >"$initdb_log" 2>&1; then
+    cat "$initdb_log" >&2
+    rm -f "$initdb_log"
+    exit 1
+  fi
+  rm -f "$initdb_log"
 fi
 if ! "${run_as[@]}" "$bindir/pg_ctl" -D "$data_dir" status >/dev/null 2>&1; then
   say "starting the private cluster on 127.0.0.1:$private_port"

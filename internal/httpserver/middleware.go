@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/wvsoft/privacy/internal/authz"
@@ -76,14 +76,15 @@ func withTimeout(d time.Duration) func(http.Handler) http.Handler {
 	}
 }
 
-// recoverPanics turns a panic outside gqlgen into a logged 500 without details.
+// recoverPanics turns a panic outside gqlgen into a logged 500 without details, coded INTERNAL
+// like every other error.
 func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
 				if p := recover(); p != nil {
 					logger.ErrorContext(r.Context(), "panic", "panic", p)
-					http.Error(w, "internal error", http.StatusInternalServerError)
+					writeGraphQLError(w, http.StatusInternalServerError, wvsoft.EINTERNAL, "internal error")
 				}
 			}()
 			next.ServeHTTP(w, r)
@@ -95,13 +96,13 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 // state. A request without credentials is an anonymous visitor, whom the policy lets submit a
 // website inquiry and nothing else; invalid credentials get UNAUTHENTICATED and never reach a
 // resolver.
-func authenticate(logger *slog.Logger, authn Authenticator, policy Policy) func(http.Handler) http.Handler {
+func authenticate(logger *slog.Logger, authn Authenticator, policy Policy, proxies []netip.Prefix) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			header := r.Header.Get("Authorization")
 			var subject *wvsoft.Subject
 			if header == "" {
-				subject = &wvsoft.Subject{Kind: wvsoft.SubjectAnonymous, Role: wvsoft.RoleVisitor, ClientAddr: clientAddr(r)}
+				subject = &wvsoft.Subject{Kind: wvsoft.SubjectAnonymous, Role: wvsoft.RoleVisitor, ClientAddr: clientAddr(r, proxies)}
 			} else {
 				var err error
 				subject, err = authn.Authenticate(r.Context(), header)
@@ -122,16 +123,6 @@ func authenticate(logger *slog.Logger, authn Authenticator, policy Policy) func(
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
-}
-
-// clientAddr is the caller's IP address, for rate limits. Behind a proxy it is the proxy's;
-// the deployment's proxy should limit too.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // writeGraphQLError answers with a GraphQL response that has one error and no data.

@@ -3,16 +3,16 @@ package httpserver
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/wvsoft/privacy/internal/playground"
 )
 
 // addRoutes is the one place that lists every route of the server.
-func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler, timeout time.Duration) {
-	mux.Handle("/graphql", withTimeout(timeout)(authenticate(logger, authn, policy)(graphql)))
+func addRoutes(mux *http.ServeMux, logger *slog.Logger, authn Authenticator, policy Policy, db Pinger, graphql, metrics http.Handler, o options) {
+	mux.Handle("/graphql", withTimeout(o.requestTimeout)(authenticate(logger, authn, policy, o.trustedProxies)(graphql)))
 	mux.Handle("OPTIONS /graphql", handlePreflight())
-	mux.Handle("GET /playground", playground.Handler())
+	// The page has one address, /playground/; the name without the slash, which people type, leads there.
+	mux.Handle("GET /playground", http.RedirectHandler(playground.Prefix, http.StatusMovedPermanently))
 	mux.Handle("GET "+playground.Prefix, playground.Handler())
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(db, policy))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/wvsoft/privacy/internal/authz"
@@ -34,6 +35,7 @@ type Option func(*options)
 type options struct {
 	corsOrigins    []string
 	requestTimeout time.Duration
+	trustedProxies []netip.Prefix
 }
 
 // WithRequestTimeout bounds each GraphQL request: its context ends after d, which cancels its
@@ -56,7 +58,7 @@ func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinge
 		o.requestTimeout = DefaultRequestTimeout
 	}
 	mux := http.NewServeMux()
-	addRoutes(mux, logger, authn, policy, db, graphql, metrics, o.requestTimeout)
+	addRoutes(mux, logger, authn, policy, db, graphql, metrics, o)
 	var h http.Handler = mux
 	h = cors(o.corsOrigins)(h)
 	h = securityHeaders(h)

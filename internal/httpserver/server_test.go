@@ -148,3 +148,24 @@ func TestCORS(t *testing.T) {
 		}
 	})
 }
+
+// /playground without the slash leads to the page; the page and its assets are never stored by
+// a browser or a proxy (Cache-Control: no-store, as every answer).
+func TestPlaygroundAddressAndCaching(t *testing.T) {
+	srv := newServer(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(srv.URL + "/playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/playground/" {
+		t.Fatalf("/playground: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, path := range []string{"/playground/", "/playground/graphiql.js", "/playground/graphiql.css"} {
+		resp := do(t, http.MethodGet, srv.URL+path, nil)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: %d, Cache-Control %q", path, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+	}
+}

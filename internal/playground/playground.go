@@ -31,13 +31,12 @@ type file struct {
 	etag        string
 }
 
-// Handler serves index.html at /playground and /playground/ and the script,
-// stylesheet, fonts and images below /playground/. Register it for both
-// patterns, for example
+// Handler serves index.html at /playground/ and the script, stylesheet, fonts
+// and images below it. Register it for Prefix; /playground without the slash
+// is a redirect (the page's relative references need the slash), for example
 //
-//	h := playground.Handler()
-//	mux.Handle("/playground", h)
-//	mux.Handle(playground.Prefix, h)
+//	mux.Handle(playground.Prefix, playground.Handler())
+//	mux.Handle("/playground", http.RedirectHandler(playground.Prefix, http.StatusMovedPermanently))
 func Handler() http.Handler {
 	files := make(map[string]file)
 	err := fs.WalkDir(dist, "dist", func(name string, d fs.DirEntry, err error) error {
@@ -70,7 +69,7 @@ func Handler() http.Handler {
 			return
 		}
 		name, ok := strings.CutPrefix(r.URL.Path, Prefix)
-		if !ok && r.URL.Path != strings.TrimSuffix(Prefix, "/") {
+		if !ok {
 			http.NotFound(w, r)
 			return
 		}
@@ -85,10 +84,10 @@ func Handler() http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", f.contentType)
 		h.Set("X-Content-Type-Options", "nosniff")
-		// File names carry no content hash, so every response must be
-		// revalidated (a cheap 304 thanks to the ETag) or a browser could
-		// keep running assets from an older binary.
-		h.Set("Cache-Control", "no-cache")
+		// no-store, as on every answer of the server (README, Headers): the
+		// assets are embedded and small, and a browser must never run those of
+		// an older binary. The ETag still spares a body to a client that asks.
+		h.Set("Cache-Control", "no-store")
 		h.Set("ETag", f.etag)
 		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.body))
 	})

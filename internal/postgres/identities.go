@@ -47,14 +47,20 @@ func (d *DB) SubjectByEmail(ctx context.Context, email string) (*wvsoft.Subject,
 	return d.subject(ctx, `SELECT * FROM auth_subject_by_email($1)`, email)
 }
 
+// SubjectByEmailIn finds the user with this e-mail address among the users of the customer
+// with this slug: a person who is a user of several customers chooses one.
+func (d *DB) SubjectByEmailIn(ctx context.Context, email, customer string) (*wvsoft.Subject, error) {
+	return d.subject(ctx, `SELECT * FROM auth_user_by_email_in($1, $2)`, email, customer)
+}
+
 // SubjectByAPIKey finds the unrevoked API key with this secret hash.
 func (d *DB) SubjectByAPIKey(ctx context.Context, hash []byte) (*wvsoft.Subject, error) {
 	return d.subject(ctx, `SELECT * FROM auth_subject_by_api_key($1)`, hash)
 }
 
-func (d *DB) subject(ctx context.Context, q string, arg any) (*wvsoft.Subject, error) {
+func (d *DB) subject(ctx context.Context, q string, args ...any) (*wvsoft.Subject, error) {
 	var row subjectRow
-	err := d.db.GetContext(ctx, &row, q, arg)
+	err := d.db.GetContext(ctx, &row, q, args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &wvsoft.Error{Code: wvsoft.EUNAUTHENTICATED, Message: "unknown credentials"}
 	}

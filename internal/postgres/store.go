@@ -145,12 +145,15 @@ func (d *DB) CreateUser(ctx context.Context, f wvsoft.TenantFilter, u *wvsoft.Us
 	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		var taken bool
-		// Staff e-mail addresses share the login namespace; the unique index covers users only.
-		if err := tx.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM auth_subject_by_email($1))`, u.Email); err != nil {
+		// Logins are unique per customer (migration 00007): only this customer's own users are
+		// compared, which its admin sees anyway. Whether the address signs in elsewhere, for
+		// another customer or as staff, is not this customer's to learn.
+		if err := tx.GetContext(ctx, &taken, `SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND lower(email) = lower($2))`,
+			u.TenantID, u.Email); err != nil {
 			return err
 		}
 		if taken {
-			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "a user with this e-mail address exists already", Field: "input.email"}
+			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "a user of this customer has this e-mail address already", Field: "input.email"}
 		}
 		return tx.GetContext(ctx, &u.CreatedAt, `INSERT INTO users (tenant_id, id, email, name, role)
 			VALUES ($1,$2,$3,$4,$5) RETURNING created_at`, u.TenantID, u.UUID, u.Email, u.Name, u.Role)

@@ -1,56 +1,38 @@
-// Package ratelimit limits events per key (a client address) with a token bucket per key
-// (golang.org/x/time/rate). The limit is per server: several servers behind a load balancer
-// together allow that many times the rate.
+// Package ratelimit limits events per key (a client address) with one limit shared by every
+// server: the state is kept in PostgreSQL (postgres.DB.TakeRate, a generic cell rate algorithm
+// decided in one statement), so N servers behind a load balancer allow the rate once, not N times.
 package ratelimit
 
 import (
-	"sync"
+	"context"
+	"crypto/sha256"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// forgetAfter drops the bucket of a key that has been quiet this long (it is full again by then).
-const forgetAfter = time.Hour
+// Store keeps the limits' state.
+type Store interface {
+	TakeRate(ctx context.Context, key []byte, burst int, interval time.Duration, now time.Time) (time.Duration, error)
+}
 
 // Limiter allows burst events at once per key, then one per interval.
 type Limiter struct {
-	mu       sync.Mutex
-	interval time.Duration
+	store    Store
+	name     string
 	burst    int
+	interval time.Duration
 	now      func() time.Time
-	keys     map[string]*bucket
-	swept    time.Time
 }
 
-type bucket struct {
-	limiter *rate.Limiter
-	seen    time.Time
+// New returns the limit called name (several limits share the store) of burst events at once
+// and one more per interval.
+func New(store Store, name string, burst int, interval time.Duration, now func() time.Time) *Limiter {
+	return &Limiter{store: store, name: name, burst: burst, interval: interval, now: now}
 }
 
-// New returns a limiter of burst events at once and one more per interval.
-func New(burst int, interval time.Duration, now func() time.Time) *Limiter {
-	return &Limiter{interval: interval, burst: burst, now: now, keys: map[string]*bucket{}}
-}
-
-// Allow reports whether one more event of key may happen now, and counts it if so.
-func (l *Limiter) Allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if now.Sub(l.swept) > forgetAfter {
-		for k, b := range l.keys {
-			if now.Sub(b.seen) > forgetAfter {
-				delete(l.keys, k)
-			}
-		}
-		l.swept = now
-	}
-	b := l.keys[key]
-	if b == nil {
-		b = &bucket{limiter: rate.NewLimiter(rate.Every(l.interval), l.burst)}
-		l.keys[key] = b
-	}
-	b.seen = now
-	return b.limiter.AllowN(now, 1)
+// Take counts one event of key if the limit allows it and returns 0; otherwise it returns how
+// long until one more is allowed. The store sees a hash of the limit's name and the key only:
+// a client address is personal data and is not kept.
+func (l *Limiter) Take(ctx context.Context, key string) (time.Duration, error) {
+	sum := sha256.Sum256([]byte(l.name + "\x00" + key))
+	return l.store.TakeRate(ctx, sum[:], l.burst, l.interval, l.now())
 }

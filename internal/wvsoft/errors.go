@@ -25,6 +25,9 @@ type Error struct {
 	// Field names the offending input field, as a GraphQL path below the arguments
 	// ("input.iban"), when there is one.
 	Field string
+	// Extensions are further safe facts for the client, such as retryAfterSeconds of a
+	// RATE_LIMITED refusal; they join the code in the GraphQL error's extensions.
+	Extensions map[string]any
 }
 
 func (e *Error) Error() string {

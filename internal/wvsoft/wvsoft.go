@@ -242,8 +242,11 @@ type Store interface {
 
 // Identities resolves credentials to subjects. It runs before any tenant is known.
 type Identities interface {
-	// SubjectByEmail finds the user or staff member with this e-mail address.
+	// SubjectByEmail finds the user or staff member with this e-mail address; when several
+	// have it, a staff member first, then the oldest user.
 	SubjectByEmail(ctx context.Context, email string) (*Subject, error)
+	// SubjectByEmailIn finds the user with this e-mail address of the customer with this slug.
+	SubjectByEmailIn(ctx context.Context, email, customer string) (*Subject, error)
 	// SubjectByAPIKey finds the valid (unrevoked) API key whose secret hashes to hash.
 	SubjectByAPIKey(ctx context.Context, hash []byte) (*Subject, error)
 }
