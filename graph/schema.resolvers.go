@@ -483,11 +483,6 @@ func (r *mutationResolver) RecordConfidentialityDeclaration(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
-	if id == authz.FromContext(ctx).Subject().ID {
-		// P10: a declaration is made to someone else, who records it; nobody vouches for himself.
-		return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Field: "input.staffId",
-			Message: "nobody records their own confidentiality declaration; another staff member records it"}
-	}
 	if !input.ExpiresAt.After(input.SignedAt) {
 		return nil, wvsoft.Invalid("input.expiresAt", "input.expiresAt must lie after input.signedAt")
 	}

@@ -310,6 +310,11 @@ field_decision := allow("anonymous.inquiry") if {
 	input.resource.field in anonymous_fields[input.resource.type]
 } else := deny("subject.inactive", "no current access: unknown role, accountant, or no current confidentiality declaration") if {
 	not active
+} else := deny("record.own_declaration", "nobody records their own confidentiality declaration; another staff member records it") if {
+	# P10: a declaration is made to someone else, who records it; nobody vouches for himself.
+	writing
+	input.resource.type == "StaffMember"
+	input.resource.record.is_subject
 } else := d if {
 	reading
 	input.resource.type == "Mutation"

@@ -123,3 +123,15 @@ test_processors_and_records_for_all_staff if {
 	mutate(staff("DIRECTOR"), "registerProcessor").effect == "allow"
 	mutate(staff("BILLING"), "registerProcessor").effect == "deny"
 }
+
+test_nobody_records_their_own_declaration if {
+	own := {
+		"subject": staff("DIRECTOR"), "action": "write",
+		"resource": {"type": "StaffMember", "field": "declarationSignedAt", "record": {"is_subject": true}},
+		"context": {"time_ns": now_ns},
+	}
+	d := authz.decision with input as own
+	d.rule == "record.own_declaration"
+	other := authz.decision with input as object.union(own, {"resource": {"type": "StaffMember", "field": "declarationSignedAt", "record": {"is_subject": false}}})
+	other.effect == "allow"
+}

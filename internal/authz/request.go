@@ -180,6 +180,12 @@ func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) tar
 		t.state = o.RecordState(r.now)
 	}
 	t.state.ConsentWithdrawn = r.withdrawn(t.tenant)
+	switch o := obj.(type) {
+	case *wvsoft.User:
+		t.state.IsSubject = o.UUID == r.subject.ID
+	case *wvsoft.StaffMember:
+		t.state.IsSubject = o.UUID == r.subject.ID
+	}
 	return t
 }
 

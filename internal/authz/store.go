@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,8 +33,9 @@ func NewStore(next wvsoft.Store, schema *ast.Schema) *Store {
 // type typ: the record as stored for an update or a deletion, the record to be written for a
 // create. The record itself (its id) is decided too, so that a write that sets no personal field
 // still rests on the policy's grant. The returned context carries that grant, which the store
-// records with a staff write into a data space.
-func (s *Store) authorizeWrite(ctx context.Context, typ string, obj wvsoft.Tenanted, fields []string) (context.Context, error) {
+// records with a staff write into a data space. recordField is the argument that names the
+// record ("input.id"), for the error when the record itself is refused; "" for a create.
+func (s *Store) authorizeWrite(ctx context.Context, typ string, obj any, recordField string, fields []string) (context.Context, error) {
 	r := FromContext(ctx)
 	def := s.schema.Types[typ]
 	if r == nil || def == nil {
@@ -48,7 +50,7 @@ func (s *Store) authorizeWrite(ctx context.Context, typ string, obj wvsoft.Tenan
 		d := r.WriteField(ctx, typ, fd, obj)
 		if d.Effect != Allow {
 			if name == "id" {
-				return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ}
+				return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write this " + typ, Field: recordField}
 			}
 			return ctx, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to write " + typ + "." + name, Field: "input." + name}
 		}
@@ -57,7 +59,9 @@ func (s *Store) authorizeWrite(ctx context.Context, typ string, obj wvsoft.Tenan
 		}
 	}
 	if id, err := uuid.Parse(grant); err == nil {
-		ctx = wvsoft.WithWriteGrant(ctx, obj.Tenant(), id)
+		if t, ok := obj.(wvsoft.Tenanted); ok {
+			ctx = wvsoft.WithWriteGrant(ctx, t.Tenant(), id)
+		}
 	}
 	return ctx, nil
 }
@@ -89,7 +93,7 @@ func update[T wvsoft.Tenanted](ctx context.Context, s *Store, kind string, id uu
 	if err != nil {
 		return cur, err
 	}
-	if ctx, err = s.authorizeWrite(ctx, kind, cur, c.Fields()); err != nil {
+	if ctx, err = s.authorizeWrite(ctx, kind, cur, "input.id", c.Fields()); err != nil {
 		var none T
 		return none, err
 	}
@@ -105,7 +109,7 @@ func remove[T wvsoft.Tenanted](ctx context.Context, s *Store, kind string, id uu
 	if err != nil {
 		return err
 	}
-	if ctx, err = s.authorizeWrite(ctx, kind, cur, nil); err != nil {
+	if ctx, err = s.authorizeWrite(ctx, kind, cur, "id", nil); err != nil {
 		return err
 	}
 	return del(ctx, f, id)
@@ -118,7 +122,7 @@ func create[T wvsoft.Tenanted](ctx context.Context, s *Store, kind string, obj T
 	if err != nil {
 		return err
 	}
-	if ctx, err = s.authorizeWrite(ctx, kind, obj, fields); err != nil {
+	if ctx, err = s.authorizeWrite(ctx, kind, obj, "", fields); err != nil {
 		return err
 	}
 	return write(ctx, f, obj)
@@ -240,6 +244,27 @@ func (s *Store) EraseSubject(ctx context.Context, r *wvsoft.DataSubjectRequest, 
 
 // SubmitInquiry is a website visitor's: the policy decided Mutation.submitInquiry, and an
 // inquiry belongs to no customer.
+// RecordDeclaration records a staff member's confidentiality declaration (P10), decided as a
+// write of the member's declaration fields: the policy refuses one's own (record.own_declaration).
+func (s *Store) RecordDeclaration(ctx context.Context, staff uuid.UUID, signed, expires time.Time) (*wvsoft.StaffMember, error) {
+	f, err := Filter(ctx, wvsoft.KindStaffMember, ActionWrite)
+	if err != nil {
+		return nil, err
+	}
+	members, err := s.next.StaffMembers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(members, func(m *wvsoft.StaffMember) bool { return m.UUID == staff })
+	if i < 0 {
+		return nil, wvsoft.NotFound(wvsoft.KindStaffMember)
+	}
+	if ctx, err = s.authorizeWrite(ctx, wvsoft.KindStaffMember, members[i], "input.staffId", []string{"declarationSignedAt", "declarationExpiresAt"}); err != nil {
+		return nil, err
+	}
+	return s.next.RecordDeclaration(ctx, f, staff, signed, expires)
+}
+
 func (s *Store) SubmitInquiry(ctx context.Context, i *wvsoft.Inquiry) error {
 	return s.next.SubmitInquiry(ctx, i)
 }
@@ -563,13 +588,6 @@ func (s *Store) StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error)
 	return s.next.StaffMembers(ctx, f)
 }
 
-func (s *Store) RecordDeclaration(ctx context.Context, staff uuid.UUID, signed, expires time.Time) (*wvsoft.StaffMember, error) {
-	f, err := Filter(ctx, wvsoft.KindStaffMember, ActionWrite)
-	if err != nil {
-		return nil, err
-	}
-	return s.next.RecordDeclaration(ctx, f, staff, signed, expires)
-}
 
 func (s *Store) Processors(ctx context.Context) ([]*wvsoft.Processor, error) {
 	f, err := Filter(ctx, wvsoft.KindProcessor, ActionRead)

@@ -446,6 +446,9 @@ type RecordState struct {
 	Restricted bool `policy:"restricted"`
 	// ContactRole is a contact person's role at its customer (OWNER, DIRECTOR, CONTACT).
 	ContactRole string `policy:"contact_role"`
+	// IsSubject says that the record is the caller's own: its user account or its entry in the
+	// staff register. The server sets it.
+	IsSubject bool `policy:"is_subject"`
 }
 
 // Whose data a record is (RecordState.DataOf).
