@@ -588,7 +588,6 @@ func (s *Store) StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error)
 	return s.next.StaffMembers(ctx, f)
 }
 
-
 func (s *Store) Processors(ctx context.Context) ([]*wvsoft.Processor, error) {
 	f, err := Filter(ctx, wvsoft.KindProcessor, ActionRead)
 	if err != nil {
