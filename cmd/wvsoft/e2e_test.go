@@ -78,6 +78,8 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 	env := map[string]string{
 		"DATABASE_URL": db.OwnerURL, "LISTEN_ADDR": "127.0.0.1:0", "TOKEN_KEY_FILE": keyFile, "LOG_FORMAT": "json",
 		"DATA_ENCRYPTION_KEY": db.DataKey,
+		// Servers of one test share the access log's signing key, as they share the token key.
+		"ACCESS_LOG_SIGNING_KEY_FILE": filepath.Join(filepath.Dir(keyFile), "access-log-signing-key"),
 	}
 	for k, v := range extraEnv {
 		env[k] = v

@@ -21,8 +21,10 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/wvsoft/privacy/graph"
+	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/httpserver"
@@ -42,7 +44,9 @@ Usage:
   wvsoft migrate       apply the database migrations
   wvsoft seed          write the demo data (idempotent)
   wvsoft token EMAIL   print a development bearer token for a user or staff member
-  wvsoft audit verify  check every customer's access-log hash chain
+  wvsoft audit verify  check every customer's access log against its signed checkpoints
+                       (--checkpoint FILE --key PUBLIC_KEY: against a checkpoint you kept)
+  wvsoft audit keygen  make an access-log signing key and its public key
   wvsoft purge         apply the retention schedule now (--dry-run only counts)
   wvsoft rotate-keys   re-encrypt BSNs and medical notes with DATA_ENCRYPTION_KEY
 
@@ -105,13 +109,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return printToken(ctx, cfg, fs.Arg(0), *ttl, stdout)
 	case "audit":
-		if len(rest) == 0 || rest[0] != "verify" {
-			fmt.Fprintln(stderr, "Usage: wvsoft audit verify")
-			return errors.New("audit needs the subcommand verify")
+		if len(rest) > 0 && rest[0] == "keygen" {
+			return auditKeygen(rest[1:], stdout)
 		}
-		return withFlags("audit verify", "check the hash chain of every customer's access log and report the first broken link of each; exits non-zero when one is broken", rest[1:], stdout, func() error {
-			return auditVerify(ctx, cfg, stdout)
-		})
+		if len(rest) == 0 || rest[0] != "verify" {
+			fmt.Fprintln(stderr, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY] | wvsoft audit keygen [--name NAME]")
+			return errors.New("audit needs the subcommand verify or keygen")
+		}
+		return auditVerify(ctx, cfg, rest[1:], stdout)
 	case "purge":
 		fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 		fs.SetOutput(stdout)
@@ -210,41 +215,163 @@ func printToken(ctx context.Context, cfg config, email string, ttl time.Duration
 	return nil
 }
 
-// auditVerify checks every customer's access log.
-func auditVerify(ctx context.Context, cfg config, stdout io.Writer) error {
+// auditVerify checks customers' access logs: every customer's against its stored signed
+// checkpoints, or, with --checkpoint, the one customer the kept checkpoint names against it too.
+// The public key comes from --key (repeatable, for checkpoints of earlier keys), else from the
+// configured signing key.
+func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	checkpoint := fs.String("checkpoint", "", "a signed checkpoint you kept (from the e-mail or Customer.accessLogCheckpoint); checks its customer's log against it")
+	var keys []string
+	fs.Func("key", "a public (verifier) key of WvSoft's access log, as WvSoft published it; repeat it for earlier keys", func(v string) error {
+		keys = append(keys, v)
+		return nil
+	})
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY]\n\n"+
+			"Rebuilds each customer's Merkle tree from its records and checks it against every signed checkpoint,\n"+
+			"and, with --checkpoint, against the one you kept: an altered, inserted or deleted entry or a cut tail\n"+
+			"is reported. Exits non-zero when a log is broken. Configuration comes from the environment (README.md).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if len(keys) == 0 {
+		if k, err := loadLogKeys(cfg, false); err == nil && k != nil {
+			keys = append(keys, k.VerifierKey)
+			keys = append(keys, cfg.LogOldVerifierKeys...)
+		}
+	}
+	var known note.Verifiers
+	if len(keys) > 0 {
+		var err error
+		if known, err = accesslog.Verifiers(keys...); err != nil {
+			return err
+		}
+	} else if *checkpoint != "" {
+		return errors.New("a kept checkpoint is checked with WvSoft's public key: give --key PUBLIC_KEY")
+	} else {
+		fmt.Fprintln(stdout, "no public key (--key or ACCESS_LOG_SIGNING_KEY): signatures are NOT checked, only the trees")
+	}
+	var kept []byte
+	var only *uuid.UUID
+	if *checkpoint != "" {
+		var err error
+		if kept, err = os.ReadFile(*checkpoint); err != nil {
+			return err
+		}
+		cp, err := accesslog.Open(kept, known)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *checkpoint, err)
+		}
+		tenant, err := accesslog.TenantOf(cp.Origin)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *checkpoint, err)
+		}
+		only = &tenant
+		fmt.Fprintf(stdout, "your checkpoint: %d entries of %s, signed by a given key\n", cp.Size, cp.Origin)
+	}
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	broken := 0
-	page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
-	for {
-		customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
+	check := func(tenant uuid.UUID, name string) error {
+		l, err := db.ReadLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{tenant}}, tenant)
 		if err != nil {
 			return err
 		}
-		for _, c := range customers {
-			v, err := db.VerifyAccessLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{c.TenantID}}, c.TenantID)
+		var mine []byte
+		if only != nil {
+			mine = kept
+		}
+		rep := accesslog.Verify(l, known, mine)
+		if rep.Intact() {
+			fmt.Fprintf(stdout, "%s: intact (%d entries, signed up to %d)\n", name, rep.Entries, rep.Covered)
+			return nil
+		}
+		broken++
+		p := rep.First()
+		fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", name, p.Seq, p.What)
+		for _, q := range rep.Problems[1:] {
+			fmt.Fprintf(stdout, "  also at entry %d: %s\n", q.Seq, q.What)
+		}
+		return nil
+	}
+	if only != nil {
+		if err := check(*only, only.String()); err != nil {
+			return err
+		}
+	} else {
+		page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
+		for {
+			customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
 			if err != nil {
 				return err
 			}
-			if v.Intact {
-				fmt.Fprintf(stdout, "%s: intact (%d entries)\n", c.Slug, v.Entries)
-				continue
+			for _, c := range customers {
+				if err := check(c.TenantID, c.Slug); err != nil {
+					return err
+				}
 			}
-			broken++
-			fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", c.Slug, *v.FirstBrokenSeq, *v.Problem)
+			if !more {
+				break
+			}
+			page.After = customers[len(customers)-1].TenantID
 		}
-		if !more {
-			break
-		}
-		page.After = customers[len(customers)-1].TenantID
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d access log(s) broken", broken)
 	}
 	return nil
+}
+
+// auditKeygen prints a new signing key and its public key, for ACCESS_LOG_SIGNING_KEY and for
+// customers (README, rotation).
+func auditKeygen(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("audit keygen", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	name := fs.String("name", "wvsoft-access-log", "the key's name, shown in every signature (no spaces or '+'); a date in it helps rotation")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	skey, vkey, err := accesslog.GenerateKey(*name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ACCESS_LOG_SIGNING_KEY=%s\npublic key (give to customers): %s\n", skey, vkey)
+	return nil
+}
+
+// loadLogKeys reads the access log's signing key: ACCESS_LOG_SIGNING_KEY, which production must
+// set, or in development a key kept in ACCESS_LOG_SIGNING_KEY_FILE, created on first use when
+// create is set (like the data encryption key). The database never holds it.
+func loadLogKeys(cfg config, create bool) (*accesslog.Keys, error) {
+	skey := cfg.LogSigningKey
+	if skey == "" {
+		if cfg.Production {
+			return nil, errors.New("ACCESS_LOG_SIGNING_KEY is required in production (`wvsoft audit keygen` makes one; see README, The verifiable access log)")
+		}
+		if !create {
+			if _, err := os.Stat(cfg.LogSigningKeyFile); err != nil {
+				return nil, nil
+			}
+		}
+		var err error
+		if skey, err = accesslog.LoadOrCreateKeyFile(cfg.LogSigningKeyFile); err != nil {
+			return nil, fmt.Errorf("development access-log key %s: %w", cfg.LogSigningKeyFile, err)
+		}
+	}
+	return accesslog.NewKeys(skey, cfg.LogOldVerifierKeys...)
 }
 
 func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
@@ -284,6 +411,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	}
 	dbOpts = append(dbOpts, postgres.WithKeyring(keys))
+	logKeys, err := loadLogKeys(cfg, true)
+	if err != nil {
+		return err
+	}
+	dbOpts = append(dbOpts, postgres.WithLogKeys(logKeys))
 	db, err := openApp(ctx, cfg, dbOpts...)
 	if err != nil {
 		return err
@@ -370,6 +502,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	logger.Info("serving", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "Access-log public key: %s\n", logKeys.VerifierKey)
 	fmt.Fprintf(stdout, "GraphQL:    %s/graphql\nPlayground: %s/playground/\n", url, url)
 
 	errc := make(chan error, 1)
@@ -471,6 +604,9 @@ type config struct {
 	DataKey             string
 	DataOldKeys         []string
 	DataKeyFile         string
+	LogSigningKey       string
+	LogSigningKeyFile   string
+	LogOldVerifierKeys  []string
 	ShutdownTimeout     time.Duration
 	RequestTimeout      time.Duration
 	StatementTimeout    time.Duration
@@ -495,6 +631,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		OIDCJWKSURL:         getenv("OIDC_JWKS_URL"),
 		DataKey:             getenv("DATA_ENCRYPTION_KEY"),
 		DataKeyFile:         get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
+		LogSigningKey:       strings.TrimSpace(getenv("ACCESS_LOG_SIGNING_KEY")),
+		LogSigningKeyFile:   get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
 		Production:          get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")
@@ -560,6 +698,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataOldKeys = append(c.DataOldKeys, k)
+		}
+	}
+	for _, k := range strings.Split(getenv("ACCESS_LOG_OLD_VERIFIER_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.LogOldVerifierKeys = append(c.LogOldVerifierKeys, k)
 		}
 	}
 	return c, errors.Join(errs...)

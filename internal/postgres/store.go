@@ -247,7 +247,7 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt); err != nil {
 			return err
 		}
-		return logStaffWrite(ctx, tx, p.TenantID, "persons", p.UUID, "create", nil, d.now())
+		return d.logStaffWrite(ctx, tx, p.TenantID, "persons", p.UUID, "create", nil, d.now())
 	})
 }
 
@@ -333,7 +333,7 @@ func (d *DB) update(ctx context.Context, f wvsoft.TenantFilter, dest any, table,
 		if err := recordHistory(ctx, tx, t.Tenant(), table, id, fields, d.now()); err != nil {
 			return err
 		}
-		return logStaffWrite(ctx, tx, t.Tenant(), table, id, "update", fields, d.now())
+		return d.logStaffWrite(ctx, tx, t.Tenant(), table, id, "update", fields, d.now())
 	})
 }
 
@@ -346,7 +346,7 @@ func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, table string, id
 		if err != nil {
 			return err // no row: not found
 		}
-		return logStaffWrite(ctx, tx, tenant, table, id, "delete", nil, d.now())
+		return d.logStaffWrite(ctx, tx, tenant, table, id, "delete", nil, d.now())
 	})
 }
 
