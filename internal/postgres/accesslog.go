@@ -375,7 +375,7 @@ func (d *DB) AccessSummaries(ctx context.Context, f wvsoft.TenantFilter, tenant 
 	for i, r := range rows {
 		first, last := r.First, r.Last
 		out[i] = &wvsoft.GrantAccessSummary{TenantID: r.TenantID, GrantID: r.GrantID, Requests: r.Requests, Writes: r.Writes,
-			Records: r.Records, Fields: r.Fields, First: &first, Last: &last}
+			Records: r.Records, Fields: r.Fields, FirstAt: &first, LastAt: &last}
 	}
 	return out, nil
 }

@@ -52,8 +52,8 @@ type GrantAccessSummary struct {
 	Writes   int
 	Records  []string
 	Fields   []string
-	First    *time.Time
-	Last     *time.Time
+	FirstAt  *time.Time
+	LastAt   *time.Time
 }
 
 // VerifiableLog is what the verifiable access log needs from persistence. Appending happens
