@@ -265,6 +265,9 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 		if kept, err = os.ReadFile(*checkpoint); err != nil {
 			return err
 		}
+		// Saved from a mail program, a note may have CRLF line ends or lose its last newline;
+		// the signature is over the text with LF.
+		kept = []byte(strings.TrimRight(strings.ReplaceAll(string(kept), "\r\n", "\n"), "\n") + "\n")
 		cp, err := accesslog.Open(kept, known)
 		if err != nil {
 			return fmt.Errorf("%s: %w", *checkpoint, err)

@@ -135,7 +135,7 @@ func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 		if err != nil {
 			return err
 		}
-		return sendCheckpoint(ctx, tx, f.All, g, wvsoft.EventRevoked, cp, now)
+		return d.sendCheckpoint(ctx, tx, f.All, g, wvsoft.EventRevoked, cp, now)
 	})
 	return out, err
 }
@@ -219,7 +219,7 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 				return err // an unanswered request never was a grant: nothing ended
 			}
 			grant := &wvsoft.AccessGrant{TenantID: g.TenantID, UUID: g.ID}
-			return sendCheckpoint(ctx, tx, false, grant, wvsoft.EventExpired, cp, now)
+			return d.sendCheckpoint(ctx, tx, false, grant, wvsoft.EventExpired, cp, now)
 		})
 		if err != nil {
 			return n, err
