@@ -1,0 +1,142 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/internal/accesslog"
+	"github.com/wvsoft/privacy/internal/pgtest"
+	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+func openSigned(t testing.TB) (*pgtest.DB, *postgres.DB, string) {
+	t.Helper()
+	db := pgtest.New(t)
+	skey, vkey, err := accesslog.GenerateKey("wvsoft-access-log-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := accesslog.NewKeys(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := postgres.Open(context.Background(), db.AppURL, time.Now, postgres.WithKeyring(db.Keyring(t)), postgres.WithLogKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	return db, app, vkey
+}
+
+// approvedGrant files and approves a grant of the director for the bakery, approved at at.
+func approvedGrant(t testing.TB, app *postgres.DB, at time.Time, minutes int) *wvsoft.AccessGrant {
+	t.Helper()
+	ctx := context.Background()
+	tenant := postgres.SeedID("customer", "bakkerij-de-vries")
+	g := &wvsoft.AccessGrant{TenantID: tenant, UUID: uuid.Must(uuid.NewV7()), RequestedBy: postgres.SeedID("staff", "director@wvsoft.example"),
+		Reason: "ticket", ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: minutes * 60, RequestedAt: at, AnswerBy: at.Add(time.Hour)}
+	if err := app.RequestAccess(ctx, wvsoft.TenantFilter{All: true}, g); err != nil {
+		t.Fatal(err)
+	}
+	g, err := app.DecideAccess(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{tenant}}, g.UUID,
+		postgres.SeedID("user", "admin@bakkerij-de-vries.example"), true, at, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func logAccess(app *postgres.DB, g *wvsoft.AccessGrant, i int) error {
+	return app.LogAccess(context.Background(), &wvsoft.Subject{Kind: wvsoft.SubjectStaff, ID: g.RequestedBy},
+		[]wvsoft.Access{{GrantID: g.UUID, TenantID: g.TenantID, Records: []string{fmt.Sprintf("Person:%d", i)}, Fields: []string{"Person.name"}}}, time.Now())
+}
+
+// The database's tree (PL/pgSQL) and tlog agree at every size, also when servers append at
+// once: every append checks the database's root against its own, and every size gets its
+// signed checkpoint.
+func TestAccessLogTreeUnderConcurrentAppends(t *testing.T) {
+	_, app, vkey := openSigned(t)
+	g := approvedGrant(t, app, time.Now(), 60)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 20 {
+				if err := logAccess(app, g, w*100+i); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	l, err := app.ReadLog(context.Background(), wvsoft.TenantFilter{Tenants: []uuid.UUID{g.TenantID}}, g.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, _ := accesslog.Verifiers(vkey)
+	rep := accesslog.Verify(l, known, nil)
+	if !rep.Intact() || rep.Entries != 82 || rep.Covered != 82 || len(l.Checkpoints) != 82 {
+		t.Fatalf("report %+v, %d checkpoints", rep, len(l.Checkpoints))
+	}
+	v, err := app.VerifyAccessLog(context.Background(), wvsoft.TenantFilter{Tenants: []uuid.UUID{g.TenantID}}, g.TenantID)
+	if err != nil || !v.Intact || v.Entries != 82 {
+		t.Fatalf("the API's verification: %+v, %v", v, err)
+	}
+}
+
+// A grant that runs out is written down by the sweeper, and the admins get the checkpoint that
+// includes its end; an unanswered request that expires was never a grant and sends nothing.
+func TestExpiryMailsTheCheckpoint(t *testing.T) {
+	_, app, vkey := openSigned(t)
+	ctx := context.Background()
+	g := approvedGrant(t, app, time.Now().Add(-2*time.Hour), 60)
+	if err := logAccess(app, g, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := app.ExpireGrants(ctx, time.Now()); err != nil || n != 1 {
+		t.Fatalf("expired %d: %v", n, err)
+	}
+	mail, err := app.Outbox(ctx, wvsoft.TenantFilter{All: true}, nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found string
+	for _, m := range mail {
+		if m.Recipient == "admin@bakkerij-de-vries.example" && strings.Contains(m.Body, accesslog.OriginPrefix) {
+			found = m.Body
+		}
+	}
+	start := strings.Index(found, accesslog.OriginPrefix)
+	end := strings.Index(found, "\nPublieke sleutel")
+	if start < 0 || end < start {
+		t.Fatalf("no checkpoint mailed: %+v", mail)
+	}
+	known, _ := accesslog.Verifiers(vkey)
+	cp, err := accesslog.Open([]byte(strings.TrimRight(found[start:end], "\n")+"\n"), known)
+	if err != nil || cp.Size != 4 || !strings.Contains(found, "expired") {
+		t.Fatalf("the mailed checkpoint %+v: %v\n%s", cp, err, found)
+	}
+}
+
+// What one append costs: the append function, the checks and the signature, the checkpoint.
+func BenchmarkAppend(b *testing.B) {
+	_, app, _ := openSigned(b)
+	g := approvedGrant(b, app, time.Now(), 600)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := logAccess(app, g, i); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
