@@ -233,7 +233,7 @@ func VerifierKey(skey string) (string, error) {
 	if _, err := note.NewSigner(skey); err != nil {
 		return "", fmt.Errorf("ACCESS_LOG_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key): %w", err)
 	}
-	parts := strings.SplitN(skey, "+", 5) // the base64 key may hold "+" itself
+	parts := strings.SplitN(skey, "+", 5)               // the base64 key may hold "+" itself
 	raw, _ := base64.StdEncoding.DecodeString(parts[4]) // NewSigner checked it
 	priv := ed25519.NewKeyFromSeed(raw[1:])
 	return note.NewEd25519VerifierKey(parts[2], priv.Public().(ed25519.PublicKey))
