@@ -244,7 +244,7 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 	if len(keys) == 0 {
 		if k, err := loadLogKeys(cfg, false); err == nil && k != nil {
 			keys = append(keys, k.VerifierKey)
-			keys = append(keys, cfg.LogOldVerifierKeys...)
+			keys = append(keys, cfg.LogVerifierKeys...)
 		}
 	}
 	var known note.Verifiers
@@ -374,7 +374,7 @@ func loadLogKeys(cfg config, create bool) (*accesslog.Keys, error) {
 			return nil, fmt.Errorf("development access-log key %s: %w", cfg.LogSigningKeyFile, err)
 		}
 	}
-	return accesslog.NewKeys(skey, cfg.LogOldVerifierKeys...)
+	return accesslog.NewKeys(skey, cfg.LogVerifierKeys...)
 }
 
 func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
@@ -609,7 +609,7 @@ type config struct {
 	DataKeyFile         string
 	LogSigningKey       string
 	LogSigningKeyFile   string
-	LogOldVerifierKeys  []string
+	LogVerifierKeys  []string
 	ShutdownTimeout     time.Duration
 	RequestTimeout      time.Duration
 	StatementTimeout    time.Duration
@@ -703,9 +703,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			c.DataOldKeys = append(c.DataOldKeys, k)
 		}
 	}
-	for _, k := range strings.Split(getenv("ACCESS_LOG_OLD_VERIFIER_KEYS"), ",") {
+	for _, k := range strings.Split(getenv("ACCESS_LOG_VERIFIER_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
-			c.LogOldVerifierKeys = append(c.LogOldVerifierKeys, k)
+			c.LogVerifierKeys = append(c.LogVerifierKeys, k)
 		}
 	}
 	return c, errors.Join(errs...)

@@ -248,8 +248,9 @@ type Keys struct {
 	VerifierKey string
 }
 
-// NewKeys takes ACCESS_LOG_SIGNING_KEY and the verifier keys of earlier signing keys.
-func NewKeys(skey string, oldVerifierKeys ...string) (*Keys, error) {
+// NewKeys takes ACCESS_LOG_SIGNING_KEY and the verifier keys of other signing keys whose
+// checkpoints this server accepts: earlier ones, or the next one during a rotation.
+func NewKeys(skey string, otherVerifierKeys ...string) (*Keys, error) {
 	s, err := note.NewSigner(skey)
 	if err != nil {
 		return nil, fmt.Errorf("ACCESS_LOG_SIGNING_KEY is not a signer key (PRIVATE+KEY+name+hash+key): %w", err)
@@ -258,7 +259,7 @@ func NewKeys(skey string, oldVerifierKeys ...string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	vs, err := Verifiers(append([]string{vkey}, oldVerifierKeys...)...)
+	vs, err := Verifiers(append([]string{vkey}, otherVerifierKeys...)...)
 	if err != nil {
 		return nil, err
 	}
