@@ -609,7 +609,7 @@ type config struct {
 	DataKeyFile         string
 	LogSigningKey       string
 	LogSigningKeyFile   string
-	LogVerifierKeys  []string
+	LogVerifierKeys     []string
 	ShutdownTimeout     time.Duration
 	RequestTimeout      time.Duration
 	StatementTimeout    time.Duration
