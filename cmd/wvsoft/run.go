@@ -565,8 +565,8 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	}
 }
 
-// purgeEveryHour applies the retention schedule every hour (P2); it is idempotent, so every
-// server may run it.
+// purgeEveryHour applies the retention schedule every hour (P2), and looks at the access logs'
+// checkpoints (issue 14); both are idempotent, so every server may run them.
 func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
@@ -576,11 +576,29 @@ func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 		} else {
 			logger.Info("purge", "counts", run.Counts)
 		}
+		checkpointLogs(ctx, db, logger)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// checkpointLogs signs adopted access logs and reports logs with unsigned entries (issue 14);
+// it runs with the hourly purge, on every server (idempotent, under the append lock).
+func checkpointLogs(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
+	signed, unsigned, err := db.CheckpointLogs(ctx)
+	if err != nil {
+		logger.Error("access-log checkpoints", "error", err.Error())
+		return
+	}
+	if signed > 0 {
+		logger.Info("access-log checkpoints: adopted logs signed", "count", signed)
+	}
+	for _, tenant := range unsigned {
+		logger.Error("access log has entries without a signed checkpoint: not appended by a server with the signing key; run wvsoft audit verify",
+			"tenant_id", tenant.String())
 	}
 }
 

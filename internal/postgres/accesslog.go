@@ -479,3 +479,60 @@ func Verification(r *accesslog.Report) *wvsoft.LogVerification {
 	}
 	return v
 }
+
+// CheckpointLogs is the hourly look at every customer's log (serve runs it with the purge).
+// A log adopted from before checkpoints, with nothing appended since, gets its first checkpoint
+// (trust on first use), so that its customer holds evidence without waiting for a grant. A log
+// whose newest entries have no checkpoint is reported: every append through the server signs,
+// so those entries came in another way (or from a server without keys).
+func (d *DB) CheckpointLogs(ctx context.Context) (signed int, unsigned []uuid.UUID, err error) {
+	var tenants []uuid.UUID
+	if err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &tenants, `SELECT tenant_id FROM customers ORDER BY tenant_id`)
+	}); err != nil {
+		return 0, nil, err
+	}
+	for _, tenant := range tenants {
+		err := d.inTx(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{tenant}}, func(tx *sqlx.Tx) error {
+			// The append function's lock: no entry comes in while the head is read and signed.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7461003))`, tenant); err != nil {
+				return err
+			}
+			var head struct {
+				Size    int64 `db:"size"`
+				Signed  int64 `db:"signed"`
+				Adopted int64 `db:"adopted"`
+			}
+			if err := tx.GetContext(ctx, &head, `SELECT
+				(SELECT coalesce(max(seq), 0) FROM access_log WHERE tenant_id = $1) AS size,
+				(SELECT coalesce(max(size), 0) FROM access_log_checkpoints WHERE tenant_id = $1) AS signed,
+				(SELECT coalesce(max(size), 0) FROM access_log_adopted WHERE tenant_id = $1) AS adopted`, tenant); err != nil {
+				return err
+			}
+			switch {
+			case head.Size == head.Signed:
+				return nil
+			case head.Signed == 0 && head.Size == head.Adopted && d.logKeys != nil:
+				root, err := tlog.TreeHash(head.Size, treeHashes{ctx, tx, tenant})
+				if err != nil {
+					return err
+				}
+				cp, err := d.logKeys.Sign(accesslog.Origin(tenant), head.Size, root)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `SELECT access_log_add_checkpoint($1, $2, $3)`, tenant, head.Size, cp.Note); err != nil {
+					return err
+				}
+				signed++
+			default:
+				unsigned = append(unsigned, tenant)
+			}
+			return nil
+		})
+		if err != nil {
+			return signed, unsigned, err
+		}
+	}
+	return signed, unsigned, nil
+}

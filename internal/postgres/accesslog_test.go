@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"sync"
@@ -126,6 +127,51 @@ func TestExpiryMailsTheCheckpoint(t *testing.T) {
 	cp, err := accesslog.Open([]byte(strings.TrimRight(found[start:end], "\n")+"\n"), known)
 	if err != nil || cp.Size != 4 || !strings.Contains(found, "expired") {
 		t.Fatalf("the mailed checkpoint %+v: %v\n%s", cp, err, found)
+	}
+}
+
+// A log from before checkpoints (migration 00006 adopts it) is signed by the hourly look; an
+// entry that came in later without a checkpoint is reported, and is not signed over.
+func TestCheckpointLogsSignsAdoptedAndReportsUnsigned(t *testing.T) {
+	db, app, vkey := openSigned(t)
+	ctx := context.Background()
+	tenant := postgres.SeedID("customer", "jansen-installatie")
+	owner, err := sql.Open("postgres", db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	legacy := func(seq int) string {
+		return fmt.Sprintf(`WITH v AS (SELECT gen_random_uuid() AS id, now() AS at),
+			e AS (INSERT INTO access_log (tenant_id, seq, id, at, event, actor_kind, detail, record)
+			SELECT $1::uuid, %[1]d, v.id, v.at, 'ACCESS', 'STAFF', '{}', access_log_record($1::uuid, %[1]d, v.id, v.at, 'ACCESS', 'STAFF', NULL, NULL, '{}') FROM v
+			RETURNING record) SELECT access_log_add_leaf($1::uuid, %[1]d - 1, sha256('\x00'::bytea || convert_to(record, 'UTF8'))) FROM e`, seq)
+	}
+	for _, q := range []string{legacy(1), legacy(2), `INSERT INTO access_log_adopted (tenant_id, size) VALUES ($1, 2)`} {
+		if _, err := owner.ExecContext(ctx, q, tenant); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	signed, unsigned, err := app.CheckpointLogs(ctx)
+	if err != nil || signed != 1 || len(unsigned) != 0 {
+		t.Fatalf("signed %d, unsigned %v: %v", signed, unsigned, err)
+	}
+	l, err := app.ReadLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{tenant}}, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, _ := accesslog.Verifiers(vkey)
+	if rep := accesslog.Verify(l, known, nil); !rep.Intact() || rep.Covered != 2 {
+		t.Fatalf("adopted log: %+v", rep)
+	}
+	if signed, unsigned, err := app.CheckpointLogs(ctx); err != nil || signed != 0 || len(unsigned) != 0 {
+		t.Fatalf("second look: signed %d, unsigned %v: %v", signed, unsigned, err)
+	}
+	if _, err := owner.ExecContext(ctx, legacy(3), tenant); err != nil {
+		t.Fatal(err)
+	}
+	if signed, unsigned, err := app.CheckpointLogs(ctx); err != nil || signed != 0 || len(unsigned) != 1 || unsigned[0] != tenant {
+		t.Fatalf("after a foreign entry: signed %d, unsigned %v: %v", signed, unsigned, err)
 	}
 }
 
