@@ -208,6 +208,15 @@ func TestTamperingIsDetectedAgainstAKeptCheckpoint(t *testing.T) {
 		if err := l.access(nil, "Person:x"); err == nil || !strings.Contains(err.Error(), "refusing to sign") {
 			t.Fatalf("the server signed over a foreign entry: %v", err)
 		}
+		// A revocation still takes effect on a tampered log: its entry stays unsigned.
+		g, err := l.store.RevokeAccess(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{l.tenant}}, l.grant,
+			postgres.SeedID("user", "admin@bakkerij-de-vries.example"), time.Now())
+		if err != nil || g.Status != wvsoft.GrantRevoked {
+			t.Fatalf("the revocation failed on a tampered log: %v", err)
+		}
+		if out, err := l.verify(); err == nil || !strings.Contains(out, "BROKEN at entry 7") {
+			t.Fatalf("after the revocation: %v\n%s", err, out)
+		}
 	})
 
 	t.Run("an entry inserted as the owner", func(t *testing.T) {

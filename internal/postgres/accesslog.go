@@ -72,59 +72,20 @@ func (d *DB) appendEntry(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, eve
 	if d.logKeys == nil {
 		return nil, nil
 	}
-	refuse := func(why string, args ...any) error {
-		return fmt.Errorf("access log of customer %s: %s; refusing to sign it", tenant, fmt.Sprintf(why, args...))
-	}
-	rec, err := accesslog.ParseRecord([]byte(row.Record))
 	want := &accesslog.Record{V: 1, Tenant: tenant, Seq: row.Seq, ID: id, At: at.Format(accesslog.TimeFormat), Event: event,
 		ActorKind: actorKind, ActorID: actor, GrantID: grant, Detail: raw}
-	if err != nil || !rec.Same(want) {
-		return nil, refuse("the database wrote entry %d other than asked", row.Seq)
-	}
-	m := row.Seq - 1
-	if len(row.Levels) != len(row.Hashes) {
-		return nil, refuse("the tree's frontier is malformed")
-	}
-	hashes := memHashes{}
-	for i, l := range row.Levels {
-		if len(row.Hashes[i]) != tlog.HashSize {
-			return nil, refuse("the tree's frontier is malformed")
-		}
-		hashes[tlog.StoredHashIndex(int(l), (m>>l)-1)] = tlog.Hash(row.Hashes[i])
-	}
-	before, err := tlog.TreeHash(m, hashes)
+	root, err := d.extendedRoot(tenant, want, &row)
 	if err != nil {
-		return nil, refuse("the tree before entry %d is incomplete", row.Seq)
-	}
-	origin := accesslog.Origin(tenant)
-	if row.LastNote.Valid {
-		last, err := accesslog.Open([]byte(row.LastNote.String), d.logKeys.Verifiers())
-		switch {
-		case err != nil:
-			return nil, refuse("its newest checkpoint does not verify with this server's keys")
-		case last.Origin != origin:
-			return nil, refuse("its newest checkpoint is of another log")
-		case last.Size != m:
-			return nil, refuse("entries %d to %d came in without a checkpoint (the newest is of size %d)", last.Size+1, m, last.Size)
-		case last.Root != before:
-			return nil, refuse("the tree before entry %d is not the one its newest checkpoint signed", row.Seq)
+		// A revocation, denial or expiry protects the customer: it must take effect even when
+		// the log was tampered with, so its entry stays unsigned (every verification and the
+		// hourly look name it) instead of failing. Everything else that would extend a broken
+		// log fails, and with it the access it records.
+		if event == wvsoft.EventRevoked || event == wvsoft.EventDenied || event == wvsoft.EventExpired {
+			return nil, nil
 		}
-	} else if m != row.Adopted {
-		return nil, refuse("entries %d to %d came in without a checkpoint", row.Adopted+1, m)
+		return nil, err
 	}
-	stored, err := tlog.StoredHashesForRecordHash(m, accesslog.LeafHash([]byte(row.Record)), hashes)
-	if err != nil {
-		return nil, refuse("the tree before entry %d is incomplete", row.Seq)
-	}
-	base := tlog.StoredHashIndex(0, m)
-	for i, h := range stored {
-		hashes[base+int64(i)] = h
-	}
-	root, err := tlog.TreeHash(row.Seq, hashes)
-	if err != nil || !bytes.Equal(root[:], row.Root) {
-		return nil, refuse("the database's root of %d entries is not the one computed here", row.Seq)
-	}
-	cp, err := d.logKeys.Sign(origin, row.Seq, root)
+	cp, err := d.logKeys.Sign(accesslog.Origin(tenant), row.Seq, root)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +93,61 @@ func (d *DB) appendEntry(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, eve
 		return nil, err
 	}
 	return cp, nil
+}
+
+// extendedRoot checks what access_log_append returned and computes the root to sign: the tree
+// of the newest checkpoint plus the one leaf of want's record.
+func (d *DB) extendedRoot(tenant uuid.UUID, want *accesslog.Record, row *appendRow) (tlog.Hash, error) {
+	refuse := func(why string, args ...any) (tlog.Hash, error) {
+		return tlog.Hash{}, fmt.Errorf("access log of customer %s: %s; refusing to sign it", tenant, fmt.Sprintf(why, args...))
+	}
+	rec, err := accesslog.ParseRecord([]byte(row.Record))
+	if err != nil || !rec.Same(want) {
+		return refuse("the database wrote entry %d other than asked", row.Seq)
+	}
+	m := row.Seq - 1
+	if len(row.Levels) != len(row.Hashes) {
+		return refuse("the tree's frontier is malformed")
+	}
+	hashes := memHashes{}
+	for i, l := range row.Levels {
+		if len(row.Hashes[i]) != tlog.HashSize {
+			return refuse("the tree's frontier is malformed")
+		}
+		hashes[tlog.StoredHashIndex(int(l), (m>>l)-1)] = tlog.Hash(row.Hashes[i])
+	}
+	before, err := tlog.TreeHash(m, hashes)
+	if err != nil {
+		return refuse("the tree before entry %d is incomplete", row.Seq)
+	}
+	if row.LastNote.Valid {
+		last, err := accesslog.Open([]byte(row.LastNote.String), d.logKeys.Verifiers())
+		switch {
+		case err != nil:
+			return refuse("its newest checkpoint does not verify with this server's keys")
+		case last.Origin != accesslog.Origin(tenant):
+			return refuse("its newest checkpoint is of another log")
+		case last.Size != m:
+			return refuse("entries %d to %d came in without a checkpoint (the newest is of size %d)", last.Size+1, m, last.Size)
+		case last.Root != before:
+			return refuse("the tree before entry %d is not the one its newest checkpoint signed", row.Seq)
+		}
+	} else if m != row.Adopted {
+		return refuse("entries %d to %d came in without a checkpoint", row.Adopted+1, m)
+	}
+	stored, err := tlog.StoredHashesForRecordHash(m, accesslog.LeafHash([]byte(row.Record)), hashes)
+	if err != nil {
+		return refuse("the tree before entry %d is incomplete", row.Seq)
+	}
+	base := tlog.StoredHashIndex(0, m)
+	for i, h := range stored {
+		hashes[base+int64(i)] = h
+	}
+	root, err := tlog.TreeHash(row.Seq, hashes)
+	if err != nil || !bytes.Equal(root[:], row.Root) {
+		return refuse("the database's root of %d entries is not the one computed here", row.Seq)
+	}
+	return root, nil
 }
 
 // memHashes is a tlog.HashReader over a few hashes in memory.
