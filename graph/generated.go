@@ -100,6 +100,7 @@ type ComplexityRoot struct {
 		Hash      func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Reason    func(childComplexity int) int
+		Record    func(childComplexity int) int
 		Records   func(childComplexity int) int
 		Seq       func(childComplexity int) int
 	}
@@ -491,6 +492,7 @@ type AccessLogEntryResolver interface {
 	Fields(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error)
 	Reason(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
 	Hash(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
+	Record(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
 }
 type ApiKeyResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error)
@@ -810,6 +812,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessLogEntry.Reason(childComplexity), true
+	case "AccessLogEntry.record":
+		if e.ComplexityRoot.AccessLogEntry.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Record(childComplexity), true
 	case "AccessLogEntry.records":
 		if e.ComplexityRoot.AccessLogEntry.Records == nil {
 			break
@@ -3223,8 +3231,10 @@ type AccessLogEntry implements Node {
   fields: [String!]
   "For REQUESTED and decisions: the reason given."
   reason: String
-  "The entry's leaf hash (hex): SHA-256 of a zero byte and the entry's canonical record (accessLogInclusionProof shows the record)."
+  "The entry's leaf hash (hex): SHA-256 of a zero byte and the entry's canonical record."
   hash: String
+  "The entry's canonical record: the exact text the leaf hash covers, from which every other field here is read. A verifier rebuilds the tree from these (README, The verifiable access log)."
+  record: String
 }
 
 "A page of access-log entries."
@@ -4132,6 +4142,8 @@ func (ec *executionContext) childFields_AccessLogEntry(ctx context.Context, fiel
 		return ec.fieldContext_AccessLogEntry_reason(ctx, field)
 	case "hash":
 		return ec.fieldContext_AccessLogEntry_hash(ctx, field)
+	case "record":
+		return ec.fieldContext_AccessLogEntry_record(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessLogEntry", field.Name)
 }
@@ -6386,6 +6398,29 @@ func (ec *executionContext) _AccessLogEntry_hash(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_AccessLogEntry_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogEntry_record(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Record(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
 }
 
@@ -16637,6 +16672,12 @@ func (ec *executionContext) _AccessLogEntry(ctx context.Context, sel ast.Selecti
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AccessLogEntry_hash(ctx, field, obj)
+				})
+		case "record":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_record(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

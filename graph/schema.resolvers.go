@@ -56,6 +56,11 @@ func (r *accessLogEntryResolver) Hash(ctx context.Context, obj *wvsoft.AccessLog
 	return &h, nil
 }
 
+func (r *accessLogEntryResolver) Record(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error) {
+	record := string(obj.Record)
+	return &record, nil
+}
+
 func (r *apiKeyResolver) Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }

@@ -69,3 +69,11 @@ test_evidence_types_are_carriers if {
 		}
 	}
 }
+
+# An entry's canonical record is read like the rest of the entry: the customer's admins only.
+test_admins_read_the_records if {
+	decide(admin, [], "AccessLogEntry", "record", t1).effect == "allow"
+	decide(admin, [], "AccessLogEntry", "record", t2).effect == "deny"
+	decide(object.union(admin, {"role": "MEMBER"}), [], "AccessLogEntry", "record", t1).effect == "deny"
+	decide(director, [grant_t1], "AccessLogEntry", "record", t1).effect == "deny"
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -228,8 +230,10 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 		keys = append(keys, v)
 		return nil
 	})
+	api := fs.String("api", "", "read the log through this GraphQL endpoint (https://…/graphql) as a customer's admin, instead of the database; needs --checkpoint")
+	token := fs.String("token", "", "the admin's bearer token for --api (default: the environment's WVSOFT_TOKEN)")
 	fs.Usage = func() {
-		fmt.Fprintln(stdout, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY]\n\n"+
+		fmt.Fprintln(stdout, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY [--api URL --token TOKEN]]\n\n"+
 			"Rebuilds each customer's Merkle tree from its records and checks it against every signed checkpoint,\n"+
 			"and, with --checkpoint, against the one you kept: an altered, inserted or deleted entry or a cut tail\n"+
 			"is reported. Exits non-zero when a log is broken. Configuration comes from the environment (README.md).")
@@ -279,6 +283,20 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 		only = &tenant
 		fmt.Fprintf(stdout, "your checkpoint: %d entries of %s, signed by a given key\n", cp.Size, cp.Origin)
 	}
+	if *api != "" {
+		if only == nil {
+			return errors.New("--api checks one customer's log against a checkpoint it kept: give --checkpoint FILE")
+		}
+		if *token == "" {
+			*token = cfg.Token
+		}
+		l, err := fetchLog(ctx, *api, *token, *only)
+		if err != nil {
+			return err
+		}
+		rep := accesslog.Verify(l, known, kept)
+		return report(stdout, only.String(), rep)
+	}
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -294,16 +312,8 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 		if only != nil {
 			mine = kept
 		}
-		rep := accesslog.Verify(l, known, mine)
-		if rep.Intact() {
-			fmt.Fprintf(stdout, "%s: intact (%d entries, signed up to %d)\n", name, rep.Entries, rep.Covered)
-			return nil
-		}
-		broken++
-		p := rep.First()
-		fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", name, p.Seq, p.What)
-		for _, q := range rep.Problems[1:] {
-			fmt.Fprintf(stdout, "  also at entry %d: %s\n", q.Seq, q.What)
+		if report(stdout, name, accesslog.Verify(l, known, mine)) != nil {
+			broken++
 		}
 		return nil
 	}
@@ -333,6 +343,102 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 		return fmt.Errorf("%d access log(s) broken", broken)
 	}
 	return nil
+}
+
+// report prints a verification's outcome; an error when the log is broken.
+func report(stdout io.Writer, name string, rep *accesslog.Report) error {
+	if rep.Intact() {
+		fmt.Fprintf(stdout, "%s: intact (%d entries, signed up to %d)\n", name, rep.Entries, rep.Covered)
+		return nil
+	}
+	p := rep.First()
+	fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", name, p.Seq, p.What)
+	for _, q := range rep.Problems[1:] {
+		fmt.Fprintf(stdout, "  also at entry %d: %s\n", q.Seq, q.What)
+	}
+	return errors.New("the access log is broken")
+}
+
+// fetchLog reads a customer's whole log through the API, as its admin: every entry's record
+// and the newest signed checkpoint. Nothing the server says is trusted: the records are hashed
+// here, the checkpoints checked with the public key the customer holds.
+func fetchLog(ctx context.Context, endpoint, token string, tenant uuid.UUID) (accesslog.Log, error) {
+	l := accesslog.Log{Tenant: tenant, Sparse: true}
+	if token == "" {
+		return l, errors.New("--api needs the admin's bearer token: --token or WVSOFT_TOKEN")
+	}
+	const q = `query($after: String) { me { customer { id accessLogCheckpoint { note }
+		accessLog(first: 500, after: $after) { edges { node { seq record } } pageInfo { hasNextPage endCursor } } } } }`
+	var after *string
+	for {
+		body, err := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"after": after}})
+		if err != nil {
+			return l, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		if err != nil {
+			return l, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return l, err
+		}
+		var out struct {
+			Data struct {
+				Me struct {
+					Customer *struct {
+						ID         string `json:"id"`
+						Checkpoint *struct {
+							Note string `json:"note"`
+						} `json:"accessLogCheckpoint"`
+						Log struct {
+							Edges []struct {
+								Node struct {
+									Seq    int64  `json:"seq"`
+									Record string `json:"record"`
+								} `json:"node"`
+							} `json:"edges"`
+							PageInfo struct {
+								HasNextPage bool    `json:"hasNextPage"`
+								EndCursor   *string `json:"endCursor"`
+							} `json:"pageInfo"`
+						} `json:"accessLog"`
+					} `json:"customer"`
+				} `json:"me"`
+			} `json:"data"`
+			Errors []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(&out)
+		resp.Body.Close()
+		if err != nil {
+			return l, fmt.Errorf("%s answered HTTP %d without a GraphQL answer: %w", endpoint, resp.StatusCode, err)
+		}
+		if len(out.Errors) > 0 || out.Data.Me.Customer == nil {
+			msg := "no customer"
+			if len(out.Errors) > 0 {
+				msg = out.Errors[0].Message
+			}
+			return l, fmt.Errorf("%s: %s (is the token a customer admin's?)", endpoint, msg)
+		}
+		c := out.Data.Me.Customer
+		if id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindCustomer, c.ID); err != nil || id != tenant {
+			return l, errors.New("the token's customer is not the one the checkpoint is of")
+		}
+		if after == nil && c.Checkpoint != nil {
+			l.Checkpoints = append(l.Checkpoints, c.Checkpoint.Note)
+		}
+		for _, e := range c.Log.Edges {
+			l.Entries = append(l.Entries, accesslog.Entry{Seq: e.Node.Seq, Record: []byte(e.Node.Record)})
+		}
+		if !c.Log.PageInfo.HasNextPage || c.Log.PageInfo.EndCursor == nil {
+			return l, nil
+		}
+		after = c.Log.PageInfo.EndCursor
+	}
 }
 
 // auditKeygen prints a new signing key and its public key, for ACCESS_LOG_SIGNING_KEY and for
@@ -628,9 +734,11 @@ type config struct {
 	LogSigningKey       string
 	LogSigningKeyFile   string
 	LogVerifierKeys     []string
-	ShutdownTimeout     time.Duration
-	RequestTimeout      time.Duration
-	StatementTimeout    time.Duration
+	// Token is a bearer token for `audit verify --api`.
+	Token            string
+	ShutdownTimeout  time.Duration
+	RequestTimeout   time.Duration
+	StatementTimeout time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -654,6 +762,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		DataKeyFile:         get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
 		LogSigningKey:       strings.TrimSpace(getenv("ACCESS_LOG_SIGNING_KEY")),
 		LogSigningKeyFile:   get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
+		Token:               getenv("WVSOFT_TOKEN"),
 		Production:          get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")
