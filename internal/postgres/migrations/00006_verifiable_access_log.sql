@@ -235,9 +235,9 @@ END
 $$;
 -- +goose StatementEnd
 
--- Nobody but the owner creates objects in the schema the SECURITY DEFINER functions search
--- (PostgreSQL 15 already makes it so; older servers did not).
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+-- The SECURITY DEFINER functions search pg_catalog first, so no built-in can be shadowed, then
+-- public, where the application role creates nothing (PostgreSQL 15 gives PUBLIC no CREATE on
+-- it), and pg_temp last.
 
 REVOKE ALL ON FUNCTION access_log_append(uuid, uuid, timestamptz, text, text, uuid, uuid, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION access_log_add_checkpoint(uuid, bigint, text) FROM PUBLIC;
