@@ -130,6 +130,41 @@ func TestExpiryMailsTheCheckpoint(t *testing.T) {
 	}
 }
 
+// One append path: the application role writes none of the log's tables, and the functions it
+// may call run with a fixed search_path.
+func TestAccessLogPrivileges(t *testing.T) {
+	_, app, _ := openSigned(t)
+	raw := app.SQL()
+	for _, table := range []string{"access_log", "access_log_tree", "access_log_checkpoints", "access_log_adopted"} {
+		for _, priv := range []string{"INSERT", "UPDATE", "DELETE", "TRUNCATE"} {
+			var has bool
+			if err := raw.Get(&has, `SELECT has_table_privilege(current_user, $1, $2)`, table, priv); err != nil {
+				t.Fatal(err)
+			}
+			if has {
+				t.Errorf("the application role has %s on %s", priv, table)
+			}
+		}
+	}
+	var rows []struct {
+		Name    string `db:"proname"`
+		Definer bool   `db:"prosecdef"`
+		Config  string `db:"config"`
+	}
+	if err := raw.Select(&rows, `SELECT proname, prosecdef, coalesce(array_to_string(proconfig, ','), '') AS config FROM pg_proc
+		WHERE proname LIKE 'access_log%' AND has_function_privilege(current_user, oid, 'EXECUTE') AND prosecdef`); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("SECURITY DEFINER functions the role may call: %+v", rows)
+	}
+	for _, r := range rows {
+		if !strings.HasPrefix(r.Config, "search_path=pg_catalog") {
+			t.Errorf("%s runs with %q", r.Name, r.Config)
+		}
+	}
+}
+
 // A log from before checkpoints (migration 00006 adopts it) is signed by the hourly look; an
 // entry that came in later without a checkpoint is reported, and is not signed over.
 func TestCheckpointLogsSignsAdoptedAndReportsUnsigned(t *testing.T) {
