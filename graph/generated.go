@@ -31,6 +31,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AccessGrantSummary() AccessGrantSummaryResolver
 	AccessLogEntry() AccessLogEntryResolver
 	ApiKey() ApiKeyResolver
 	Breach() BreachResolver
@@ -55,9 +56,34 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccessGrantSummary struct {
+		Fields   func(childComplexity int) int
+		FirstAt  func(childComplexity int) int
+		Grant    func(childComplexity int) int
+		LastAt   func(childComplexity int) int
+		Records  func(childComplexity int) int
+		Requests func(childComplexity int) int
+		Writes   func(childComplexity int) int
+	}
+
+	AccessLogCheckpoint struct {
+		Note     func(childComplexity int) int
+		RootHash func(childComplexity int) int
+		SignedAt func(childComplexity int) int
+		TreeSize func(childComplexity int) int
+	}
+
 	AccessLogConnection struct {
 		Edges    func(childComplexity int) int
 		PageInfo func(childComplexity int) int
+	}
+
+	AccessLogConsistencyProof struct {
+		From           func(childComplexity int) int
+		FromCheckpoint func(childComplexity int) int
+		Hashes         func(childComplexity int) int
+		To             func(childComplexity int) int
+		ToCheckpoint   func(childComplexity int) int
 	}
 
 	AccessLogEdge struct {
@@ -74,8 +100,18 @@ type ComplexityRoot struct {
 		Hash      func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Reason    func(childComplexity int) int
+		Record    func(childComplexity int) int
 		Records   func(childComplexity int) int
 		Seq       func(childComplexity int) int
+	}
+
+	AccessLogInclusionProof struct {
+		Checkpoint func(childComplexity int) int
+		Hashes     func(childComplexity int) int
+		LeafHash   func(childComplexity int) int
+		Record     func(childComplexity int) int
+		Seq        func(childComplexity int) int
+		TreeSize   func(childComplexity int) int
 	}
 
 	AccessLogVerification struct {
@@ -164,28 +200,32 @@ type ComplexityRoot struct {
 	}
 
 	Customer struct {
-		APIKeys               func(childComplexity int) int
-		AccessLog             func(childComplexity int, grantID *string, from *time.Time, to *time.Time, first *int, after *string) int
-		AccessLogVerification func(childComplexity int) int
-		Breaches              func(childComplexity int) int
-		City                  func(childComplexity int) int
-		Consent               func(childComplexity int) int
-		ContactPersons        func(childComplexity int) int
-		DataSubjectRequests   func(childComplexity int) int
-		Email                 func(childComplexity int) int
-		ID                    func(childComplexity int) int
-		Iban                  func(childComplexity int) int
-		KvkNumber             func(childComplexity int) int
-		Name                  func(childComplexity int) int
-		Persons               func(childComplexity int, first *int, after *string) int
-		Phone                 func(childComplexity int) int
-		PostalCode            func(childComplexity int) int
-		RelationshipEnd       func(childComplexity int) int
-		RelationshipStart     func(childComplexity int) int
-		Slug                  func(childComplexity int) int
-		Street                func(childComplexity int) int
-		SupportAccessGrants   func(childComplexity int) int
-		Users                 func(childComplexity int) int
+		APIKeys                   func(childComplexity int) int
+		AccessLog                 func(childComplexity int, grantID *string, from *time.Time, to *time.Time, first *int, after *string) int
+		AccessLogCheckpoint       func(childComplexity int) int
+		AccessLogConsistencyProof func(childComplexity int, from int, to *int) int
+		AccessLogInclusionProof   func(childComplexity int, seq int, treeSize *int) int
+		AccessLogSummary          func(childComplexity int, grantID *string) int
+		AccessLogVerification     func(childComplexity int) int
+		Breaches                  func(childComplexity int) int
+		City                      func(childComplexity int) int
+		Consent                   func(childComplexity int) int
+		ContactPersons            func(childComplexity int) int
+		DataSubjectRequests       func(childComplexity int) int
+		Email                     func(childComplexity int) int
+		ID                        func(childComplexity int) int
+		Iban                      func(childComplexity int) int
+		KvkNumber                 func(childComplexity int) int
+		Name                      func(childComplexity int) int
+		Persons                   func(childComplexity int, first *int, after *string) int
+		Phone                     func(childComplexity int) int
+		PostalCode                func(childComplexity int) int
+		RelationshipEnd           func(childComplexity int) int
+		RelationshipStart         func(childComplexity int) int
+		Slug                      func(childComplexity int) int
+		Street                    func(childComplexity int) int
+		SupportAccessGrants       func(childComplexity int) int
+		Users                     func(childComplexity int) int
 	}
 
 	CustomerConnection struct {
@@ -441,6 +481,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AccessGrantSummaryResolver interface {
+	Grant(ctx context.Context, obj *wvsoft.GrantAccessSummary) (*wvsoft.AccessGrant, error)
+}
 type AccessLogEntryResolver interface {
 	Seq(ctx context.Context, obj *wvsoft.AccessLogEntry) (int, error)
 
@@ -449,6 +492,7 @@ type AccessLogEntryResolver interface {
 	Fields(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error)
 	Reason(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
 	Hash(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
+	Record(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
 }
 type ApiKeyResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error)
@@ -488,6 +532,10 @@ type CustomerResolver interface {
 	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error)
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
 	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
+	AccessLogCheckpoint(ctx context.Context, obj *wvsoft.Customer) (*model.AccessLogCheckpoint, error)
+	AccessLogInclusionProof(ctx context.Context, obj *wvsoft.Customer, seq int, treeSize *int) (*model.AccessLogInclusionProof, error)
+	AccessLogConsistencyProof(ctx context.Context, obj *wvsoft.Customer, from int, to *int) (*model.AccessLogConsistencyProof, error)
+	AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.GrantAccessSummary, error)
 	Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error)
 	Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error)
 	DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error)
@@ -591,6 +639,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AccessGrantSummary.fields":
+		if e.ComplexityRoot.AccessGrantSummary.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.Fields(childComplexity), true
+	case "AccessGrantSummary.firstAt":
+		if e.ComplexityRoot.AccessGrantSummary.FirstAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.FirstAt(childComplexity), true
+	case "AccessGrantSummary.grant":
+		if e.ComplexityRoot.AccessGrantSummary.Grant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.Grant(childComplexity), true
+	case "AccessGrantSummary.lastAt":
+		if e.ComplexityRoot.AccessGrantSummary.LastAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.LastAt(childComplexity), true
+	case "AccessGrantSummary.records":
+		if e.ComplexityRoot.AccessGrantSummary.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.Records(childComplexity), true
+	case "AccessGrantSummary.requests":
+		if e.ComplexityRoot.AccessGrantSummary.Requests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.Requests(childComplexity), true
+	case "AccessGrantSummary.writes":
+		if e.ComplexityRoot.AccessGrantSummary.Writes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessGrantSummary.Writes(childComplexity), true
+
+	case "AccessLogCheckpoint.note":
+		if e.ComplexityRoot.AccessLogCheckpoint.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogCheckpoint.Note(childComplexity), true
+	case "AccessLogCheckpoint.rootHash":
+		if e.ComplexityRoot.AccessLogCheckpoint.RootHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogCheckpoint.RootHash(childComplexity), true
+	case "AccessLogCheckpoint.signedAt":
+		if e.ComplexityRoot.AccessLogCheckpoint.SignedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogCheckpoint.SignedAt(childComplexity), true
+	case "AccessLogCheckpoint.treeSize":
+		if e.ComplexityRoot.AccessLogCheckpoint.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogCheckpoint.TreeSize(childComplexity), true
+
 	case "AccessLogConnection.edges":
 		if e.ComplexityRoot.AccessLogConnection.Edges == nil {
 			break
@@ -603,6 +719,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessLogConnection.PageInfo(childComplexity), true
+
+	case "AccessLogConsistencyProof.from":
+		if e.ComplexityRoot.AccessLogConsistencyProof.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConsistencyProof.From(childComplexity), true
+	case "AccessLogConsistencyProof.fromCheckpoint":
+		if e.ComplexityRoot.AccessLogConsistencyProof.FromCheckpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConsistencyProof.FromCheckpoint(childComplexity), true
+	case "AccessLogConsistencyProof.hashes":
+		if e.ComplexityRoot.AccessLogConsistencyProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConsistencyProof.Hashes(childComplexity), true
+	case "AccessLogConsistencyProof.to":
+		if e.ComplexityRoot.AccessLogConsistencyProof.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConsistencyProof.To(childComplexity), true
+	case "AccessLogConsistencyProof.toCheckpoint":
+		if e.ComplexityRoot.AccessLogConsistencyProof.ToCheckpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogConsistencyProof.ToCheckpoint(childComplexity), true
 
 	case "AccessLogEdge.cursor":
 		if e.ComplexityRoot.AccessLogEdge.Cursor == nil {
@@ -665,6 +812,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessLogEntry.Reason(childComplexity), true
+	case "AccessLogEntry.record":
+		if e.ComplexityRoot.AccessLogEntry.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Record(childComplexity), true
 	case "AccessLogEntry.records":
 		if e.ComplexityRoot.AccessLogEntry.Records == nil {
 			break
@@ -677,6 +830,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessLogEntry.Seq(childComplexity), true
+
+	case "AccessLogInclusionProof.checkpoint":
+		if e.ComplexityRoot.AccessLogInclusionProof.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogInclusionProof.Checkpoint(childComplexity), true
+	case "AccessLogInclusionProof.hashes":
+		if e.ComplexityRoot.AccessLogInclusionProof.Hashes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogInclusionProof.Hashes(childComplexity), true
+	case "AccessLogInclusionProof.leafHash":
+		if e.ComplexityRoot.AccessLogInclusionProof.LeafHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogInclusionProof.LeafHash(childComplexity), true
+	case "AccessLogInclusionProof.record":
+		if e.ComplexityRoot.AccessLogInclusionProof.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogInclusionProof.Record(childComplexity), true
+	case "AccessLogInclusionProof.seq":
+		if e.ComplexityRoot.AccessLogInclusionProof.Seq == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogInclusionProof.Seq(childComplexity), true
+	case "AccessLogInclusionProof.treeSize":
+		if e.ComplexityRoot.AccessLogInclusionProof.TreeSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogInclusionProof.TreeSize(childComplexity), true
 
 	case "AccessLogVerification.entries":
 		if e.ComplexityRoot.AccessLogVerification.Entries == nil {
@@ -1035,6 +1225,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AccessLog(childComplexity, args["grantId"].(*string), args["from"].(*time.Time), args["to"].(*time.Time), args["first"].(*int), args["after"].(*string)), true
+	case "Customer.accessLogCheckpoint":
+		if e.ComplexityRoot.Customer.AccessLogCheckpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AccessLogCheckpoint(childComplexity), true
+	case "Customer.accessLogConsistencyProof":
+		if e.ComplexityRoot.Customer.AccessLogConsistencyProof == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_accessLogConsistencyProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.AccessLogConsistencyProof(childComplexity, args["from"].(int), args["to"].(*int)), true
+	case "Customer.accessLogInclusionProof":
+		if e.ComplexityRoot.Customer.AccessLogInclusionProof == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_accessLogInclusionProof_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.AccessLogInclusionProof(childComplexity, args["seq"].(int), args["treeSize"].(*int)), true
+	case "Customer.accessLogSummary":
+		if e.ComplexityRoot.Customer.AccessLogSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Customer_accessLogSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Customer.AccessLogSummary(childComplexity, args["grantId"].(*string)), true
 	case "Customer.accessLogVerification":
 		if e.ComplexityRoot.Customer.AccessLogVerification == nil {
 			break
@@ -2718,8 +2947,29 @@ type Customer implements Node {
     "Return entries after this cursor."
     after: String
   ): AccessLogConnection
-  "Checks the hash chain of the access log and reports the first broken link."
+  "Checks the access log against its signed checkpoints, with the server's own key, and reports the first problem. To check without trusting the server, keep accessLogCheckpoint and run ` + "`" + `wvsoft audit verify --checkpoint` + "`" + ` (README)."
   accessLogVerification: AccessLogVerification
+  "The newest signed checkpoint of the access log (the customer's admins). Keep its note: a later check against it shows any change, insertion or deletion up to its size."
+  accessLogCheckpoint: AccessLogCheckpoint
+  "A proof that an entry is in the access log's tree of a given size, such as that of a checkpoint you kept (the customer's admins)."
+  accessLogInclusionProof(
+    "The entry's position, AccessLogEntry.seq: 1 to the tree size."
+    seq: Int!
+    "The size of the tree to prove it in, 1 to the log's size; default the whole log."
+    treeSize: Int
+  ): AccessLogInclusionProof
+  "A proof that the access log's tree of size ` + "`" + `to` + "`" + ` extends the one of size ` + "`" + `from` + "`" + `: nothing up to ` + "`" + `from` + "`" + ` changed in between (the customer's admins)."
+  accessLogConsistencyProof(
+    "The smaller tree size, such as that of a checkpoint you kept: 1 to ` + "`" + `to` + "`" + `."
+    from: Int!
+    "The larger tree size, 1 to the log's size; default the whole log."
+    to: Int
+  ): AccessLogConsistencyProof
+  "Per grant, what WvSoft's staff read and wrote under it: the records and fields, how many requests, the first and the last; newest first (the customer's admins). Each entry keeps its detail in accessLog."
+  accessLogSummary(
+    "Only this grant."
+    grantId: ID
+  ): [AccessGrantSummary!]
   "(Potential) data breaches that concern this customer, with the 72-hour reporting clock (the customer's admins; WvSoft staff)."
   breaches: [BreachNotification!]
   "The customer's consent to WvSoft's processing (P6), with its history."
@@ -2968,7 +3218,7 @@ enum AccessEvent {
   ACCESS
 }
 
-"One entry of a customer's access log. Entries are append-only and chained by hash."
+"One entry of a customer's access log. Entries are append-only leaves of a Merkle tree per customer, whose heads the server signs (accessLogCheckpoint)."
 type AccessLogEntry implements Node {
   "The opaque global identifier."
   id: ID!
@@ -2988,8 +3238,10 @@ type AccessLogEntry implements Node {
   fields: [String!]
   "For REQUESTED and decisions: the reason given."
   reason: String
-  "The entry's hash (hex): sha256 of the previous entry's hash and this entry."
+  "The entry's leaf hash (hex): SHA-256 of a zero byte and the entry's canonical record."
   hash: String
+  "The entry's canonical record: the exact text the leaf hash covers, from which every other field here is read. A verifier rebuilds the tree from these (README, The verifiable access log)."
+  record: String
 }
 
 "A page of access-log entries."
@@ -3008,7 +3260,67 @@ type AccessLogEdge {
   node: AccessLogEntry
 }
 
-"The result of checking an access log's hash chain."
+"A signed checkpoint of a customer's access log: a C2SP signed note whose text is the origin (wvsoft.nl/access-log/<customer>), the tree size and the base64 root hash, signed with WvSoft's Ed25519 key (README, The verifiable access log)."
+type AccessLogCheckpoint {
+  "How many entries the checkpoint vouches for."
+  treeSize: Int!
+  "The tree's root hash, base64: SHA-256 as RFC 6962 defines it."
+  rootHash: String!
+  "The whole signed note; keep it byte for byte."
+  note: String!
+  "When the server signed it."
+  signedAt: Time
+}
+
+"A proof that one entry is in the tree of a given size: tlog.ProveRecord's hashes, checked with tlog.CheckRecord against the root of a checkpoint of that size."
+type AccessLogInclusionProof {
+  "The entry's position."
+  seq: Int!
+  "The size of the tree the proof is for."
+  treeSize: Int!
+  "The entry's canonical record: the bytes the leaf hash covers."
+  record: String!
+  "The leaf hash, base64: SHA-256 of a zero byte and the record."
+  leafHash: String!
+  "The proof's hashes, base64, in tlog's order."
+  hashes: [String!]!
+  "The server's signed checkpoint of this tree size."
+  checkpoint: AccessLogCheckpoint
+}
+
+"A proof that a larger tree extends a smaller one: tlog.ProveTree's hashes, checked with tlog.CheckTree against the roots of the two checkpoints."
+type AccessLogConsistencyProof {
+  "The smaller tree size."
+  from: Int!
+  "The larger tree size."
+  to: Int!
+  "The proof's hashes, base64, in tlog's order."
+  hashes: [String!]!
+  "The server's signed checkpoint of size ` + "`" + `from` + "`" + `."
+  fromCheckpoint: AccessLogCheckpoint
+  "The server's signed checkpoint of size ` + "`" + `to` + "`" + `."
+  toCheckpoint: AccessLogCheckpoint
+}
+
+"What WvSoft's staff did under one grant, summed up from its ACCESS entries."
+type AccessGrantSummary {
+  "The grant."
+  grant: SupportAccessGrant
+  "How many requests read data under it."
+  requests: Int!
+  "How many writes it carried."
+  writes: Int!
+  "The global ids of the records read or written, each once."
+  records: [ID!]!
+  "The fields read or written, as Type.field, each once."
+  fields: [String!]!
+  "The first access."
+  firstAt: Time
+  "The last access."
+  lastAt: Time
+}
+
+"The result of checking an access log against its signed checkpoints."
 type AccessLogVerification {
   "Whether every entry is present and unaltered."
   intact: Boolean!
@@ -3745,6 +4057,40 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccessGrantSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "grant":
+		return ec.fieldContext_AccessGrantSummary_grant(ctx, field)
+	case "requests":
+		return ec.fieldContext_AccessGrantSummary_requests(ctx, field)
+	case "writes":
+		return ec.fieldContext_AccessGrantSummary_writes(ctx, field)
+	case "records":
+		return ec.fieldContext_AccessGrantSummary_records(ctx, field)
+	case "fields":
+		return ec.fieldContext_AccessGrantSummary_fields(ctx, field)
+	case "firstAt":
+		return ec.fieldContext_AccessGrantSummary_firstAt(ctx, field)
+	case "lastAt":
+		return ec.fieldContext_AccessGrantSummary_lastAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessGrantSummary", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessLogCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "treeSize":
+		return ec.fieldContext_AccessLogCheckpoint_treeSize(ctx, field)
+	case "rootHash":
+		return ec.fieldContext_AccessLogCheckpoint_rootHash(ctx, field)
+	case "note":
+		return ec.fieldContext_AccessLogCheckpoint_note(ctx, field)
+	case "signedAt":
+		return ec.fieldContext_AccessLogCheckpoint_signedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogCheckpoint", field.Name)
+}
+
 func (ec *executionContext) childFields_AccessLogConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "edges":
@@ -3753,6 +4099,22 @@ func (ec *executionContext) childFields_AccessLogConnection(ctx context.Context,
 		return ec.fieldContext_AccessLogConnection_pageInfo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessLogConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessLogConsistencyProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_AccessLogConsistencyProof_from(ctx, field)
+	case "to":
+		return ec.fieldContext_AccessLogConsistencyProof_to(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AccessLogConsistencyProof_hashes(ctx, field)
+	case "fromCheckpoint":
+		return ec.fieldContext_AccessLogConsistencyProof_fromCheckpoint(ctx, field)
+	case "toCheckpoint":
+		return ec.fieldContext_AccessLogConsistencyProof_toCheckpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogConsistencyProof", field.Name)
 }
 
 func (ec *executionContext) childFields_AccessLogEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3787,8 +4149,28 @@ func (ec *executionContext) childFields_AccessLogEntry(ctx context.Context, fiel
 		return ec.fieldContext_AccessLogEntry_reason(ctx, field)
 	case "hash":
 		return ec.fieldContext_AccessLogEntry_hash(ctx, field)
+	case "record":
+		return ec.fieldContext_AccessLogEntry_record(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessLogEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_AccessLogInclusionProof(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seq":
+		return ec.fieldContext_AccessLogInclusionProof_seq(ctx, field)
+	case "treeSize":
+		return ec.fieldContext_AccessLogInclusionProof_treeSize(ctx, field)
+	case "record":
+		return ec.fieldContext_AccessLogInclusionProof_record(ctx, field)
+	case "leafHash":
+		return ec.fieldContext_AccessLogInclusionProof_leafHash(ctx, field)
+	case "hashes":
+		return ec.fieldContext_AccessLogInclusionProof_hashes(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AccessLogInclusionProof_checkpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccessLogInclusionProof", field.Name)
 }
 
 func (ec *executionContext) childFields_AccessLogVerification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4001,6 +4383,14 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_accessLog(ctx, field)
 	case "accessLogVerification":
 		return ec.fieldContext_Customer_accessLogVerification(ctx, field)
+	case "accessLogCheckpoint":
+		return ec.fieldContext_Customer_accessLogCheckpoint(ctx, field)
+	case "accessLogInclusionProof":
+		return ec.fieldContext_Customer_accessLogInclusionProof(ctx, field)
+	case "accessLogConsistencyProof":
+		return ec.fieldContext_Customer_accessLogConsistencyProof(ctx, field)
+	case "accessLogSummary":
+		return ec.fieldContext_Customer_accessLogSummary(ctx, field)
 	case "breaches":
 		return ec.fieldContext_Customer_breaches(ctx, field)
 	case "consent":
@@ -4514,6 +4904,64 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) field_Customer_accessLogConsistencyProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "to",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["to"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Customer_accessLogInclusionProof_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "seq",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["seq"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "treeSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["treeSize"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Customer_accessLogSummary_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "grantId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["grantId"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Customer_accessLog_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -5207,6 +5655,268 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
+func (ec *executionContext) _AccessGrantSummary_grant(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_grant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessGrantSummary().Grant(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_grant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessGrantSummary",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessGrantSummary_requests(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_requests(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requests, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_requests(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessGrantSummary_writes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_writes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Writes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_writes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessGrantSummary_records(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "ID")
+}
+
+func (ec *executionContext) _AccessGrantSummary_fields(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessGrantSummary_firstAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_firstAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FirstAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_firstAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AccessGrantSummary_lastAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessGrantSummary_lastAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessGrantSummary_lastAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Time")
+}
+
+func (ec *executionContext) _AccessLogCheckpoint_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogCheckpoint_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogCheckpoint_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogCheckpoint", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogCheckpoint_rootHash(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogCheckpoint_rootHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RootHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogCheckpoint_rootHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogCheckpoint_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogCheckpoint_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogCheckpoint", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogCheckpoint_signedAt(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogCheckpoint_signedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogCheckpoint_signedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogCheckpoint", field, false, false, "Time")
+}
+
 func (ec *executionContext) _AccessLogConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5266,6 +5976,139 @@ func (ec *executionContext) fieldContext_AccessLogConnection_pageInfo(_ context.
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessLogConsistencyProof_from(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConsistencyProof_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConsistencyProof_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogConsistencyProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogConsistencyProof_to(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConsistencyProof_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConsistencyProof_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogConsistencyProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogConsistencyProof_hashes(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConsistencyProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConsistencyProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogConsistencyProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogConsistencyProof_fromCheckpoint(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConsistencyProof_fromCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromCheckpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogCheckpoint) graphql.Marshaler {
+			return ec.marshalOAccessLogCheckpoint2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConsistencyProof_fromCheckpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogConsistencyProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AccessLogConsistencyProof_toCheckpoint(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogConsistencyProof_toCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToCheckpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogCheckpoint) graphql.Marshaler {
+			return ec.marshalOAccessLogCheckpoint2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogConsistencyProof_toCheckpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogConsistencyProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogCheckpoint(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5563,6 +6406,176 @@ func (ec *executionContext) _AccessLogEntry_hash(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_AccessLogEntry_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogEntry_record(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Record(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogInclusionProof_seq(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogInclusionProof_seq(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seq, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogInclusionProof_seq(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogInclusionProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogInclusionProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogInclusionProof_treeSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TreeSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogInclusionProof_treeSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogInclusionProof", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AccessLogInclusionProof_record(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogInclusionProof_record(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Record, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogInclusionProof_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogInclusionProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogInclusionProof_leafHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeafHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogInclusionProof_leafHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogInclusionProof_hashes(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogInclusionProof_hashes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hashes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogInclusionProof_hashes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccessLogInclusionProof", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccessLogInclusionProof_checkpoint(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogInclusionProof_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Checkpoint, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogCheckpoint) graphql.Marshaler {
+			return ec.marshalOAccessLogCheckpoint2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogInclusionProof_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogInclusionProof",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AccessLogVerification_intact(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
@@ -7422,6 +8435,170 @@ func (ec *executionContext) fieldContext_Customer_accessLogVerification(_ contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AccessLogVerification(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLogCheckpoint(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLogCheckpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().AccessLogCheckpoint(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogCheckpoint) graphql.Marshaler {
+			return ec.marshalOAccessLogCheckpoint2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLogCheckpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLogInclusionProof(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLogInclusionProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().AccessLogInclusionProof(ctx, obj, fc.Args["seq"].(int), fc.Args["treeSize"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogInclusionProof) graphql.Marshaler {
+			return ec.marshalOAccessLogInclusionProof2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogInclusionProof(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLogInclusionProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogInclusionProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_accessLogInclusionProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLogConsistencyProof(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLogConsistencyProof(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().AccessLogConsistencyProof(ctx, obj, fc.Args["from"].(int), fc.Args["to"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogConsistencyProof) graphql.Marshaler {
+			return ec.marshalOAccessLogConsistencyProof2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogConsistencyProof(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLogConsistencyProof(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogConsistencyProof(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_accessLogConsistencyProof_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLogSummary(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLogSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Customer().AccessLogSummary(ctx, obj, fc.Args["grantId"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.GrantAccessSummary) graphql.Marshaler {
+			return ec.marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummaryᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLogSummary(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Customer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessGrantSummary(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Customer_accessLogSummary_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -15195,6 +16372,118 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var accessGrantSummaryImplementors = []string{"AccessGrantSummary"}
+
+func (ec *executionContext) _AccessGrantSummary(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.GrantAccessSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessGrantSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessGrantSummary")
+		case "grant":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessGrantSummary_grant(ctx, field, obj)
+				})
+		case "requests":
+			out.Values[i] = ec._AccessGrantSummary_requests(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "writes":
+			out.Values[i] = ec._AccessGrantSummary_writes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "records":
+			out.Values[i] = ec._AccessGrantSummary_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fields":
+			out.Values[i] = ec._AccessGrantSummary_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "firstAt":
+			out.Values[i] = ec._AccessGrantSummary_firstAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lastAt":
+			out.Values[i] = ec._AccessGrantSummary_lastAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessLogCheckpointImplementors = []string{"AccessLogCheckpoint"}
+
+func (ec *executionContext) _AccessLogCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *model.AccessLogCheckpoint) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogCheckpointImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogCheckpoint")
+		case "treeSize":
+			out.Values[i] = ec._AccessLogCheckpoint_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rootHash":
+			out.Values[i] = ec._AccessLogCheckpoint_rootHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._AccessLogCheckpoint_note(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signedAt":
+			out.Values[i] = ec._AccessLogCheckpoint_signedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var accessLogConnectionImplementors = []string{"AccessLogConnection"}
 
 func (ec *executionContext) _AccessLogConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AccessLogConnection) graphql.Marshaler {
@@ -15214,6 +16503,59 @@ func (ec *executionContext) _AccessLogConnection(ctx context.Context, sel ast.Se
 		case "pageInfo":
 			out.Values[i] = ec._AccessLogConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessLogConsistencyProofImplementors = []string{"AccessLogConsistencyProof"}
+
+func (ec *executionContext) _AccessLogConsistencyProof(ctx context.Context, sel ast.SelectionSet, obj *model.AccessLogConsistencyProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogConsistencyProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogConsistencyProof")
+		case "from":
+			out.Values[i] = ec._AccessLogConsistencyProof_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "to":
+			out.Values[i] = ec._AccessLogConsistencyProof_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._AccessLogConsistencyProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromCheckpoint":
+			out.Values[i] = ec._AccessLogConsistencyProof_fromCheckpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "toCheckpoint":
+			out.Values[i] = ec._AccessLogConsistencyProof_toCheckpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -15338,6 +16680,70 @@ func (ec *executionContext) _AccessLogEntry(ctx context.Context, sel ast.Selecti
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AccessLogEntry_hash(ctx, field, obj)
 				})
+		case "record":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_record(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var accessLogInclusionProofImplementors = []string{"AccessLogInclusionProof"}
+
+func (ec *executionContext) _AccessLogInclusionProof(ctx context.Context, sel ast.SelectionSet, obj *model.AccessLogInclusionProof) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogInclusionProofImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccessLogInclusionProof")
+		case "seq":
+			out.Values[i] = ec._AccessLogInclusionProof_seq(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "treeSize":
+			out.Values[i] = ec._AccessLogInclusionProof_treeSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "record":
+			out.Values[i] = ec._AccessLogInclusionProof_record(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leafHash":
+			out.Values[i] = ec._AccessLogInclusionProof_leafHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hashes":
+			out.Values[i] = ec._AccessLogInclusionProof_hashes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkpoint":
+			out.Values[i] = ec._AccessLogInclusionProof_checkpoint(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16038,6 +17444,30 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_accessLogVerification(ctx, field, obj)
+				})
+		case "accessLogCheckpoint":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLogCheckpoint(ctx, field, obj)
+				})
+		case "accessLogInclusionProof":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLogInclusionProof(ctx, field, obj)
+				})
+		case "accessLogConsistencyProof":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLogConsistencyProof(ctx, field, obj)
+				})
+		case "accessLogSummary":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLogSummary(ctx, field, obj)
 				})
 		case "breaches":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -18134,6 +19564,14 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummary(ctx context.Context, sel ast.SelectionSet, v *wvsoft.GrantAccessSummary) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AccessGrantSummary!")
+		return graphql.Null
+	}
+	return ec._AccessGrantSummary(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNAccessLogEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AccessLogEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19099,6 +20537,32 @@ func (ec *executionContext) marshalOAccessEvent2string(ctx context.Context, sel 
 	return res
 }
 
+func (ec *executionContext) marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.GrantAccessSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummary(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOAccessLogCheckpoint2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogCheckpoint(ctx context.Context, sel ast.SelectionSet, v *model.AccessLogCheckpoint) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessLogCheckpoint(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAccessLogConnection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogConnection(ctx context.Context, sel ast.SelectionSet, v *model.AccessLogConnection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -19106,11 +20570,25 @@ func (ec *executionContext) marshalOAccessLogConnection2ᚖgithubᚗcomᚋwvsoft
 	return ec._AccessLogConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOAccessLogConsistencyProof2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogConsistencyProof(ctx context.Context, sel ast.SelectionSet, v *model.AccessLogConsistencyProof) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessLogConsistencyProof(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOAccessLogEntry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessLogEntry(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessLogEntry) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._AccessLogEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOAccessLogInclusionProof2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogInclusionProof(ctx context.Context, sel ast.SelectionSet, v *model.AccessLogInclusionProof) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccessLogInclusionProof(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐLogVerification(ctx context.Context, sel ast.SelectionSet, v *wvsoft.LogVerification) graphql.Marshaler {

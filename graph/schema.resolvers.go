@@ -21,6 +21,10 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
+func (r *accessGrantSummaryResolver) Grant(ctx context.Context, obj *wvsoft.GrantAccessSummary) (*wvsoft.AccessGrant, error) {
+	return r.grantByID(ctx, obj.GrantID)
+}
+
 func (r *accessLogEntryResolver) Seq(ctx context.Context, obj *wvsoft.AccessLogEntry) (int, error) {
 	return int(obj.Seq), nil
 }
@@ -50,6 +54,11 @@ func (r *accessLogEntryResolver) Reason(ctx context.Context, obj *wvsoft.AccessL
 func (r *accessLogEntryResolver) Hash(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error) {
 	h := hex.EncodeToString(obj.Hash)
 	return &h, nil
+}
+
+func (r *accessLogEntryResolver) Record(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error) {
+	record := string(obj.Record)
+	return &record, nil
 }
 
 func (r *apiKeyResolver) Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error) {
@@ -156,6 +165,22 @@ func (r *customerResolver) AccessLog(ctx context.Context, obj *wvsoft.Customer, 
 
 func (r *customerResolver) AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error) {
 	return r.authorized.VerifyAccessLog(ctx, obj.TenantID)
+}
+
+func (r *customerResolver) AccessLogCheckpoint(ctx context.Context, obj *wvsoft.Customer) (*model.AccessLogCheckpoint, error) {
+	return r.accessLogCheckpoint(ctx, obj.TenantID)
+}
+
+func (r *customerResolver) AccessLogInclusionProof(ctx context.Context, obj *wvsoft.Customer, seq int, treeSize *int) (*model.AccessLogInclusionProof, error) {
+	return r.accessLogInclusionProof(ctx, obj.TenantID, seq, treeSize)
+}
+
+func (r *customerResolver) AccessLogConsistencyProof(ctx context.Context, obj *wvsoft.Customer, from int, to *int) (*model.AccessLogConsistencyProof, error) {
+	return r.accessLogConsistencyProof(ctx, obj.TenantID, from, to)
+}
+
+func (r *customerResolver) AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.GrantAccessSummary, error) {
+	return r.accessLogSummary(ctx, obj.TenantID, grantID)
 }
 
 func (r *customerResolver) Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error) {
@@ -683,6 +708,10 @@ func (r *viewerResolver) Customer(ctx context.Context, obj *wvsoft.Subject) (*wv
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
 
+func (r *Resolver) AccessGrantSummary() AccessGrantSummaryResolver {
+	return &accessGrantSummaryResolver{r}
+}
+
 func (r *Resolver) AccessLogEntry() AccessLogEntryResolver { return &accessLogEntryResolver{r} }
 
 func (r *Resolver) ApiKey() ApiKeyResolver { return &apiKeyResolver{r} }
@@ -726,6 +755,7 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
+	accessGrantSummaryResolver struct{ *Resolver }
 	accessLogEntryResolver     struct{ *Resolver }
 	apiKeyResolver             struct{ *Resolver }
 	breachResolver             struct{ *Resolver }

@@ -237,6 +237,7 @@ structural_types := {
 	"Query", "Viewer", "PageInfo", "CustomerConnection", "CustomerEdge", "PersonConnection", "PersonEdge",
 	"CreateApiKeyPayload", "AccessScope", "AccessLogConnection", "AccessLogEdge", "AccessLogVerification",
 	"InquiryReceipt", "RetentionRule", "FieldOutcome", "DataExport",
+	"AccessLogCheckpoint", "AccessLogInclusionProof", "AccessLogConsistencyProof", "AccessGrantSummary",
 }
 
 # Fields of one type that lead to objects of another type: visible when those are.
@@ -244,6 +245,8 @@ links := {
 	"Customer": {
 		"contactPersons": "ContactPerson", "users": "User", "apiKeys": "ApiKey", "persons": "Person",
 		"supportAccessGrants": "SupportAccessGrant", "accessLog": "AccessLogEntry", "accessLogVerification": "AccessLogEntry",
+		"accessLogCheckpoint": "AccessLogEntry", "accessLogInclusionProof": "AccessLogEntry",
+		"accessLogConsistencyProof": "AccessLogEntry", "accessLogSummary": "AccessLogEntry",
 		"breaches": "BreachNotification", "consent": "Consent", "dataSubjectRequests": "DataSubjectRequest",
 	},
 	"Consent": {"history": "ConsentEvent"},

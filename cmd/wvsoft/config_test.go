@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wvsoft/privacy/graph"
+	"github.com/wvsoft/privacy/internal/accesslog"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -53,7 +54,14 @@ func TestConfiguration(t *testing.T) {
 
 // The production configuration answers neither introspection nor with field suggestions.
 func TestProductionHidesTheSchema(t *testing.T) {
-	s := startServer(t, map[string]string{"WVSOFT_ENV": "production"})
+	if _, err := loadLogKeys(config{Production: true}, true); err == nil || !strings.Contains(err.Error(), "ACCESS_LOG_SIGNING_KEY is required") {
+		t.Fatalf("production without an access-log signing key: %v", err)
+	}
+	skey, _, err := accesslog.GenerateKey("wvsoft-access-log-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey})
 	member := s.token("member@bakkerij-de-vries.example")
 	r := s.query(member, `{ __schema { types { name } } }`, nil)
 	if r.Data["__schema"] != nil || len(r.Errors) == 0 {

@@ -80,6 +80,8 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 		// The decision log joins the others, so that the search for personal values covers it.
 		"DECISION_LOG":        "stderr",
 		"DATA_ENCRYPTION_KEY": db.DataKey,
+		// Servers of one test share the access log's signing key, as they share the token key.
+		"ACCESS_LOG_SIGNING_KEY_FILE": filepath.Join(filepath.Dir(keyFile), "access-log-signing-key"),
 	}
 	for k, v := range extraEnv {
 		env[k] = v

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,8 +25,10 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/wvsoft/privacy/graph"
+	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/httpserver"
@@ -44,7 +48,9 @@ Usage:
   wvsoft migrate       apply the database migrations
   wvsoft seed          write the demo data (idempotent)
   wvsoft token EMAIL   print a development bearer token for a user or staff member
-  wvsoft audit verify  check every customer's access-log hash chain
+  wvsoft audit verify  check every customer's access log against its signed checkpoints
+                       (--checkpoint FILE --key PUBLIC_KEY: against a checkpoint you kept)
+  wvsoft audit keygen  make an access-log signing key and its public key
   wvsoft purge         apply the retention schedule now (--dry-run only counts)
   wvsoft rotate-keys   re-encrypt BSNs and medical notes with DATA_ENCRYPTION_KEY
 
@@ -110,16 +116,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "audit":
 		if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help") {
 			// Asking how to use a command is not an error (exit 0), whatever its subcommands.
-			fmt.Fprintln(stdout, "Usage: wvsoft audit verify\n\nChecks the hash chain of every customer's access log; exits non-zero when one is broken.")
+			fmt.Fprintln(stdout, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY | --api URL --token TOKEN --key PUBLIC_KEY] | wvsoft audit keygen [--name NAME]\n\nverify checks every customer's access log against its signed checkpoints (or one checkpoint a customer kept); keygen makes a signing key.")
 			return nil
 		}
-		if len(rest) == 0 || rest[0] != "verify" {
-			fmt.Fprintln(stderr, "Usage: wvsoft audit verify")
-			return errors.New("audit needs the subcommand verify")
+		if len(rest) > 0 && rest[0] == "keygen" {
+			return auditKeygen(rest[1:], stdout)
 		}
-		return withFlags("audit verify", "check the hash chain of every customer's access log and report the first broken link of each; exits non-zero when one is broken", rest[1:], stdout, func() error {
-			return auditVerify(ctx, cfg, stdout)
-		})
+		if len(rest) == 0 || rest[0] != "verify" {
+			fmt.Fprintln(stderr, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY] | wvsoft audit keygen [--name NAME]")
+			return errors.New("audit needs the subcommand verify or keygen")
+		}
+		return auditVerify(ctx, cfg, rest[1:], stdout)
 	case "purge":
 		fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 		fs.SetOutput(stdout)
@@ -288,41 +295,270 @@ func printToken(ctx context.Context, cfg config, email, customer string, ttl tim
 	return nil
 }
 
-// auditVerify checks every customer's access log.
-func auditVerify(ctx context.Context, cfg config, stdout io.Writer) error {
+// auditVerify checks customers' access logs: every customer's against its stored signed
+// checkpoints, or, with --checkpoint, the one customer the kept checkpoint names against it too.
+// The public key comes from --key (repeatable, for checkpoints of earlier keys), else from the
+// configured signing key.
+func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	checkpoint := fs.String("checkpoint", "", "a signed checkpoint you kept (from the e-mail or Customer.accessLogCheckpoint); checks its customer's log against it")
+	var keys []string
+	fs.Func("key", "a public (verifier) key of WvSoft's access log, as WvSoft published it; repeat it for earlier keys", func(v string) error {
+		keys = append(keys, v)
+		return nil
+	})
+	api := fs.String("api", "", "read the log through this GraphQL endpoint (https://…/graphql) as a customer's admin, instead of the database; needs --checkpoint")
+	token := fs.String("token", "", "the admin's bearer token for --api (default: the environment's WVSOFT_TOKEN)")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "Usage: wvsoft audit verify [--checkpoint FILE --key PUBLIC_KEY [--api URL --token TOKEN]]\n\n"+
+			"Rebuilds each customer's Merkle tree from its records and checks it against every signed checkpoint,\n"+
+			"and, with --checkpoint, against the one you kept: an altered, inserted or deleted entry or a cut tail\n"+
+			"is reported. Exits non-zero when a log is broken. Configuration comes from the environment (README.md).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if len(keys) == 0 {
+		if k, err := loadLogKeys(cfg, false); err == nil && k != nil {
+			keys = append(keys, k.VerifierKey)
+			keys = append(keys, cfg.LogVerifierKeys...)
+		}
+	}
+	var known note.Verifiers
+	if len(keys) > 0 {
+		var err error
+		if known, err = accesslog.Verifiers(keys...); err != nil {
+			return err
+		}
+	} else if *checkpoint != "" {
+		return errors.New("a kept checkpoint is checked with WvSoft's public key: give --key PUBLIC_KEY")
+	} else {
+		fmt.Fprintln(stdout, "no public key (--key or ACCESS_LOG_SIGNING_KEY): signatures are NOT checked, only the trees")
+	}
+	var kept []byte
+	var only *uuid.UUID
+	if *checkpoint != "" {
+		var err error
+		if kept, err = os.ReadFile(*checkpoint); err != nil {
+			return err
+		}
+		// Saved from a mail program, a note may have CRLF line ends or lose its last newline;
+		// the signature is over the text with LF.
+		kept = []byte(strings.TrimRight(strings.ReplaceAll(string(kept), "\r\n", "\n"), "\n") + "\n")
+		cp, err := accesslog.Open(kept, known)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *checkpoint, err)
+		}
+		tenant, err := accesslog.TenantOf(cp.Origin)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *checkpoint, err)
+		}
+		only = &tenant
+		fmt.Fprintf(stdout, "your checkpoint: %d entries of %s, signed by a given key\n", cp.Size, cp.Origin)
+	}
+	if *api != "" {
+		if only == nil {
+			return errors.New("--api checks one customer's log against a checkpoint it kept: give --checkpoint FILE")
+		}
+		if *token == "" {
+			*token = cfg.Token
+		}
+		l, err := fetchLog(ctx, *api, *token, *only)
+		if err != nil {
+			return err
+		}
+		rep := accesslog.Verify(l, known, kept)
+		return report(stdout, only.String(), rep)
+	}
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	broken := 0
-	page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
-	for {
-		customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
+	check := func(tenant uuid.UUID, name string) error {
+		l, err := db.ReadLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{tenant}}, tenant)
 		if err != nil {
 			return err
 		}
-		for _, c := range customers {
-			v, err := db.VerifyAccessLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{c.TenantID}}, c.TenantID)
+		var mine []byte
+		if only != nil {
+			mine = kept
+		}
+		if report(stdout, name, accesslog.Verify(l, known, mine)) != nil {
+			broken++
+		}
+		return nil
+	}
+	if only != nil {
+		if err := check(*only, only.String()); err != nil {
+			return err
+		}
+	} else {
+		page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
+		for {
+			customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
 			if err != nil {
 				return err
 			}
-			if v.Intact {
-				fmt.Fprintf(stdout, "%s: intact (%d entries)\n", c.Slug, v.Entries)
-				continue
+			for _, c := range customers {
+				if err := check(c.TenantID, c.Slug); err != nil {
+					return err
+				}
 			}
-			broken++
-			fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", c.Slug, *v.FirstBrokenSeq, *v.Problem)
+			if !more {
+				break
+			}
+			page.After = customers[len(customers)-1].TenantID
 		}
-		if !more {
-			break
-		}
-		page.After = customers[len(customers)-1].TenantID
 	}
 	if broken > 0 {
 		return fmt.Errorf("%d access log(s) broken", broken)
 	}
 	return nil
+}
+
+// report prints a verification's outcome; an error when the log is broken.
+func report(stdout io.Writer, name string, rep *accesslog.Report) error {
+	if rep.Intact() {
+		fmt.Fprintf(stdout, "%s: intact (%d entries, signed up to %d)\n", name, rep.Entries, rep.Covered)
+		return nil
+	}
+	p := rep.First()
+	fmt.Fprintf(stdout, "%s: BROKEN at entry %d: %s\n", name, p.Seq, p.What)
+	for _, q := range rep.Problems[1:] {
+		fmt.Fprintf(stdout, "  also at entry %d: %s\n", q.Seq, q.What)
+	}
+	return errors.New("the access log is broken")
+}
+
+// fetchLog reads a customer's whole log through the API, as its admin: every entry's record
+// and the newest signed checkpoint. Nothing the server says is trusted: the records are hashed
+// here, the checkpoints checked with the public key the customer holds.
+func fetchLog(ctx context.Context, endpoint, token string, tenant uuid.UUID) (accesslog.Log, error) {
+	l := accesslog.Log{Tenant: tenant, Sparse: true}
+	if token == "" {
+		return l, errors.New("--api needs the admin's bearer token: --token or WVSOFT_TOKEN")
+	}
+	const q = `query($after: String) { me { customer { id accessLogCheckpoint { note }
+		accessLog(first: 500, after: $after) { edges { node { seq record } } pageInfo { hasNextPage endCursor } } } } }`
+	var after *string
+	for {
+		body, err := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"after": after}})
+		if err != nil {
+			return l, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		if err != nil {
+			return l, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return l, err
+		}
+		var out struct {
+			Data struct {
+				Me struct {
+					Customer *struct {
+						ID         string `json:"id"`
+						Checkpoint *struct {
+							Note string `json:"note"`
+						} `json:"accessLogCheckpoint"`
+						Log struct {
+							Edges []struct {
+								Node struct {
+									Seq    int64  `json:"seq"`
+									Record string `json:"record"`
+								} `json:"node"`
+							} `json:"edges"`
+							PageInfo struct {
+								HasNextPage bool    `json:"hasNextPage"`
+								EndCursor   *string `json:"endCursor"`
+							} `json:"pageInfo"`
+						} `json:"accessLog"`
+					} `json:"customer"`
+				} `json:"me"`
+			} `json:"data"`
+			Errors []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		err = json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(&out)
+		resp.Body.Close()
+		if err != nil {
+			return l, fmt.Errorf("%s answered HTTP %d without a GraphQL answer: %w", endpoint, resp.StatusCode, err)
+		}
+		if len(out.Errors) > 0 || out.Data.Me.Customer == nil {
+			msg := "no customer"
+			if len(out.Errors) > 0 {
+				msg = out.Errors[0].Message
+			}
+			return l, fmt.Errorf("%s: %s (is the token a customer admin's?)", endpoint, msg)
+		}
+		c := out.Data.Me.Customer
+		if id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindCustomer, c.ID); err != nil || id != tenant {
+			return l, errors.New("the token's customer is not the one the checkpoint is of")
+		}
+		if after == nil && c.Checkpoint != nil {
+			l.Checkpoints = append(l.Checkpoints, c.Checkpoint.Note)
+		}
+		for _, e := range c.Log.Edges {
+			l.Entries = append(l.Entries, accesslog.Entry{Seq: e.Node.Seq, Record: []byte(e.Node.Record)})
+		}
+		if !c.Log.PageInfo.HasNextPage || c.Log.PageInfo.EndCursor == nil {
+			return l, nil
+		}
+		after = c.Log.PageInfo.EndCursor
+	}
+}
+
+// auditKeygen prints a new signing key and its public key, for ACCESS_LOG_SIGNING_KEY and for
+// customers (README, rotation).
+func auditKeygen(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("audit keygen", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	name := fs.String("name", "wvsoft-access-log", "the key's name, shown in every signature (no spaces or '+'); a date in it helps rotation")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	skey, vkey, err := accesslog.GenerateKey(*name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ACCESS_LOG_SIGNING_KEY=%s\npublic key (give to customers): %s\n", skey, vkey)
+	return nil
+}
+
+// loadLogKeys reads the access log's signing key: ACCESS_LOG_SIGNING_KEY, which production must
+// set, or in development a key kept in ACCESS_LOG_SIGNING_KEY_FILE, created on first use when
+// create is set (like the data encryption key). The database never holds it.
+func loadLogKeys(cfg config, create bool) (*accesslog.Keys, error) {
+	skey := cfg.LogSigningKey
+	if skey == "" {
+		if cfg.Production {
+			return nil, errors.New("ACCESS_LOG_SIGNING_KEY is required in production (`wvsoft audit keygen` makes one; see README, The verifiable access log)")
+		}
+		if !create {
+			if _, err := os.Stat(cfg.LogSigningKeyFile); err != nil {
+				return nil, nil
+			}
+		}
+		var err error
+		if skey, err = accesslog.LoadOrCreateKeyFile(cfg.LogSigningKeyFile); err != nil {
+			return nil, fmt.Errorf("development access-log key %s: %w", cfg.LogSigningKeyFile, err)
+		}
+	}
+	return accesslog.NewKeys(skey, cfg.LogVerifierKeys...)
 }
 
 func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
@@ -374,6 +610,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	}
 	dbOpts = append(dbOpts, postgres.WithKeyring(keys))
+	logKeys, err := loadLogKeys(cfg, true)
+	if err != nil {
+		return err
+	}
+	dbOpts = append(dbOpts, postgres.WithLogKeys(logKeys))
 	db, err := openApp(ctx, cfg, dbOpts...)
 	if err != nil {
 		return err
@@ -459,6 +700,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	url := browsableURL(ln.Addr())
 	logger.Info("serving", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "Access-log public key: %s\n", logKeys.VerifierKey)
 	fmt.Fprintf(stdout, "GraphQL:    %s/graphql\nPlayground: %s/playground/\n", url, url)
 
 	errc := make(chan error, 1)
@@ -518,8 +760,8 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	}
 }
 
-// purgeEveryHour applies the retention schedule every hour (P2); it is idempotent, so every
-// server may run it.
+// purgeEveryHour applies the retention schedule every hour (P2), and looks at the access logs'
+// checkpoints (issue 14); both are idempotent, so every server may run them.
 func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
@@ -531,11 +773,29 @@ func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 		} else {
 			logger.Info("purge", "counts", run.Counts)
 		}
+		checkpointLogs(ctx, db, logger)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// checkpointLogs signs adopted access logs and reports logs with unsigned entries (issue 14);
+// it runs with the hourly purge, on every server (idempotent, under the append lock).
+func checkpointLogs(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
+	signed, unsigned, err := db.CheckpointLogs(ctx)
+	if err != nil {
+		logger.Error("access-log checkpoints", "error", err.Error())
+		return
+	}
+	if signed > 0 {
+		logger.Info("access-log checkpoints: adopted logs signed", "count", signed)
+	}
+	for _, tenant := range unsigned {
+		logger.Error("access log has entries without a signed checkpoint: not appended by a server with the signing key; run wvsoft audit verify",
+			"tenant_id", tenant.String())
 	}
 }
 
@@ -570,9 +830,14 @@ type config struct {
 	DataKey                string
 	DataOldKeys            []string
 	DataKeyFile            string
-	ShutdownTimeout        time.Duration
-	RequestTimeout         time.Duration
-	StatementTimeout       time.Duration
+	LogSigningKey          string
+	LogSigningKeyFile      string
+	LogVerifierKeys        []string
+	// Token is a bearer token for `audit verify --api`.
+	Token            string
+	ShutdownTimeout  time.Duration
+	RequestTimeout   time.Duration
+	StatementTimeout time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -597,6 +862,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		OIDCCustomerClaim:      get("OIDC_CUSTOMER_CLAIM", auth.DefaultCustomerClaim),
 		DataKey:                getenv("DATA_ENCRYPTION_KEY"),
 		DataKeyFile:            get("DATA_ENCRYPTION_KEY_FILE", ".data/data-encryption-key"),
+		LogSigningKey:          strings.TrimSpace(getenv("ACCESS_LOG_SIGNING_KEY")),
+		LogSigningKeyFile:      get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
+		Token:                  getenv("WVSOFT_TOKEN"),
 		Production:             get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")
@@ -682,6 +950,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataOldKeys = append(c.DataOldKeys, k)
+		}
+	}
+	for _, k := range strings.Split(getenv("ACCESS_LOG_VERIFIER_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.LogVerifierKeys = append(c.LogVerifierKeys, k)
 		}
 	}
 	return c, errors.Join(errs...)

@@ -9,6 +9,18 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
+// A signed checkpoint of a customer's access log: a C2SP signed note whose text is the origin (wvsoft.nl/access-log/<customer>), the tree size and the base64 root hash, signed with WvSoft's Ed25519 key (README, The verifiable access log).
+type AccessLogCheckpoint struct {
+	// How many entries the checkpoint vouches for.
+	TreeSize int `json:"treeSize"`
+	// The tree's root hash, base64: SHA-256 as RFC 6962 defines it.
+	RootHash string `json:"rootHash"`
+	// The whole signed note; keep it byte for byte.
+	Note string `json:"note"`
+	// When the server signed it.
+	SignedAt *time.Time `json:"signedAt,omitempty"`
+}
+
 // A page of access-log entries.
 type AccessLogConnection struct {
 	// The entries of this page, each with its cursor.
@@ -17,12 +29,42 @@ type AccessLogConnection struct {
 	PageInfo *PageInfo `json:"pageInfo"`
 }
 
+// A proof that a larger tree extends a smaller one: tlog.ProveTree's hashes, checked with tlog.CheckTree against the roots of the two checkpoints.
+type AccessLogConsistencyProof struct {
+	// The smaller tree size.
+	From int `json:"from"`
+	// The larger tree size.
+	To int `json:"to"`
+	// The proof's hashes, base64, in tlog's order.
+	Hashes []string `json:"hashes"`
+	// The server's signed checkpoint of size `from`.
+	FromCheckpoint *AccessLogCheckpoint `json:"fromCheckpoint,omitempty"`
+	// The server's signed checkpoint of size `to`.
+	ToCheckpoint *AccessLogCheckpoint `json:"toCheckpoint,omitempty"`
+}
+
 // An access-log entry with its cursor.
 type AccessLogEdge struct {
 	// The cursor of this entry.
 	Cursor string `json:"cursor"`
 	// The entry.
 	Node *wvsoft.AccessLogEntry `json:"node,omitempty"`
+}
+
+// A proof that one entry is in the tree of a given size: tlog.ProveRecord's hashes, checked with tlog.CheckRecord against the root of a checkpoint of that size.
+type AccessLogInclusionProof struct {
+	// The entry's position.
+	Seq int `json:"seq"`
+	// The size of the tree the proof is for.
+	TreeSize int `json:"treeSize"`
+	// The entry's canonical record: the bytes the leaf hash covers.
+	Record string `json:"record"`
+	// The leaf hash, base64: SHA-256 of a zero byte and the record.
+	LeafHash string `json:"leafHash"`
+	// The proof's hashes, base64, in tlog's order.
+	Hashes []string `json:"hashes"`
+	// The server's signed checkpoint of this tree size.
+	Checkpoint *AccessLogCheckpoint `json:"checkpoint,omitempty"`
 }
 
 // What a support-access grant opens.

@@ -611,3 +611,48 @@ func (s *Store) PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error) {
 	}
 	return s.next.PurgeRuns(ctx, f)
 }
+
+// logFilter is the request's reach into a customer's access log; a customer outside it is not
+// found. The checkpoints, proofs and summaries ask the same as the entry list.
+func logFilter(ctx context.Context, tenant uuid.UUID) (wvsoft.TenantFilter, error) {
+	f, err := Filter(ctx, wvsoft.KindAccessLog, ActionRead)
+	if err != nil {
+		return f, err
+	}
+	if !f.Allows(tenant) {
+		return f, wvsoft.NotFound("customer")
+	}
+	return f, nil
+}
+
+func (s *Store) LatestCheckpoint(ctx context.Context, tenant uuid.UUID) (*wvsoft.LogCheckpoint, error) {
+	f, err := logFilter(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.LatestCheckpoint(ctx, f, tenant)
+}
+
+func (s *Store) InclusionProof(ctx context.Context, tenant uuid.UUID, seq int64, treeSize *int64) (*wvsoft.InclusionProof, error) {
+	f, err := logFilter(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.InclusionProof(ctx, f, tenant, seq, treeSize)
+}
+
+func (s *Store) ConsistencyProof(ctx context.Context, tenant uuid.UUID, from int64, to *int64) (*wvsoft.ConsistencyProof, error) {
+	f, err := logFilter(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.ConsistencyProof(ctx, f, tenant, from, to)
+}
+
+func (s *Store) AccessSummaries(ctx context.Context, tenant uuid.UUID, grant *uuid.UUID) ([]*wvsoft.GrantAccessSummary, error) {
+	f, err := logFilter(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.AccessSummaries(ctx, f, tenant, grant)
+}

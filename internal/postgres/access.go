@@ -1,12 +1,7 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"database/sql"
-	"encoding/json"
-	"fmt"
 	"sort"
 	"time"
 
@@ -78,7 +73,7 @@ func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft
 		if err := enqueue(ctx, tx, &tenant, recipientsFrom("User.email", admins...), wvsoft.AccessRequestLetter(g), wvsoft.PurposeSupportAccess, &g.UUID, g.RequestedAt); err != nil {
 			return err
 		}
-		return appendLog(ctx, tx, g.TenantID, wvsoft.EventRequested, wvsoft.SubjectStaff, &g.RequestedBy, &g.UUID,
+		return d.appendLog(ctx, tx, g.TenantID, wvsoft.EventRequested, wvsoft.SubjectStaff, &g.RequestedBy, &g.UUID,
 			grantDetail(g), g.RequestedAt)
 	})
 }
@@ -113,7 +108,7 @@ func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 			return err
 		}
 		out = g
-		return appendLog(ctx, tx, g.TenantID, event, wvsoft.SubjectUser, &by, &g.UUID, grantDetail(g), now)
+		return d.appendLog(ctx, tx, g.TenantID, event, wvsoft.SubjectUser, &by, &g.UUID, grantDetail(g), now)
 	})
 	return out, err
 }
@@ -136,7 +131,11 @@ func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 			return err
 		}
 		out = g
-		return appendLog(ctx, tx, g.TenantID, wvsoft.EventRevoked, wvsoft.SubjectUser, &by, &g.UUID, map[string]any{}, now)
+		cp, err := d.appendEntry(ctx, tx, g.TenantID, wvsoft.EventRevoked, wvsoft.SubjectUser, &by, &g.UUID, map[string]any{}, now)
+		if err != nil {
+			return err
+		}
+		return d.sendCheckpoint(ctx, tx, f.All, g, wvsoft.EventRevoked, cp, now)
 	})
 	return out, err
 }
@@ -177,7 +176,7 @@ func (d *DB) LogAccess(ctx context.Context, actor *wvsoft.Subject, accesses []wv
 		err := d.inTx(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{a.TenantID}}, func(tx *sqlx.Tx) error {
 			sort.Strings(a.Records)
 			sort.Strings(a.Fields)
-			return appendLog(ctx, tx, a.TenantID, wvsoft.EventAccess, actor.Kind, &actor.ID, &a.GrantID,
+			return d.appendLog(ctx, tx, a.TenantID, wvsoft.EventAccess, actor.Kind, &actor.ID, &a.GrantID,
 				map[string]any{"records": a.Records, "fields": a.Fields}, at)
 		})
 		if err != nil {
@@ -193,10 +192,11 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 	var due []struct {
 		TenantID uuid.UUID `db:"tenant_id"`
 		ID       uuid.UUID `db:"id"`
+		Approved bool      `db:"approved"`
 	}
 	// The sweeper acts for every customer: the register flag lets it see access_grants.
 	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &due, `SELECT tenant_id, id FROM access_grants
+		return tx.SelectContext(ctx, &due, `SELECT tenant_id, id, status = 'APPROVED' AS approved FROM access_grants
 			WHERE (status = 'PENDING' AND answer_by <= $1) OR (status = 'APPROVED' AND expires_at <= $1)`, now)
 	})
 	if err != nil {
@@ -214,141 +214,18 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 				return nil // another server got there first
 			}
 			n++
-			return appendLog(ctx, tx, g.TenantID, wvsoft.EventExpired, "SYSTEM", nil, &g.ID, map[string]any{}, now)
+			cp, err := d.appendEntry(ctx, tx, g.TenantID, wvsoft.EventExpired, "SYSTEM", nil, &g.ID, map[string]any{}, now)
+			if err != nil || !g.Approved {
+				return err // an unanswered request never was a grant: nothing ended
+			}
+			grant := &wvsoft.AccessGrant{TenantID: g.TenantID, UUID: g.ID}
+			return d.sendCheckpoint(ctx, tx, false, grant, wvsoft.EventExpired, cp, now)
 		})
 		if err != nil {
 			return n, err
 		}
 	}
 	return n, nil
-}
-
-// AccessLog returns a page of a customer's log in order, optionally for one grant and a time window.
-func (d *DB) AccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, filter wvsoft.AccessLogFilter, afterSeq int64, first int) ([]*wvsoft.AccessLogEntry, bool, error) {
-	rows := []logRow{}
-	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash
-		FROM access_log WHERE %s AND tenant_id = $2 AND seq > $3
-		AND ($4::uuid IS NULL OR grant_id = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
-		ORDER BY tenant_id, seq LIMIT $7`, tenant, afterSeq, nullUUID(filter.GrantID), filter.From, filter.To, first+1)
-	entries, err := logEntries(rows, err)
-	return trimPage(entries, first, err)
-}
-
-// VerifyAccessLog recomputes a customer's hash chain and reports the first broken link: an
-// altered entry, or a removed one (a gap in the sequence, or a chain that does not continue).
-func (d *DB) VerifyAccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (*wvsoft.LogVerification, error) {
-	rows := []logRow{}
-	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash
-		FROM access_log WHERE %s AND tenant_id = $2 ORDER BY seq`, tenant)
-	entries, err := logEntries(rows, err)
-	if err != nil {
-		return nil, err
-	}
-	v := &wvsoft.LogVerification{Intact: true, Entries: len(entries)}
-	broken := func(seq int64, problem string) (*wvsoft.LogVerification, error) {
-		s := int(seq)
-		v.Intact, v.FirstBrokenSeq, v.Problem = false, &s, &problem
-		return v, nil
-	}
-	prev := genesis(tenant)
-	for i, e := range entries {
-		if e.Seq != int64(i+1) {
-			return broken(int64(i+1), fmt.Sprintf("entry %d is missing", i+1))
-		}
-		if !bytes.Equal(e.PrevHash, prev) {
-			return broken(e.Seq, "the entry does not continue the chain")
-		}
-		if !bytes.Equal(digest(prev, e), e.Hash) {
-			return broken(e.Seq, "the entry was altered")
-		}
-		prev = e.Hash
-	}
-	return v, nil
-}
-
-type logRow struct {
-	wvsoft.AccessLogEntry
-	RawDetail []byte `db:"detail"`
-}
-
-func logEntries(rows []logRow, err error) ([]*wvsoft.AccessLogEntry, error) {
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*wvsoft.AccessLogEntry, len(rows))
-	for i := range rows {
-		e := rows[i].AccessLogEntry
-		if err := json.Unmarshal(rows[i].RawDetail, &e.Detail); err != nil {
-			return nil, err
-		}
-		out[i] = &e
-	}
-	return out, nil
-}
-
-// appendLog adds an entry to a customer's chain inside tx. An advisory lock per customer orders
-// concurrent appends; the hash covers the previous hash and every field of the entry.
-func appendLog(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, event, actorKind string, actor, grant *uuid.UUID, detail map[string]any, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7461003))`, tenant); err != nil {
-		return err
-	}
-	e := &wvsoft.AccessLogEntry{TenantID: tenant, Event: event, ActorKind: actorKind, ActorID: actor, GrantID: grant,
-		Detail: detail, At: at.UTC().Truncate(time.Microsecond)}
-	var last struct {
-		Seq  int64  `db:"seq"`
-		Hash []byte `db:"hash"`
-	}
-	err := tx.GetContext(ctx, &last, `SELECT seq, hash FROM access_log WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1`, tenant)
-	switch {
-	case err == sql.ErrNoRows:
-		e.Seq, e.PrevHash = 1, genesis(tenant)
-	case err != nil:
-		return err
-	default:
-		e.Seq, e.PrevHash = last.Seq+1, last.Hash
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return err
-	}
-	e.UUID = id
-	// Round-trip the detail through JSON first, so the hash is over what the database returns.
-	raw, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	e.Detail = nil
-	if err := json.Unmarshal(raw, &e.Detail); err != nil {
-		return err
-	}
-	e.Hash = digest(e.PrevHash, e)
-	_, err = tx.ExecContext(ctx, `INSERT INTO access_log (tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail, prev_hash, hash)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`, tenant, e.Seq, e.UUID, e.At, e.Event, e.ActorKind, e.ActorID, e.GrantID,
-		raw, e.PrevHash, e.Hash)
-	return err
-}
-
-// genesis is the previous hash of a customer's first entry.
-func genesis(tenant uuid.UUID) []byte {
-	sum := sha256.Sum256([]byte("wvsoft access log " + tenant.String()))
-	return sum[:]
-}
-
-// digest is sha256(prev || canonical entry). JSON objects are written with sorted keys.
-func digest(prev []byte, e *wvsoft.AccessLogEntry) []byte {
-	detail, _ := json.Marshal(e.Detail)
-	h := sha256.New()
-	h.Write(prev)
-	fmt.Fprintf(h, "%d\n%s\n%s\n%s\n%s\n%s\n%s\n%s\n%s", e.Seq, e.TenantID, e.UUID, e.At.UTC().Format(time.RFC3339Nano),
-		e.Event, e.ActorKind, uuidString(e.ActorID), uuidString(e.GrantID), detail)
-	return h.Sum(nil)
-}
-
-func uuidString(id *uuid.UUID) string {
-	if id == nil {
-		return "-"
-	}
-	return id.String()
 }
 
 func nullUUID(id *uuid.UUID) any {
@@ -402,7 +279,7 @@ func dataSpaceKind(kind string) bool {
 // space: which record, which fields (Type.field, as reads are recorded), under which grant (P9).
 // The grant is the one the policy's write decision rested on (wvsoft.WriteGrantFrom). Writes by
 // the customer itself are not access by WvSoft and are not logged here.
-func logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, kind string, id uuid.UUID, op string, fields []string, at time.Time) error {
+func (d *DB) logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, kind string, id uuid.UUID, op string, fields []string, at time.Time) error {
 	actor := wvsoft.ActorFrom(ctx)
 	if actor == nil || actor.Kind != wvsoft.SubjectStaff || !dataSpaceKind(kind) {
 		return nil
@@ -413,6 +290,6 @@ func logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, kind stri
 		qualified[i] = kind + "." + f
 	}
 	fields = qualified
-	return appendLog(ctx, tx, tenant, wvsoft.EventAccess, actor.Kind, &actor.ID, grant,
+	return d.appendLog(ctx, tx, tenant, wvsoft.EventAccess, actor.Kind, &actor.ID, grant,
 		map[string]any{"write": op, "records": []string{wvsoft.GlobalID(kind, id)}, "fields": fields}, at)
 }

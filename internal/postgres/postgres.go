@@ -27,6 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -108,6 +109,8 @@ type DB struct {
 	now    wvsoft.Clock
 	tracer trace.Tracer
 	keys   *Keyring
+	// logKeys signs the access log's checkpoints (issue 14).
+	logKeys *accesslog.Keys
 	// statementTimeout bounds a statement and, with ioGrace, a silent connection.
 	statementTimeout time.Duration
 }

@@ -250,7 +250,7 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt); err != nil {
 			return err
 		}
-		return logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", nil, d.now())
+		return d.logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", nil, d.now())
 	})
 }
 
@@ -392,7 +392,7 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 		if err := recordHistory(ctx, tx, tn.Tenant(), t.name, id, fields, d.now()); err != nil {
 			return err
 		}
-		return logStaffWrite(ctx, tx, tn.Tenant(), t.kind, id, "update", fields, d.now())
+		return d.logStaffWrite(ctx, tx, tn.Tenant(), t.kind, id, "update", fields, d.now())
 	})
 }
 
@@ -405,7 +405,7 @@ func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid
 		if err != nil {
 			return err // no row: not found
 		}
-		return logStaffWrite(ctx, tx, tenant, t.kind, id, "delete", nil, d.now())
+		return d.logStaffWrite(ctx, tx, tenant, t.kind, id, "delete", nil, d.now())
 	})
 }
 

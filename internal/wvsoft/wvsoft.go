@@ -236,6 +236,7 @@ type Store interface {
 	DeletePerson(ctx context.Context, f TenantFilter, id uuid.UUID) error
 
 	SupportAccess
+	VerifiableLog
 	Notifications
 	Ledger
 }
@@ -346,7 +347,7 @@ type Grant struct {
 }
 
 // AccessLogEntry is one event of a customer's access log: a step of a grant's life or an access
-// under it. Entries are chained by hash per customer.
+// under it. Entries are the leaves of a Merkle tree per customer (internal/accesslog).
 type AccessLogEntry struct {
 	TenantID  uuid.UUID      `db:"tenant_id"`
 	Seq       int64          `db:"seq"`
@@ -357,8 +358,9 @@ type AccessLogEntry struct {
 	ActorID   *uuid.UUID     `db:"actor_id"`
 	GrantID   *uuid.UUID     `db:"grant_id"`
 	Detail    map[string]any `db:"-"`
-	PrevHash  []byte         `db:"prev_hash"`
-	Hash      []byte         `db:"hash"`
+	// Record is the canonical record the tree's leaf hash covers; Hash is that leaf hash.
+	Record []byte `db:"record"`
+	Hash   []byte `db:"-"`
 }
 
 // ID is the entry's global ID.
@@ -385,7 +387,7 @@ type Access struct {
 	Fields   []string // Type.field
 }
 
-// LogVerification is the result of checking a customer's hash chain.
+// LogVerification is the result of checking a customer's access log against its checkpoints.
 type LogVerification struct {
 	Intact         bool
 	Entries        int
