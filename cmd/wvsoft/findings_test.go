@@ -95,6 +95,15 @@ func TestIntegerArgumentsAreBounded(t *testing.T) {
 			map[string]any{"c": customerID}, false},
 		"ApproveSupportAccessInput.durationMinutes": {admin, `mutation($n: Int, $id: ID!) { approveSupportAccess(input: {
 			id: $id, durationMinutes: $n}) { id } }`, "input.durationMinutes", map[string]any{"id": grantID}, false},
+		// The access log has entries (the request above): the proofs' sizes are bounded by it.
+		"Customer.accessLogInclusionProof(seq)": {admin, `query($n: Int!) { me { customer { accessLogInclusionProof(seq: $n) { seq } } } }`,
+			"seq", nil, false},
+		"Customer.accessLogInclusionProof(treeSize)": {admin, `query($n: Int) { me { customer { accessLogInclusionProof(seq: 1, treeSize: $n) { seq } } } }`,
+			"treeSize", nil, false},
+		"Customer.accessLogConsistencyProof(from)": {admin, `query($n: Int!) { me { customer { accessLogConsistencyProof(from: $n) { from } } } }`,
+			"from", nil, false},
+		"Customer.accessLogConsistencyProof(to)": {admin, `query($n: Int) { me { customer { accessLogConsistencyProof(from: 1, to: $n) { to } } } }`,
+			"to", nil, false},
 		"RecordBreachInput.approximatePersons": {support, breach("approximatePersons"), "input.approximatePersons", breachVars, true},
 		"RecordBreachInput.approximateRecords": {support, breach("approximateRecords"), "input.approximateRecords", breachVars, true},
 	}
