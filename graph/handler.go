@@ -186,6 +186,12 @@ func presentError(ctx context.Context, logger *slog.Logger, err error) *gqlerror
 	}
 	if errors.As(err, &we) {
 		out.Message = we.Message
+		if code, _ := we.Extensions["code"].(string); code == we.Code && we.Field == "" {
+			// Complete extensions made with the error, shared read-only by every value it
+			// refuses (a denied field's error is made once per decision).
+			out.Extensions = we.Extensions
+			return out
+		}
 		out.Extensions = map[string]any{"code": we.Code}
 		for k, v := range we.Extensions {
 			if k != "code" && k != "field" {

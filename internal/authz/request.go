@@ -199,22 +199,21 @@ func (r *Request) field(ctx context.Context, t target, leaf bool) *fieldDecision
 	if ok {
 		return d
 	}
-	if t.tenant != uuid.Nil && leaf {
+	if leaf && t.tenant != uuid.Nil && r.reachesAll(ctx, t.object) {
 		// Where the subject reaches every tenant's rows of this type (staff reading the
 		// register), a scalar field's decision may not depend on which tenant, only on the
-		// record's state: decide once per class of records alike. Fields that lead to other
+		// record's state: decide once per class of records alike, without a tenant, and
+		// remember it only so (one entry per class, not per tenant). Fields that lead to other
 		// objects (a customer's persons) stay per tenant.
-		if f, err := r.Filter(ctx, t.object, ActionRead); err == nil && f.All {
-			class := t
-			class.tenant = uuid.Nil
-			d = r.decideOnce(ctx, fieldKey{field: t.def, object: t.object, state: t.state}, class, ActionRead)
-			r.mu.Lock()
-			r.decisions[k] = d
-			r.mu.Unlock()
-			return d
-		}
+		t.tenant, k.tenant = uuid.Nil, uuid.Nil
 	}
 	return r.decideOnce(ctx, k, t, ActionRead)
+}
+
+// reachesAll reports whether the subject reads every tenant's rows of typ.
+func (r *Request) reachesAll(ctx context.Context, typ string) bool {
+	f, err := r.Filter(ctx, typ, ActionRead)
+	return err == nil && f.All
 }
 
 // withdrawn reports whether tenant's customer withdrew consent, as the subject was told.
@@ -264,7 +263,8 @@ func (r *Request) evaluate(ctx context.Context, t target, action string) *fieldD
 		if t.object == "Mutation" {
 			msg = "not allowed to run " + t.def.Name
 		}
-		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: msg}
+		// Made once per decision and shown for every value it denies, with its extensions.
+		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: msg, Extensions: map[string]any{"code": wvsoft.EFORBIDDEN}}
 	}
 	return d
 }

@@ -26,15 +26,19 @@ type Error struct {
 	// ("input.iban"), when there is one.
 	Field string
 	// Extensions are further safe facts for the client, such as retryAfterSeconds of a
-	// RATE_LIMITED refusal; they join the code in the GraphQL error's extensions.
+	// RATE_LIMITED refusal; they join the code in the GraphQL error's extensions. When they hold
+	// "code" (equal to Code) they are complete and are shown as they are, shared read-only by
+	// every response that shows this error: made once, never changed after.
 	Extensions map[string]any
 }
 
+// Error is the code and message; gqlgen asks for it once per error it wraps, so it is plain
+// concatenation.
 func (e *Error) Error() string {
 	if e.Field != "" {
-		return fmt.Sprintf("%s: %s (%s)", e.Code, e.Message, e.Field)
+		return e.Code + ": " + e.Message + " (" + e.Field + ")"
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	return e.Code + ": " + e.Message
 }
 
 // Errorf returns an Error with the given code and a formatted message.
