@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 ENSURE_PG := internal/devdb/ensure-postgres.sh
 OPA := $(GO) tool opa
+# The share of the policy's expressions that its tests evaluate; below it `make test` fails.
+REGO_COVERAGE_FLOOR ?= 99
 
 .PHONY: run token stop reset-demo test test-drop-template test-long fuzz test-go test-rego build generate playground bench lint clean
 
@@ -43,6 +45,8 @@ test:
 	$(MAKE) --no-print-directory test-drop-template; \
 	$(GO) vet ./...; \
 	$(OPA) fmt --fail --list policy/; $(OPA) check --strict policy/; $(OPA) test policy/; \
+	$(OPA) test --coverage --threshold $(REGO_COVERAGE_FLOOR) policy/ >/dev/null || \
+	  { echo "Rego coverage is below $(REGO_COVERAGE_FLOOR)%: see go tool opa test --coverage policy/ (not_covered)"; exit 1; }; \
 	$(GO) test -count=1 ./...
 
 ## test-drop-template: drop the test template, so that changed migrations or seed data are
@@ -82,6 +86,7 @@ playground:
 lint:
 	$(OPA) fmt --fail --list policy/
 	$(OPA) check --strict policy/
+	$(OPA) test --coverage --threshold $(REGO_COVERAGE_FLOOR) policy/ >/dev/null
 	$(GO) vet ./...
 
 clean:

@@ -628,3 +628,27 @@ test_staff_write_register_by_purpose if {
 	not allowed(mutate(billing, "createContactPerson"))
 	allowed(mutate(billing, "updateCustomer"))
 }
+
+# --- Rules of the one decision chain ------------------------------------------------------------
+
+test_unknown_action_denies_by_default if {
+	d := authz.decision with input as object.union(field_input(member, "Person", "name", t1), {"action": "delete"})
+	d.rule == "default.deny"
+}
+
+test_whole_registers_need_reach_over_every_tenant if {
+	every field in ["breaches", "inquiries", "outbox", "purgeRuns", "recordsOfProcessing", "staffMembers"] {
+		decide(admin, "Query", field, "").rule == "link.outside"
+	}
+	decide(support, "Query", "breaches", "").rule == "link.visible"
+	decide(support, "Query", "outbox", "").effect == "allow"
+	decide(director, "Query", "purgeRuns", "").effect == "allow"
+	decide(support, "Query", "purgeRuns", "").effect == "deny"
+}
+
+test_mutations_name_their_rule if {
+	mutate(member, "createPerson").rule == "mutation.reach"
+	mutate(member, "createCustomer").rule == "mutation.outside"
+	mutate(support, "runPurge").rule == "mutation.whole_register"
+	mutate(director, "runPurge").rule == "mutation.reach"
+}
