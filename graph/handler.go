@@ -20,16 +20,17 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/logging"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
 // HandlerConfig is what the GraphQL handler needs besides the resolvers.
 type HandlerConfig struct {
 	Logger *slog.Logger
-	// DecisionLogger receives the decision log (a `decision` line per field kind read and a
-	// `records` line per type), which has its own sink (DECISION_LOG); nil writes it to Logger.
-	DecisionLogger *slog.Logger
-	Introspection  bool
+	// DecisionLog receives every operation's distinct decisions as OPA decision-log events
+	// (DECISION_LOG); nil keeps none.
+	DecisionLog   *authz.DecisionLog
+	Introspection bool
 	// FieldSuggestions lets validation errors suggest field names ("Did you mean ...?"), which
 	// tells a caller the schema that turning introspection off hides; off in production.
 	FieldSuggestions bool
@@ -53,14 +54,10 @@ type Metrics interface {
 }
 
 // NewHandler returns the GraphQL handler: POST and GET over HTTP within the limits, every field
-// through authz.FieldMiddleware, one set of dataloaders per operation, and errors shown only as
+// through authz.FieldHook, one set of dataloaders per operation, and errors shown only as
 // their code and safe message. It sets the resolver's page size limit.
 func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
-	decisions := cfg.DecisionLogger
-	if decisions == nil {
-		decisions = cfg.Logger
-	}
 	r.maxPageSize = limits.MaxPageSize
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
@@ -107,7 +104,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		if oc.Operation != nil && oc.Operation.Name != "" {
 			name = oc.Operation.Name
 		}
-		req.LogDecisions(ctx, decisions, name)
+		if cfg.DecisionLog != nil {
+			cfg.DecisionLog.Enqueue(req.DecisionEvents(logging.RequestID(ctx), name, cfg.DecisionLog.Labels(), time.Now()))
+		}
+		explain(ctx, req, resp)
 		if cfg.Tracer != nil {
 			effects := req.Effects()
 			_, span := cfg.Tracer.Start(ctx, "authz.decisions", trace.WithTimestamp(oc.Stats.OperationStart))
@@ -140,6 +140,37 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		return errors.New("internal error")
 	})
 	return limitRequests(limits, srv)
+}
+
+// ExplainHeader asks for the decisions of a request in the response's extensions, as does the
+// operation's extension {"explain": true}.
+const ExplainHeader = "X-WvSoft-Explain"
+
+// explain puts the request's decisions into the response's extensions when the caller asked
+// and may see them (authz.Request.MayExplain: a configured policy author, or anyone in
+// development). Others who ask are told it is not available, and see nothing of the decisions.
+func explain(ctx context.Context, req *authz.Request, resp *graphql.Response) {
+	oc := graphql.GetOperationContext(ctx)
+	asked := false
+	if v, _ := oc.Extensions["explain"].(bool); v {
+		asked = true
+	}
+	if h := oc.Headers.Get(ExplainHeader); h != "" && h != "0" && h != "false" {
+		asked = true
+	}
+	if !asked || resp == nil {
+		return
+	}
+	if resp.Extensions == nil {
+		resp.Extensions = map[string]any{}
+	}
+	if !req.MayExplain() {
+		resp.Extensions["explain"] = map[string]any{"available": false,
+			"reason": "explanations are for policy authors (POLICY_AUTHORS) and development servers"}
+		return
+	}
+	revision, decisions := req.Explain()
+	resp.Extensions["explain"] = map[string]any{"available": true, "policyRevision": revision, "decisions": decisions}
 }
 
 // outcome classifies a response for the metrics.

@@ -168,7 +168,13 @@ func TestNobodyRecordsTheirOwnDeclaration(t *testing.T) {
 // post sends a GraphQL operation with extra headers.
 func (s *server) post(query string, header map[string]string) gqlResponse {
 	s.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query})
+	return s.postBody(map[string]any{"query": query}, header)
+}
+
+// postBody sends a GraphQL request body (query, variables, extensions) with extra headers.
+func (s *server) postBody(payload map[string]any, header map[string]string) gqlResponse {
+	s.t.Helper()
+	body, _ := json.Marshal(payload)
 	req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {

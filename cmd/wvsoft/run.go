@@ -232,28 +232,37 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return logging.New(w, cfg.LogFormat == "json", cfg.LogLevel)
 }
 
-// newDecisionLogger opens the decision log's own sink (DECISION_LOG): off, stderr, stdout or a
-// file, appended to. Its lines are INFO records of their own, so LOG_LEVEL does not hide them:
-// whoever asked for a decision log gets all of it. close releases the file, if any.
-func newDecisionLogger(cfg config, stdout, stderr io.Writer) (logger *slog.Logger, closeFn func() error, err error) {
-	noop := func() error { return nil }
-	switch cfg.DecisionLog {
-	case "off":
-		return slog.New(slog.DiscardHandler), noop, nil
-	case "stderr":
-		return logging.New(stderr, cfg.LogFormat == "json", slog.LevelInfo), noop, nil
-	case "stdout":
-		return logging.New(stdout, cfg.LogFormat == "json", slog.LevelInfo), noop, nil
+// newDecisionLog opens the decision log's own sink (DECISION_LOG): off, stderr, stdout, a file
+// (appended to, mode 0600), or an http(s) URL that takes OPA's decision-log uploads. Its events
+// are OPA's decision-log events, one per distinct decision of a request; LOG_LEVEL does not hide
+// them. close flushes the log and releases the file, if any.
+func newDecisionLog(cfg config, stdout, stderr io.Writer, logger *slog.Logger) (log *authz.DecisionLog, closeFn func(), err error) {
+	labels := map[string]string{"id": uuid.NewString(), "app": "wvsoft"}
+	opts := []authz.DecisionLogOption{authz.WithLabels(labels), authz.WithDecisionLogLogger(logger)}
+	var sink authz.DecisionSink
+	closeFile := func() error { return nil }
+	switch {
+	case cfg.DecisionLog == "off":
+		return nil, func() {}, nil
+	case cfg.DecisionLog == "stderr":
+		sink = authz.JSONLines{W: stderr}
+	case cfg.DecisionLog == "stdout":
+		sink = authz.JSONLines{W: stdout}
+	case strings.HasPrefix(cfg.DecisionLog, "http://") || strings.HasPrefix(cfg.DecisionLog, "https://"):
+		sink = authz.HTTPUpload{URL: cfg.DecisionLog}
+	default:
+		if err := os.MkdirAll(filepath.Dir(cfg.DecisionLog), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
+		}
+		// 0600: the events hold record and customer ids, which only operators should read.
+		f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
+		}
+		sink, closeFile = authz.JSONLines{W: f}, f.Close
 	}
-	if err := os.MkdirAll(filepath.Dir(cfg.DecisionLog), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
-	}
-	// 0600: the lines hold subject and record ids, which only operators should read.
-	f, err := os.OpenFile(cfg.DecisionLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, fmt.Errorf("DECISION_LOG %s: %w", cfg.DecisionLog, err)
-	}
-	return logging.New(f, cfg.LogFormat == "json", slog.LevelInfo), f.Close, nil
+	log = authz.NewDecisionLog(sink, opts...)
+	return log, func() { log.Close(); closeFile() }, nil
 }
 
 // browsableURL is the address to print for a listener: bound to every address (0.0.0.0, ::),
@@ -580,7 +589,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		return err
 	}
 	defer ln.Close() // srv.Serve closes it too; this covers the returns before it
-	decisionLogger, closeDecisions, err := newDecisionLogger(cfg, stdout, stderr)
+	decisionLog, closeDecisions, err := newDecisionLog(cfg, stdout, stderr, logger)
 	if err != nil {
 		return err
 	}
@@ -626,7 +635,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	m.WatchStates("wvsoft_support_access_grants", "Support-access requests and grants by stored state.",
 		[]string{wvsoft.GrantPending, wvsoft.GrantApproved, wvsoft.GrantDenied, wvsoft.GrantExpired, wvsoft.GrantRevoked}, db.GrantCounts)
 
-	opts := []authz.Option{authz.WithLogger(logger), authz.WithReloadHook(m.CountReload)}
+	if decisionLog != nil {
+		m.WatchDecisionLog(decisionLog.Dropped, decisionLog.Failed)
+	}
+	opts := []authz.Option{authz.WithLogger(logger), authz.WithReloadHook(m.CountReload),
+		authz.WithPolicyAuthors(!cfg.Production, cfg.PolicyAuthors...)}
 	if cfg.PolicyDir != "" {
 		opts = append(opts, authz.WithDir(cfg.PolicyDir))
 	}
@@ -687,7 +700,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
 		InquiryLimit: ratelimit.New(db, "inquiry", cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	gql := graph.NewHandler(resolver,
-		graph.HandlerConfig{Logger: logger, DecisionLogger: decisionLogger, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
+		graph.HandlerConfig{Logger: logger, DecisionLog: decisionLog, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
 	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
 		httpserver.WithTrustedProxies(cfg.TrustedProxies))
@@ -833,6 +846,8 @@ type config struct {
 	LogSigningKey          string
 	LogSigningKeyFile      string
 	LogVerifierKeys        []string
+	// PolicyAuthors may ask for explanations of decisions in production (POLICY_AUTHORS).
+	PolicyAuthors []string
 	// Token is a bearer token for `audit verify --api`.
 	Token            string
 	ShutdownTimeout  time.Duration
@@ -905,6 +920,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.DecisionLog = "stderr"
 	}
 	c.DecisionLog = get("DECISION_LOG", c.DecisionLog)
+	for _, m := range strings.Split(getenv("POLICY_AUTHORS"), ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			c.PolicyAuthors = append(c.PolicyAuthors, m)
+		}
+	}
 	positive := func(name string, dest *int) {
 		v := getenv(name)
 		if v == "" {

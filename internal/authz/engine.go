@@ -49,6 +49,10 @@ type Engine struct {
 
 	onReload func(accepted bool)
 
+	// Who may ask for explanations of decisions (WithPolicyAuthors).
+	explainAll bool
+	authors    map[string]bool
+
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serialises reloads
 	status  atomic.Pointer[Status]

@@ -2,12 +2,10 @@ package authz
 
 import (
 	"context"
-	"log/slog"
 	"reflect"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -140,56 +138,4 @@ func (r *Request) DistinctDecisions() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.decisions)
-}
-
-// LogDecisions writes the decision log of a request: which subject read which personal-data
-// fields of which customer's records, how each was decided and how often. Values never appear.
-func (r *Request) LogDecisions(ctx context.Context, logger *slog.Logger, operation string) {
-	if !logger.Enabled(ctx, slog.LevelInfo) {
-		return
-	}
-	r.logRecords(ctx, logger, operation)
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	logged := make(map[*fieldDecision]bool, len(r.decisions))
-	for _, d := range r.decisions {
-		n := d.count.Load()
-		if d.category == "" || n == 0 || logged[d] {
-			continue // not personal data, not applied, or shared by several tenants
-		}
-		logged[d] = true
-		attrs := []slog.Attr{
-			slog.String("subject_kind", r.subject.Kind), slog.String("subject_id", r.subject.ID.String()),
-			slog.String("role", r.subject.Role), slog.String("operation", operation),
-			slog.String("type", d.typ), slog.String("field", d.field), slog.String("category", d.category),
-			slog.String("action", d.action), slog.String("effect", d.Effect), slog.String("rule", d.Rule), slog.Int64("count", n),
-		}
-		if d.tenant != uuid.Nil {
-			attrs = append(attrs, slog.String("tenant_id", d.tenant.String()))
-		}
-		if d.Effect != Allow {
-			attrs = append(attrs, slog.String("reason", d.Reason))
-		}
-		logger.LogAttrs(ctx, slog.LevelInfo, "decision", attrs...)
-	}
-}
-
-// maxLoggedRecords bounds the record ids of one decision-log line; the count is always whole.
-const maxLoggedRecords = 100
-
-// logRecords writes which records of each type the request returned: their global ids (never
-// values), as the decision lines say which of their fields were read.
-func (r *Request) logRecords(ctx context.Context, logger *slog.Logger, operation string) {
-	r.accessMu.Lock()
-	defer r.accessMu.Unlock()
-	for kind, ids := range r.records {
-		shown := ids[:min(len(ids), maxLoggedRecords)]
-		gids := make([]string, len(shown))
-		for i, id := range shown {
-			gids[i] = wvsoft.GlobalID(kind, id)
-		}
-		logger.LogAttrs(ctx, slog.LevelInfo, "records", slog.String("subject_kind", r.subject.Kind),
-			slog.String("subject_id", r.subject.ID.String()), slog.String("operation", operation),
-			slog.String("type", kind), slog.Int("count", len(ids)), slog.Any("ids", gids))
-	}
 }

@@ -18,6 +18,7 @@ type Request struct {
 	policy  *compiled
 	subject *wvsoft.Subject
 	now     time.Time
+	explain bool // the caller may see the decisions (MayExplain)
 
 	mu        sync.RWMutex
 	decisions map[fieldKey]*fieldDecision
@@ -120,6 +121,7 @@ type fieldDecision struct {
 	Decision
 	typ, field, category string
 	action               string
+	input                Input // what the policy was asked, for the decision log and explanations
 	tenant               uuid.UUID
 	count                atomic.Int64
 	err                  error // the FORBIDDEN error of a denied field, made once
@@ -134,6 +136,7 @@ func (e *Engine) NewRequest(subject *wvsoft.Subject) *Request {
 		// across the requests of one second (see sharedCache).
 		now:       e.now().Truncate(time.Second),
 		decisions: make(map[fieldKey]*fieldDecision, 64),
+		explain:   e.mayExplain(subject.Email),
 		filters:   make(map[filterKey]wvsoft.TenantFilter, 4),
 	}
 }
@@ -252,8 +255,9 @@ func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action s
 func (r *Request) evaluate(ctx context.Context, t target, action string) *fieldDecision {
 	res := Resource{Type: t.object, Field: t.def.Name, TenantID: t.tenant, State: t.state}
 	res.Category, res.Purposes = personalData(t.def)
-	d := &fieldDecision{typ: t.object, field: t.def.Name, category: res.Category, tenant: t.tenant, action: action}
-	d.Decision = r.policy.decideCached(ctx, Input{Subject: r.subject, Action: action, Resource: res, Time: r.now})
+	in := Input{Subject: r.subject, Action: action, Resource: res, Time: r.now}
+	d := &fieldDecision{typ: t.object, field: t.def.Name, category: res.Category, tenant: t.tenant, action: action, input: in}
+	d.Decision = r.policy.decideCached(ctx, in)
 	if d.Effect != Allow {
 		verb := "read "
 		if action == ActionWrite {

@@ -95,6 +95,17 @@ func (m *Metrics) WatchPool(stats func() sql.DBStats) {
 	)
 }
 
+// WatchDecisionLog exports the decision-log events lost: refused by its full buffer, or in a
+// batch its sink failed to take.
+func (m *Metrics) WatchDecisionLog(dropped, failed func() int64) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "wvsoft_decision_log_dropped_total",
+			Help: "Decision-log events dropped because the buffer was full."}, func() float64 { return float64(dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "wvsoft_decision_log_failed_total",
+			Help: "Decision-log events lost because the sink failed."}, func() float64 { return float64(failed()) }),
+	)
+}
+
 // WatchStates exports a count by state, read at every scrape with a short timeout (grant
 // requests by state, the outbox backlog).
 func (m *Metrics) WatchStates(name, help string, states []string, count func(ctx context.Context) (map[string]int, error)) {

@@ -1,0 +1,289 @@
+package authz
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// decisionPath names the decisions in the log as OPA names a query's path.
+const decisionPath = "wvsoft/authz/decision"
+
+// erasedSubjectID is the part of the input that never reaches the decision log, in OPA's mask
+// convention (a JSON pointer below /input, listed in the event's "erased"). The input holds no
+// field values, only types, categories, roles and ids; the caller's own id identifies a person
+// and is erased: the request id ties an event to the request, whose caller only the server's
+// own log knows. No rule reads it, so a replay decides the same without it.
+const erasedSubjectID = "/input/subject/id"
+
+// DecisionEvent is one distinct decision of a request in the shape of OPA's decision-log events:
+// decision_id, path, input, result, revision, timestamp, labels and erased mean what they mean
+// in OPA. request_id, operation, count and records are this server's: which request, which
+// GraphQL operation, how many values the decision was applied to, and which records of the type
+// the request returned (global ids, never values).
+type DecisionEvent struct {
+	DecisionID string            `json:"decision_id"`
+	Path       string            `json:"path"`
+	Input      map[string]any    `json:"input"`
+	Result     Decision          `json:"result"`
+	Revision   string            `json:"revision"`
+	Timestamp  time.Time         `json:"timestamp"`
+	Labels     map[string]string `json:"labels"`
+	Erased     []string          `json:"erased,omitempty"`
+	RequestID  string            `json:"request_id,omitempty"`
+	Operation  string            `json:"operation,omitempty"`
+	Count      int64             `json:"count"`
+	Records    *RecordsNote      `json:"records,omitempty"`
+}
+
+// RecordsNote says which records of a type a request returned: all of them counted, the first
+// maxLoggedRecords named.
+type RecordsNote struct {
+	Count int      `json:"count"`
+	IDs   []string `json:"ids"`
+}
+
+// maxLoggedRecords bounds the record ids of one event; the count is always whole.
+const maxLoggedRecords = 100
+
+// DecisionEvents are the request's distinct applied decisions as decision-log events, one per
+// (type, field, action, tenant and record class). The records a request returned go with the
+// first event of their type.
+func (r *Request) DecisionEvents(requestID, operation string, labels map[string]string, at time.Time) []DecisionEvent {
+	r.mu.RLock()
+	seen := make(map[*fieldDecision]bool, len(r.decisions))
+	list := make([]*fieldDecision, 0, len(r.decisions))
+	for _, d := range r.decisions {
+		if !seen[d] && d.count.Load() > 0 {
+			seen[d] = true
+			list = append(list, d)
+		}
+	}
+	r.mu.RUnlock()
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.typ != b.typ {
+			return a.typ < b.typ
+		}
+		return a.field+a.action < b.field+b.action
+	})
+	r.accessMu.Lock()
+	records := make(map[string][]uuid.UUID, len(r.records))
+	for k, v := range r.records {
+		records[k] = v
+	}
+	r.accessMu.Unlock()
+	out := make([]DecisionEvent, 0, len(list))
+	for _, d := range list {
+		input := d.input.value()
+		if s, ok := input["subject"].(map[string]any); ok {
+			delete(s, "id")
+		}
+		ev := DecisionEvent{DecisionID: uuid.NewString(), Path: decisionPath, Input: input, Result: d.Decision,
+			Revision: r.policy.revision, Timestamp: at, Labels: labels, Erased: []string{erasedSubjectID}, RequestID: requestID,
+			Operation: operation, Count: d.count.Load()}
+		if ids, ok := records[d.typ]; ok {
+			shown := ids[:min(len(ids), maxLoggedRecords)]
+			note := &RecordsNote{Count: len(ids), IDs: make([]string, len(shown))}
+			for i, id := range shown {
+				note.IDs[i] = wvsoft.GlobalID(d.typ, id)
+			}
+			ev.Records = note
+			delete(records, d.typ)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// DecisionSink receives batches of events; it is called from one goroutine at a time.
+type DecisionSink interface {
+	Write(ctx context.Context, events []DecisionEvent) error
+}
+
+// JSONLines writes one event per line: the form `opa` and `jq` read, and what `wvsoft policy
+// impact --log` replays.
+type JSONLines struct{ W io.Writer }
+
+func (j JSONLines) Write(_ context.Context, events []DecisionEvent) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, e := range events {
+		if err := enc.Encode(e); err != nil {
+			return err
+		}
+	}
+	_, err := j.W.Write(buf.Bytes())
+	return err
+}
+
+// HTTPUpload posts batches as OPA's decision-log plugin does: a gzipped JSON array of events,
+// POST with Content-Encoding: gzip, so that a service that takes OPA's uploads takes these.
+type HTTPUpload struct {
+	URL    string
+	Client *http.Client
+}
+
+func (h HTTPUpload) Write(ctx context.Context, events []DecisionEvent) error {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if err := json.NewEncoder(zw).Encode(events); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, &buf)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	client := h.Client
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("decision log upload: %s", resp.Status)
+	}
+	return nil
+}
+
+// DecisionLog buffers events and hands them to a sink in batches, from a goroutine of its own,
+// so that a request never waits for the log. The buffer is bounded: when it is full, events are
+// dropped and counted (Dropped), never queued without end.
+type DecisionLog struct {
+	sink     DecisionSink
+	labels   map[string]string
+	logger   *slog.Logger
+	buffer   chan DecisionEvent
+	batch    int
+	interval time.Duration
+
+	dropped atomic.Int64
+	failed  atomic.Int64
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+}
+
+// DecisionLogOption configures a DecisionLog.
+type DecisionLogOption func(*DecisionLog)
+
+// WithBuffer sets how many events wait at most (default 10,000).
+func WithBuffer(n int) DecisionLogOption { return func(l *DecisionLog) { l.buffer = make(chan DecisionEvent, n) } }
+
+// WithBatch sets the largest batch and how long a partial batch waits (default 500, 1 s).
+func WithBatch(n int, every time.Duration) DecisionLogOption {
+	return func(l *DecisionLog) { l.batch, l.interval = n, every }
+}
+
+// WithLabels sets the events' labels (OPA's labels: the server's id and version).
+func WithLabels(labels map[string]string) DecisionLogOption {
+	return func(l *DecisionLog) { l.labels = labels }
+}
+
+// WithDecisionLogLogger sets where failures of the sink are reported.
+func WithDecisionLogLogger(logger *slog.Logger) DecisionLogOption {
+	return func(l *DecisionLog) { l.logger = logger }
+}
+
+// NewDecisionLog starts a decision log writing to sink; Close flushes and stops it.
+func NewDecisionLog(sink DecisionSink, opts ...DecisionLogOption) *DecisionLog {
+	l := &DecisionLog{sink: sink, buffer: make(chan DecisionEvent, 10_000), batch: 500, interval: time.Second,
+		logger: slog.New(slog.DiscardHandler), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(l)
+	}
+	go l.run()
+	return l
+}
+
+// Labels are the labels the log's events carry.
+func (l *DecisionLog) Labels() map[string]string { return l.labels }
+
+// Enqueue hands events to the log without waiting; what does not fit is dropped and counted.
+func (l *DecisionLog) Enqueue(events []DecisionEvent) {
+	for i, e := range events {
+		select {
+		case l.buffer <- e:
+		default:
+			l.dropped.Add(int64(len(events) - i))
+			return
+		}
+	}
+}
+
+// Dropped is how many events the full buffer refused; Failed how many a failing sink lost.
+func (l *DecisionLog) Dropped() int64 { return l.dropped.Load() }
+
+// Failed is how many events were lost because the sink failed.
+func (l *DecisionLog) Failed() int64 { return l.failed.Load() }
+
+// Close writes what is buffered and stops the log's goroutine.
+func (l *DecisionLog) Close() {
+	l.once.Do(func() { close(l.stop) })
+	<-l.done
+}
+
+func (l *DecisionLog) run() {
+	defer close(l.done)
+	tick := time.NewTicker(l.interval)
+	defer tick.Stop()
+	batch := make([]DecisionEvent, 0, l.batch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := l.sink.Write(ctx, batch); err != nil {
+			l.failed.Add(int64(len(batch)))
+			l.logger.Error("decision log: a batch was lost", "events", len(batch), "error", err.Error())
+		}
+		cancel()
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case e := <-l.buffer:
+			batch = append(batch, e)
+			if len(batch) >= l.batch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case <-l.stop:
+			for {
+				select {
+				case e := <-l.buffer:
+					batch = append(batch, e)
+					if len(batch) >= l.batch {
+						flush()
+					}
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
