@@ -164,8 +164,8 @@ type gqlResponse struct {
 	Data       map[string]any `json:"data"`
 	Errors     []gqlError     `json:"errors"`
 	Extensions map[string]any `json:"extensions"`
-	status int
-	header http.Header
+	status     int
+	header     http.Header
 }
 
 func (r gqlResponse) codes() []string {

@@ -40,7 +40,7 @@ func TestExplainDecisions(t *testing.T) {
 	}
 	// Asked through the operation's extensions, with a write: the write's decisions too.
 	r = dev.postBody(map[string]any{"query": `mutation($id: ID!) { updatePerson(input: {id: $id, city: "Delft"}) { city } }`,
-		"variables": map[string]any{"id": dig(dev.query(key, `{ persons(first: 1) { edges { node { id } } } }`, nil).Data, "persons", "edges", 0, "node", "id")},
+		"variables":  map[string]any{"id": dig(dev.query(key, `{ persons(first: 1) { edges { node { id } } } }`, nil).Data, "persons", "edges", 0, "node", "id")},
 		"extensions": map[string]any{"explain": true}}, map[string]string{"Authorization": "Bearer " + key})
 	if _, byField := explained(r); byField["Person.city/write"]["rule"] != "customer.own_data" || byField["Person.id/write"]["effect"] != "allow" {
 		t.Fatalf("explanation of a write: %+v %+v", r.Errors, r.Extensions)

@@ -190,7 +190,9 @@ type DecisionLog struct {
 type DecisionLogOption func(*DecisionLog)
 
 // WithBuffer sets how many events wait at most (default 10,000).
-func WithBuffer(n int) DecisionLogOption { return func(l *DecisionLog) { l.buffer = make(chan DecisionEvent, n) } }
+func WithBuffer(n int) DecisionLogOption {
+	return func(l *DecisionLog) { l.buffer = make(chan DecisionEvent, n) }
+}
 
 // WithBatch sets the largest batch and how long a partial batch waits (default 500, 1 s).
 func WithBatch(n int, every time.Duration) DecisionLogOption {
