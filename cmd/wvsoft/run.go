@@ -51,6 +51,7 @@ Usage:
   wvsoft audit verify  check every customer's access log against its signed checkpoints
                        (--checkpoint FILE --key PUBLIC_KEY: against a checkpoint you kept)
   wvsoft audit keygen  make an access-log signing key and its public key
+  wvsoft policy impact replay recorded decisions against a candidate policy (--candidate DIR)
   wvsoft purge         apply the retention schedule now (--dry-run only counts)
   wvsoft rotate-keys   re-encrypt BSNs and medical notes with DATA_ENCRYPTION_KEY
 
@@ -127,6 +128,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errors.New("audit needs the subcommand verify or keygen")
 		}
 		return auditVerify(ctx, cfg, rest[1:], stdout)
+	case "policy":
+		if len(rest) == 0 || rest[0] != "impact" {
+			fmt.Fprintln(stderr, "Usage: wvsoft policy impact --candidate DIR [--log FILE | --since DURATION] [--json] [--fail-on-change]")
+			if len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help") {
+				return nil
+			}
+			return errors.New("policy needs the subcommand impact")
+		}
+		return policyImpact(ctx, cfg, rest[1:], stdout)
 	case "purge":
 		fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 		fs.SetOutput(stdout)

@@ -132,7 +132,12 @@ func (c *compiled) decide(ctx context.Context, in Input) Decision {
 	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return denyOnError("policy evaluation failed")
 	}
-	obj, ok := rs[0].Expressions[0].Value.(map[string]any)
+	return decisionOf(rs[0].Expressions[0].Value)
+}
+
+// decisionOf reads the policy's answer; anything but a well-formed allow, mask or deny denies.
+func decisionOf(value any) Decision {
+	obj, ok := value.(map[string]any)
 	if !ok {
 		return denyOnError("policy returned no decision object")
 	}
@@ -184,4 +189,16 @@ func (c *compiled) rowsFor(ctx context.Context, in Input) (wvsoft.TenantFilter, 
 		f.Tenants = append(f.Tenants, id)
 	}
 	return f, nil
+}
+
+// DecideInput evaluates the decision for an input document as the decision log recorded it
+// (an event's input), for replaying recorded traffic against a policy (`wvsoft policy impact`).
+// Like Decide, anything but a well-formed answer denies.
+func (e *Engine) DecideInput(ctx context.Context, input map[string]any) Decision {
+	c := e.current.Load()
+	rs, err := c.decision.Eval(ctx, rego.EvalInput(input))
+	if err != nil || len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return denyOnError("policy evaluation failed")
+	}
+	return decisionOf(rs[0].Expressions[0].Value)
 }
