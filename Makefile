@@ -47,6 +47,7 @@ test:
 	$(OPA) fmt --fail --list policy/; $(OPA) check --strict policy/; $(OPA) test policy/; \
 	$(OPA) test --coverage --threshold $(REGO_COVERAGE_FLOOR) policy/ >/dev/null || \
 	  { echo "Rego coverage is below $(REGO_COVERAGE_FLOOR)%: see go tool opa test --coverage policy/ (not_covered)"; exit 1; }; \
+	internal/playground/web/ensure-browser.sh; \
 	$(GO) test -count=1 ./...
 
 ## test-drop-template: drop the test template, so that changed migrations or seed data are

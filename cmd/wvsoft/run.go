@@ -712,8 +712,24 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	gql := graph.NewHandler(resolver,
 		graph.HandlerConfig{Logger: logger, DecisionLog: decisionLog, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
-		httpserver.WithTrustedProxies(cfg.TrustedProxies))
+	serverOpts := []httpserver.Option{httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
+		httpserver.WithTrustedProxies(cfg.TrustedProxies)}
+	if !cfg.Production && cfg.OIDCJWKSURL == "" {
+		// The development playground switches between the demo identities (policy authors try
+		// a change as each role); a server that verifies OIDC tokens issues none.
+		serverOpts = append(serverOpts, httpserver.WithDemoIdentities(func(context.Context) ([]httpserver.DemoIdentity, error) {
+			var out []httpserver.DemoIdentity
+			for _, l := range postgres.DemoLogins() {
+				tok, err := authn.IssueToken(l[0], min(time.Hour, cfg.TokenMaxLifetime))
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, httpserver.DemoIdentity{Email: l[0], Role: l[1], Token: tok})
+			}
+			return out, nil
+		}))
+	}
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), serverOpts...)
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}

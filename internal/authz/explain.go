@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -49,9 +50,12 @@ func (e *Engine) mayExplain(email *string) bool {
 // authors unless configuration says so.
 func (r *Request) MayExplain() bool { return r.explain }
 
-// Explain lists the request's distinct applied decisions, ordered by type, field and action,
-// and the revision of the policy that made them.
+// Explain lists the request's distinct applied decisions, ordered by type, field and action, and
+// the revision of the policy that made them. Decisions that differ only by the record's tenant
+// are one line: an author asks which rule decided, not for whom.
 func (r *Request) Explain() (revision string, list []Explanation) {
+	type line struct{ typ, field, action, record, effect, rule, mask, grant string }
+	index := map[line]int{}
 	r.mu.RLock()
 	seen := make(map[*fieldDecision]bool, len(r.decisions))
 	for _, d := range r.decisions {
@@ -60,8 +64,15 @@ func (r *Request) Explain() (revision string, list []Explanation) {
 			continue
 		}
 		seen[d] = true
+		record := recordValue(d.input.Resource.State)
+		k := line{d.typ, d.field, d.action, fmt.Sprint(record), d.Effect, d.Rule, d.Mask, d.Grant}
+		if i, ok := index[k]; ok {
+			list[i].Count += n
+			continue
+		}
+		index[k] = len(list)
 		list = append(list, Explanation{Type: d.typ, Field: d.field, Action: d.action, Effect: d.Effect, Rule: d.Rule,
-			Mask: d.Mask, Grant: d.Grant, Category: d.category, Record: recordValue(d.input.Resource.State), Count: n})
+			Mask: d.Mask, Grant: d.Grant, Category: d.category, Record: record, Count: n})
 	}
 	r.mu.RUnlock()
 	sort.Slice(list, func(i, j int) bool {
@@ -72,7 +83,10 @@ func (r *Request) Explain() (revision string, list []Explanation) {
 		if a.Field != b.Field {
 			return a.Field < b.Field
 		}
-		return a.Action < b.Action
+		if a.Action != b.Action {
+			return a.Action < b.Action
+		}
+		return fmt.Sprint(a.Record) < fmt.Sprint(b.Record)
 	})
 	return r.policy.revision, list
 }

@@ -36,6 +36,21 @@ type options struct {
 	corsOrigins    []string
 	requestTimeout time.Duration
 	trustedProxies []netip.Prefix
+	demoIdentities func(ctx context.Context) ([]DemoIdentity, error)
+}
+
+// DemoIdentity is a demo login with a fresh development token, for the playground's switch.
+type DemoIdentity struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+	Token string `json:"token"`
+}
+
+// WithDemoIdentities serves the demo identities with fresh tokens at
+// /playground/identities.json, for the playground's identity switch. Development only: the
+// caller passes it only when the server issues development tokens.
+func WithDemoIdentities(list func(ctx context.Context) ([]DemoIdentity, error)) Option {
+	return func(o *options) { o.demoIdentities = list }
 }
 
 // WithRequestTimeout bounds each GraphQL request: its context ends after d, which cancels its

@@ -27,6 +27,17 @@ var DemoStaff = [][2]string{
 	{"accountant@wvsoft.example", "ACCOUNTANT"},
 }
 
+// DemoLogins are the demo data's login addresses and roles: each demo customer's admin and
+// member, then the staff. `make run` prints a token for each; the development playground
+// offers them (GET /playground/identities.json).
+func DemoLogins() [][2]string {
+	var out [][2]string
+	for _, slug := range DemoCustomers {
+		out = append(out, [2]string{"admin@" + slug + ".example", "ADMIN"}, [2]string{"member@" + slug + ".example", "MEMBER"})
+	}
+	return append(out, DemoStaff...)
+}
+
 // DemoPersonsPerCustomer is the size of each demo data space.
 const DemoPersonsPerCustomer = 200
 

@@ -8,6 +8,7 @@ import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import 'graphiql/graphiql.css';
 import './style.css';
+import { decisionsPlugin, explaining, recordExplanation } from './decisions.jsx';
 
 // The headers editor starts with this template; the placeholder token is
 // never sent (see withoutPlaceholder) so introspection still works before the
@@ -21,12 +22,27 @@ function withoutPlaceholder(headers = {}) {
   );
 }
 
-const fetcher = createGraphiQLFetcher({
+const baseFetcher = createGraphiQLFetcher({
   url: '/graphql',
+  // The server answers with one JSON document (no @defer); the simple fetcher hands it back
+  // whole, extensions included, for the Decisions panel.
+  enableIncrementalDelivery: false,
   // Authentication is by bearer token only: never send cookies.
   fetch: (input, init = {}) =>
     window.fetch(input, { ...init, credentials: 'omit', headers: withoutPlaceholder(init.headers) }),
 });
+
+// Every operation asks the server to explain its decisions while the Decisions panel's switch
+// is on; the server answers only policy authors (and everyone on a development server). The
+// schema's introspection says nothing about decisions and leaves the last explanation alone.
+async function fetcher(params, opts = {}) {
+  const headers = explaining() ? { ...opts.headers, 'X-WvSoft-Explain': '1' } : opts.headers;
+  const result = await baseFetcher(params, { ...opts, headers });
+  if (params.operationName !== 'IntrospectionQuery' && result && typeof result === 'object' && !(Symbol.asyncIterator in result)) {
+    recordExplanation(result.extensions?.explain ?? null);
+  }
+  return result;
+}
 
 // GraphiQL keeps tabs, query history and favourites in localStorage. With
 // shouldPersistHeaders={false} (below) the tabs leave headers out, but history
@@ -64,5 +80,7 @@ createRoot(document.getElementById('graphiql')).render(
     isHeadersEditorEnabled
     defaultEditorToolsVisibility="headers"
     shouldPersistHeaders={false}
+    plugins={[decisionsPlugin]}
+    visiblePlugin={decisionsPlugin}
   />,
 );

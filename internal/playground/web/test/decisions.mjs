@@ -1,0 +1,60 @@
+// Drives the playground in headless Chromium (Debian's chromium, through playwright-core): picks
+// a demo identity, runs an operation, and reads the Decisions panel. Prints a JSON summary for
+// the Go test that runs it (cmd/wvsoft/playground_test.go) and saves a screenshot.
+//
+// Usage: node test/decisions.mjs BASE_URL SCREENSHOT.png
+import { chromium } from 'playwright-core';
+
+const [base, screenshot] = process.argv.slice(2);
+const origin = new URL(base).origin;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+const summary = { otherHosts: [], runs: [] };
+try {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (url.protocol !== 'data:' && url.origin !== origin) summary.otherHosts.push(req.url());
+  });
+  await page.goto(`${base}/playground/`);
+  await page.waitForSelector('[data-testid="decisions"]');
+  await page.waitForSelector('[data-testid="identity"] option[value="support@wvsoft.example"]', { state: 'attached' });
+
+  // run acts as identity, runs query, and waits until the panel shows a decision about field.
+  async function run(identity, query, field) {
+    await page.selectOption('[data-testid="identity"]', identity);
+    await page.evaluate((q) => document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue(q), query);
+    await page.click('.graphiql-execute-button');
+    await page.waitForFunction(
+      (f) => [...document.querySelectorAll('[data-testid="decisions"] table tbody tr')].some((tr) => tr.querySelector('.wv-field')?.textContent === f),
+      field,
+    );
+    const rows = await page.$$eval('[data-testid="decisions"] table tbody tr', (trs) =>
+      trs.map((tr) => ({
+        field: tr.querySelector('.wv-field').textContent,
+        effect: tr.dataset.effect,
+        rule: tr.cells[2].textContent,
+        color: getComputedStyle(tr.cells[1]).color,
+      })),
+    );
+    summary.runs.push({ identity, rows });
+  }
+
+  await run('member@bakkerij-de-vries.example', '{ persons(first: 3) { edges { node { name bsn iban } } } }', 'Person.bsn');
+  await run('support@wvsoft.example', '{ customers(first: 3) { edges { node { name iban kvkNumber contactPersons { name email } } } } }',
+    'Customer.iban');
+  await page.waitForTimeout(300); // let the last rows paint
+  await page.screenshot({ path: screenshot, fullPage: true });
+} catch (err) {
+  // What the page showed when it failed, for whoever reads the test's output.
+  const pages = browser.contexts().flatMap((c) => c.pages());
+  if (pages.length) await pages[0].screenshot({ path: screenshot, fullPage: true }).catch(() => {});
+  console.error(`failed; the page is in ${screenshot}`);
+  throw err;
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(summary));
