@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 
 	"github.com/wvsoft/privacy/internal/accesslog"
@@ -48,12 +50,30 @@ func TestExplainDecisions(t *testing.T) {
 	if r := dev.query(key, query, nil); r.Extensions["explain"] != nil {
 		t.Fatalf("an explanation nobody asked for: %+v", r.Extensions)
 	}
+	// The development playground's identity switch: every demo login with a working token.
+	var ids []struct{ Email, Role, Token string }
+	resp, err := http.Get(dev.url + "/playground/identities.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ids); err != nil || len(ids) != 8 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("demo identities: %v %+v", err, ids)
+	}
+	resp.Body.Close()
+	for _, id := range ids {
+		if r := dev.query(id.Token, `{ me { role } }`, nil); id.Role != "ACCOUNTANT" && dig(r.Data, "me", "role") != id.Role {
+			t.Errorf("%s's token: %+v", id.Email, r)
+		}
+	}
 
 	skey, _, err := accesslog.GenerateKey("wvsoft-access-log-test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	prod := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey, "POLICY_AUTHORS": "Support@WvSoft.example"})
+	if resp, err := http.Get(prod.url + "/playground/identities.json"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("production hands out demo tokens: %v %v", err, resp.Status)
+	}
 	member := prod.token("member@bakkerij-de-vries.example")
 	r = prod.post(query, map[string]string{"Authorization": "Bearer " + member, "X-WvSoft-Explain": "1"})
 	if ok, byField := explained(r); ok || byField != nil || len(r.Errors) > 0 || dig(r.Data, "persons", "edges", 0, "node", "bsn") == nil {
