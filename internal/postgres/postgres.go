@@ -298,19 +298,35 @@ func (d *DB) inTx(ctx context.Context, f wvsoft.TenantFilter, fn func(tx *sqlx.T
 		return mapError(err)
 	}
 	defer tx.Rollback()
-	all := "off"
-	if f.All {
-		all = "on"
-	}
-	if _, err := tx.ExecContext(ctx,
-		`SELECT set_config('app.tenants', $1, true), set_config('app.all_tenants', $2, true)`,
-		tenantArray(f.Tenants), all); err != nil {
+	if _, err := tx.ExecContext(ctx, setTenants(f.Tenants, f.All)); err != nil {
 		return mapError(err)
 	}
 	if err := fn(tx); err != nil {
 		return mapError(err)
 	}
 	return mapError(tx.Commit())
+}
+
+// setTenants is the statement that gives a transaction its row-level-security settings:
+// SET LOCAL, which Citus passes on to every worker connection of the transaction (with
+// citus.propagate_set_commands = 'local', migration 00010), where set_config(..., true) would
+// stay on the coordinator and leave the shards without a tenant. SET takes no parameters: the
+// values are quoted literals, made of UUIDs and on/off only. Both settings travel in one
+// round trip (the simple query protocol runs both statements).
+func setTenants(tenants []uuid.UUID, all bool) string {
+	flag := "off"
+	if all {
+		flag = "on"
+	}
+	return `SET LOCAL app.tenants = ` + pq.QuoteLiteral(tenantArray(tenants)) + `; SET LOCAL app.all_tenants = ` + pq.QuoteLiteral(flag)
+}
+
+// setAllTenants is the statement that raises or lowers only the register flag.
+func setAllTenants(all bool) string {
+	if all {
+		return `SET LOCAL app.all_tenants = 'on'`
+	}
+	return `SET LOCAL app.all_tenants = 'off'`
 }
 
 // tenantArray formats tenant ids as a PostgreSQL uuid[] literal.
