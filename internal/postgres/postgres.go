@@ -270,6 +270,19 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) 
 		db.Close()
 		return nil, errors.New("the application role may bypass row-level security; connect as a plain role")
 	}
+	// On Citus the tenant reaches the shards only when SET LOCAL is passed on to the workers
+	// (migration 00010 sets it for the role). Without it every query would fail closed; say why.
+	var citus bool
+	var propagate string
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),
+		coalesce(current_setting('citus.propagate_set_commands', true), '')`).Scan(&citus, &propagate); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect as application role: %w", err)
+	}
+	if citus && propagate != "local" {
+		db.Close()
+		return nil, fmt.Errorf("on Citus the application role needs citus.propagate_set_commands = 'local' (it is %q): run `SELECT wvsoft_distribute()` as the owner, or ALTER ROLE %s SET citus.propagate_set_commands = 'local'", propagate, AppRole)
+	}
 	d.db = db
 	return d, nil
 }
