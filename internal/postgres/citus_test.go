@@ -502,7 +502,21 @@ func BenchmarkTenantSetting(b *testing.B) {
 			return err
 		}},
 	} {
-		b.Run(c.name, func(b *testing.B) {
+		b.Run(c.name+"/alone", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				tx, err := raw.DB.BeginTx(ctx, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := c.set(tx); err != nil {
+					b.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(c.name+"/page", func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				tx, err := raw.DB.BeginTx(ctx, nil)
 				if err != nil {

@@ -256,12 +256,125 @@ END
 $$;
 -- +goose StatementEnd
 
+-- The rate limit's clean-up picks the rows it deletes in a materialized CTE, as the outbox claim
+-- does: on Citus, rate_limits is a reference table whose every copy runs the DELETE, and rows
+-- chosen with SKIP LOCKED inside the DELETE could differ from copy to copy; chosen once, before,
+-- they are the same everywhere. Otherwise as in migration 00007.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION rate_limit_take(p_key bytea, p_burst integer, p_interval interval, p_now timestamptz)
+  RETURNS double precision
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+DECLARE
+  v_tat timestamptz;
+BEGIN
+  IF p_burst < 1 OR p_interval <= interval '0' THEN
+    RAISE EXCEPTION 'rate_limit_take: burst and interval must be positive' USING ERRCODE = 'check_violation';
+  END IF;
+  INSERT INTO rate_limits AS r (key, tat) VALUES (p_key, p_now + p_interval)
+    ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, p_now) + p_interval
+    WHERE greatest(r.tat, p_now) + p_interval - p_interval * p_burst <= p_now
+    RETURNING tat INTO v_tat;
+  IF v_tat IS NULL THEN
+    SELECT tat INTO v_tat FROM rate_limits WHERE key = p_key;
+    RETURN greatest(extract(epoch FROM v_tat + p_interval - p_interval * p_burst - p_now), 0.001);
+  END IF;
+  WITH gone AS MATERIALIZED (SELECT key FROM rate_limits WHERE tat < p_now FOR UPDATE SKIP LOCKED)
+  DELETE FROM rate_limits WHERE key IN (SELECT key FROM gone);
+  RETURN 0;
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
 DROP FUNCTION wvsoft_fill_lookups();
 ALTER TABLE outbox ADD CONSTRAINT outbox_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES customers (tenant_id) ON DELETE SET NULL;
 CREATE INDEX users_email ON users (lower(email));
 CREATE UNIQUE INDEX api_keys_secret_hash ON api_keys (secret_hash);
 ALTER TABLE customers ADD CONSTRAINT customers_slug_key UNIQUE (slug);
+-- The functions as migrations 00001 to 00007 left them (a function cannot change its language
+-- in place when its body would not compile, so each is dropped and created).
+DROP FUNCTION auth_subject_by_email(text);
+CREATE FUNCTION auth_subject_by_email(p_email text)
+  RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
+                 can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT kind, id, tenant_id, role, email, name, can_write, special_categories, declaration_expires_at FROM (
+      SELECT 'USER' AS kind, u.id, u.tenant_id, u.role, u.email, u.name, true AS can_write, true AS special_categories,
+             NULL::timestamptz AS declaration_expires_at, 1 AS rank, u.created_at
+        FROM users u WHERE lower(u.email) = lower(p_email)
+      UNION ALL
+      SELECT 'STAFF', s.id, NULL, s.role, s.email, s.name, false, false, s.declaration_expires_at, 0, s.created_at
+        FROM staff_members s WHERE lower(s.email) = lower(p_email)
+    ) candidates
+    ORDER BY rank, created_at, id
+    LIMIT 1
+  $$;
+DROP FUNCTION auth_user_by_email_in(text, text);
+CREATE FUNCTION auth_user_by_email_in(p_email text, p_customer text)
+  RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
+                 can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT 'USER', u.id, u.tenant_id, u.role, u.email, u.name, true, true, NULL::timestamptz
+      FROM users u JOIN customers c ON c.tenant_id = u.tenant_id
+     WHERE lower(u.email) = lower(p_email) AND c.slug = p_customer
+  $$;
+DROP FUNCTION auth_subject_by_api_key(bytea);
+CREATE FUNCTION auth_subject_by_api_key(p_hash bytea)
+  RETURNS TABLE (kind text, id uuid, tenant_id uuid, role text, email text, name text,
+                 can_write boolean, special_categories boolean, declaration_expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT 'API_KEY', k.id, k.tenant_id,
+           CASE WHEN k.can_write THEN 'INTEGRATOR_WRITE' ELSE 'INTEGRATOR_READ' END,
+           NULL::text, k.name, k.can_write, k.special_categories, NULL::timestamptz
+      FROM api_keys k WHERE k.secret_hash = p_hash AND k.revoked_at IS NULL
+  $$;
+DROP FUNCTION auth_active_grants(uuid, timestamptz);
+CREATE FUNCTION auth_active_grants(p_staff uuid, p_now timestamptz)
+  RETURNS TABLE (id uuid, tenant_id uuid, scope_types text[], scope_special boolean,
+                 scope_write boolean, expires_at timestamptz)
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT g.id, g.tenant_id, g.scope_types, g.scope_special, g.scope_write, g.expires_at
+      FROM access_grants g
+     WHERE g.requested_by = p_staff AND g.status = 'APPROVED'
+       AND g.starts_at <= p_now AND g.expires_at > p_now
+  $$;
+DROP FUNCTION auth_withdrawn_consents();
+CREATE FUNCTION auth_withdrawn_consents()
+  RETURNS SETOF uuid
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT tenant_id FROM (
+      SELECT DISTINCT ON (tenant_id) tenant_id, event FROM consent_events ORDER BY tenant_id, at DESC
+    ) latest WHERE event = 'WITHDRAWN'
+  $$;
+DROP FUNCTION customer_breaches(uuid[]);
+CREATE FUNCTION customer_breaches(p_tenants uuid[])
+  RETURNS SETOF breaches
+  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    SELECT b.* FROM breaches b
+     WHERE EXISTS (SELECT 1 FROM breach_customers bc WHERE bc.breach_id = b.id AND bc.tenant_id = ANY (p_tenants))
+  $$;
+DROP FUNCTION submit_inquiry(uuid, text, text, text, timestamptz);
+-- +goose StatementBegin
+CREATE FUNCTION submit_inquiry(p_id uuid, p_name text, p_email text, p_question text, p_at timestamptz)
+  RETURNS void
+  LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+  AS $$
+    INSERT INTO inquiries (id, name, email, question, received_at) VALUES (p_id, p_name, p_email, p_question, p_at);
+    INSERT INTO inquiry_counts (day, received) VALUES (p_at::date, 1)
+      ON CONFLICT (day) DO UPDATE SET received = inquiry_counts.received + 1;
+  $$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION auth_subject_by_email(text), auth_user_by_email_in(text, text), auth_subject_by_api_key(bytea),
+  auth_active_grants(uuid, timestamptz), auth_withdrawn_consents(), customer_breaches(uuid[]),
+  submit_inquiry(uuid, text, text, text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION auth_subject_by_email(text), auth_user_by_email_in(text, text), auth_subject_by_api_key(bytea),
+  auth_active_grants(uuid, timestamptz), auth_withdrawn_consents(), customer_breaches(uuid[]),
+  submit_inquiry(uuid, text, text, text, timestamptz) TO wvsoft_app;
 DROP TABLE grant_index, consent_state, api_key_hashes, login_index, customer_slugs;
--- The functions stay PL/pgSQL; they read tables that no longer exist and must be restored from
--- migrations 00001 to 00007 by hand.
