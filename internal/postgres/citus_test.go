@@ -104,6 +104,15 @@ func TestCitusInvariants(t *testing.T) {
 		}
 	})
 
+	t.Run("every function statement that reads a tenant table names one tenant", func(t *testing.T) {
+		// The per-request look-ups (and the access log's append) must route to one shard on
+		// Citus: each statement over a tenant table compares tenant_id with one value. Only the
+		// owner's bulk fill of the lookup tables reads across tenants.
+		if bad := fanOutStatements(t, ctx, owner, tenants, "wvsoft_fill_lookups"); len(bad) > 0 {
+			t.Fatalf("statements that would go to every shard:\n%s", strings.Join(bad, "\n"))
+		}
+	})
+
 	t.Run("the checks find each kind of violation", func(t *testing.T) {
 		tx, err := owner.BeginTx(ctx, nil)
 		if err != nil {
@@ -117,6 +126,8 @@ func TestCitusInvariants(t *testing.T) {
 			   CONSTRAINT wv_bad_set_null FOREIGN KEY (tenant_id, person) REFERENCES persons ON DELETE SET NULL,
 			   CONSTRAINT wv_bad_unpaired FOREIGN KEY (other) REFERENCES customers (tenant_id))`,
 			`CREATE FUNCTION wv_bad_sql(uuid) RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM persons WHERE tenant_id = $1'`,
+			`CREATE FUNCTION wv_bad_fan_out(text) RETURNS uuid LANGUAGE plpgsql AS
+			   'BEGIN RETURN (SELECT u.id FROM users u WHERE lower(u.email) = $1 AND u.tenant_id = ANY (app_tenants())); END'`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				t.Fatal(err)
@@ -124,10 +135,11 @@ func TestCitusInvariants(t *testing.T) {
 		}
 		got := strings.Join(queryStrings(t, ctx, tx, uniqueWithoutTenant), "\n") + "\n" +
 			strings.Join(queryStrings(t, ctx, tx, undistributableKeys), "\n") + "\n" +
-			strings.Join(sqlFunctionsReadingTables(t, ctx, tx), "\n")
+			strings.Join(sqlFunctionsReadingTables(t, ctx, tx), "\n") + "\n" +
+			strings.Join(fanOutStatements(t, ctx, tx, tenants, "wvsoft_fill_lookups"), "\n")
 		for _, want := range []string{"wv_bad_unique", "wv_bad_ref_customer_fkey on wv_bad_ref: a reference table",
 			"wv_bad_set_null on wv_bad_tenant: ON DELETE SET NULL", "wv_bad_unpaired on wv_bad_tenant: tenant_id is not paired",
-			"wv_bad_sql(uuid) reads persons"} {
+			"wv_bad_sql(uuid) reads persons", "wv_bad_fan_out(text): BEGIN RETURN (SELECT u.id FROM users"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("not found: %s\nin:\n%s", want, got)
 			}
@@ -543,4 +555,43 @@ func BenchmarkTenantSetting(b *testing.B) {
 			}
 		})
 	}
+}
+
+var (
+	tableRef = regexp.MustCompile(`(?i)\b(?:from|join|update)\s+([a-z_][a-z0-9_]*)`)
+	tenantEq = regexp.MustCompile(`(?i)tenant_id\s*=\s*([a-z_][a-z0-9_.]*)`)
+)
+
+// fanOutStatements names the statements of PL/pgSQL functions (except those in skip) that read a
+// tenant table without comparing tenant_id with one value: on Citus, queries to every shard.
+func fanOutStatements(t *testing.T, ctx context.Context, q queryer, tenantTables []string, skip ...string) []string {
+	t.Helper()
+	isTenant := map[string]bool{}
+	for _, n := range tenantTables {
+		isTenant[n] = true
+	}
+	fns := queryStrings(t, ctx, q, `SELECT p.oid::regprocedure::text || E'\x01' || p.prosrc FROM pg_proc p
+		JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'public'::regnamespace AND l.lanname = 'plpgsql'
+		AND NOT (p.proname = ANY ($1)) ORDER BY 1`, pq.Array(skip))
+	var out []string
+	for _, f := range fns {
+		name, src, _ := strings.Cut(f, "\x01")
+		for _, stmt := range strings.Split(src, ";") {
+			reads := false
+			for _, m := range tableRef.FindAllStringSubmatch(stmt, -1) {
+				reads = reads || isTenant[strings.ToLower(m[1])]
+			}
+			if !reads {
+				continue
+			}
+			one := false
+			for _, m := range tenantEq.FindAllStringSubmatch(stmt, -1) {
+				one = one || !strings.EqualFold(m[1], "any")
+			}
+			if !one {
+				out = append(out, name+": "+strings.Join(strings.Fields(stmt), " "))
+			}
+		}
+	}
+	return out
 }
