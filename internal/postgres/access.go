@@ -107,6 +107,14 @@ func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 			pq.StringArray(g.ScopeTypes), g.ScopeSpecial, g.ScopeWrite, g.DurationSeconds); err != nil {
 			return err
 		}
+		if approve {
+			// The director's requests find the grant through the index (one node), not by
+			// searching every customer's shard.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO grant_index (grant_id, tenant, staff_id, expires_at) VALUES ($1,$2,$3,$4)`,
+				g.UUID, g.TenantID, g.RequestedBy, g.ExpiresAt); err != nil {
+				return err
+			}
+		}
 		out = g
 		return d.appendLog(ctx, tx, g.TenantID, event, wvsoft.SubjectUser, &by, &g.UUID, grantDetail(g), now)
 	})
@@ -130,6 +138,9 @@ func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 			WHERE tenant_id = $1 AND id = $2`, g.TenantID, g.UUID, now, by); err != nil {
 			return err
 		}
+		if err := forgetGrant(ctx, tx, g.TenantID, g.UUID); err != nil {
+			return err
+		}
 		out = g
 		cp, err := d.appendEntry(ctx, tx, g.TenantID, wvsoft.EventRevoked, wvsoft.SubjectUser, &by, &g.UUID, map[string]any{}, now)
 		if err != nil {
@@ -138,6 +149,13 @@ func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 		return d.sendCheckpoint(ctx, tx, f.All, g, wvsoft.EventRevoked, cp, now)
 	})
 	return out, err
+}
+
+// forgetGrant removes an ended grant from the director's index. The grant's own status decides
+// anyway; this keeps the index as small as the grants in force.
+func forgetGrant(ctx context.Context, tx *sqlx.Tx, tenant, id uuid.UUID) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM grant_index WHERE tenant = $1 AND grant_id = $2`, tenant, id)
+	return err
 }
 
 func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.AccessGrant, error) {
@@ -214,6 +232,9 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 				return nil // another server got there first
 			}
 			n++
+			if err := forgetGrant(ctx, tx, g.TenantID, g.ID); err != nil {
+				return err
+			}
 			cp, err := d.appendEntry(ctx, tx, g.TenantID, wvsoft.EventExpired, "SYSTEM", nil, &g.ID, map[string]any{}, now)
 			if err != nil || !g.Approved {
 				return err // an unanswered request never was a grant: nothing ended

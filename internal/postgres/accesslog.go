@@ -219,14 +219,14 @@ func (d *DB) sendCheckpoint(ctx context.Context, tx *sqlx.Tx, allTenants bool, g
 	// The outbox is WvSoft's own table, which only the register flag opens; the customer's
 	// admin who revoked does not have it. It is raised for this one insert, which is the
 	// server's own write, and lowered again before anything else runs in the transaction.
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('app.all_tenants', 'on', true)`); err != nil {
+	if _, err := tx.ExecContext(ctx, setAllTenants(true)); err != nil {
 		return err
 	}
 	tenant := g.TenantID
 	if err := enqueue(ctx, tx, &tenant, recipientsFrom("User.email", admins...), wvsoft.CheckpointLetter(g.UUID, event, cp.Note, vkey), wvsoft.PurposeSupportAccess, &g.UUID, now); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `SELECT set_config('app.all_tenants', $1, true)`, map[bool]string{true: "on", false: "off"}[allTenants])
+	_, err := tx.ExecContext(ctx, setAllTenants(allTenants))
 	return err
 }
 
@@ -446,7 +446,7 @@ func (d *DB) ReadLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 		return l, mapError(err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT set_config('app.tenants', $1, true)`, tenantArray([]uuid.UUID{tenant})); err != nil {
+	if _, err := tx.ExecContext(ctx, setTenants([]uuid.UUID{tenant}, false)); err != nil {
 		return l, mapError(err)
 	}
 	var rows []struct {

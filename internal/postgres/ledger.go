@@ -27,8 +27,13 @@ func (d *DB) RecordConsent(ctx context.Context, f wvsoft.TenantFilter, e *wvsoft
 		return wvsoft.NotFound("customer")
 	}
 	return d.inTx(ctx, d.withTenant(f, e.TenantID), func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO consent_events (tenant_id, id, event, basis, evidence, at, actor_kind, actor_id)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, e.TenantID, e.UUID, e.Event, e.Basis, e.Evidence, e.At, e.ActorKind, e.ActorID)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_events (tenant_id, id, event, basis, evidence, at, actor_kind, actor_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, e.TenantID, e.UUID, e.Event, e.Basis, e.Evidence, e.At, e.ActorKind, e.ActorID); err != nil {
+			return err
+		}
+		// The latest event is the state staff are told on every request (migration 00009).
+		_, err := tx.ExecContext(ctx, `INSERT INTO consent_state AS s (tenant, event, at) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant) DO UPDATE SET event = excluded.event, at = excluded.at WHERE excluded.at >= s.at`, e.TenantID, e.Event, e.At)
 		return err
 	})
 }
@@ -345,8 +350,21 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 			{"website-inquiries", `DELETE FROM inquiries WHERE received_at < $1`, []any{now.Add(-rules.InquiryMaxAge)}},
 			{"delivered-mail", `DELETE FROM outbox WHERE status <> 'PENDING' AND coalesce(sent_at, created_at) < $1`, []any{now.Add(-rules.SentMailAge)}},
 		}
+		// The lookup rows of the users and keys that go (migration 00009), not counted: they are
+		// indexes of the rows counted above. The customers are listed first, so that each delete
+		// names its tenants (one node on Citus, no join of a reference table with shards).
+		var purged []uuid.UUID
+		if err := tx.SelectContext(ctx, &purged, `SELECT tenant_id FROM customers WHERE relationship_end IS NOT NULL
+			AND relationship_end <= $1::date`, now.Add(-rules.ExportWindow)); err != nil {
+			return err
+		}
 		for _, s := range steps {
 			if err := exec(s.name, s.q, s.args...); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{`DELETE FROM login_index WHERE tenant = ANY($1)`, `DELETE FROM api_key_hashes WHERE tenant = ANY($1)`} {
+			if _, err := tx.ExecContext(ctx, q, pq.Array(purged)); err != nil {
 				return err
 			}
 		}

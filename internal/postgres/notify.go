@@ -240,7 +240,7 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 		if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT cp.tenant_id, lower(cp.email) AS email
 			FROM contact_persons cp JOIN customers c USING (tenant_id)
 			WHERE cp.email IS NOT NULL AND (c.relationship_end IS NULL OR c.relationship_end >= $1::date)
-			AND cp.tenant_id NOT IN (SELECT * FROM auth_withdrawn_consents())
+			AND cp.tenant_id NOT IN (SELECT tenant FROM consent_state WHERE event = 'WITHDRAWN')
 			ORDER BY 1, 2`, n.PublishedAt); err != nil {
 			return err
 		}
@@ -284,9 +284,14 @@ func (d *DB) Outbox(ctx context.Context, f wvsoft.TenantFilter, status *string, 
 func (d *DB) ClaimDue(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]*wvsoft.OutboxMessage, error) {
 	rows := []*wvsoft.OutboxMessage{}
 	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1
-			WHERE id IN (SELECT id FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= $1
-			             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+		// The due ids are chosen once, in a materialized CTE, before the update: Citus runs such a
+		// CTE as its own step and keeps its LIMIT, where a subquery in the UPDATE's WHERE was
+		// pushed down without it and claimed every due row.
+		return tx.SelectContext(ctx, &rows, `WITH due AS MATERIALIZED (
+			  SELECT id FROM outbox WHERE status = 'PENDING' AND next_attempt_at <= $1
+			  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			UPDATE outbox SET next_attempt_at = $2, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM due)
 			RETURNING `+outboxColumns, now, now.Add(lease), limit)
 	})
 	return rows, err

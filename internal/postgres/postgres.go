@@ -270,6 +270,19 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) 
 		db.Close()
 		return nil, errors.New("the application role may bypass row-level security; connect as a plain role")
 	}
+	// On Citus the tenant reaches the shards only when SET LOCAL is passed on to the workers
+	// (migration 00010 sets it for the role). Without it every query would fail closed; say why.
+	var citus bool
+	var propagate string
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus'),
+		coalesce(current_setting('citus.propagate_set_commands', true), '')`).Scan(&citus, &propagate); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect as application role: %w", err)
+	}
+	if citus && propagate != "local" {
+		db.Close()
+		return nil, fmt.Errorf("on Citus the application role needs citus.propagate_set_commands = 'local' (it is %q): run `SELECT wvsoft_distribute()` as the owner, or ALTER ROLE %s SET citus.propagate_set_commands = 'local'", propagate, AppRole)
+	}
 	d.db = db
 	return d, nil
 }
@@ -298,19 +311,35 @@ func (d *DB) inTx(ctx context.Context, f wvsoft.TenantFilter, fn func(tx *sqlx.T
 		return mapError(err)
 	}
 	defer tx.Rollback()
-	all := "off"
-	if f.All {
-		all = "on"
-	}
-	if _, err := tx.ExecContext(ctx,
-		`SELECT set_config('app.tenants', $1, true), set_config('app.all_tenants', $2, true)`,
-		tenantArray(f.Tenants), all); err != nil {
+	if _, err := tx.ExecContext(ctx, setTenants(f.Tenants, f.All)); err != nil {
 		return mapError(err)
 	}
 	if err := fn(tx); err != nil {
 		return mapError(err)
 	}
 	return mapError(tx.Commit())
+}
+
+// setTenants is the statement that gives a transaction its row-level-security settings:
+// SET LOCAL, which Citus passes on to every worker connection of the transaction (with
+// citus.propagate_set_commands = 'local', migration 00010), where set_config(..., true) would
+// stay on the coordinator and leave the shards without a tenant. SET takes no parameters: the
+// values are quoted literals, made of UUIDs and on/off only. Both settings travel in one
+// round trip (the simple query protocol runs both statements).
+func setTenants(tenants []uuid.UUID, all bool) string {
+	flag := "off"
+	if all {
+		flag = "on"
+	}
+	return `SET LOCAL app.tenants = ` + pq.QuoteLiteral(tenantArray(tenants)) + `; SET LOCAL app.all_tenants = ` + pq.QuoteLiteral(flag)
+}
+
+// setAllTenants is the statement that raises or lowers only the register flag.
+func setAllTenants(all bool) string {
+	if all {
+		return `SET LOCAL app.all_tenants = 'on'`
+	}
+	return `SET LOCAL app.all_tenants = 'off'`
 }
 
 // tenantArray formats tenant ids as a PostgreSQL uuid[] literal.

@@ -161,7 +161,7 @@ func SeedCustomers(ctx context.Context, ownerURL string, n int, now time.Time) e
 }
 
 // asOwner runs fn in one transaction on the database at ownerURL, as its owner: the seed and
-// bulk loads write below row-level security.
+// bulk loads write below row-level security. The lookup tables are filled before it commits.
 func asOwner(ctx context.Context, ownerURL string, fn func(tx *sql.Tx) error) error {
 	db, err := sql.Open("postgres", ownerURL)
 	if err != nil {
@@ -174,6 +174,11 @@ func asOwner(ctx context.Context, ownerURL string, fn func(tx *sql.Tx) error) er
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
+		return err
+	}
+	// What the owner wrote directly reaches the lookup tables (migration 00009) in the same
+	// transaction, as the server's own writes do.
+	if _, err := tx.ExecContext(ctx, `SELECT wvsoft_fill_lookups()`); err != nil {
 		return err
 	}
 	return tx.Commit()

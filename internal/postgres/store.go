@@ -64,6 +64,11 @@ func (d *DB) CustomersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uui
 // CreateCustomer inserts c; its TenantID must be set.
 func (d *DB) CreateCustomer(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.Customer) error {
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		// The slug is unique over all customers through its lookup table (a reference table on
+		// Citus, where no index spans the shards); a taken slug is a unique violation: CONFLICT.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO customer_slugs (slug, tenant) VALUES ($1, $2)`, c.Slug, c.TenantID); err != nil {
+			return err
+		}
 		return tx.GetContext(ctx, &c.CreatedAt, `INSERT INTO customers (tenant_id, slug, name, email, phone, street,
 			postal_code, city, kvk_number, iban, relationship_start) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
 			RETURNING created_at`,
@@ -155,8 +160,14 @@ func (d *DB) CreateUser(ctx context.Context, f wvsoft.TenantFilter, u *wvsoft.Us
 		if taken {
 			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "a user of this customer has this e-mail address already", Field: "input.email"}
 		}
-		return tx.GetContext(ctx, &u.CreatedAt, `INSERT INTO users (tenant_id, id, email, name, role)
-			VALUES ($1,$2,$3,$4,$5) RETURNING created_at`, u.TenantID, u.UUID, u.Email, u.Name, u.Role)
+		if err := tx.GetContext(ctx, &u.CreatedAt, `INSERT INTO users (tenant_id, id, email, name, role)
+			VALUES ($1,$2,$3,$4,$5) RETURNING created_at`, u.TenantID, u.UUID, u.Email, u.Name, u.Role); err != nil {
+			return err
+		}
+		// Sign-in finds the user through the login index, in the same transaction.
+		_, err := tx.ExecContext(ctx, `INSERT INTO login_index (email, tenant, user_id, created_at) VALUES (lower($1), $2, $3, $4)`,
+			u.Email, u.TenantID, u.UUID, u.CreatedAt)
+		return err
 	})
 }
 
@@ -193,6 +204,11 @@ func (d *DB) CreateAPIKey(ctx context.Context, f wvsoft.TenantFilter, k *wvsoft.
 		return wvsoft.NotFound("customer")
 	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		// The hash is unique over all customers through its lookup table: a duplicate is CONFLICT.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_key_hashes (secret_hash, tenant, key_id) VALUES ($1, $2, $3)`,
+			secretHash, k.TenantID, k.UUID); err != nil {
+			return err
+		}
 		return tx.GetContext(ctx, &k.CreatedAt, `INSERT INTO api_keys (tenant_id, id, name, prefix, secret_hash, can_write, special_categories)
 			VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING created_at`,
 			k.TenantID, k.UUID, k.Name, k.Prefix, secretHash, k.CanWrite, k.SpecialCategories)
@@ -404,6 +420,12 @@ func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid
 		err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2 RETURNING tenant_id`, t.name, clause), tenantArg, id)
 		if err != nil {
 			return err // no row: not found
+		}
+		if t.name == usersTable.name {
+			// A deleted user's address leaves the login index with it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM login_index WHERE tenant = $1 AND user_id = $2`, tenant, id); err != nil {
+				return err
+			}
 		}
 		return d.logStaffWrite(ctx, tx, tenant, t.kind, id, "delete", nil, d.now())
 	})
