@@ -264,23 +264,22 @@ func (l *DecisionLog) run() {
 		cancel()
 		batch = batch[:0]
 	}
+	add := func(e DecisionEvent) {
+		if batch = append(batch, e); len(batch) >= l.batch {
+			flush()
+		}
+	}
 	for {
 		select {
 		case e := <-l.buffer:
-			batch = append(batch, e)
-			if len(batch) >= l.batch {
-				flush()
-			}
+			add(e)
 		case <-tick.C:
 			flush()
 		case <-l.stop:
-			for {
+			for { // what is buffered still goes out
 				select {
 				case e := <-l.buffer:
-					batch = append(batch, e)
-					if len(batch) >= l.batch {
-						flush()
-					}
+					add(e)
 				default:
 					flush()
 					return
