@@ -103,14 +103,19 @@ func (in Input) value() map[string]any {
 }
 
 // recordValue is the record state as the policy reads it (input.resource.record): one member per
-// field of wvsoft.RecordState, named by its policy tag. Only cache misses build it.
+// field of wvsoft.RecordState, named by its policy tag, with its name where it is a number with
+// names (fmt.Stringer). Only cache misses build it.
 func recordValue(s wvsoft.RecordState) map[string]any {
 	v := reflect.ValueOf(s)
 	t := v.Type()
 	out := make(map[string]any, t.NumField())
 	for i := range t.NumField() {
 		if name := t.Field(i).Tag.Get("policy"); name != "" {
-			out[name] = v.Field(i).Interface()
+			value := v.Field(i).Interface()
+			if named, ok := value.(fmt.Stringer); ok {
+				value = named.String()
+			}
+			out[name] = value
 		}
 	}
 	return out

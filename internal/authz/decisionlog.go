@@ -63,16 +63,14 @@ const maxLoggedRecords = 100
 // (type, field, action, tenant and record class). The records a request returned go with the
 // first event of their type.
 func (r *Request) DecisionEvents(requestID, operation string, labels map[string]string, at time.Time) []DecisionEvent {
-	r.mu.RLock()
-	seen := make(map[*fieldDecision]bool, len(r.decisions))
-	list := make([]*fieldDecision, 0, len(r.decisions))
-	for _, d := range r.decisions {
-		if !seen[d] && d.count.Load() > 0 {
+	seen := map[*fieldDecision]bool{}
+	var list []*fieldDecision
+	r.decisions.each(func(_ fieldKey, d *fieldDecision) {
+		if !seen[d] && d.count.load() > 0 {
 			seen[d] = true
 			list = append(list, d)
 		}
-	}
-	r.mu.RUnlock()
+	})
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		if a.typ != b.typ {
@@ -94,7 +92,7 @@ func (r *Request) DecisionEvents(requestID, operation string, labels map[string]
 		}
 		ev := DecisionEvent{DecisionID: uuid.NewString(), Path: decisionPath, Input: input, Result: d.Decision,
 			Revision: r.policy.revision, Timestamp: at, Labels: labels, Erased: []string{erasedSubjectID}, RequestID: requestID,
-			Operation: operation, Count: d.count.Load()}
+			Operation: operation, Count: d.count.load()}
 		if ids, ok := records[d.typ]; ok {
 			shown := ids[:min(len(ids), maxLoggedRecords)]
 			note := &RecordsNote{Count: len(ids), IDs: make([]string, len(shown))}

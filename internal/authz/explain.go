@@ -56,25 +56,23 @@ func (r *Request) MayExplain() bool { return r.explain }
 func (r *Request) Explain() (revision string, list []Explanation) {
 	type line struct{ typ, field, action, record, effect, rule, mask, grant string }
 	index := map[line]int{}
-	r.mu.RLock()
-	seen := make(map[*fieldDecision]bool, len(r.decisions))
-	for _, d := range r.decisions {
-		n := d.count.Load()
+	seen := map[*fieldDecision]bool{}
+	r.decisions.each(func(_ fieldKey, d *fieldDecision) {
+		n := d.count.load()
 		if seen[d] || n == 0 {
-			continue
+			return
 		}
 		seen[d] = true
 		record := recordValue(d.input.Resource.State)
 		k := line{d.typ, d.field, d.action, fmt.Sprint(record), d.Effect, d.Rule, d.Mask, d.Grant}
 		if i, ok := index[k]; ok {
 			list[i].Count += n
-			continue
+			return
 		}
 		index[k] = len(list)
 		list = append(list, Explanation{Type: d.typ, Field: d.field, Action: d.action, Effect: d.Effect, Rule: d.Rule,
 			Mask: d.Mask, Grant: d.Grant, Category: d.category, Record: record, Count: n})
-	}
-	r.mu.RUnlock()
+	})
 	sort.Slice(list, func(i, j int) bool {
 		a, b := list[i], list[j]
 		if a.Type != b.Type {

@@ -44,7 +44,7 @@ func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver)
 		}
 	}
 	d := r.field(ctx, t, len(fc.Field.Selections) == 0)
-	d.count.Add(1)
+	d.count.add()
 	if d.Grant != "" && d.Effect != Deny {
 		r.recordAccess(d, obj)
 	}
@@ -120,22 +120,16 @@ func objectOf(fc *graphql.FieldContext) any {
 
 // Effects counts the field decisions the request applied, by effect (metrics).
 func (r *Request) Effects() map[string]int64 {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
 	out := map[string]int64{}
-	counted := make(map[*fieldDecision]bool, len(r.decisions))
-	for _, d := range r.decisions {
+	counted := map[*fieldDecision]bool{}
+	r.decisions.each(func(_ fieldKey, d *fieldDecision) {
 		if !counted[d] {
 			counted[d] = true
-			out[d.Effect] += d.count.Load()
+			out[d.Effect] += d.count.load()
 		}
-	}
+	})
 	return out
 }
 
 // DistinctDecisions is how many (type, field, tenant) decisions the request made.
-func (r *Request) DistinctDecisions() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.decisions)
-}
+func (r *Request) DistinctDecisions() int { return r.decisions.len() }

@@ -3,7 +3,6 @@ package authz
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,9 +19,8 @@ type Request struct {
 	now     time.Time
 	explain bool // the caller may see the decisions (MayExplain)
 
-	mu        sync.RWMutex
-	decisions map[fieldKey]*fieldDecision
-	filters   map[filterKey]wvsoft.TenantFilter
+	decisions table[fieldKey, *fieldDecision]
+	filters   table[filterKey, wvsoft.TenantFilter]
 
 	accessMu sync.Mutex
 	accesses map[string]*grantAccess // by grant id
@@ -88,14 +86,12 @@ func (r *Request) Accesses() []wvsoft.Access {
 				acc.Records = append(acc.Records, gid)
 			}
 		}
-		r.mu.RLock()
-		for _, d := range r.decisions {
-			if name := d.typ + "." + d.field; d.action == ActionRead && d.Grant == id && d.Effect != Deny && d.count.Load() > 0 && !seen[name] {
+		r.decisions.each(func(_ fieldKey, d *fieldDecision) {
+			if name := d.typ + "." + d.field; d.action == ActionRead && d.Grant == id && d.Effect != Deny && d.count.load() > 0 && !seen[name] {
 				seen[name] = true
 				acc.Fields = append(acc.Fields, name)
 			}
-		}
-		r.mu.RUnlock()
+		})
 		out = append(out, acc)
 	}
 	return out
@@ -107,8 +103,7 @@ func (r *Request) Now() time.Time { return r.now }
 // fieldKey is what a field decision depends on: the field's schema definition (type and field),
 // the tenant of the object and its record state. The policy reads nothing else of the object.
 type fieldKey struct {
-	field  *ast.FieldDefinition
-	object string
+	field  *ast.FieldDefinition // one per field of each type: it stands for the type too
 	tenant uuid.UUID
 	state  wvsoft.RecordState
 	action string // "" for reading, the common case
@@ -123,7 +118,7 @@ type fieldDecision struct {
 	action               string
 	input                Input // what the policy was asked, for the decision log and explanations
 	tenant               uuid.UUID
-	count                atomic.Int64
+	count                counter
 	err                  error // the FORBIDDEN error of a denied field, made once
 }
 
@@ -134,10 +129,8 @@ func (e *Engine) NewRequest(subject *wvsoft.Subject) *Request {
 		subject: subject,
 		// The second is the unit of time the policy sees, so that decisions can be shared
 		// across the requests of one second (see sharedCache).
-		now:       e.now().Truncate(time.Second),
-		decisions: make(map[fieldKey]*fieldDecision, 64),
-		explain:   e.mayExplain(subject.Email),
-		filters:   make(map[filterKey]wvsoft.TenantFilter, 4),
+		now:     e.now().Truncate(time.Second),
+		explain: e.mayExplain(subject.Email),
 	}
 }
 
@@ -148,20 +141,14 @@ func (r *Request) Subject() *wvsoft.Subject { return r.subject }
 // put it into the SQL.
 func (r *Request) Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error) {
 	k := filterKey{typ, action}
-	r.mu.RLock()
-	f, ok := r.filters[k]
-	r.mu.RUnlock()
-	if ok {
+	if f, ok := r.filters.get(k); ok {
 		return f, nil
 	}
 	f, err := r.policy.rowsCached(ctx, Input{Subject: r.subject, Action: action, Resource: Resource{Type: typ}, Time: r.now})
 	if err != nil {
 		return f, err
 	}
-	r.mu.Lock()
-	r.filters[k] = f
-	r.mu.Unlock()
-	return f, nil
+	return r.filters.put(k, f), nil
 }
 
 // target is what a field decision is about: the object's type and field, and the tenant and
@@ -195,12 +182,9 @@ func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) tar
 // field returns the decision about one field of an object, evaluating the policy only the first
 // time the request meets this (field, tenant, record state).
 func (r *Request) field(ctx context.Context, t target, leaf bool) *fieldDecision {
-	k := fieldKey{field: t.def, object: t.object, tenant: t.tenant, state: t.state}
-	r.mu.RLock()
-	d, ok := r.decisions[k]
-	r.mu.RUnlock()
-	if ok {
-		return d
+	k := fieldKey{field: t.def, tenant: t.tenant, state: t.state}
+	if d, ok := r.decisions.peek(k); ok {
+		return d // the common case: a decision about this tenant's records, made and folded
 	}
 	if leaf && t.tenant != uuid.Nil && r.reachesAll(ctx, t.object) {
 		// Where the subject reaches every tenant's rows of this type (staff reading the
@@ -234,21 +218,10 @@ func (r *Request) withdrawn(tenant uuid.UUID) bool {
 
 // decideOnce returns the decision remembered under k, or evaluates it and remembers it.
 func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action string) *fieldDecision {
-	r.mu.RLock()
-	d, ok := r.decisions[k]
-	r.mu.RUnlock()
-	if ok {
+	if d, ok := r.decisions.get(k); ok {
 		return d
 	}
-	d = r.evaluate(ctx, t, action)
-	r.mu.Lock()
-	if prev, ok := r.decisions[k]; ok {
-		d = prev // another goroutine of this request decided it first
-	} else {
-		r.decisions[k] = d
-	}
-	r.mu.Unlock()
-	return d
+	return r.decisions.put(k, r.evaluate(ctx, t, action)) // of two goroutines, the first decision stays
 }
 
 // evaluate asks the policy (through the shared cache) about one field of a target.
@@ -319,7 +292,7 @@ func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error
 // within the write filter); for a create, the record about to be written.
 func (r *Request) WriteField(ctx context.Context, object string, def *ast.FieldDefinition, obj any) Decision {
 	t := r.targetOf(object, def, obj)
-	d := r.decideOnce(ctx, fieldKey{field: def, object: object, tenant: t.tenant, state: t.state, action: ActionWrite}, t, ActionWrite)
-	d.count.Add(1)
+	d := r.decideOnce(ctx, fieldKey{field: def, tenant: t.tenant, state: t.state, action: ActionWrite}, t, ActionWrite)
+	d.count.add()
 	return d.Decision
 }

@@ -437,9 +437,9 @@ func ActorFrom(ctx context.Context) *Subject {
 type RecordState struct {
 	// DataOf says whose data the record is: the customer register that WvSoft keeps about its
 	// customers (CUSTOMER), a customer's own accounts (ACCOUNT) or its data space (DATA_SPACE).
-	DataOf string `policy:"data_of"`
+	DataOf DataOf `policy:"data_of"`
 	// Relationship is the customer relationship's state: CURRENT or ENDED (P2).
-	Relationship string `policy:"relationship"`
+	Relationship Relationship `policy:"relationship"`
 	// ConsentWithdrawn says that the record's customer withdrew consent (P6). The server knows
 	// it for staff only, who are the ones it restricts.
 	ConsentWithdrawn bool `policy:"consent_withdrawn"`
@@ -447,24 +447,74 @@ type RecordState struct {
 	// former customer whose billing data is kept for the fiscal hold.
 	Restricted bool `policy:"restricted"`
 	// ContactRole is a contact person's role at its customer (OWNER, DIRECTOR, CONTACT).
-	ContactRole string `policy:"contact_role"`
+	ContactRole ContactRole `policy:"contact_role"`
 	// IsSubject says that the record is the caller's own: its user account or its entry in the
 	// staff register. The server sets it.
 	IsSubject bool `policy:"is_subject"`
 }
 
-// Whose data a record is (RecordState.DataOf).
+// The attributes of a record state are small numbers, not strings: the decision cache hashes
+// the whole state for every field of every object, and numbers hash fast. The policy sees their
+// names (String).
+
+// DataOf is whose data a record is (RecordState.DataOf).
+type DataOf uint8
+
+// Whose data a record is; the zero value is no one's in particular (not personal data's home).
 const (
-	DataOfCustomer  = "CUSTOMER"
-	DataOfAccount   = "ACCOUNT"
-	DataOfDataSpace = "DATA_SPACE"
+	DataOfNone DataOf = iota
+	DataOfCustomer
+	DataOfAccount
+	DataOfDataSpace
 )
 
-// Relationship states (RecordState.Relationship).
+func (d DataOf) String() string { return nameOf(d, "", "CUSTOMER", "ACCOUNT", "DATA_SPACE") }
+
+// Relationship is the state of a customer relationship (RecordState.Relationship).
+type Relationship uint8
+
+// Relationship states; the zero value is a record without one.
 const (
-	RelationshipCurrent = "CURRENT"
-	RelationshipEnded   = "ENDED"
+	RelationshipNone Relationship = iota
+	RelationshipCurrent
+	RelationshipEnded
 )
+
+func (r Relationship) String() string { return nameOf(r, "", "CURRENT", "ENDED") }
+
+// ContactRole is a contact person's role at its customer (RecordState.ContactRole).
+type ContactRole uint8
+
+// Contact roles, as the schema's ContactRole enum names them.
+const (
+	ContactRoleNone ContactRole = iota
+	ContactRoleOwner
+	ContactRoleDirector
+	ContactRoleContact
+)
+
+func (c ContactRole) String() string { return nameOf(c, "", "OWNER", "DIRECTOR", "CONTACT") }
+
+// contactRoleOf reads a stored contact role.
+func contactRoleOf(s string) ContactRole {
+	switch s {
+	case "OWNER":
+		return ContactRoleOwner
+	case "DIRECTOR":
+		return ContactRoleDirector
+	case "CONTACT":
+		return ContactRoleContact
+	}
+	return ContactRoleNone
+}
+
+// nameOf is the name of a small number among names; an unknown number has none.
+func nameOf[T ~uint8](v T, names ...string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return ""
+}
 
 // Stateful is a record whose privacy state the policy reads. now is the request's time, against
 // which dates such as a relationship's end are judged.
@@ -473,7 +523,7 @@ type Stateful interface {
 }
 
 // relationshipAt is the state of a relationship that ends (or ended) at end.
-func relationshipAt(end *time.Time, now time.Time) string {
+func relationshipAt(end *time.Time, now time.Time) Relationship {
 	if end != nil && !end.After(now) {
 		return RelationshipEnded
 	}
@@ -487,7 +537,7 @@ func (c *Customer) RecordState(now time.Time) RecordState {
 func (c *ContactPerson) RecordState(now time.Time) RecordState {
 	s := RecordState{DataOf: DataOfCustomer, Relationship: relationshipAt(c.RelationshipEnd, now), Restricted: c.RestrictedAt != nil}
 	if c.Role != nil {
-		s.ContactRole = *c.Role
+		s.ContactRole = contactRoleOf(*c.Role)
 	}
 	return s
 }
