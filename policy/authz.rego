@@ -136,7 +136,9 @@ staff_types("read") := (register_types | support_work) | (ledger_read | support_
 
 staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
 
-ledger_writes := {"Consent", "DataSubjectRequest", "ContactPersonRequest"}
+# Staff file and execute requests about contact persons (ContactPersonRequest executes,
+# ContactPersonRequestFiling files); a customer's admin only files them (issue 16).
+ledger_writes := {"Consent", "DataSubjectRequest", "ContactPersonRequest", "ContactPersonRequestFiling"}
 
 staff_types("write") := (register_types | support_writes) | ledger_writes if input.subject.role == "SUPPORT"
 
@@ -175,7 +177,7 @@ own_writable contains t if {
 	input.subject.role == "ADMIN"
 	some t in {
 		"User", "ApiKey", "ContactPerson", "SupportAccessGrant", "BreachNotification",
-		"Consent", "DataSubjectRequest", "PersonRequest",
+		"Consent", "DataSubjectRequest", "PersonRequest", "ContactPersonRequestFiling",
 	}
 }
 
@@ -213,6 +215,7 @@ rows := refusal if {
 refusals := {
 	"PersonRequest": "requests about a person of a data space are handled by the customer's admin",
 	"ContactPersonRequest": "requests about a contact person are handled by WvSoft staff",
+	"ContactPersonRequestFiling": "requests about a contact person are filed by the customer's admin or WvSoft staff",
 }
 
 # within_reach(type, action): the object of the input (its tenant) is within the subject's reach.

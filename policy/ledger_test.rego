@@ -83,6 +83,8 @@ test_admin_manages_consent_and_person_requests if {
 	decide(admin, "Consent", "history", t1, false).effect == "allow"
 	rows(admin, "PersonRequest", "write") == {"tenants": [t1]}
 	rows(admin, "ContactPersonRequest", "write").rule == "reach.refused"
+	rows(admin, "ContactPersonRequestFiling", "write") == {"tenants": [t1]}
+	rows(member, "ContactPersonRequestFiling", "write").rule == "reach.refused"
 	every m in ["giveConsent", "withdrawConsent", "registerDataSubjectRequest", "executeDataSubjectRequest"] {
 		mutate(admin, m).effect == "allow"
 		mutate(member, m).effect == "deny"
@@ -91,6 +93,7 @@ test_admin_manages_consent_and_person_requests if {
 
 test_support_handles_contact_person_requests if {
 	rows(staff("SUPPORT"), "ContactPersonRequest", "write") == {"all": true}
+	rows(staff("SUPPORT"), "ContactPersonRequestFiling", "write") == {"all": true}
 	rows(staff("SUPPORT"), "PersonRequest", "write").refusal == "requests about a person of a data space are handled by the customer's admin"
 	mutate(staff("SUPPORT"), "withdrawConsent").effect == "allow"
 	mutate(staff("BILLING"), "withdrawConsent").effect == "deny"

@@ -201,8 +201,17 @@ func requestType(subjectKind string) string {
 	return "ContactPersonRequest"
 }
 
+// filingType is the policy type that files requests about a kind of subject: a customer's admin
+// also files requests about its own contact persons, which WvSoft staff then execute (issue 16).
+func filingType(subjectKind string) string {
+	if subjectKind == wvsoft.KindPerson {
+		return "PersonRequest"
+	}
+	return "ContactPersonRequestFiling"
+}
+
 func (s *Store) RegisterRequest(ctx context.Context, r *wvsoft.DataSubjectRequest) error {
-	f, err := Filter(ctx, requestType(r.SubjectType), ActionWrite)
+	f, err := Filter(ctx, filingType(r.SubjectType), ActionWrite)
 	if err != nil {
 		return err
 	}
