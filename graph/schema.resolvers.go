@@ -199,6 +199,22 @@ func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.
 	return wvsoft.GlobalID(obj.SubjectType, obj.SubjectID), nil
 }
 
+func (r *historyEntryResolver) ActorID(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error) {
+	if obj.ActorID == nil {
+		return nil, nil
+	}
+	kind := map[string]string{"USER": wvsoft.KindUser, "API_KEY": wvsoft.KindAPIKey, "STAFF": wvsoft.KindStaffMember}[obj.ActorKind]
+	if kind == "" {
+		return nil, nil
+	}
+	id := wvsoft.GlobalID(kind, *obj.ActorID)
+	return &id, nil
+}
+
+func (r *historyEntryResolver) Actor(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error) {
+	return obj.ActorName, nil
+}
+
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -734,6 +750,8 @@ func (r *Resolver) DataSubjectRequest() DataSubjectRequestResolver {
 	return &dataSubjectRequestResolver{r}
 }
 
+func (r *Resolver) HistoryEntry() HistoryEntryResolver { return &historyEntryResolver{r} }
+
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
@@ -765,6 +783,7 @@ type (
 	contactPersonResolver      struct{ *Resolver }
 	customerResolver           struct{ *Resolver }
 	dataSubjectRequestResolver struct{ *Resolver }
+	historyEntryResolver       struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }
 	personResolver             struct{ *Resolver }
 	processorResolver          struct{ *Resolver }

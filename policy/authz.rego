@@ -164,6 +164,14 @@ own_readable contains t if {
 	}
 }
 
+# Admins read the processor register's rows, so that the article 15 export of a person of their
+# data space names its recipients (issue 16). The register's fields stay WvSoft's: an admin has
+# no Query.processors (link.outside) and no field of a Processor (reach.outside, no tenant).
+own_readable contains "Processor" if {
+	customer_user
+	input.subject.role == "ADMIN"
+}
+
 own_readable contains t if {
 	api_key
 	some t in {"Customer", "Person"}

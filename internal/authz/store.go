@@ -549,6 +549,16 @@ func (s *Store) Outbox(ctx context.Context, status *string, limit int) ([]*wvsof
 	return s.next.Outbox(ctx, f, status, limit)
 }
 
+// MailTo lists the mail to a data subject's address (the article 15 export), read as outbox
+// messages.
+func (s *Store) MailTo(ctx context.Context, tenant uuid.UUID, source, address string) ([]*wvsoft.OutboxMessage, error) {
+	f, err := Filter(ctx, wvsoft.KindOutboxMessage, ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.MailTo(ctx, f, tenant, source, address)
+}
+
 func (s *Store) RecordConsent(ctx context.Context, e *wvsoft.ConsentEvent) error {
 	f, err := Filter(ctx, wvsoft.KindConsent, ActionWrite)
 	if err != nil {

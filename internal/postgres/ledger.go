@@ -225,9 +225,16 @@ func (d *DB) History(ctx context.Context, f wvsoft.TenantFilter, objectID uuid.U
 		F pq.StringArray `db:"fields"`
 	}{}
 	// Staff reach every tenant's history, but only of the register: never of a data space.
-	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, object_type, object_id, fields, at, actor_kind, actor_id
-		FROM change_history WHERE %s AND object_id = $2 AND (NOT $3 OR object_type IN ('customers', 'contact_persons'))
-		ORDER BY at, id`, objectID, f.All)
+	// The actor's name and role come from its own record, where row-level security lets the
+	// request see it (a customer's users and keys only within their tenant).
+	err := selectRows(ctx, d, f, &rows, `SELECT h.tenant_id, h.id, h.object_type, h.object_id, h.fields, h.at, h.actor_kind, h.actor_id,
+		CASE h.actor_kind WHEN 'USER' THEN u.name WHEN 'STAFF' THEN s.name WHEN 'API_KEY' THEN k.name END AS actor_name,
+		CASE h.actor_kind WHEN 'USER' THEN u.role WHEN 'STAFF' THEN s.role WHEN 'API_KEY' THEN 'INTEGRATOR' END AS actor_role
+		FROM (SELECT * FROM change_history WHERE %s AND object_id = $2 AND (NOT $3 OR object_type IN ('customers', 'contact_persons'))) h
+		LEFT JOIN users u ON h.actor_kind = 'USER' AND u.tenant_id = h.tenant_id AND u.id = h.actor_id
+		LEFT JOIN api_keys k ON h.actor_kind = 'API_KEY' AND k.tenant_id = h.tenant_id AND k.id = h.actor_id
+		LEFT JOIN staff_members s ON h.actor_kind = 'STAFF' AND s.id = h.actor_id
+		ORDER BY h.at, h.id`, objectID, f.All)
 	out := make([]*wvsoft.HistoryEntry, len(rows))
 	for i := range rows {
 		e := rows[i].HistoryEntry

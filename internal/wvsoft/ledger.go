@@ -110,10 +110,48 @@ type HistoryEntry struct {
 	At         time.Time  `db:"at"`
 	ActorKind  string     `db:"actor_kind"`
 	ActorID    *uuid.UUID `db:"actor_id"`
+	// ActorName and ActorRole are read from the actor's own record (users, api_keys,
+	// staff_members) where the request reaches it; null otherwise.
+	ActorName *string `db:"actor_name"`
+	ActorRole *string `db:"actor_role"`
 }
 
 // Tenant is the customer.
 func (c *HistoryEntry) Tenant() uuid.UUID { return c.TenantID }
+
+// actorType is the kind of record the actor is.
+func (c *HistoryEntry) actorType() string {
+	switch c.ActorKind {
+	case "USER":
+		return KindUser
+	case "API_KEY":
+		return KindAPIKey
+	case "STAFF":
+		return KindStaffMember
+	}
+	return ""
+}
+
+// DerivedFrom names the actor's name field: HistoryEntry.actor shows User.name, ApiKey.name or
+// StaffMember.name and is decided as that field of that record (a customer's admin sees the
+// names of its own users; a staff member's name only who may read the staff register).
+func (c *HistoryEntry) DerivedFrom(field string) (Source, bool) {
+	if field != "actor" {
+		return Source{}, false
+	}
+	typ := c.actorType()
+	if typ == "" {
+		// The system has no name; the value is null, decided as the entry's own kind.
+		return Source{Type: KindHistoryEntry, Field: "actorKind", TenantID: c.TenantID}, true
+	}
+	src := Source{Type: typ, Field: "name"}
+	switch typ {
+	case KindUser, KindAPIKey:
+		src.TenantID = c.TenantID
+		src.State.DataOf = DataOfAccount
+	}
+	return src, true
+}
 
 // StaffMember is a WvSoft employee with a confidentiality declaration (P10).
 type StaffMember struct {

@@ -398,6 +398,8 @@ type LogVerification struct {
 // AccessLogFilter narrows a customer's access log.
 type AccessLogFilter struct {
 	GrantID *uuid.UUID
+	// Record keeps only entries about one record (its global ID in the entry's records).
+	Record *string
 	From    *time.Time
 	To      *time.Time
 }
