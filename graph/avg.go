@@ -167,7 +167,7 @@ func (r *Resolver) export(ctx context.Context, req *wvsoft.DataSubjectRequest, n
 	doc := exportDoc{SubjectID: gid, SubjectType: typeName, Name: name, Customer: customer, ExportedAt: now.UTC(),
 		Contact: wvsoft.ControllerContact, Transfers: wvsoft.Transfers,
 		AutomatedDecide: "Er vindt geen geautomatiseerde besluitvorming of profilering plaats.",
-		AccessLog: []exportLogEntry{}, Mail: []exportMail{}}
+		AccessLog:       []exportLogEntry{}, Mail: []exportMail{}}
 	if role, ok := data.Node["role"].(string); ok {
 		doc.Role = valueLabel(role)
 	}

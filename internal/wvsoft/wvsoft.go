@@ -400,8 +400,8 @@ type AccessLogFilter struct {
 	GrantID *uuid.UUID
 	// Record keeps only entries about one record (its global ID in the entry's records).
 	Record *string
-	From    *time.Time
-	To      *time.Time
+	From   *time.Time
+	To     *time.Time
 }
 
 // SupportAccess is what the support-access feature needs from persistence.
