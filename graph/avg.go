@@ -104,10 +104,14 @@ func personalDirective(f *ast.FieldDefinition) (string, []string, bool) {
 	return cat, purposes, true
 }
 
-// processorsServing lists, per purpose, the processors that serve it, in words.
-func processorsServing(processors []*wvsoft.Processor) map[string][]string {
+// processorsServing lists, per purpose, the processors that serve it, in words; with a type,
+// only those that hold records of that type.
+func processorsServing(processors []*wvsoft.Processor, typ string) map[string][]string {
 	out := map[string][]string{}
 	for _, p := range processors {
+		if typ != "" && !wvsoft.ProcessorHolds(p.Role, typ) {
+			continue
+		}
 		for _, purpose := range wvsoft.ProcessorServes(p.Role) {
 			out[purpose] = append(out[purpose], p.Name+" ("+wvsoft.ProcessorRoleLabel(p.Role)+")")
 		}
@@ -157,7 +161,7 @@ func (r *Resolver) export(ctx context.Context, req *wvsoft.DataSubjectRequest, n
 	if err != nil {
 		return nil, err
 	}
-	serving := processorsServing(processors)
+	serving := processorsServing(processors, typeName)
 	rules := map[string]wvsoft.RetentionRule{}
 	for _, rule := range wvsoft.RetentionRules(r.retention()) {
 		rules[rule.Name] = rule
@@ -466,7 +470,7 @@ func (r *Resolver) recordsOfProcessing(ctx context.Context) (*model.ProcessingRe
 	if err != nil {
 		return nil, err
 	}
-	serving := processorsServing(processors)
+	serving := processorsServing(processors, "")
 	rules := wvsoft.RetentionRules(r.retention())
 	byPurpose := map[string]*model.ProcessingActivity{}
 	cats := map[string]map[string]bool{}

@@ -262,12 +262,11 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 	in.optional("input.city", input.City, text(100), false)
 	in.optional("input.kvkNumber", input.KVKNumber, validate.KvK, false)
 	in.optional("input.iban", input.Iban, validate.IBAN, false)
-	// The end starts the retention clocks (the data space goes 90 days after it), so it cannot
-	// be set in the past: back-dating would let a register edit delete a data space at once.
-	if end := in.date("input.relationshipEnd", input.RelationshipEnd, r.Now(), false); end != nil &&
-		end.Before(r.Now().UTC().Truncate(24*time.Hour)) {
-		in.fail("input.relationshipEnd", errPast)
-	}
+	// The end starts the retention clocks, and it is the end the paperwork says: it may lie in
+	// the past (a termination letter arrives late; the purge then follows it), but not after
+	// today, and not before the relationship started (the register's check, answered on
+	// input.relationshipEnd by the store).
+	in.date("input.relationshipEnd", input.RelationshipEnd, r.Now(), true)
 	if in.err != nil {
 		return nil, in.err
 	}

@@ -105,6 +105,18 @@ func ProcessorServes(role string) []string {
 	return nil
 }
 
+// ProcessorHolds reports whether a processor of a role holds records of a type: the hosting
+// provider every record on WvSoft's server, the website host only the website's inquiries.
+func ProcessorHolds(role, typ string) bool {
+	switch role {
+	case "HOSTING_PROVIDER":
+		return true
+	case "WEBSITE_HOST":
+		return typ == KindInquiry
+	}
+	return false
+}
+
 // ProcessorRoleLabel is the Dutch name of a processor's role.
 func ProcessorRoleLabel(role string) string {
 	switch role {
