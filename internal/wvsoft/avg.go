@@ -3,6 +3,9 @@ package wvsoft
 import (
 	"strconv"
 	"time"
+	// The documents and mail speak Dutch time (Europe/Amsterdam) also where the system has no
+	// time zone database (a minimal container).
+	_ "time/tzdata"
 )
 
 // The declarations behind the article 15 export and the article 30 records (issue 16): legal
@@ -158,8 +161,8 @@ func DataSource(typ, customer string) string {
 	return "onbekend"
 }
 
-// Duration says a duration in days, months or years, in Dutch: "30 dagen", "3 maanden",
-// "7 jaar"; never "720h0m0s".
+// Duration says a duration in days or whole years, in Dutch: "30 dagen", "7 jaar"; never
+// "720h0m0s". (Periods in months, such as the fiscal years, are said by the rules themselves.)
 func Duration(d time.Duration) string {
 	days := int((d + 12*time.Hour) / (24 * time.Hour))
 	switch {
@@ -167,8 +170,6 @@ func Duration(d time.Duration) string {
 		return "1 dag"
 	case days%365 == 0 && days > 0:
 		return strconv.Itoa(days/365) + " jaar"
-	case days >= 60 && days%30 == 0:
-		return strconv.Itoa(days/30) + " maanden"
 	}
 	return strconv.Itoa(days) + " dagen"
 }
@@ -181,8 +182,6 @@ func DurationEN(d time.Duration) string {
 		return "1 day"
 	case days%365 == 0 && days > 0:
 		return strconv.Itoa(days/365) + " years"
-	case days >= 60 && days%30 == 0:
-		return strconv.Itoa(days/30) + " months"
 	}
 	return strconv.Itoa(days) + " days"
 }
