@@ -76,7 +76,7 @@ func CheckpointLetter(grant uuid.UUID, event, checkpoint, verifierKey string) Le
 			"Hieronder staat het controlepunt (checkpoint) van dat logboek. Bewaar deze e-mail: ermee kan uw IT-beheerder\n" +
 			"later aantonen dat niemand bij WvSoft het logboek tot hier heeft gewijzigd, aangevuld of ingekort.\n\n" +
 			checkpoint + "\n" +
-			"Sleutel van WvSoft: " + verifierKey + "\n" +
+			"Publieke sleutel van WvSoft: " + verifierKey + "\n" +
 			"(vergelijk die met de sleutel in uw overeenkomst; kenmerk van de toegang: " + GlobalID(KindAccessGrant, grant) + ")\n\n" +
 			"Met vriendelijke groet,\nWvSoft\n",
 	}
