@@ -407,6 +407,11 @@ func TestRetentionEverywhereAndBackdatedEnd(t *testing.T) {
 			t.Fatalf("an end on %s: %+v", bad.Format("2006-01-02"), r)
 		}
 	}
+	// The director asked for access once: the grant and its log entry are evidence too.
+	if r := s.query(s.token("director@wvsoft.example"), `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #1",
+		types: [Person], durationMinutes: 60}) { id } }`, map[string]any{"c": jansen}); len(r.Errors) > 0 {
+		t.Fatalf("request access: %+v", r)
+	}
 	ended := today.AddDate(0, 0, -60)
 	if r := s.query(billing, end, map[string]any{"id": jansen, "end": ended.Format("2006-01-02")}); len(r.Errors) > 0 {
 		t.Fatalf("a back-dated end: %+v", r)
@@ -439,7 +444,8 @@ func TestRetentionEverywhereAndBackdatedEnd(t *testing.T) {
 	}
 	hold := time.Date(ended.Year()+7, 12, 31, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
 	fiscal, err := purge("--dry-run", "--at", hold.Format("2006-01-02"))
-	if err != nil || fiscal["billing-data.customers"] != 1 || fiscal["evidence.change-history"] == 0 || fiscal["evidence.consent-events"] == 0 {
+	if err != nil || fiscal["billing-data.customers"] != 1 || fiscal["evidence.change-history"] == 0 || fiscal["evidence.consent-events"] == 0 ||
+		fiscal["evidence.access-log"] != 1 || fiscal["evidence.access-grants"] != 1 {
 		t.Fatalf("after the fiscal hold: %v %v", fiscal, err)
 	}
 	for _, rule := range wvsoft.RetentionRules(wvsoft.DefaultRetention()) {

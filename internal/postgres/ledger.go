@@ -368,6 +368,17 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 				return err
 			}
 		}
+		// The access logs and grants of former customers past the fiscal hold: the owner's
+		// function, which keeps the log append-only for everyone else.
+		var logs struct {
+			Entries int `db:"entries"`
+			Grants  int `db:"grants"`
+		}
+		if err := tx.GetContext(ctx, &logs, `SELECT entries, grants FROM purge_access_logs($1::date, $2, $3)`, now, rules.FiscalYears, dryRun); err != nil {
+			return err
+		}
+		run.Counts["evidence.access-log"] += logs.Entries
+		run.Counts["evidence.access-grants"] += logs.Grants
 		if n := run.Counts["website-inquiries"]; n > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, expired) VALUES ($1::date, $2)
 				ON CONFLICT (day) DO UPDATE SET expired = inquiry_counts.expired + $2`, now, n); err != nil {
