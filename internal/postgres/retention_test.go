@@ -87,9 +87,9 @@ func TestEveryTableHasARetentionRule(t *testing.T) {
 	exempt := map[string]string{
 		"goose_db_version": "migrations", "purge_runs": "counts only", "inquiry_counts": "counts only",
 		"processors": "companies, not persons", "support_notices": "a notice's text and its author's id",
-		"rate_limits": "a hash of an address, forgotten once the burst is available again",
+		"rate_limits":   "a hash of an address, forgotten once the burst is available again",
 		"staff_members": "WvSoft's staff register (P10): kept while employed; not yet purged, see the notes of issue 16",
-		"breaches": "WvSoft's breach register (article 33(5) asks to document every breach); not yet purged, see the notes of issue 16",
+		"breaches":      "WvSoft's breach register (article 33(5) asks to document every breach); not yet purged, see the notes of issue 16",
 	}
 	var tables []string
 	rows, err := owner.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
