@@ -6,7 +6,7 @@ OPA := $(GO) tool opa
 # The share of the policy's expressions that its tests evaluate; below it `make test` fails.
 REGO_COVERAGE_FLOOR ?= 99
 
-.PHONY: run token stop reset-demo test test-drop-template test-long fuzz test-go test-rego build generate playground bench lint clean
+.PHONY: run token stop reset-demo test chromium test-drop-template test-long fuzz test-go test-rego build generate playground bench lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -40,7 +40,7 @@ reset-demo: build
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; ./bin/wvsoft seed --reset
 
 ## test: every test, Go and Rego, against a real PostgreSQL.
-test:
+test: chromium
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	$(MAKE) --no-print-directory test-drop-template; \
 	$(GO) vet ./...; \
@@ -49,6 +49,16 @@ test:
 	  { echo "Rego coverage is below $(REGO_COVERAGE_FLOOR)%: see go tool opa test --coverage policy/ (not_covered)"; exit 1; }; \
 	internal/playground/web/ensure-browser.sh; \
 	$(GO) test -count=1 ./...
+
+## chromium: the headless browser that the document tests print the article 15 and 30
+## documents with (Debian's package `chromium`); installed only when missing, as root with
+## apt-get, else the command to run is printed and the target fails (the tests never skip).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }; \
+	  else echo "chromium is missing: run  sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
 ## test-drop-template: drop the test template, so that changed migrations or seed data are
 ## picked up; quietly (no NOTICE when there is none).

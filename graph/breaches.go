@@ -162,8 +162,8 @@ func (r *Resolver) answerInquiry(ctx context.Context, input model.AnswerInquiryI
 	if in.err != nil {
 		return nil, in.err
 	}
-	letter := wvsoft.Letter{Subject: "Antwoord op uw vraag aan WvSoft / Answer to your question", Body: *answer +
-		"\n\n-- \nWvSoft. Uw vraag en e-mailadres zijn nu verwijderd. Your question and address are now deleted.\n"}
+	letter := wvsoft.Letter{Subject: "Antwoord op uw vraag aan WvSoft", Body: *answer +
+		"\n\nMet vriendelijke groet,\nWvSoft\n\n-- \nUw vraag, naam en e-mailadres zijn nu bij ons verwijderd; wij bewaren alleen dat er een vraag was.\n"}
 	if err := r.authorized.AnswerInquiry(ctx, id, letter, r.Now()); err != nil {
 		return nil, err
 	}

@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	ContactPerson() ContactPersonResolver
 	Customer() CustomerResolver
 	DataSubjectRequest() DataSubjectRequestResolver
+	HistoryEntry() HistoryEntryResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
 	Processor() ProcessorResolver
@@ -263,7 +264,10 @@ type ComplexityRoot struct {
 	}
 
 	HistoryEntry struct {
+		Actor     func(childComplexity int) int
+		ActorID   func(childComplexity int) int
 		ActorKind func(childComplexity int) int
+		ActorRole func(childComplexity int) int
 		At        func(childComplexity int) int
 		Fields    func(childComplexity int) int
 	}
@@ -371,17 +375,25 @@ type ComplexityRoot struct {
 	}
 
 	ProcessingActivity struct {
-		Categories func(childComplexity int) int
-		Fields     func(childComplexity int) int
-		Processors func(childComplexity int) int
-		Purpose    func(childComplexity int) int
-		Retention  func(childComplexity int) int
+		Categories   func(childComplexity int) int
+		DataSubjects func(childComplexity int) int
+		Description  func(childComplexity int) int
+		Fields       func(childComplexity int) int
+		LegalBasis   func(childComplexity int) int
+		Processors   func(childComplexity int) int
+		Purpose      func(childComplexity int) int
+		Recipients   func(childComplexity int) int
+		Retention    func(childComplexity int) int
 	}
 
 	ProcessingRecords struct {
-		Activities func(childComplexity int) int
-		Controller func(childComplexity int) int
-		JSON       func(childComplexity int) int
+		Activities        func(childComplexity int) int
+		Controller        func(childComplexity int) int
+		ControllerContact func(childComplexity int) int
+		HTML              func(childComplexity int) int
+		JSON              func(childComplexity int) int
+		SecurityMeasures  func(childComplexity int) int
+		Transfers         func(childComplexity int) int
 	}
 
 	Processor struct {
@@ -542,6 +554,11 @@ type CustomerResolver interface {
 }
 type DataSubjectRequestResolver interface {
 	SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error)
+}
+type HistoryEntryResolver interface {
+	ActorID(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error)
+
+	Actor(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error)
 }
 type MutationResolver interface {
 	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error)
@@ -1509,12 +1526,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FieldOutcome.Reason(childComplexity), true
 
+	case "HistoryEntry.actor":
+		if e.ComplexityRoot.HistoryEntry.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistoryEntry.Actor(childComplexity), true
+	case "HistoryEntry.actorId":
+		if e.ComplexityRoot.HistoryEntry.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistoryEntry.ActorID(childComplexity), true
 	case "HistoryEntry.actorKind":
 		if e.ComplexityRoot.HistoryEntry.ActorKind == nil {
 			break
 		}
 
 		return e.ComplexityRoot.HistoryEntry.ActorKind(childComplexity), true
+	case "HistoryEntry.actorRole":
+		if e.ComplexityRoot.HistoryEntry.ActorRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HistoryEntry.ActorRole(childComplexity), true
 	case "HistoryEntry.at":
 		if e.ComplexityRoot.HistoryEntry.At == nil {
 			break
@@ -2143,12 +2178,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessingActivity.Categories(childComplexity), true
+	case "ProcessingActivity.dataSubjects":
+		if e.ComplexityRoot.ProcessingActivity.DataSubjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.DataSubjects(childComplexity), true
+	case "ProcessingActivity.description":
+		if e.ComplexityRoot.ProcessingActivity.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Description(childComplexity), true
 	case "ProcessingActivity.fields":
 		if e.ComplexityRoot.ProcessingActivity.Fields == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProcessingActivity.Fields(childComplexity), true
+	case "ProcessingActivity.legalBasis":
+		if e.ComplexityRoot.ProcessingActivity.LegalBasis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.LegalBasis(childComplexity), true
 	case "ProcessingActivity.processors":
 		if e.ComplexityRoot.ProcessingActivity.Processors == nil {
 			break
@@ -2161,6 +2214,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessingActivity.Purpose(childComplexity), true
+	case "ProcessingActivity.recipients":
+		if e.ComplexityRoot.ProcessingActivity.Recipients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingActivity.Recipients(childComplexity), true
 	case "ProcessingActivity.retention":
 		if e.ComplexityRoot.ProcessingActivity.Retention == nil {
 			break
@@ -2180,12 +2239,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProcessingRecords.Controller(childComplexity), true
+	case "ProcessingRecords.controllerContact":
+		if e.ComplexityRoot.ProcessingRecords.ControllerContact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.ControllerContact(childComplexity), true
+	case "ProcessingRecords.html":
+		if e.ComplexityRoot.ProcessingRecords.HTML == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.HTML(childComplexity), true
 	case "ProcessingRecords.json":
 		if e.ComplexityRoot.ProcessingRecords.JSON == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProcessingRecords.JSON(childComplexity), true
+	case "ProcessingRecords.securityMeasures":
+		if e.ComplexityRoot.ProcessingRecords.SecurityMeasures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.SecurityMeasures(childComplexity), true
+	case "ProcessingRecords.transfers":
+		if e.ComplexityRoot.ProcessingRecords.Transfers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProcessingRecords.Transfers(childComplexity), true
 
 	case "Processor.declarationDate":
 		if e.ComplexityRoot.Processor.DeclarationDate == nil {
@@ -3608,6 +3691,12 @@ type HistoryEntry {
   at: Time!
   "USER, API_KEY, STAFF or SYSTEM."
   actorKind: String!
+  "Who made the change: the global ID of the user, API key or staff member; null for the system."
+  actorId: ID
+  "The actor's role (ADMIN, MEMBER, INTEGRATOR, SUPPORT, BILLING, DIRECTOR); null for the system."
+  actorRole: String
+  "The actor's name, shown as the name field of its own record (User.name, StaffMember.name or ApiKey.name) and decided as that field."
+  actor: String @derived @personal(category: IDENTITY, purposes: [SERVICE])
 }
 
 "A WvSoft employee in the staff register (P10)."
@@ -3666,6 +3755,14 @@ type RetentionRule {
 type ProcessingRecords {
   "The controller."
   controller: String!
+  "The controller's contact details (article 30(1)(a))."
+  controllerContact: String!
+  "A general description of the technical and organisational security measures (article 30(1)(g))."
+  securityMeasures: String!
+  "Transfers to a third country or an international organisation (article 30(1)(e))."
+  transfers: String!
+  "The records as a printable HTML document in Dutch."
+  html: String!
   "One activity per purpose: the categories and fields from the schema, the retention, the processors."
   activities: [ProcessingActivity!]!
   "The same as JSON, for filing."
@@ -3676,13 +3773,21 @@ type ProcessingRecords {
 type ProcessingActivity {
   "The purpose."
   purpose: Purpose!
+  "The purpose in words (Dutch) (article 30(1)(b))."
+  description: String!
+  "The legal basis of the processing for this purpose."
+  legalBasis: String!
+  "The categories of data subjects (article 30(1)(c))."
+  dataSubjects: [String!]!
+  "The categories of recipients: who at WvSoft, and the processors that serve this purpose (article 30(1)(d))."
+  recipients: [String!]!
   "The data categories processed for it."
   categories: [DataCategory!]!
   "The fields, as Type.field, that serve it (from @personal in the schema)."
   fields: [String!]!
   "The retention rules that apply."
   retention: [String!]!
-  "The processors involved."
+  "The processors that serve this purpose, and only those."
   processors: [String!]!
 }
 
@@ -4477,6 +4582,12 @@ func (ec *executionContext) childFields_HistoryEntry(ctx context.Context, field 
 		return ec.fieldContext_HistoryEntry_at(ctx, field)
 	case "actorKind":
 		return ec.fieldContext_HistoryEntry_actorKind(ctx, field)
+	case "actorId":
+		return ec.fieldContext_HistoryEntry_actorId(ctx, field)
+	case "actorRole":
+		return ec.fieldContext_HistoryEntry_actorRole(ctx, field)
+	case "actor":
+		return ec.fieldContext_HistoryEntry_actor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type HistoryEntry", field.Name)
 }
@@ -4623,6 +4734,14 @@ func (ec *executionContext) childFields_ProcessingActivity(ctx context.Context, 
 	switch field.Name {
 	case "purpose":
 		return ec.fieldContext_ProcessingActivity_purpose(ctx, field)
+	case "description":
+		return ec.fieldContext_ProcessingActivity_description(ctx, field)
+	case "legalBasis":
+		return ec.fieldContext_ProcessingActivity_legalBasis(ctx, field)
+	case "dataSubjects":
+		return ec.fieldContext_ProcessingActivity_dataSubjects(ctx, field)
+	case "recipients":
+		return ec.fieldContext_ProcessingActivity_recipients(ctx, field)
 	case "categories":
 		return ec.fieldContext_ProcessingActivity_categories(ctx, field)
 	case "fields":
@@ -4639,6 +4758,14 @@ func (ec *executionContext) childFields_ProcessingRecords(ctx context.Context, f
 	switch field.Name {
 	case "controller":
 		return ec.fieldContext_ProcessingRecords_controller(ctx, field)
+	case "controllerContact":
+		return ec.fieldContext_ProcessingRecords_controllerContact(ctx, field)
+	case "securityMeasures":
+		return ec.fieldContext_ProcessingRecords_securityMeasures(ctx, field)
+	case "transfers":
+		return ec.fieldContext_ProcessingRecords_transfers(ctx, field)
+	case "html":
+		return ec.fieldContext_ProcessingRecords_html(ctx, field)
 	case "activities":
 		return ec.fieldContext_ProcessingRecords_activities(ctx, field)
 	case "json":
@@ -9250,6 +9377,75 @@ func (ec *executionContext) fieldContext_HistoryEntry_actorKind(_ context.Contex
 	return graphql.NewScalarFieldContext("HistoryEntry", field, false, false, "String")
 }
 
+func (ec *executionContext) _HistoryEntry_actorId(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistoryEntry_actorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HistoryEntry().ActorID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HistoryEntry_actorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistoryEntry", field, true, true, "ID")
+}
+
+func (ec *executionContext) _HistoryEntry_actorRole(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistoryEntry_actorRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorRole, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HistoryEntry_actorRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistoryEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _HistoryEntry_actor(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HistoryEntry_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HistoryEntry().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HistoryEntry_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HistoryEntry", field, true, true, "String")
+}
+
 func (ec *executionContext) _Inquiry_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11664,6 +11860,98 @@ func (ec *executionContext) fieldContext_ProcessingActivity_purpose(_ context.Co
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "Purpose")
 }
 
+func (ec *executionContext) _ProcessingActivity_description(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingActivity_legalBasis(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_legalBasis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LegalBasis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_legalBasis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingActivity_dataSubjects(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_dataSubjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataSubjects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_dataSubjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingActivity_recipients(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingActivity_recipients(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recipients, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingActivity_recipients(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
+}
+
 func (ec *executionContext) _ProcessingActivity_categories(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11776,6 +12064,98 @@ func (ec *executionContext) _ProcessingRecords_controller(ctx context.Context, f
 	)
 }
 func (ec *executionContext) fieldContext_ProcessingRecords_controller(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingRecords_controllerContact(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_controllerContact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ControllerContact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_controllerContact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingRecords_securityMeasures(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_securityMeasures(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SecurityMeasures, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_securityMeasures(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingRecords_transfers(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_transfers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transfers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_transfers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProcessingRecords_html(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProcessingRecords_html(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HTML, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProcessingRecords_html(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
 }
 
@@ -17754,18 +18134,35 @@ func (ec *executionContext) _HistoryEntry(ctx context.Context, sel ast.Selection
 		case "fields":
 			out.Values[i] = ec._HistoryEntry_fields(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._HistoryEntry_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actorKind":
 			out.Values[i] = ec._HistoryEntry_actorKind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "actorId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HistoryEntry_actorId(ctx, field, obj)
+				})
+		case "actorRole":
+			out.Values[i] = ec._HistoryEntry_actorRole(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HistoryEntry_actor(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18495,6 +18892,26 @@ func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.Sel
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "description":
+			out.Values[i] = ec._ProcessingActivity_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "legalBasis":
+			out.Values[i] = ec._ProcessingActivity_legalBasis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataSubjects":
+			out.Values[i] = ec._ProcessingActivity_dataSubjects(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipients":
+			out.Values[i] = ec._ProcessingActivity_recipients(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "categories":
 			out.Values[i] = ec._ProcessingActivity_categories(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -18545,6 +18962,26 @@ func (ec *executionContext) _ProcessingRecords(ctx context.Context, sel ast.Sele
 			out.Values[i] = graphql.MarshalString("ProcessingRecords")
 		case "controller":
 			out.Values[i] = ec._ProcessingRecords_controller(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "controllerContact":
+			out.Values[i] = ec._ProcessingRecords_controllerContact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "securityMeasures":
+			out.Values[i] = ec._ProcessingRecords_securityMeasures(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transfers":
+			out.Values[i] = ec._ProcessingRecords_transfers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "html":
+			out.Values[i] = ec._ProcessingRecords_html(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

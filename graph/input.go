@@ -119,5 +119,4 @@ const (
 	errFuture      = inputError("must not lie in the future")
 	errTooOld      = inputError("must not lie before 1900")
 	errTooShort    = inputError("is too short")
-	errPast        = inputError("must not lie before today")
 )

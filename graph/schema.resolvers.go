@@ -199,6 +199,22 @@ func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.
 	return wvsoft.GlobalID(obj.SubjectType, obj.SubjectID), nil
 }
 
+func (r *historyEntryResolver) ActorID(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error) {
+	if obj.ActorID == nil {
+		return nil, nil
+	}
+	kind := map[string]string{"USER": wvsoft.KindUser, "API_KEY": wvsoft.KindAPIKey, "STAFF": wvsoft.KindStaffMember}[obj.ActorKind]
+	if kind == "" {
+		return nil, nil
+	}
+	id := wvsoft.GlobalID(kind, *obj.ActorID)
+	return &id, nil
+}
+
+func (r *historyEntryResolver) Actor(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error) {
+	return obj.ActorName, nil
+}
+
 func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error) {
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -246,12 +262,11 @@ func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.Updat
 	in.optional("input.city", input.City, text(100), false)
 	in.optional("input.kvkNumber", input.KVKNumber, validate.KvK, false)
 	in.optional("input.iban", input.Iban, validate.IBAN, false)
-	// The end starts the retention clocks (the data space goes 90 days after it), so it cannot
-	// be set in the past: back-dating would let a register edit delete a data space at once.
-	if end := in.date("input.relationshipEnd", input.RelationshipEnd, r.Now(), false); end != nil &&
-		end.Before(r.Now().UTC().Truncate(24*time.Hour)) {
-		in.fail("input.relationshipEnd", errPast)
-	}
+	// The end starts the retention clocks, and it is the end the paperwork says: it may lie in
+	// the past (a termination letter arrives late; the purge then follows it), but not after
+	// today, and not before the relationship started (the register's check, answered on
+	// input.relationshipEnd by the store).
+	in.date("input.relationshipEnd", input.RelationshipEnd, r.Now(), true)
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -734,6 +749,8 @@ func (r *Resolver) DataSubjectRequest() DataSubjectRequestResolver {
 	return &dataSubjectRequestResolver{r}
 }
 
+func (r *Resolver) HistoryEntry() HistoryEntryResolver { return &historyEntryResolver{r} }
+
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
@@ -765,6 +782,7 @@ type (
 	contactPersonResolver      struct{ *Resolver }
 	customerResolver           struct{ *Resolver }
 	dataSubjectRequestResolver struct{ *Resolver }
+	historyEntryResolver       struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }
 	personResolver             struct{ *Resolver }
 	processorResolver          struct{ *Resolver }

@@ -136,7 +136,9 @@ staff_types("read") := (register_types | support_work) | (ledger_read | support_
 
 staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
 
-ledger_writes := {"Consent", "DataSubjectRequest", "ContactPersonRequest"}
+# Staff file and execute requests about contact persons (ContactPersonRequest executes,
+# ContactPersonRequestFiling files); a customer's admin only files them (issue 16).
+ledger_writes := {"Consent", "DataSubjectRequest", "ContactPersonRequest", "ContactPersonRequestFiling"}
 
 staff_types("write") := (register_types | support_writes) | ledger_writes if input.subject.role == "SUPPORT"
 
@@ -162,6 +164,14 @@ own_readable contains t if {
 	}
 }
 
+# Admins read the processor register's rows, so that the article 15 export of a person of their
+# data space names its recipients (issue 16). The register's fields stay WvSoft's: an admin has
+# no Query.processors (link.outside) and no field of a Processor (reach.outside, no tenant).
+own_readable contains "Processor" if {
+	customer_user
+	input.subject.role == "ADMIN"
+}
+
 own_readable contains t if {
 	api_key
 	some t in {"Customer", "Person"}
@@ -175,7 +185,7 @@ own_writable contains t if {
 	input.subject.role == "ADMIN"
 	some t in {
 		"User", "ApiKey", "ContactPerson", "SupportAccessGrant", "BreachNotification",
-		"Consent", "DataSubjectRequest", "PersonRequest",
+		"Consent", "DataSubjectRequest", "PersonRequest", "ContactPersonRequestFiling",
 	}
 }
 
@@ -213,6 +223,7 @@ rows := refusal if {
 refusals := {
 	"PersonRequest": "requests about a person of a data space are handled by the customer's admin",
 	"ContactPersonRequest": "requests about a contact person are handled by WvSoft staff",
+	"ContactPersonRequestFiling": "requests about a contact person are filed by the customer's admin or WvSoft staff",
 }
 
 # within_reach(type, action): the object of the input (its tenant) is within the subject's reach.

@@ -21,6 +21,8 @@ personal := {
 	"StaffMember": {"email": {"category": "CONTACT", "purposes": ["SUPPORT"]}, "name": {"category": "IDENTITY", "purposes": ["SUPPORT"]}},
 	"Customer": {"phone": {"category": "CONTACT", "purposes": ["SUPPORT", "BILLING"]}, "iban": {"category": "FINANCIAL", "purposes": ["BILLING"]}},
 	"ContactPerson": {"phone": {"category": "CONTACT", "purposes": ["SUPPORT"]}},
+	"HistoryEntry": {"actor": {"category": "IDENTITY", "purposes": ["SERVICE"]}},
+	"User": {"name": {"category": "IDENTITY", "purposes": ["SERVICE"]}},
 }
 
 decide(subject, type, field, tenant, withdrawn) := d if {
@@ -50,11 +52,14 @@ fields := {
 	"Consent": ["given", "history"],
 	"ConsentEvent": ["event", "basis", "evidence", "at", "actorKind"],
 	"DataSubjectRequest": ["id", "kind", "subjectId", "receivedAt", "deadline", "status", "completedAt", "outcome", "export"],
-	"HistoryEntry": ["fields", "at", "actorKind"],
+	"HistoryEntry": ["fields", "at", "actorKind", "actorId", "actorRole", "actor"],
 	"StaffMember": ["id", "email", "name", "role", "declarationSignedAt", "declarationExpiresAt"],
 	"Processor": ["id", "name", "role", "declarationReference", "declarationDate"],
-	"ProcessingRecords": ["controller", "activities", "json"],
-	"ProcessingActivity": ["purpose", "categories", "fields", "retention", "processors"],
+	"ProcessingRecords": ["controller", "controllerContact", "securityMeasures", "transfers", "activities", "json", "html"],
+	"ProcessingActivity": [
+		"purpose", "description", "legalBasis", "dataSubjects", "recipients", "categories", "fields",
+		"retention", "processors",
+	],
 	"PurgeRun": ["at", "dryRun", "counts"],
 }
 
@@ -83,6 +88,8 @@ test_admin_manages_consent_and_person_requests if {
 	decide(admin, "Consent", "history", t1, false).effect == "allow"
 	rows(admin, "PersonRequest", "write") == {"tenants": [t1]}
 	rows(admin, "ContactPersonRequest", "write").rule == "reach.refused"
+	rows(admin, "ContactPersonRequestFiling", "write") == {"tenants": [t1]}
+	rows(member, "ContactPersonRequestFiling", "write").rule == "reach.refused"
 	every m in ["giveConsent", "withdrawConsent", "registerDataSubjectRequest", "executeDataSubjectRequest"] {
 		mutate(admin, m).effect == "allow"
 		mutate(member, m).effect == "deny"
@@ -91,6 +98,7 @@ test_admin_manages_consent_and_person_requests if {
 
 test_support_handles_contact_person_requests if {
 	rows(staff("SUPPORT"), "ContactPersonRequest", "write") == {"all": true}
+	rows(staff("SUPPORT"), "ContactPersonRequestFiling", "write") == {"all": true}
 	rows(staff("SUPPORT"), "PersonRequest", "write").refusal == "requests about a person of a data space are handled by the customer's admin"
 	mutate(staff("SUPPORT"), "withdrawConsent").effect == "allow"
 	mutate(staff("BILLING"), "withdrawConsent").effect == "deny"
@@ -134,4 +142,21 @@ test_nobody_records_their_own_declaration if {
 	d.rule == "record.own_declaration"
 	other := authz.decision with input as object.union(own, {"resource": {"type": "StaffMember", "field": "declarationSignedAt", "record": {"is_subject": false}}})
 	other.effect == "allow"
+}
+
+# History names the actor (issue 16): HistoryEntry.actor is derived from the actor's own name
+# field, so it is decided as User.name (or StaffMember.name): a customer's admin reads the names
+# of its own users; support, which reads no User field, does not.
+test_history_actor_decided_as_its_source if {
+	decide(admin, "User", "name", t1, false).effect == "allow"
+	decide(staff("SUPPORT"), "User", "name", t1, false).effect == "deny"
+	decide(admin, "StaffMember", "name", "", false).effect == "deny"
+	decide(staff("DIRECTOR"), "StaffMember", "name", "", false).effect == "allow"
+}
+
+test_admin_reads_processor_rows_for_the_export if {
+	rows(admin, "Processor", "read") == {"tenants": [t1]}
+	rows(member, "Processor", "read") == {"tenants": []}
+	decide(admin, "Processor", "name", "", false).effect == "deny"
+	decide(admin, "Query", "processors", "", false).effect == "deny"
 }

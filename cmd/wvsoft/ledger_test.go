@@ -21,11 +21,11 @@ func TestErasureAndPurgeEndToEnd(t *testing.T) {
 	billing := s.token("billing@wvsoft.example")
 	jansen := dig(s.query(s.token("admin@jansen-installatie.example"), `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
 	ended := time.Now().AddDate(0, -2, 0)
+	// A back-dated end (issue 16): the paperwork arrived late.
 	if r := s.query(billing, `mutation($id: ID!, $end: Date!) { updateCustomer(input: {id: $id, relationshipEnd: $end}) { id } }`,
-		map[string]any{"id": jansen, "end": ended.Format("2006-01-02")}); len(r.Errors) != 1 || r.Errors[0].Extensions["field"] != "input.relationshipEnd" {
-		t.Fatalf("a relationship was ended in the past: %+v", r)
+		map[string]any{"id": jansen, "end": ended.Format("2006-01-02")}); len(r.Errors) != 0 {
+		t.Fatalf("a relationship could not be ended in the past: %+v", r)
 	}
-	endRelationship(t, s, "jansen-installatie", ended)
 	r := s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { contactPersons { id name phone } } } }`, map[string]any{"id": jansen})
 	contact := dig(r.Data, "node", "contactPersons", 0)
 	contactID, name := dig(contact, "id").(string), dig(contact, "name").(string)
@@ -111,7 +111,7 @@ func TestErasureAndPurgeEndToEnd(t *testing.T) {
 			Field    string `json:"field"`
 			Category string `json:"category"`
 			Value    any    `json:"value"`
-		} `json:"fields"`
+		} `json:"items"`
 	}
 	if err := json.Unmarshal([]byte(dig(r.Data, "executeDataSubjectRequest", "export", "json").(string)), &export); err != nil {
 		t.Fatalf("the JSON export is not JSON: %v (%+v)", err, r)

@@ -52,7 +52,7 @@ Usage:
                        (--checkpoint FILE --key PUBLIC_KEY: against a checkpoint you kept)
   wvsoft audit keygen  make an access-log signing key and its public key
   wvsoft policy impact replay recorded decisions against a candidate policy (--candidate DIR)
-  wvsoft purge         apply the retention schedule now (--dry-run only counts)
+  wvsoft purge         apply the retention schedule now (--dry-run only counts; --dry-run --at DATE previews a date)
   wvsoft rotate-keys   re-encrypt BSNs and medical notes with DATA_ENCRYPTION_KEY
 
 Each command takes --help. Configuration is read from the environment; see README.md.
@@ -141,8 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 		fs.SetOutput(stdout)
 		dry := fs.Bool("dry-run", false, "count what would go, remove nothing")
+		atFlag := fs.String("at", "", "with --dry-run: preview the purge as it would run on this date (YYYY-MM-DD, UTC midnight)")
 		fs.Usage = func() {
-			fmt.Fprintln(stdout, "Usage: wvsoft purge [--dry-run]\n\nApplies the retention schedule (README, Retention) and prints the counts per rule; never values.")
+			fmt.Fprintln(stdout, "Usage: wvsoft purge [--dry-run [--at YYYY-MM-DD]]\n\nApplies the retention schedule (README, Retention) and prints the counts per rule; never values.")
 			fs.PrintDefaults()
 		}
 		if err := fs.Parse(rest); err != nil {
@@ -151,12 +152,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			}
 			return err
 		}
+		at := time.Now()
+		if *atFlag != "" {
+			if !*dry {
+				return errors.New("--at previews only: use it with --dry-run")
+			}
+			d, err := time.Parse("2006-01-02", *atFlag)
+			if err != nil {
+				return errors.New("--at must be a date, YYYY-MM-DD")
+			}
+			at = d
+		}
 		db, err := openApp(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
-		run, err := db.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), *dry)
+		run, err := db.Purge(ctx, wvsoft.DefaultRetention(), at, *dry)
 		if err != nil {
 			return err
 		}
@@ -169,7 +181,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintf(stdout, "%-42s %d\n", k, run.Counts[k])
 		}
 		if *dry {
-			fmt.Fprintln(stdout, "(dry run: nothing removed)")
+			fmt.Fprintln(stdout, "(dry run at "+at.UTC().Format("2006-01-02")+": nothing removed)")
 		}
 		return nil
 	case "rotate-keys":

@@ -201,8 +201,17 @@ func requestType(subjectKind string) string {
 	return "ContactPersonRequest"
 }
 
+// filingType is the policy type that files requests about a kind of subject: a customer's admin
+// also files requests about its own contact persons, which WvSoft staff then execute (issue 16).
+func filingType(subjectKind string) string {
+	if subjectKind == wvsoft.KindPerson {
+		return "PersonRequest"
+	}
+	return "ContactPersonRequestFiling"
+}
+
 func (s *Store) RegisterRequest(ctx context.Context, r *wvsoft.DataSubjectRequest) error {
-	f, err := Filter(ctx, requestType(r.SubjectType), ActionWrite)
+	f, err := Filter(ctx, filingType(r.SubjectType), ActionWrite)
 	if err != nil {
 		return err
 	}
@@ -538,6 +547,16 @@ func (s *Store) Outbox(ctx context.Context, status *string, limit int) ([]*wvsof
 		return nil, err
 	}
 	return s.next.Outbox(ctx, f, status, limit)
+}
+
+// MailTo lists the mail to a data subject's address (the article 15 export), read as outbox
+// messages.
+func (s *Store) MailTo(ctx context.Context, tenant uuid.UUID, source, address string) ([]*wvsoft.OutboxMessage, error) {
+	f, err := Filter(ctx, wvsoft.KindOutboxMessage, ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.MailTo(ctx, f, tenant, source, address)
 }
 
 func (s *Store) RecordConsent(ctx context.Context, e *wvsoft.ConsentEvent) error {

@@ -65,12 +65,12 @@ func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft
 		}
 		g.Status = wvsoft.GrantPending
 		// The customer's admins are told by e-mail, in the same transaction (the outbox).
-		var admins []string
-		if err := tx.SelectContext(ctx, &admins, `SELECT lower(email) FROM users WHERE tenant_id = $1 AND role = 'ADMIN' ORDER BY 1`, g.TenantID); err != nil {
+		var admins []mailRecipient
+		if err := tx.SelectContext(ctx, &admins, `SELECT lower(email) AS email, 'User.email' AS source, name FROM users WHERE tenant_id = $1 AND role = 'ADMIN' ORDER BY 1`, g.TenantID); err != nil {
 			return err
 		}
 		tenant := g.TenantID
-		if err := enqueue(ctx, tx, &tenant, recipientsFrom("User.email", admins...), wvsoft.AccessRequestLetter(g), wvsoft.PurposeSupportAccess, &g.UUID, g.RequestedAt); err != nil {
+		if err := enqueue(ctx, tx, &tenant, admins, wvsoft.AccessRequestLetter(g), wvsoft.PurposeSupportAccess, &g.UUID, g.RequestedAt); err != nil {
 			return err
 		}
 		return d.appendLog(ctx, tx, g.TenantID, wvsoft.EventRequested, wvsoft.SubjectStaff, &g.RequestedBy, &g.UUID,

@@ -209,8 +209,8 @@ func (d *DB) sendCheckpoint(ctx context.Context, tx *sqlx.Tx, allTenants bool, g
 	if cp == nil || d.logKeys == nil {
 		return nil // no signing key: nothing to vouch for
 	}
-	var admins []string
-	if err := tx.SelectContext(ctx, &admins, `SELECT lower(email) FROM users WHERE tenant_id = $1 AND role = 'ADMIN' ORDER BY 1`, g.TenantID); err != nil {
+	var admins []mailRecipient
+	if err := tx.SelectContext(ctx, &admins, `SELECT lower(email) AS email, 'User.email' AS source, name FROM users WHERE tenant_id = $1 AND role = 'ADMIN' ORDER BY 1`, g.TenantID); err != nil {
 		return err
 	}
 	// The public key is named so the admin can compare it with the one in the agreement; the
@@ -223,7 +223,7 @@ func (d *DB) sendCheckpoint(ctx context.Context, tx *sqlx.Tx, allTenants bool, g
 		return err
 	}
 	tenant := g.TenantID
-	if err := enqueue(ctx, tx, &tenant, recipientsFrom("User.email", admins...), wvsoft.CheckpointLetter(g.UUID, event, cp.Note, vkey), wvsoft.PurposeSupportAccess, &g.UUID, now); err != nil {
+	if err := enqueue(ctx, tx, &tenant, admins, wvsoft.CheckpointLetter(g.UUID, event, cp.Note, vkey), wvsoft.PurposeSupportAccess, &g.UUID, now); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, setAllTenants(allTenants))
@@ -398,7 +398,8 @@ func (d *DB) AccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.U
 	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, record
 		FROM access_log WHERE %s AND tenant_id = $2 AND seq > $3
 		AND ($4::uuid IS NULL OR grant_id = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
-		ORDER BY tenant_id, seq LIMIT $7`, tenant, afterSeq, nullUUID(filter.GrantID), filter.From, filter.To, first+1)
+		AND ($8::text IS NULL OR (jsonb_typeof(detail->'records') = 'array' AND detail->'records' ? $8))
+		ORDER BY tenant_id, seq LIMIT $7`, tenant, afterSeq, nullUUID(filter.GrantID), filter.From, filter.To, first+1, filter.Record)
 	if err != nil {
 		return nil, false, err
 	}

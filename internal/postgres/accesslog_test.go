@@ -125,7 +125,7 @@ func TestExpiryMailsTheCheckpoint(t *testing.T) {
 	}
 	known, _ := accesslog.Verifiers(vkey)
 	cp, err := accesslog.Open([]byte(strings.TrimRight(found[start:end], "\n")+"\n"), known)
-	if err != nil || cp.Size != 4 || !strings.Contains(found, "expired") {
+	if err != nil || cp.Size != 4 || !strings.Contains(found, "verlopen") {
 		t.Fatalf("the mailed checkpoint %+v: %v\n%s", cp, err, found)
 	}
 }

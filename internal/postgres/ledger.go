@@ -230,9 +230,16 @@ func (d *DB) History(ctx context.Context, f wvsoft.TenantFilter, objectID uuid.U
 		F pq.StringArray `db:"fields"`
 	}{}
 	// Staff reach every tenant's history, but only of the register: never of a data space.
-	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, object_type, object_id, fields, at, actor_kind, actor_id
-		FROM change_history WHERE %s AND object_id = $2 AND (NOT $3 OR object_type IN ('customers', 'contact_persons'))
-		ORDER BY at, id`, objectID, f.All)
+	// The actor's name and role come from its own record, where row-level security lets the
+	// request see it (a customer's users and keys only within their tenant).
+	err := selectRows(ctx, d, f, &rows, `SELECT h.tenant_id, h.id, h.object_type, h.object_id, h.fields, h.at, h.actor_kind, h.actor_id,
+		CASE h.actor_kind WHEN 'USER' THEN u.name WHEN 'STAFF' THEN s.name WHEN 'API_KEY' THEN k.name END AS actor_name,
+		CASE h.actor_kind WHEN 'USER' THEN u.role WHEN 'STAFF' THEN s.role WHEN 'API_KEY' THEN 'INTEGRATOR' END AS actor_role
+		FROM (SELECT * FROM change_history WHERE %s AND object_id = $2 AND (NOT $3 OR object_type IN ('customers', 'contact_persons'))) h
+		LEFT JOIN users u ON h.actor_kind = 'USER' AND u.tenant_id = h.tenant_id AND u.id = h.actor_id
+		LEFT JOIN api_keys k ON h.actor_kind = 'API_KEY' AND k.tenant_id = h.tenant_id AND k.id = h.actor_id
+		LEFT JOIN staff_members s ON h.actor_kind = 'STAFF' AND s.id = h.actor_id
+		ORDER BY h.at, h.id`, objectID, f.All)
 	out := make([]*wvsoft.HistoryEntry, len(rows))
 	for i := range rows {
 		e := rows[i].HistoryEntry
@@ -347,6 +354,17 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
 			{"data-space.api-keys", `DELETE FROM api_keys k USING customers c WHERE c.tenant_id = k.tenant_id
 				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
+			// Evidence about a customer goes with its billing data, once the fiscal hold ends.
+			{"evidence.consent-events", `DELETE FROM consent_events e USING customers c WHERE c.tenant_id = e.tenant_id
+				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
+			{"evidence.change-history", `DELETE FROM change_history e USING customers c WHERE c.tenant_id = e.tenant_id
+				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
+			{"evidence.data-subject-requests", `DELETE FROM data_subject_requests e USING customers c WHERE c.tenant_id = e.tenant_id
+				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
+			{"evidence.breach-notifications", `DELETE FROM breach_customers e USING customers c WHERE c.tenant_id = e.tenant_id
+				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
+			{"request-records", `DELETE FROM data_subject_requests WHERE status = 'DONE' AND completed_at < $1`,
+				[]any{now.AddDate(-wvsoft.RequestRecordYears, 0, 0)}},
 			{"website-inquiries", `DELETE FROM inquiries WHERE received_at < $1`, []any{now.Add(-rules.InquiryMaxAge)}},
 			{"delivered-mail", `DELETE FROM outbox WHERE status <> 'PENDING' AND coalesce(sent_at, created_at) < $1`, []any{now.Add(-rules.SentMailAge)}},
 		}
@@ -368,6 +386,17 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 				return err
 			}
 		}
+		// The access logs and grants of former customers past the fiscal hold: the owner's
+		// function, which keeps the log append-only for everyone else.
+		var logs struct {
+			Entries int `db:"entries"`
+			Grants  int `db:"grants"`
+		}
+		if err := tx.GetContext(ctx, &logs, `SELECT entries, grants FROM purge_access_logs($1::date, $2, $3)`, now, rules.FiscalYears, dryRun); err != nil {
+			return err
+		}
+		run.Counts["evidence.access-log"] += logs.Entries
+		run.Counts["evidence.access-grants"] += logs.Grants
 		if n := run.Counts["website-inquiries"]; n > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, expired) VALUES ($1::date, $2)
 				ON CONFLICT (day) DO UPDATE SET expired = inquiry_counts.expired + $2`, now, n); err != nil {

@@ -39,15 +39,9 @@ func breachList(rows []breachRow, viewedAs uuid.UUID) []*wvsoft.Breach {
 type mailRecipient struct {
 	Email  string `db:"email"`
 	Source string `db:"source"`
-}
-
-// recipientsFrom gives addresses that all come from one record field.
-func recipientsFrom(source string, emails ...string) []mailRecipient {
-	out := make([]mailRecipient, len(emails))
-	for i, e := range emails {
-		out[i] = mailRecipient{Email: e, Source: source}
-	}
-	return out
+	// Salutation and Name greet the recipient (wvsoft.Greeting); either may be unknown.
+	Salutation *string `db:"salutation"`
+	Name       *string `db:"name"`
 }
 
 // enqueue writes one outbox row per recipient inside tx.
@@ -59,7 +53,7 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, tenant *uuid.UUID, recipients []m
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, tenant_id, recipient, recipient_source, subject, body, purpose, related_id,
 			next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9)`,
-			id, tenant, r.Email, r.Source, l.Subject, l.Body, purpose, related, now); err != nil {
+			id, tenant, r.Email, r.Source, l.Subject, wvsoft.Greeting(r.Salutation, r.Name)+"\n\n"+l.Body, purpose, related, now); err != nil {
 			return err
 		}
 	}
@@ -89,9 +83,9 @@ func (d *DB) RecordBreach(ctx context.Context, f wvsoft.TenantFilter, b *wvsoft.
 			// An address that is both a contact person's and an admin's login is the contact
 			// person's: the mail is addressed to the customer's contact.
 			var recipients []mailRecipient
-			if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT ON (lower(email)) lower(email) AS email, source FROM (
-				SELECT email, 'User.email' AS source, 1 AS rank FROM users WHERE tenant_id = $1 AND role = 'ADMIN'
-				UNION ALL SELECT email, 'ContactPerson.email', 0 FROM contact_persons WHERE tenant_id = $1 AND email IS NOT NULL) r
+			if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT ON (lower(email)) lower(email) AS email, source, salutation, name FROM (
+				SELECT email, 'User.email' AS source, NULL AS salutation, name, 1 AS rank FROM users WHERE tenant_id = $1 AND role = 'ADMIN'
+				UNION ALL SELECT email, 'ContactPerson.email', salutation, name, 0 FROM contact_persons WHERE tenant_id = $1 AND email IS NOT NULL) r
 				ORDER BY lower(email), rank`, t); err != nil {
 				return err
 			}
@@ -100,7 +94,7 @@ func (d *DB) RecordBreach(ctx context.Context, f wvsoft.TenantFilter, b *wvsoft.
 				customer = *name
 			}
 			tenant := t
-			if err := enqueue(ctx, tx, &tenant, recipients, wvsoft.BreachLetter(b, customer), wvsoft.PurposeBreach, &b.UUID, b.RecordedAt); err != nil {
+			if err := enqueue(ctx, tx, &tenant, recipients, wvsoft.BreachLetter(b, customer, b.RecordedAt), wvsoft.PurposeBreach, &b.UUID, b.RecordedAt); err != nil {
 				return err
 			}
 		}
@@ -209,15 +203,15 @@ func (d *DB) Inquiries(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft.In
 // transaction: once answered, only the count remains (P5). The outbox row itself goes once sent.
 func (d *DB) AnswerInquiry(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID, answer wvsoft.Letter, now time.Time) error {
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		var email string
-		if err := tx.GetContext(ctx, &email, `DELETE FROM inquiries WHERE id = $1 RETURNING email`, id); err != nil {
+		var to mailRecipient
+		if err := tx.GetContext(ctx, &to, `DELETE FROM inquiries WHERE id = $1 RETURNING email, 'Inquiry.email' AS source, name`, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, answered) VALUES ($1::date, 1)
 			ON CONFLICT (day) DO UPDATE SET answered = inquiry_counts.answered + 1`, now); err != nil {
 			return err
 		}
-		return enqueue(ctx, tx, nil, recipientsFrom("Inquiry.email", email), answer, wvsoft.PurposeInquiryAnswer, nil, now)
+		return enqueue(ctx, tx, nil, []mailRecipient{to}, answer, wvsoft.PurposeInquiryAnswer, nil, now)
 	})
 }
 
@@ -235,9 +229,10 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		var recipients []struct {
 			TenantID uuid.UUID `db:"tenant_id"`
-			Email    string    `db:"email"`
+			mailRecipient
 		}
-		if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT cp.tenant_id, lower(cp.email) AS email
+		if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT ON (cp.tenant_id, lower(cp.email)) cp.tenant_id, lower(cp.email) AS email,
+			'ContactPerson.email' AS source, cp.salutation, cp.name
 			FROM contact_persons cp JOIN customers c USING (tenant_id)
 			WHERE cp.email IS NOT NULL AND (c.relationship_end IS NULL OR c.relationship_end >= $1::date)
 			AND cp.tenant_id NOT IN (SELECT tenant FROM consent_state WHERE event = 'WITHDRAWN')
@@ -249,10 +244,10 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 			VALUES ($1,$2,$3,$4,$5,$6)`, n.UUID, n.Title, n.Body, n.PublishedBy, n.PublishedAt, n.Recipients); err != nil {
 			return err
 		}
-		letter := wvsoft.Letter{Subject: n.Title, Body: n.Body + "\n\n-- \nWvSoft support. U ontvangt dit als contactpersoon van een klant van WvSoft; dit is geen nieuwsbrief.\n"}
+		letter := wvsoft.Letter{Subject: n.Title, Body: n.Body + "\n\nMet vriendelijke groet,\nWvSoft support\n\n-- \nU ontvangt dit als contactpersoon van een klant van WvSoft; dit is geen nieuwsbrief.\n"}
 		for _, r := range recipients {
 			tenant := r.TenantID
-			if err := enqueue(ctx, tx, &tenant, recipientsFrom("ContactPerson.email", r.Email), letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
+			if err := enqueue(ctx, tx, &tenant, []mailRecipient{r.mailRecipient}, letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
 				return err
 			}
 		}
@@ -276,6 +271,14 @@ func (d *DB) Outbox(ctx context.Context, f wvsoft.TenantFilter, status *string, 
 		return tx.SelectContext(ctx, &rows, `SELECT `+outboxColumns+` FROM outbox WHERE ($1::text IS NULL OR status = $1)
 			ORDER BY created_at DESC, id LIMIT $2`, status, limit)
 	})
+	return rows, err
+}
+
+// MailTo lists a customer's mail to an address from source, newest first.
+func (d *DB) MailTo(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, source, address string) ([]*wvsoft.OutboxMessage, error) {
+	rows := []*wvsoft.OutboxMessage{}
+	err := selectRows(ctx, d, f, &rows, `SELECT `+outboxColumns+` FROM outbox WHERE %s AND tenant_id = $2
+		AND recipient_source = $3 AND lower(recipient) = lower($4) ORDER BY created_at DESC, id LIMIT 500`, tenant, source, address)
 	return rows, err
 }
 

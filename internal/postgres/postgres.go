@@ -378,7 +378,12 @@ func mapError(err error) error {
 		switch pqErr.Code.Name() {
 		case "unique_violation":
 			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "an object with this value exists already"}
-		case "check_violation", "not_null_violation", "foreign_key_violation":
+		case "check_violation":
+			if pqErr.Table == "customers" && pqErr.Constraint == "customers_check" {
+				return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the relationship cannot end before it started", Field: "input.relationshipEnd"}
+			}
+			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input violates a rule of the register"}
+		case "not_null_violation", "foreign_key_violation":
 			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input violates a rule of the register"}
 		case "insufficient_privilege":
 			return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed"}

@@ -68,18 +68,16 @@ type VerifiableLog interface {
 // CheckpointLetter sends a customer's admins the checkpoint of their access log when a grant
 // ends, so that they hold evidence the server cannot change afterwards.
 func CheckpointLetter(grant uuid.UUID, event, checkpoint, verifierKey string) Letter {
-	ended := map[string]string{EventRevoked: "ingetrokken / revoked", EventExpired: "verlopen / expired"}[event]
+	ended := map[string]string{EventRevoked: "ingetrokken", EventExpired: "verlopen"}[event]
 	return Letter{
-		Subject: "Toegang voor support beëindigd: controlepunt van uw toegangslog / Support access ended: access-log checkpoint",
-		Body: "De toegang van WvSoft's directeur is beëindigd (" + ended + ").\n" +
-			"WvSoft's director's access has ended (" + ended + ").\n\n" +
-			"Grant: " + GlobalID(KindAccessGrant, grant) + "\n\n" +
-			"Bewaar het controlepunt hieronder; ermee toont `wvsoft audit verify --checkpoint` aan dat\n" +
-			"niemand bij WvSoft het log tot hier later wijzigt, aanvult of inkort.\n" +
-			"Keep the checkpoint below; with it `wvsoft audit verify --checkpoint` shows that nobody at\n" +
-			"WvSoft later changes, adds to or cuts the log up to here.\n\n" +
+		Subject: "De toegang van WvSoft tot uw gegevens is beëindigd",
+		Body: "De tijdelijke toegang van de directeur van WvSoft tot uw gegevens is beëindigd (" + ended + ").\n\n" +
+			"In uw omgeving bij WvSoft, onder Toegangslogboek, ziet u wat hij in die tijd heeft ingezien of gewijzigd.\n\n" +
+			"Hieronder staat het controlepunt (checkpoint) van dat logboek. Bewaar deze e-mail: ermee kan uw IT-beheerder\n" +
+			"later aantonen dat niemand bij WvSoft het logboek tot hier heeft gewijzigd, aangevuld of ingekort.\n\n" +
 			checkpoint + "\n" +
-			"Publieke sleutel / public key: " + verifierKey + "\n" +
-			"(vergelijk met de sleutel in uw overeenkomst / compare it with the key in your agreement)\n",
+			"Publieke sleutel van WvSoft: " + verifierKey + "\n" +
+			"(vergelijk die met de sleutel in uw overeenkomst; kenmerk van de toegang: " + GlobalID(KindAccessGrant, grant) + ")\n\n" +
+			"Met vriendelijke groet,\nWvSoft\n",
 	}
 }

@@ -110,10 +110,48 @@ type HistoryEntry struct {
 	At         time.Time  `db:"at"`
 	ActorKind  string     `db:"actor_kind"`
 	ActorID    *uuid.UUID `db:"actor_id"`
+	// ActorName and ActorRole are read from the actor's own record (users, api_keys,
+	// staff_members) where the request reaches it; null otherwise.
+	ActorName *string `db:"actor_name"`
+	ActorRole *string `db:"actor_role"`
 }
 
 // Tenant is the customer.
 func (c *HistoryEntry) Tenant() uuid.UUID { return c.TenantID }
+
+// actorType is the kind of record the actor is.
+func (c *HistoryEntry) actorType() string {
+	switch c.ActorKind {
+	case "USER":
+		return KindUser
+	case "API_KEY":
+		return KindAPIKey
+	case "STAFF":
+		return KindStaffMember
+	}
+	return ""
+}
+
+// DerivedFrom names the actor's name field: HistoryEntry.actor shows User.name, ApiKey.name or
+// StaffMember.name and is decided as that field of that record (a customer's admin sees the
+// names of its own users; a staff member's name only who may read the staff register).
+func (c *HistoryEntry) DerivedFrom(field string) (Source, bool) {
+	if field != "actor" {
+		return Source{}, false
+	}
+	typ := c.actorType()
+	if typ == "" {
+		// The system has no name; the value is null, decided as the entry's own kind.
+		return Source{Type: KindHistoryEntry, Field: "actorKind", TenantID: c.TenantID}, true
+	}
+	src := Source{Type: typ, Field: "name"}
+	switch typ {
+	case KindUser, KindAPIKey:
+		src.TenantID = c.TenantID
+		src.State.DataOf = DataOfAccount
+	}
+	return src, true
+}
 
 // StaffMember is a WvSoft employee with a confidentiality declaration (P10).
 type StaffMember struct {
@@ -200,33 +238,62 @@ func (p RetentionPolicy) FiscalHoldUntil(end time.Time) time.Time {
 }
 
 // RetentionRule is one rule of the retention schedule, as documented and exported (article 30).
+// Data and Kept are in English; DataNL and KeptNL say the same in Dutch for the documents a
+// person reads.
 type RetentionRule struct {
 	Name       string
 	Categories []string
 	Purposes   []string
 	Data       string
 	Kept       string
+	DataNL     string
+	KeptNL     string
 }
 
-// RetentionRules is the retention schedule in one place (P2); Purge applies it.
+// RequestRecordYears is how long the record of a completed data-subject request is kept, as
+// evidence that it was answered.
+const RequestRecordYears = 5
+
+// RetentionRules is the retention schedule in one place (P2); Purge applies it. Every table
+// that holds personal data or evidence about a customer falls under one of these rules.
 func RetentionRules(p RetentionPolicy) []RetentionRule {
-	days := func(d time.Duration) string { return time.Duration(d).Round(24 * time.Hour).String() }
+	fiscal := itoa(p.FiscalYears)
 	return []RetentionRule{
 		{"support-data", []string{"CONTACT"}, []string{"SUPPORT"},
 			"contact persons' e-mail addresses and phone numbers",
-			"while the customer relationship lasts, then " + days(p.SupportGrace) + " grace"},
+			"while the customer relationship lasts, then " + DurationEN(p.SupportGrace) + " grace",
+			"e-mailadressen en telefoonnummers van contactpersonen",
+			"zolang de klantrelatie duurt, daarna nog " + Duration(p.SupportGrace)},
 		{"billing-data", []string{"IDENTITY", "CONTACT", "FINANCIAL"}, []string{"BILLING"},
 			"the customer's name, address, e-mail, phone, KvK number and IBAN; contact persons' names and salutations",
-			"until the end of the year the relationship ended, plus " + itoa(p.FiscalYears) + " years (fiscal retention)"},
+			"until the end of the year the relationship ended, plus " + fiscal + " years (fiscal retention)",
+			"naam, adres, e-mail, telefoon, KvK-nummer en IBAN van de klant; naam en aanhef van contactpersonen",
+			"tot het einde van het jaar waarin de klantrelatie eindigde, plus " + fiscal + " jaar (fiscale bewaarplicht)"},
 		{"data-space", []string{"IDENTITY", "CONTACT", "FINANCIAL", "NATIONAL_ID", "FAMILY", "HEALTH"}, []string{"SERVICE"},
 			"the customer's data space: persons, users and API keys",
-			"while the contract lasts, then " + days(p.ExportWindow) + " for the customer's export"},
+			"while the contract lasts, then " + DurationEN(p.ExportWindow) + " for the customer's export",
+			"de eigen omgeving van de klant: personen, gebruikers en API-sleutels",
+			"zolang het contract loopt, daarna nog " + Duration(p.ExportWindow) + " zodat de klant zijn gegevens kan ophalen"},
 		{"website-inquiries", []string{"IDENTITY", "CONTACT"}, []string{"SUPPORT"},
 			"name, e-mail address and question of a website visitor",
-			"until answered; unanswered at most " + days(p.InquiryMaxAge)},
+			"until answered; unanswered at most " + DurationEN(p.InquiryMaxAge),
+			"naam, e-mailadres en vraag van een bezoeker van de website",
+			"tot de vraag beantwoord is; onbeantwoord hooguit " + Duration(p.InquiryMaxAge)},
 		{"delivered-mail", []string{"CONTACT"}, []string{"SUPPORT", "BILLING"},
 			"delivered e-mail in the outbox",
-			days(p.SentMailAge) + " after delivery"},
+			DurationEN(p.SentMailAge) + " after delivery",
+			"verzonden e-mail (de verzendwachtrij)",
+			Duration(p.SentMailAge) + " na verzending"},
+		{"evidence", []string{"IDENTITY"}, []string{"SUPPORT", "BILLING"},
+			"evidence about a customer: consent history, change history, breach notifications and calls, records of data-subject requests, the access log and the support-access grants",
+			"while the relationship lasts and, after it, as long as the billing data (fiscal retention)",
+			"bewijs over een klant: toestemmingsgeschiedenis, wijzigingsgeschiedenis, meldingen en telefoontjes over datalekken, verzoeken van betrokkenen, het toegangslogboek en de toegangsverzoeken",
+			"zolang de klantrelatie duurt en daarna zo lang als de factuurgegevens (fiscale bewaarplicht)"},
+		{"request-records", []string{"IDENTITY"}, []string{"SUPPORT"},
+			"records of completed data-subject requests (which request, when answered, the outcome; no values)",
+			itoa(RequestRecordYears) + " years after completion",
+			"verslagen van afgehandelde verzoeken van betrokkenen (welk verzoek, wanneer afgehandeld, de uitkomst; geen gegevens zelf)",
+			itoa(RequestRecordYears) + " jaar na afhandeling"},
 	}
 }
 

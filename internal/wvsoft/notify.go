@@ -2,6 +2,7 @@ package wvsoft
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -209,20 +210,71 @@ type Notifications interface {
 	SupportNotices(ctx context.Context, f TenantFilter) ([]*SupportNotice, error)
 
 	Outbox(ctx context.Context, f TenantFilter, status *string, limit int) ([]*OutboxMessage, error)
+	// MailTo lists the mail of a customer sent (or to be sent) to an address that came from
+	// source (Type.field), newest first: what a data subject's export lists (article 15).
+	MailTo(ctx context.Context, f TenantFilter, tenant uuid.UUID, source, address string) ([]*OutboxMessage, error)
 }
 
-// BreachLetter is the e-mail that informs a customer of a breach (P4).
-func BreachLetter(b *Breach, customer string) Letter {
-	return Letter{
-		Subject: "Melding (mogelijk) datalek / Notice of a (potential) data breach",
-		Body: "Beste " + customer + ",\n\n" +
-			"WvSoft heeft een (mogelijk) datalek ontdekt dat uw gegevens kan betreffen. U kunt dit binnen 72 uur melden bij de Autoriteit Persoonsgegevens.\n" +
-			"WvSoft discovered a (potential) data breach that may concern your data. You may have to report it to the Autoriteit Persoonsgegevens within 72 hours.\n\n" +
-			"Ontdekt / discovered: " + b.DiscoveredAt.UTC().Format(time.RFC3339) + "\n" +
-			"Omschrijving / description: " + b.Description + "\n\n" +
-			"Details en de klok van 72 uur staan in uw omgeving (Customer.breaches); wij bellen u ook.\n" +
-			"Details and the 72-hour clock are in your account (Customer.breaches); we will also call you.\n",
+// BreachLetter is the e-mail that informs a customer of a breach (P4): what happened, which
+// categories of data, what the customer should do and when its 72 hours run out. The
+// greeting is added per recipient (Greeting). informed is when the mail goes out, from which
+// the 72 hours are counted.
+func BreachLetter(b *Breach, customer string, informed time.Time) Letter {
+	cats := make([]string, len(b.Categories))
+	for i, c := range b.Categories {
+		cats[i] = CategoryLabel(c)
 	}
+	body := "WvSoft heeft een (mogelijk) datalek ontdekt dat gegevens van " + customer + " kan betreffen. " +
+		"Wij informeren u direct, zodat u kunt beoordelen of u het moet melden.\n\n" +
+		"Wat er gebeurde: " + b.Description + "\n" +
+		"Ontdekt op: " + DateTimeNL(b.DiscoveredAt) + "\n" +
+		"Welke soorten gegevens: " + strings.Join(cats, ", ") + "\n"
+	if b.Consequences != nil && *b.Consequences != "" {
+		body += "Mogelijke gevolgen: " + *b.Consequences + "\n"
+	}
+	if b.Measures != nil && *b.Measures != "" {
+		body += "Wat WvSoft al deed: " + *b.Measures + "\n"
+	}
+	body += "\nWat u moet doen:\n" +
+		"1. Beoordeel of het lek een risico is voor de mensen van wie de gegevens zijn. Is dat zo, meld het dan bij de " +
+		"Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl, meldformulier datalekken).\n" +
+		"2. Dat moet binnen 72 uur: uiterlijk " + DateTimeNL(informed.Add(ReportingWindow)) + ".\n" +
+		"3. Is het risico hoog, informeer dan ook de betrokken mensen zelf.\n" +
+		"4. Noteer in uw omgeving bij WvSoft, onder Datalekken, of en wanneer u meldde en het meldnummer.\n\n" +
+		"Wij bellen u ook. Vragen? Antwoord op deze e-mail of bel WvSoft.\n\nMet vriendelijke groet,\nWvSoft\n"
+	return Letter{Subject: "Melding van een (mogelijk) datalek bij WvSoft", Body: body}
+}
+
+// Greeting is the salutation of a mail: "Geachte heer Jansen," from a salutation (DHR, MW)
+// and a name; "Beste Anna Jansen," with a name only; "Geachte heer, mevrouw," without either.
+func Greeting(salutation, name *string) string {
+	n := ""
+	if name != nil {
+		n = strings.TrimSpace(*name)
+	}
+	s := ""
+	if salutation != nil {
+		s = map[string]string{"DHR": "heer", "MW": "mevrouw"}[*salutation]
+	}
+	switch {
+	case s != "" && n != "":
+		return "Geachte " + s + " " + n + ","
+	case n != "":
+		return "Beste " + n + ","
+	}
+	return "Geachte heer, mevrouw,"
+}
+
+// DateTimeNL says a moment in Dutch, in Dutch time: "zaterdag 28 november 2026 om 09:00".
+func DateTimeNL(t time.Time) string {
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	days := [...]string{"zondag", "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag"}
+	months := [...]string{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"}
+	return days[t.Weekday()] + " " + strconv.Itoa(t.Day()) + " " + months[t.Month()-1] + " " + strconv.Itoa(t.Year()) + " om " + t.Format("15:04")
 }
 
 // ID is the notice's global ID.
@@ -231,13 +283,13 @@ func (n *SupportNotice) ID() string { return GlobalID(KindSupportNotice, n.UUID)
 // AccessRequestLetter tells a customer's admins that WvSoft's director asks for support access (P9).
 func AccessRequestLetter(g *AccessGrant) Letter {
 	return Letter{
-		Subject: "Verzoek om toegang voor support / Request for support access",
-		Body: "De directeur van WvSoft vraagt toegang tot uw gegevens voor support.\n" +
-			"WvSoft's director asks for access to your data for support.\n\n" +
-			"Reden / reason: " + g.Reason + "\n" +
-			"Onderdelen / scope: " + strings.Join(g.ScopeTypes, ", ") + "\n" +
-			"Beantwoorden voor / answer by: " + g.AnswerBy.UTC().Format(time.RFC3339) + "\n\n" +
-			"Goedkeuren, inperken of weigeren doet u in uw omgeving (Customer.supportAccessGrants).\n" +
-			"Approve, narrow or deny it in your account (Customer.supportAccessGrants).\n",
+		Subject: "WvSoft vraagt toegang tot uw gegevens voor support",
+		Body: "De directeur van WvSoft vraagt tijdelijk toegang tot de gegevens in uw omgeving, om u te helpen.\n\n" +
+			"Reden: " + g.Reason + "\n" +
+			"Welke gegevens: " + strings.Join(g.ScopeTypes, ", ") + "\n" +
+			"Graag uw antwoord vóór: " + DateTimeNL(g.AnswerBy) + "\n\n" +
+			"U beslist: in uw omgeving bij WvSoft, onder Toegang voor support, keurt u het verzoek goed, " +
+			"beperkt u het (korter of minder gegevens) of weigert u het. Zonder antwoord vervalt het.\n\n" +
+			"Met vriendelijke groet,\nWvSoft\n",
 	}
 }

@@ -398,8 +398,10 @@ type LogVerification struct {
 // AccessLogFilter narrows a customer's access log.
 type AccessLogFilter struct {
 	GrantID *uuid.UUID
-	From    *time.Time
-	To      *time.Time
+	// Record keeps only entries about one record (its global ID in the entry's records).
+	Record *string
+	From   *time.Time
+	To     *time.Time
 }
 
 // SupportAccess is what the support-access feature needs from persistence.
