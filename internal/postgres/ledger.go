@@ -397,6 +397,17 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 		}
 		run.Counts["evidence.access-log"] += logs.Entries
 		run.Counts["evidence.access-grants"] += logs.Grants
+		// The lookup rows whose records went (migration 00009): a customer's slug, its latest
+		// consent, a grant's index row. Not counted: they index the rows counted above.
+		for _, q := range []string{
+			`DELETE FROM customer_slugs s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = s.tenant)`,
+			`DELETE FROM consent_state s WHERE NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.tenant_id = s.tenant)`,
+			`DELETE FROM grant_index g WHERE NOT EXISTS (SELECT 1 FROM access_grants a WHERE a.tenant_id = g.tenant AND a.id = g.grant_id)`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
 		if n := run.Counts["website-inquiries"]; n > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO inquiry_counts (day, expired) VALUES ($1::date, $2)
 				ON CONFLICT (day) DO UPDATE SET expired = inquiry_counts.expired + $2`, now, n); err != nil {

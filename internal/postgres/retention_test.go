@@ -56,6 +56,16 @@ func TestAccessLogRetention(t *testing.T) {
 			t.Errorf("%s: %d rows left after the fiscal hold", table, n)
 		}
 	}
+	// The lookups of what went go too (migration 00009).
+	for table, column := range map[string]string{"grant_index": "tenant", "consent_state": "tenant"} {
+		var n int
+		if err := owner.QueryRow(`SELECT count(*) FROM `+table+` WHERE `+column+` = $1`, g.TenantID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s: %d lookup rows left after the fiscal hold", table, n)
+		}
+	}
 	// Still append-only for the application.
 	if _, err := app.SQL().Exec(`SELECT set_config('app.retention_purge', 'on', false); DELETE FROM access_log`); err == nil {
 		t.Fatal("the application deleted from the access log")
@@ -81,6 +91,9 @@ func TestEveryTableHasARetentionRule(t *testing.T) {
 		"consent_events": "evidence", "change_history": "evidence", "data_subject_requests": "request-records",
 		"breach_customers": "evidence", "breach_calls": "evidence", "access_log": "evidence", "access_log_tree": "evidence",
 		"access_log_checkpoints": "evidence", "access_log_adopted": "evidence", "access_grants": "evidence",
+		// The lookup tables (migration 00009) go with the rows they index.
+		"customer_slugs": "billing-data", "login_index": "data-space", "api_key_hashes": "data-space",
+		"consent_state": "evidence", "grant_index": "evidence",
 	}
 	// Tables without personal data of customers or data subjects, or WvSoft's own registers
 	// that the protocol keeps while WvSoft exists.
