@@ -12,8 +12,8 @@ import (
 // The playground as a policy author's workbench, in a real browser (headless Chromium driven by
 // playwright-core): switch to a demo identity, run an operation, and the Decisions panel shows
 // each distinct decision coloured by its effect with the rule that made it; the page reaches no
-// other host. `make test` installs Chromium and the page's npm packages
-// (internal/playground/web/ensure-browser.sh). The screenshot stays in the test output.
+// other host. `make test` installs Chromium (`make chromium`) and the page's npm packages
+// (internal/playground/web/ensure-browser.sh). The screenshot stays in .artifacts/.
 func TestPlaygroundShowsDecisions(t *testing.T) {
 	web, err := filepath.Abs("../../internal/playground/web")
 	if err != nil {
@@ -25,15 +25,11 @@ func TestPlaygroundShowsDecisions(t *testing.T) {
 	}
 	for _, need := range []string{chromium, filepath.Join(web, "node_modules", "playwright-core")} {
 		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s is missing: run `make test`, which installs it (internal/playground/web/ensure-browser.sh)", need)
+			t.Fatalf("%s is missing: run `make test`, which installs it (make chromium, internal/playground/web/ensure-browser.sh)", need)
 		}
 	}
 	s := startServer(t, nil)
-	dir := os.Getenv("WVSOFT_TEST_ARTIFACTS")
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	shot := filepath.Join(dir, "playground-decisions.png")
+	shot := filepath.Join(artifactDir(t), "playground-decisions.png")
 	cmd := exec.Command("node", "test/decisions.mjs", s.url, shot)
 	cmd.Dir = web
 	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
