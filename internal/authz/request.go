@@ -118,8 +118,8 @@ type fieldDecision struct {
 	action               string
 	input                Input // what the policy was asked, for the decision log and explanations
 	tenant               uuid.UUID
-	count                counter
-	err                  error // the FORBIDDEN error of a denied field, made once
+	err                  error   // the FORBIDDEN error of a denied field, made once
+	count                counter // last: it is written by every field it decides, the rest only read
 }
 
 // NewRequest starts the authorization state of a request by subject.

@@ -115,15 +115,17 @@ func (t *table[K, V]) len() int {
 }
 
 // counter counts from many goroutines at once without making them wait on one cache line:
-// each add goes to one of a few padded shards, picked at random.
+// each add goes to one of a few shards, picked at random, each on a cache line of its own, and
+// none on the line of the fields every reader of the decision reads (the leading pad).
 type counter struct {
-	shards [4]struct {
+	_      [64]byte
+	shards [8]struct {
 		n atomic.Int64
 		_ [56]byte
 	}
 }
 
-func (c *counter) add() { c.shards[rand.Uint32()&3].n.Add(1) }
+func (c *counter) add() { c.shards[rand.Uint32()&7].n.Add(1) }
 
 func (c *counter) load() int64 {
 	var sum int64
