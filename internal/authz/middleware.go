@@ -44,7 +44,7 @@ func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver)
 		}
 	}
 	d := r.field(ctx, t, len(fc.Field.Selections) == 0)
-	d.count.add()
+	d.count.addFor(t.shard)
 	if d.Grant != "" && d.Effect != Deny {
 		r.recordAccess(d, obj)
 	}

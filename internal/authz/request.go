@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -158,6 +159,9 @@ type target struct {
 	def    *ast.FieldDefinition
 	tenant uuid.UUID
 	state  wvsoft.RecordState
+	// shard is where the record's decisions count (counter.addFor): a byte of its id, or of
+	// chance for an object without one.
+	shard byte
 }
 
 // targetOf reads the tenant and record state of obj, whose field def of type object is decided.
@@ -171,10 +175,19 @@ func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) tar
 	}
 	t.state.ConsentWithdrawn = r.withdrawn(t.tenant)
 	switch o := obj.(type) {
+	case *wvsoft.Person:
+		t.shard = o.UUID[15]
+	case *wvsoft.ContactPerson:
+		t.shard = o.UUID[15]
+	case *wvsoft.Customer:
+		t.shard = o.TenantID[15]
 	case *wvsoft.User:
 		t.state.IsSubject = o.UUID == r.subject.ID
+		t.shard = o.UUID[15]
 	case *wvsoft.StaffMember:
 		t.state.IsSubject = o.UUID == r.subject.ID
+	default:
+		t.shard = byte(rand.Uint32())
 	}
 	return t
 }
