@@ -31,7 +31,7 @@ import (
 )
 
 // The benchmarks of issue 4 (BENCHMARKS.md). Each workload runs in three modes in one run:
-// mode=off (no field hook: a benchmark-only switch), mode=shipped (authz.FieldMiddleware) and
+// mode=off (no field hook: a benchmark-only switch), mode=shipped (authz.FieldHook) and
 // mode=naive (one full OPA evaluation per field). `benchstat -col /mode` shows the ratios.
 
 // countingStore counts the store calls of a request: each is one SQL query (plus the

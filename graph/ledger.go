@@ -99,11 +99,3 @@ func (r *Resolver) executeRequest(ctx context.Context, gid string) (*wvsoft.Data
 	return req, nil
 }
 
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -1,7 +1,7 @@
 // Package graph is the GraphQL layer: gqlgen's generated executor and thin resolvers that turn
 // arguments into domain calls. Which fields a caller sees is decided by the authorization hook
-// (authz.FieldMiddleware, installed in NewHandler), not here; which rows it sees comes from the
-// tenant filter the resolvers ask authz for and pass to the store.
+// (authz.FieldHook, installed in NewHandler), not here; which rows it reads and what it may
+// write, by the authorized store (authz.Store) that the resolvers call.
 package graph
 
 //go:generate go tool gqlgen generate

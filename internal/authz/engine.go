@@ -4,7 +4,8 @@
 // one object; Engine.Rows asks data.wvsoft.authz.rows which tenants' rows of a type a subject
 // reaches. A Request (one per HTTP request) caches both, keyed by what the rules read (type,
 // field, the object's tenant), so a page of a thousand objects costs a handful of evaluations.
-// FieldMiddleware is the one gqlgen hook that asks for every field.
+// FieldHook is the one gqlgen hook that asks for every field; Store asks for the rows of every
+// store operation and decides writes field by field.
 package authz
 
 import (
