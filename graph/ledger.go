@@ -98,4 +98,3 @@ func (r *Resolver) executeRequest(ctx context.Context, gid string) (*wvsoft.Data
 	}
 	return req, nil
 }
-
