@@ -29,8 +29,11 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 	// DecisionLog receives every operation's distinct decisions as OPA decision-log events
 	// (DECISION_LOG); nil keeps none.
-	DecisionLog   *authz.DecisionLog
-	Introspection bool
+	DecisionLog *authz.DecisionLog
+	// TrustedDocuments, when set, resolves persisted-query hashes to the documents the server
+	// trusts, and with Required runs nothing else (GRAPHQL_TRUSTED_DOCUMENTS).
+	TrustedDocuments *TrustedDocuments
+	Introspection    bool
 	// FieldSuggestions lets validation errors suggest field names ("Did you mean ...?"), which
 	// tells a caller the schema that turning introspection off hides; off in production.
 	FieldSuggestions bool
@@ -69,6 +72,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	}
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
 	srv.SetParserTokenLimit(limits.MaxTokens)
+	if cfg.TrustedDocuments != nil {
+		// First: a hash becomes its document before the limits measure it.
+		srv.Use(trustedDocumentsExtension{docs: cfg.TrustedDocuments})
+	}
 	srv.Use(limitsExtension{limits: limits})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, r.authorized))

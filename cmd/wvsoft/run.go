@@ -719,10 +719,17 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		logger.Info("no SMTP_URL: e-mail stays in the outbox (query outbox as staff)")
 	}
 
+	var trusted *graph.TrustedDocuments
+	if cfg.TrustedDocuments != "off" {
+		if trusted, err = graph.LoadTrustedDocuments(os.DirFS(cfg.TrustedDocumentsDir), cfg.TrustedDocuments == "required"); err != nil {
+			return fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS_DIR %s: %w", cfg.TrustedDocumentsDir, err)
+		}
+		logger.Info("trusted documents", "documents", trusted.Len(), "required", trusted.Required)
+	}
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
 		InquiryLimit: ratelimit.New(db, "inquiry", cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	gql := graph.NewHandler(resolver,
-		graph.HandlerConfig{Logger: logger, DecisionLog: decisionLog, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
+		graph.HandlerConfig{Logger: logger, DecisionLog: decisionLog, TrustedDocuments: trusted, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
 	serverOpts := []httpserver.Option{httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
 		httpserver.WithTrustedProxies(cfg.TrustedProxies)}
@@ -886,6 +893,9 @@ type config struct {
 	LogVerifierKeys        []string
 	// PolicyAuthors may ask for explanations of decisions in production (POLICY_AUTHORS).
 	PolicyAuthors []string
+	// TrustedDocuments is off, allowed or required; TrustedDocumentsDir holds the documents.
+	TrustedDocuments    string
+	TrustedDocumentsDir string
 	// Token is a bearer token for `audit verify --api`.
 	Token            string
 	ShutdownTimeout  time.Duration
@@ -958,6 +968,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.DecisionLog = "stderr"
 	}
 	c.DecisionLog = get("DECISION_LOG", c.DecisionLog)
+	c.TrustedDocuments = get("GRAPHQL_TRUSTED_DOCUMENTS", "off")
+	c.TrustedDocumentsDir = getenv("GRAPHQL_TRUSTED_DOCUMENTS_DIR")
+	switch {
+	case c.TrustedDocuments != "off" && c.TrustedDocuments != "allowed" && c.TrustedDocuments != "required":
+		errs = append(errs, fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS must be off, allowed or required, not %q", c.TrustedDocuments))
+	case c.TrustedDocuments != "off" && c.TrustedDocumentsDir == "":
+		errs = append(errs, errors.New("GRAPHQL_TRUSTED_DOCUMENTS needs GRAPHQL_TRUSTED_DOCUMENTS_DIR, the directory of the trusted .graphql documents"))
+	}
 	for _, m := range strings.Split(getenv("POLICY_AUTHORS"), ",") {
 		if m = strings.TrimSpace(m); m != "" {
 			c.PolicyAuthors = append(c.PolicyAuthors, m)
