@@ -48,6 +48,7 @@ type ResolverRoot interface {
 	PurgeRun() PurgeRunResolver
 	Query() QueryResolver
 	StaffMember() StaffMemberResolver
+	Subscription() SubscriptionResolver
 	SupportAccessGrant() SupportAccessGrantResolver
 	User() UserResolver
 	Viewer() ViewerResolver
@@ -448,6 +449,11 @@ type ComplexityRoot struct {
 		Role                 func(childComplexity int) int
 	}
 
+	Subscription struct {
+		BreachNotifications func(childComplexity int) int
+		SupportAccessGrants func(childComplexity int) int
+	}
+
 	SupportAccessGrant struct {
 		AnswerBy        func(childComplexity int) int
 		Customer        func(childComplexity int) int
@@ -623,6 +629,10 @@ type QueryResolver interface {
 }
 type StaffMemberResolver interface {
 	Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error)
+}
+type SubscriptionResolver interface {
+	SupportAccessGrants(ctx context.Context) (<-chan *wvsoft.AccessGrant, error)
+	BreachNotifications(ctx context.Context) (<-chan *wvsoft.BreachNotification, error)
 }
 type SupportAccessGrantResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error)
@@ -2528,6 +2538,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StaffMember.Role(childComplexity), true
 
+	case "Subscription.breachNotifications":
+		if e.ComplexityRoot.Subscription.BreachNotifications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.BreachNotifications(childComplexity), true
+	case "Subscription.supportAccessGrants":
+		if e.ComplexityRoot.Subscription.SupportAccessGrants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.SupportAccessGrants(childComplexity), true
+
 	case "SupportAccessGrant.answerBy":
 		if e.ComplexityRoot.SupportAccessGrant.AnswerBy == nil {
 			break
@@ -2774,6 +2797,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -3975,6 +4015,19 @@ type Mutation {
   registerProcessor("The processor." input: ProcessorInput!): Processor
   "Runs the purge now (the director); dryRun only counts."
   runPurge("Only count what would go, remove nothing." dryRun: Boolean! = true): PurgeRun
+}
+
+"""
+Live updates over a WebSocket at /graphql (the graphql-transport-ws protocol; the bearer token goes in
+connection_init's payload as {"authorization": "Bearer ..."}). Each event is read again when it is
+delivered, with the caller's credentials checked again and every field decided as in a query: what
+the caller may no longer see is not sent.
+"""
+type Subscription {
+  "Support-access requests and grants as they change (filed, approved, denied, revoked, expired): for a customer's admins those of their customer; for the director those he asked for. Each event is the grant as it now stands."
+  supportAccessGrants: SupportAccessGrant!
+  "Breaches as an affected customer is told of them, and each change of how it was told (e-mail delivered, call logged, report recorded): for a customer's admins those of their customer. Each event is the notification as it now stands."
+  breachNotifications: BreachNotification!
 }
 
 "A new customer."
@@ -13375,6 +13428,70 @@ func (ec *executionContext) fieldContext_StaffMember_declarationExpiresAt(_ cont
 	return graphql.NewScalarFieldContext("StaffMember", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Subscription_supportAccessGrants(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_supportAccessGrants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().SupportAccessGrants(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+			return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_supportAccessGrants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupportAccessGrant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_breachNotifications(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_breachNotifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().BreachNotifications(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
+			return ec.marshalNBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_breachNotifications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BreachNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SupportAccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -19378,6 +19495,28 @@ func (ec *executionContext) _StaffMember(ctx context.Context, sel ast.SelectionS
 	}
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "supportAccessGrants":
+		return ec._Subscription_supportAccessGrants(ctx, fields[0])
+	case "breachNotifications":
+		return ec._Subscription_breachNotifications(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var supportAccessGrantImplementors = []string{"SupportAccessGrant", "Node"}

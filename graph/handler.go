@@ -45,6 +45,9 @@ type HandlerConfig struct {
 	// Tracer, when set, gets a span per resolver that reaches the database and one for the
 	// policy decisions of each operation.
 	Tracer trace.Tracer
+	// Subscriptions, when set, serve the Subscription type over WebSocket at the same path;
+	// without them a WebSocket upgrade is refused.
+	Subscriptions *Subscriptions
 	// fieldHook replaces the authorization hook; only benchmarks in this module set it (see
 	// export_test.go), so production cannot turn authorization off.
 	fieldHook graphql.FieldMiddleware
@@ -65,6 +68,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
 	srv := handler.New(es)
+	if cfg.Subscriptions != nil {
+		cfg.Subscriptions.logger = cfg.Logger
+		srv.AddTransport(cfg.Subscriptions.transport(limits))
+	}
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	if cfg.Introspection {
@@ -78,8 +85,29 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	}
 	srv.Use(limitsExtension{limits: limits})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if cfg.Subscriptions != nil {
+			var err *gqlerror.Error
+			if ctx, err = cfg.Subscriptions.aroundOperation(ctx); err != nil {
+				return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}})
+			}
+		}
 		return next(withLoaders(ctx, r.authorized))
 	})
+	if cfg.Subscriptions != nil {
+		// First, so that everything after it (the decision log, the access log) sees each
+		// event's own authorization: a subscription's responses are its events.
+		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+			sub := subscriptionFrom(ctx)
+			if sub == nil || sub.deliver == nil {
+				return next(ctx)
+			}
+			evCtx, ok := cfg.Subscriptions.nextEvent(ctx, sub, r)
+			if !ok {
+				return nil
+			}
+			return next(evCtx)
+		})
+	}
 	hook := cfg.fieldHook
 	if hook == nil {
 		hook = authz.FieldHook(es.Schema())
@@ -146,7 +174,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p)
 		return errors.New("internal error")
 	})
-	return limitRequests(limits, srv)
+	return limitRequests(limits, cfg.Subscriptions, srv)
 }
 
 // ExplainHeader asks for the decisions of a request in the response's extensions, as does the

@@ -245,12 +245,15 @@ func satMul(a, b int) int {
 // size, batches (a JSON array of operations, which would multiply every other limit), and
 // bodies or query strings that are not a GraphQL request, which gqlgen would answer with Go's
 // decoder messages.
-func limitRequests(limits Limits, next http.Handler) http.Handler {
+func limitRequests(limits Limits, subs *Subscriptions, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The API has no subscriptions and serves no WebSocket; gqlgen would answer an upgrade
-		// with "transport not supported" and no code.
-		if r.Header.Get("Upgrade") != "" {
-			writeError(w, http.StatusBadRequest, CodeBadRequest, "WebSocket and other protocol upgrades are not served: send queries and mutations with POST")
+		if up := r.Header.Get("Upgrade"); up != "" {
+			if subs != nil && strings.EqualFold(up, "websocket") {
+				subs.serveUpgrade(w, r, next)
+				return
+			}
+			// gqlgen would answer another upgrade with "transport not supported" and no code.
+			writeError(w, http.StatusBadRequest, CodeBadRequest, "no upgrade but to a WebSocket (graphql-transport-ws, for subscriptions) is served: send queries and mutations with POST")
 			return
 		}
 		switch r.Method {

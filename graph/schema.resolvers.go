@@ -690,6 +690,14 @@ func (r *staffMemberResolver) Email(ctx context.Context, obj *wvsoft.StaffMember
 	return &obj.Email, nil
 }
 
+func (r *subscriptionResolver) SupportAccessGrants(ctx context.Context) (<-chan *wvsoft.AccessGrant, error) {
+	return stream(ctx, wvsoft.EventGrantChanged, r.authorized.GrantEvent)
+}
+
+func (r *subscriptionResolver) BreachNotifications(ctx context.Context) (<-chan *wvsoft.BreachNotification, error) {
+	return stream(ctx, wvsoft.EventBreachNotified, r.authorized.BreachNotificationEvent)
+}
+
 func (r *supportAccessGrantResolver) Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
@@ -763,6 +771,8 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
 func (r *Resolver) StaffMember() StaffMemberResolver { return &staffMemberResolver{r} }
 
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 func (r *Resolver) SupportAccessGrant() SupportAccessGrantResolver {
 	return &supportAccessGrantResolver{r}
 }
@@ -789,6 +799,7 @@ type (
 	purgeRunResolver           struct{ *Resolver }
 	queryResolver              struct{ *Resolver }
 	staffMemberResolver        struct{ *Resolver }
+	subscriptionResolver       struct{ *Resolver }
 	supportAccessGrantResolver struct{ *Resolver }
 	userResolver               struct{ *Resolver }
 	viewerResolver             struct{ *Resolver }

@@ -297,6 +297,11 @@ mutation_types := {
 	"recordConfidentialityDeclaration": "StaffMember", "registerProcessor": "Processor", "runPurge": "PurgeRun",
 }
 
+# Each subscription delivers records of one type as they change. Its root field is decided when
+# it starts and again at every event (the credentials checked again first); what each event
+# delivers is then read within the subscriber's rows and decided field by field.
+subscription_types := {"supportAccessGrants": "SupportAccessGrant", "breachNotifications": "BreachNotification"}
+
 # Mutations that act on every customer at once: only a subject that reaches all tenants runs them.
 whole_register_mutations := {"runPurge"}
 
@@ -333,6 +338,10 @@ field_decision := allow("anonymous.inquiry") if {
 	reading
 	input.resource.type == "Mutation"
 	d := mutation_decision
+} else := d if {
+	reading
+	input.resource.type == "Subscription"
+	d := subscription_decision
 } else := d if {
 	reading
 	target := links.Query[input.resource.field]
@@ -388,6 +397,13 @@ mutation_decision := deny("mutation.whole_register", "only a subject that reache
 	r := reach(mutation_types[input.resource.field], "write")
 	count(r.tenants) > 0
 } else := deny("mutation.outside", "the subject may not write this type")
+
+# A subscription is for subjects that reach records of its type in some customer, or in all.
+subscription_decision := allow("subscription.reach") if {
+	reach(subscription_types[input.resource.field], "read").all
+} else := allow("subscription.reach") if {
+	count(reach(subscription_types[input.resource.field], "read").tenants) > 0
+} else := deny("subscription.outside", "the subject reaches no records this subscription delivers")
 
 # A link from the root (Query) has no tenant: it needs reach over every tenant.
 link_decision(target) := allow("link.visible") if visible(target)

@@ -652,3 +652,17 @@ test_mutations_name_their_rule if {
 	mutate(support, "runPurge").rule == "mutation.whole_register"
 	mutate(director, "runPurge").rule == "mutation.reach"
 }
+
+# Subscriptions (issue 17): a customer's admin follows its support-access grants and breach
+# notifications, the director his grants; a subject that reaches none of a subscription's records
+# cannot subscribe, and staff without a current declaration nothing at all.
+test_subscriptions_need_reach_over_their_type if {
+	decide(admin, "Subscription", "supportAccessGrants", "").rule == "subscription.reach"
+	decide(admin, "Subscription", "breachNotifications", "").rule == "subscription.reach"
+	decide(director, "Subscription", "supportAccessGrants", "").rule == "subscription.reach"
+	decide(support, "Subscription", "breachNotifications", "").effect == "allow"
+	decide(member, "Subscription", "supportAccessGrants", "").rule == "subscription.outside"
+	decide(read_key, "Subscription", "breachNotifications", "").rule == "subscription.outside"
+	decide(support, "Subscription", "supportAccessGrants", "").rule == "subscription.outside"
+	decide(staff_until("DIRECTOR", "2026-05-01T00:00:00Z"), "Subscription", "supportAccessGrants", "").rule == "subject.inactive"
+}

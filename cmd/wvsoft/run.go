@@ -593,14 +593,19 @@ func loadLogKeys(cfg config, create bool) (*accesslog.Keys, error) {
 }
 
 func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
-	appURL := cfg.AppDatabaseURL
-	if appURL == "" {
-		var err error
-		if appURL, err = postgres.AppURL(cfg.DatabaseURL, cfg.AppDatabasePassword); err != nil {
-			return nil, err
-		}
+	appURL, err := appDatabaseURL(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return postgres.Open(ctx, appURL, time.Now, opts...)
+}
+
+// appDatabaseURL is where the server connects as the application role.
+func appDatabaseURL(cfg config) (string, error) {
+	if cfg.AppDatabaseURL != "" {
+		return cfg.AppDatabaseURL, nil
+	}
+	return postgres.AppURL(cfg.DatabaseURL, cfg.AppDatabasePassword)
 }
 
 func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout, stderr io.Writer) error {
@@ -706,6 +711,17 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork() // runs before workers.Wait
 	workers.Go(func() { expireGrants(workCtx, db, logger) })
+	// Change events of every server (LISTEN/NOTIFY), for the live connections of this one.
+	appURL, err := appDatabaseURL(cfg)
+	if err != nil {
+		return err
+	}
+	events := postgres.NewListener(appURL, logger)
+	workers.Go(func() {
+		if err := events.Run(workCtx); err != nil {
+			logger.Error("event listener stopped", "error", err.Error())
+		}
+	})
 	workers.Go(func() { purgeEveryHour(workCtx, db, logger) })
 	m.WatchStates("wvsoft_outbox_messages", "E-mail in the outbox by state (PENDING is the backlog).",
 		[]string{wvsoft.OutboxPending, wvsoft.OutboxSent, wvsoft.OutboxFailed}, db.OutboxBacklog)
@@ -728,9 +744,11 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
 		InquiryLimit: ratelimit.New(db, "inquiry", cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
+	subs := graph.NewSubscriptions(authn.Authenticate, engine.NewRequest, events,
+		graph.WithOrigins(cfg.CORSOrigins), graph.WithRecheck(cfg.SubscriptionRecheck))
 	gql := graph.NewHandler(resolver,
 		graph.HandlerConfig{Logger: logger, DecisionLog: decisionLog, TrustedDocuments: trusted, Introspection: cfg.Introspection, FieldSuggestions: cfg.Introspection,
-			Limits: cfg.Limits, Metrics: m, Tracer: tracer})
+			Limits: cfg.Limits, Metrics: m, Tracer: tracer, Subscriptions: subs})
 	serverOpts := []httpserver.Option{httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
 		httpserver.WithTrustedProxies(cfg.TrustedProxies)}
 	if !cfg.Production && cfg.OIDCJWKSURL == "" {
@@ -773,7 +791,15 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	logger.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	// http.Server.Shutdown does not know the WebSocket connections (they are hijacked): they are
+	// closed as going away, and waited for, beside it.
+	wsClosed := make(chan error, 1)
+	go func() { wsClosed <- subs.Shutdown(shutdownCtx) }()
+	err = srv.Shutdown(shutdownCtx)
+	if wsErr := <-wsClosed; err == nil {
+		err = wsErr
+	}
+	if err != nil {
 		srv.Close() // cut what did not finish in time
 		return fmt.Errorf("shutdown: requests still running after %s were cut off", cfg.ShutdownTimeout)
 	}
@@ -897,10 +923,13 @@ type config struct {
 	TrustedDocuments    string
 	TrustedDocumentsDir string
 	// Token is a bearer token for `audit verify --api`.
-	Token            string
-	ShutdownTimeout  time.Duration
-	RequestTimeout   time.Duration
-	StatementTimeout time.Duration
+	Token           string
+	ShutdownTimeout time.Duration
+	RequestTimeout  time.Duration
+	// SubscriptionRecheck bounds how long a quiet WebSocket goes without its credential being
+	// checked again (events end access at once; this catches what no event announces).
+	SubscriptionRecheck time.Duration
+	StatementTimeout    time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -1022,6 +1051,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
 	c.TokenMaxLifetime = duration("TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
 	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
+	c.SubscriptionRecheck = duration("SUBSCRIPTION_RECHECK_INTERVAL", graph.DefaultRecheck)
 	c.StatementTimeout = duration("DATABASE_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout)
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -417,6 +417,13 @@ type SubmitInquiryInput struct {
 	Question string `json:"question"`
 }
 
+// Live updates over a WebSocket at /graphql (the graphql-transport-ws protocol; the bearer token goes in
+// connection_init's payload as {"authorization": "Bearer ..."}). Each event is read again when it is
+// delivered, with the caller's credentials checked again and every field decided as in a query: what
+// the caller may no longer see is not sent.
+type Subscription struct {
+}
+
 // Changes to a contact person. Omitted fields stay as they are.
 type UpdateContactPersonInput struct {
 	// The contact person's id.

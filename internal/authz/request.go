@@ -299,6 +299,17 @@ func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error
 	return r.Filter(ctx, typ, action)
 }
 
+// ReadField decides whether the request may read field def of obj, an object of type object
+// (nil for a field of a root type), as the hook decides it, and counts it like the hook. It is
+// for a field the hook does not see again although its answer may change: a subscription's root
+// field, decided once when the subscription starts and again at each of its events.
+func (r *Request) ReadField(ctx context.Context, object string, def *ast.FieldDefinition, obj any) Decision {
+	t := r.targetOf(object, def, obj)
+	d := r.field(ctx, t, false)
+	d.count.addFor(t.shard)
+	return d.Decision
+}
+
 // WriteField decides whether the request may set one field of obj, an object of type object,
 // through a mutation's input: the policy's decision with action "write", about the record's
 // tenant and state like a read of that field. For an update obj is the record as stored (read

@@ -675,3 +675,51 @@ func (s *Store) AccessSummaries(ctx context.Context, tenant uuid.UUID, grant *uu
 	}
 	return s.next.AccessSummaries(ctx, f, tenant, grant)
 }
+
+// Subscription events. A subscriber is told of an event only when, at that moment and with its
+// credentials just checked again, the policy still lets it subscribe (the subscription's root
+// field, decided again) and the record the event names is within its rows. An event of another
+// kind only decides the subscription again.
+
+// subscribed decides the root field of a subscription again for the request in ctx.
+func (s *Store) subscribed(ctx context.Context, field string) error {
+	r := FromContext(ctx)
+	var def *ast.FieldDefinition
+	if t := s.schema.Types["Subscription"]; t != nil {
+		def = t.Fields.ForName(field)
+	}
+	if r == nil || def == nil || r.ReadField(ctx, "Subscription", def, nil).Effect != Allow {
+		return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read Subscription." + field}
+	}
+	return nil
+}
+
+// GrantEvent reads the support-access grant an event names, for a subscriber of
+// supportAccessGrants: nil when it is outside the subscriber's rows, or, for WvSoft staff, when
+// someone else asked for it (the director is told of his own grants).
+func (s *Store) GrantEvent(ctx context.Context, ev wvsoft.Event) (*wvsoft.AccessGrant, error) {
+	if err := s.subscribed(ctx, "supportAccessGrants"); err != nil || ev.Kind != wvsoft.EventGrantChanged {
+		return nil, err
+	}
+	rows, err := s.AccessGrantsByID(ctx, []uuid.UUID{ev.ID})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	if sub := FromContext(ctx).Subject(); sub.IsStaff() && rows[0].RequestedBy != sub.ID {
+		return nil, nil
+	}
+	return rows[0], nil
+}
+
+// BreachNotificationEvent reads the breach notification an event names (a breach, a customer),
+// for a subscriber of breachNotifications: nil when it is outside the subscriber's rows.
+func (s *Store) BreachNotificationEvent(ctx context.Context, ev wvsoft.Event) (*wvsoft.BreachNotification, error) {
+	if err := s.subscribed(ctx, "breachNotifications"); err != nil || ev.Kind != wvsoft.EventBreachNotified {
+		return nil, err
+	}
+	rows, err := s.BreachNotifications(ctx, &ev.ID, &ev.Tenant)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}

@@ -50,6 +50,9 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets a WebSocket upgrade reach the connection (http.ResponseController, Hijack).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
 // securityHeaders forbids other hosts, framing and sniffing. The playground's scripts, styles
 // and fonts all come from this server.
 func securityHeaders(next http.Handler) http.Handler {
@@ -65,10 +68,15 @@ func securityHeaders(next http.Handler) http.Handler {
 }
 
 // withTimeout ends a request's context after d: its database queries are cancelled and it
-// answers UNAVAILABLE instead of holding a connection of the pool.
+// answers UNAVAILABLE instead of holding a connection of the pool. A WebSocket lives as long as
+// its connection; each of its operations and events is bounded by the statement timeout.
 func withTimeout(d time.Duration) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Upgrade") != "" {
+				next.ServeHTTP(w, r)
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -73,6 +73,9 @@ func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft
 		if err := enqueue(ctx, tx, &tenant, admins, wvsoft.AccessRequestLetter(g), wvsoft.PurposeSupportAccess, &g.UUID, g.RequestedAt); err != nil {
 			return err
 		}
+		if err := raise(ctx, tx, wvsoft.EventGrantChanged, g.TenantID, g.UUID); err != nil {
+			return err
+		}
 		return d.appendLog(ctx, tx, g.TenantID, wvsoft.EventRequested, wvsoft.SubjectStaff, &g.RequestedBy, &g.UUID,
 			grantDetail(g), g.RequestedAt)
 	})
@@ -116,6 +119,9 @@ func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 			}
 		}
 		out = g
+		if err := raise(ctx, tx, wvsoft.EventGrantChanged, g.TenantID, g.UUID); err != nil {
+			return err
+		}
 		return d.appendLog(ctx, tx, g.TenantID, event, wvsoft.SubjectUser, &by, &g.UUID, grantDetail(g), now)
 	})
 	return out, err
@@ -139,6 +145,10 @@ func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 			return err
 		}
 		if err := forgetGrant(ctx, tx, g.TenantID, g.UUID); err != nil {
+			return err
+		}
+		// Every server's live connections of the director learn of it at commit (LISTEN).
+		if err := raise(ctx, tx, wvsoft.EventGrantChanged, g.TenantID, g.UUID); err != nil {
 			return err
 		}
 		out = g
@@ -233,6 +243,9 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 			}
 			n++
 			if err := forgetGrant(ctx, tx, g.TenantID, g.ID); err != nil {
+				return err
+			}
+			if err := raise(ctx, tx, wvsoft.EventGrantChanged, g.TenantID, g.ID); err != nil {
 				return err
 			}
 			cp, err := d.appendEntry(ctx, tx, g.TenantID, wvsoft.EventExpired, "SYSTEM", nil, &g.ID, map[string]any{}, now)

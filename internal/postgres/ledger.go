@@ -32,9 +32,12 @@ func (d *DB) RecordConsent(ctx context.Context, f wvsoft.TenantFilter, e *wvsoft
 			return err
 		}
 		// The latest event is the state staff are told on every request (migration 00009).
-		_, err := tx.ExecContext(ctx, `INSERT INTO consent_state AS s (tenant, event, at) VALUES ($1, $2, $3)
-			ON CONFLICT (tenant) DO UPDATE SET event = excluded.event, at = excluded.at WHERE excluded.at >= s.at`, e.TenantID, e.Event, e.At)
-		return err
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_state AS s (tenant, event, at) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant) DO UPDATE SET event = excluded.event, at = excluded.at WHERE excluded.at >= s.at`, e.TenantID, e.Event, e.At); err != nil {
+			return err
+		}
+		// Staff's live connections read the consent state again (what they may see changed).
+		return raise(ctx, tx, wvsoft.EventAccessChanged, e.TenantID, e.UUID)
 	})
 }
 
@@ -262,8 +265,11 @@ func (d *DB) StaffMembers(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsoft
 func (d *DB) RecordDeclaration(ctx context.Context, f wvsoft.TenantFilter, staff uuid.UUID, signed, expires time.Time) (*wvsoft.StaffMember, error) {
 	var out wvsoft.StaffMember
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		return tx.GetContext(ctx, &out, `UPDATE staff_members SET declaration_signed_at = $2, declaration_expires_at = $3 WHERE id = $1
-			RETURNING id, email, name, role, declaration_signed_at, declaration_expires_at`, staff, signed, expires)
+		if err := tx.GetContext(ctx, &out, `UPDATE staff_members SET declaration_signed_at = $2, declaration_expires_at = $3 WHERE id = $1
+			RETURNING id, email, name, role, declaration_signed_at, declaration_expires_at`, staff, signed, expires); err != nil {
+			return err
+		}
+		return raise(ctx, tx, wvsoft.EventAccessChanged, uuid.Nil, staff)
 	})
 	return &out, err
 }

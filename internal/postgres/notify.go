@@ -80,6 +80,9 @@ func (d *DB) RecordBreach(ctx context.Context, f wvsoft.TenantFilter, b *wvsoft.
 			if _, err := tx.ExecContext(ctx, `INSERT INTO breach_customers (tenant_id, breach_id) VALUES ($1, $2)`, t, b.UUID); err != nil {
 				return err
 			}
+			if err := raise(ctx, tx, wvsoft.EventBreachNotified, t, b.UUID); err != nil {
+				return err
+			}
 			// An address that is both a contact person's and an admin's login is the contact
 			// person's: the mail is addressed to the customer's contact.
 			var recipients []mailRecipient
@@ -159,8 +162,11 @@ func (d *DB) LogBreachCall(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, c.TenantID, c.UUID, c.BreachID, c.CalledBy, c.Called, c.CalledAt, c.Reached, c.Outcome); err != nil {
 			return err
 		}
-		return tx.GetContext(ctx, &out, `UPDATE breach_customers SET phoned_at = CASE WHEN $3 THEN least(coalesce(phoned_at, $4), $4) ELSE phoned_at END
-			WHERE tenant_id = $1 AND breach_id = $2 RETURNING `+notificationColumns, c.TenantID, c.BreachID, c.Reached, c.CalledAt)
+		if err := tx.GetContext(ctx, &out, `UPDATE breach_customers SET phoned_at = CASE WHEN $3 THEN least(coalesce(phoned_at, $4), $4) ELSE phoned_at END
+			WHERE tenant_id = $1 AND breach_id = $2 RETURNING `+notificationColumns, c.TenantID, c.BreachID, c.Reached, c.CalledAt); err != nil {
+			return err
+		}
+		return raise(ctx, tx, wvsoft.EventBreachNotified, c.TenantID, c.BreachID)
 	})
 	return &out, err
 }
@@ -170,8 +176,11 @@ func (d *DB) ReportBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, br
 	clause, arg := tenantClause(f)
 	var out wvsoft.BreachNotification
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		return tx.GetContext(ctx, &out, `UPDATE breach_customers SET reported_to_ap_at = $4, ap_report_number = $5
-			WHERE `+clause+` AND tenant_id = $2 AND breach_id = $3 RETURNING `+notificationColumns, arg, tenant, breach, at, number)
+		if err := tx.GetContext(ctx, &out, `UPDATE breach_customers SET reported_to_ap_at = $4, ap_report_number = $5
+			WHERE `+clause+` AND tenant_id = $2 AND breach_id = $3 RETURNING `+notificationColumns, arg, tenant, breach, at, number); err != nil {
+			return err
+		}
+		return raise(ctx, tx, wvsoft.EventBreachNotified, tenant, breach)
 	})
 	return &out, err
 }
@@ -313,9 +322,15 @@ func (d *DB) MarkSent(ctx context.Context, m *wvsoft.OutboxMessage, now time.Tim
 			return err
 		}
 		if m.Purpose == wvsoft.PurposeBreach && m.TenantID != nil && m.RelatedID != nil {
-			_, err := tx.ExecContext(ctx, `UPDATE breach_customers SET emailed_at = coalesce(emailed_at, $3)
-				WHERE tenant_id = $1 AND breach_id = $2`, *m.TenantID, *m.RelatedID, now)
-			return err
+			res, err := tx.ExecContext(ctx, `UPDATE breach_customers SET emailed_at = $3
+				WHERE tenant_id = $1 AND breach_id = $2 AND emailed_at IS NULL`, *m.TenantID, *m.RelatedID, now)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // informed before, by an earlier e-mail: nothing changed
+			}
+			return raise(ctx, tx, wvsoft.EventBreachNotified, *m.TenantID, *m.RelatedID)
 		}
 		return nil
 	})

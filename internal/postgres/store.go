@@ -396,6 +396,9 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 		if err := tx.GetContext(ctx, dest, q, args...); err != nil {
 			return err
 		}
+		if err := raiseAccess(ctx, tx, t, dest, id, len(sets) > 0); err != nil {
+			return err
+		}
 		// Corrections are part of the record (P7): which fields changed, when, by whom.
 		tn, ok := dest.(wvsoft.Tenanted)
 		if !ok || len(changes) == 0 {
@@ -412,6 +415,16 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 	})
 }
 
+// raiseAccess tells every server's live connections that a credential changed: a user (its
+// role) or an API key (its revocation), so that they check theirs again at once.
+func raiseAccess(ctx context.Context, tx *sqlx.Tx, t table, row any, id uuid.UUID, changed bool) error {
+	tn, ok := row.(wvsoft.Tenanted)
+	if !changed || !ok || (t.name != usersTable.name && t.name != apiKeysTable.name) {
+		return nil
+	}
+	return raise(ctx, tx, wvsoft.EventAccessChanged, tn.Tenant(), id)
+}
+
 // delete removes one row by id within the filter; a row outside it is not found.
 func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid.UUID) error {
 	clause, tenantArg := tenantClause(f)
@@ -424,6 +437,10 @@ func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid
 		if t.name == usersTable.name {
 			// A deleted user's address leaves the login index with it.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM login_index WHERE tenant = $1 AND user_id = $2`, tenant, id); err != nil {
+				return err
+			}
+			// Its live connections end (LISTEN): the next check finds no such user.
+			if err := raise(ctx, tx, wvsoft.EventAccessChanged, tenant, id); err != nil {
 				return err
 			}
 		}
