@@ -496,7 +496,13 @@ func (s *Subscriptions) nextEvent(ctx context.Context, sub *subscription, r *Res
 func (s *Subscriptions) wait(ctx context.Context, sub *subscription) (wvsoft.Event, bool) {
 	next := s.recheck
 	if d := sub.subject.DeclarationExpiresAt; d != nil {
-		if left := time.Until(*d); left > 0 && left < next {
+		// The policy sees time in whole seconds (authz.Request): the declaration has lapsed for
+		// it from the first whole second at or after its end.
+		lapse := d.Truncate(time.Second)
+		if lapse.Before(*d) {
+			lapse = lapse.Add(time.Second)
+		}
+		if left := time.Until(lapse); left >= 0 && left < next {
 			next = left + 10*time.Millisecond
 		}
 	}
