@@ -226,18 +226,27 @@ func TestInquiryLimitAcrossServers(t *testing.T) {
 	}
 }
 
-// Every error has extensions.code, whatever the request looks like: a WebSocket upgrade (the
-// API has no subscriptions), other methods, other media types, an empty request.
+// Every error has extensions.code, whatever the request looks like: a WebSocket upgrade that the
+// server refuses (another subprotocol, version or origin), other methods, other media types, an
+// empty request.
 func TestEveryErrorHasACode(t *testing.T) {
 	s := startServer(t, nil)
-	ws := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-		"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws"}
+	ws := func(change ...string) map[string]string {
+		h := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+			"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "graphql-transport-ws"}
+		for i := 0; i+1 < len(change); i += 2 {
+			h[change[i]] = change[i+1]
+		}
+		return h
+	}
 	for _, c := range []struct {
 		name, method, path, body string
 		header                   map[string]string
 	}{
-		{"a WebSocket upgrade", http.MethodGet, "/graphql", "", ws},
-		{"a WebSocket upgrade with a query", http.MethodGet, "/graphql?query=%7Bme%7Bkind%7D%7D", "", ws},
+		{"a WebSocket upgrade for the old subscriptions-transport-ws", http.MethodGet, "/graphql", "", ws("Sec-WebSocket-Protocol", "graphql-ws")},
+		{"a WebSocket upgrade of another version", http.MethodGet, "/graphql?query=%7Bme%7Bkind%7D%7D", "", ws("Sec-WebSocket-Version", "8")},
+		{"a WebSocket upgrade from another origin", http.MethodGet, "/graphql", "", ws("Origin", "https://evil.example")},
+		{"a WebSocket upgrade by POST", http.MethodPost, "/graphql", "", ws()},
 		{"an upgrade by POST", http.MethodPost, "/graphql", `{"query":"{ me { kind } }"}`, map[string]string{"Upgrade": "h2c", "Content-Type": "application/json"}},
 		{"GET without a query", http.MethodGet, "/graphql", "", nil},
 		{"PUT", http.MethodPut, "/graphql", `{"query":"{ me { kind } }"}`, map[string]string{"Content-Type": "application/json"}},

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // halfSent is a GraphQL request whose body is half sent: in flight at the server, which is
@@ -91,7 +93,8 @@ func (c *collector) received(s string) bool {
 }
 
 // SIGTERM (main cancels run's context): the server stops accepting, finishes the request in
-// flight, flushes its traces and returns nil, so the process exits 0.
+// flight, closes its WebSockets as going away, flushes its traces and returns nil, so the
+// process exits 0.
 func TestGracefulShutdown(t *testing.T) {
 	col := &collector{}
 	otlp := httptest.NewServer(col)
@@ -102,6 +105,8 @@ func TestGracefulShutdown(t *testing.T) {
 	member := s.token("member@bakkerij-de-vries.example")
 
 	inFlight := sendHalf(t, s, member, `{ customers(first: 5) { edges { node { name } } } }`)
+	live := connect(t, s, s.token("admin@bakkerij-de-vries.example"))
+	live.subscribe("grants", `subscription { supportAccessGrants { id } }`)
 	time.Sleep(300 * time.Millisecond) // the server has read the headers and waits for the body
 
 	stopped := make(chan error, 1)
@@ -113,6 +118,9 @@ func TestGracefulShutdown(t *testing.T) {
 	default:
 	}
 
+	if code, reason := live.closed(5 * time.Second); code != websocket.StatusGoingAway {
+		t.Fatalf("the WebSocket was closed with %d %q, not as going away", code, reason)
+	}
 	resp, raw := inFlight.finish(t)
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(raw, []byte(`"name":"Bakkerij De Vries B.V."`)) {
 		t.Fatalf("the request in flight: %d %s", resp.StatusCode, raw)
