@@ -12,19 +12,9 @@ const dist = new URL('../dist/', import.meta.url);
 await rm(dist, { recursive: true, force: true });
 await mkdir(dist);
 
-// @graphiql/toolkit lazily imports graphql-ws only when a subscriptionUrl is
-// configured, which we never do; a stub keeps that optional package (and any
-// WebSocket code) out of the bundle.
-const noGraphQLWS = {
-  name: 'no-graphql-ws',
-  setup(build) {
-    build.onResolve({ filter: /^graphql-ws$/ }, () => ({ path: 'graphql-ws', namespace: 'stub' }));
-    build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
-      contents: 'export function createClient() { throw new Error("subscriptions are not supported"); }',
-    }));
-  },
-};
-
+// graphql-ws (the client of the graphql-transport-ws protocol, pinned in the
+// lock file) is bundled like everything else: subscriptions connect to this
+// page's own origin, and nothing is fetched from anywhere else at run time.
 await esbuild.build({
   entryPoints: { graphiql: new URL('src/index.jsx', import.meta.url).pathname },
   outdir: dist.pathname,
@@ -35,7 +25,6 @@ await esbuild.build({
   jsx: 'automatic',
   define: { 'process.env.NODE_ENV': '"production"' },
   legalComments: 'eof',
-  plugins: [noGraphQLWS],
   logLevel: 'info',
 });
 

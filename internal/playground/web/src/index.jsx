@@ -24,6 +24,10 @@ function withoutPlaceholder(headers = {}) {
 
 const baseFetcher = createGraphiQLFetcher({
   url: '/graphql',
+  // Subscriptions go over a WebSocket to the same origin's /graphql (graphql-transport-ws, with
+  // graphql-ws bundled into this page). The headers editor's Authorization travels in
+  // connection_init's payload, which is where the server reads the bearer token.
+  subscriptionUrl: `${window.location.protocol === 'https:' ? 'wss' : 'ws'}://${window.location.host}/graphql`,
   // The server answers with one JSON document (no @defer); the simple fetcher hands it back
   // whole, extensions included, for the Decisions panel.
   enableIncrementalDelivery: false,
@@ -36,7 +40,7 @@ const baseFetcher = createGraphiQLFetcher({
 // is on; the server answers only policy authors (and everyone on a development server). The
 // schema's introspection says nothing about decisions and leaves the last explanation alone.
 async function fetcher(params, opts = {}) {
-  const headers = explaining() ? { ...opts.headers, 'X-WvSoft-Explain': '1' } : opts.headers;
+  const headers = withoutPlaceholder(explaining() ? { ...opts.headers, 'X-WvSoft-Explain': '1' } : opts.headers);
   const result = await baseFetcher(params, { ...opts, headers });
   if (params.operationName !== 'IntrospectionQuery' && result && typeof result === 'object' && !(Symbol.asyncIterator in result)) {
     recordExplanation(result.extensions?.explain ?? null);
