@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
 // The playground as a policy author's workbench, in a real browser (headless Chromium driven by
@@ -15,24 +23,12 @@ import (
 // other host. `make test` installs Chromium (`make chromium`) and the page's npm packages
 // (internal/playground/web/ensure-browser.sh). The screenshot stays in .artifacts/.
 func TestPlaygroundShowsDecisions(t *testing.T) {
-	web, err := filepath.Abs("../../internal/playground/web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	for _, need := range []string{chromium, filepath.Join(web, "node_modules", "playwright-core")} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s is missing: run `make test`, which installs it (make chromium, internal/playground/web/ensure-browser.sh)", need)
-		}
-	}
+	web := playgroundWeb(t)
 	s := startServer(t, nil)
 	shot := filepath.Join(artifactDir(t), "playground-decisions.png")
 	cmd := exec.Command("node", "test/decisions.mjs", s.url, shot)
 	cmd.Dir = web
-	cmd.Env = append(os.Environ(), "CHROMIUM="+chromium)
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath())
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
@@ -84,4 +80,109 @@ func TestPlaygroundShowsDecisions(t *testing.T) {
 	if colors["allow"] == "" || colors["allow"] == colors["deny"] || colors["deny"] == colors["mask"] {
 		t.Errorf("effects are not told apart by colour: %v", colors)
 	}
+}
+
+// The playground runs subscriptions (issue 17) in a real browser: the demo admin subscribes,
+// the page opens a WebSocket to its own origin only (graphql-ws is bundled), and an event
+// caused elsewhere shows in the result pane.
+func TestPlaygroundRunsSubscriptions(t *testing.T) {
+	web := playgroundWeb(t)
+	s := startServer(t, nil)
+	shot := filepath.Join(artifactDir(t), "playground-subscription.png")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "test/subscriptions.mjs", s.url, shot)
+	cmd.Dir = web
+	// The browser's processes may hold the output open after node ends; Wait stops waiting.
+	cmd.WaitDelay = 5 * time.Second
+	cmd.Env = append(os.Environ(), "CHROMIUM="+chromiumPath())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	// Once the page has its WebSocket, the director asks for access every half second until the
+	// page has shown the event: the page says when it opened the socket, not when the server
+	// started listening for it.
+	body, _ := json.Marshal(map[string]any{"query": `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c,
+		reason: "ticket from the playground test", types: [Person]}) { id } }`,
+		"variables": map[string]any{"c": wvsoft.GlobalID(wvsoft.KindCustomer, postgres.SeedID("customer", "bakkerij-de-vries"))}})
+	director := s.token("director@wvsoft.example")
+	asking, stopAsking := context.WithCancel(ctx)
+	defer stopAsking()
+	ask := func() {
+		req, _ := http.NewRequestWithContext(asking, http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+director)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	var last string
+	for last = range lines {
+		if last == "SUBSCRIBED" {
+			go func() {
+				for tick := time.NewTicker(500 * time.Millisecond); asking.Err() == nil; <-tick.C {
+					ask()
+				}
+			}()
+		}
+	}
+	stopAsking()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the browser run failed: %v\n%s", err, stderr.String())
+	}
+	t.Logf("screenshot: %s", shot)
+	var summary struct {
+		OtherHosts []string `json:"otherHosts"`
+		Sockets    []string `json:"sockets"`
+		Result     string   `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(last), &summary); err != nil {
+		t.Fatalf("summary: %v\n%s", err, last)
+	}
+	if len(summary.OtherHosts) > 0 {
+		t.Errorf("the page reached other hosts: %v", summary.OtherHosts)
+	}
+	if len(summary.Sockets) != 1 || summary.Sockets[0] != "ws"+strings.TrimPrefix(s.url, "http")+"/graphql" {
+		t.Errorf("WebSockets: %v", summary.Sockets)
+	}
+	if !strings.Contains(summary.Result, `"status": "PENDING"`) || !strings.Contains(summary.Result, "ticket from the playground test") {
+		t.Errorf("the result pane: %s", summary.Result)
+	}
+}
+
+// playgroundWeb is the page's npm project, with what the browser tests need installed.
+func playgroundWeb(t *testing.T) string {
+	t.Helper()
+	web, err := filepath.Abs("../../internal/playground/web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, need := range []string{chromiumPath(), filepath.Join(web, "node_modules", "playwright-core")} {
+		if _, err := os.Stat(need); err != nil {
+			t.Fatalf("%s is missing: run `make test`, which installs it (make chromium, internal/playground/web/ensure-browser.sh)", need)
+		}
+	}
+	return web
+}
+
+func chromiumPath() string {
+	if c := os.Getenv("CHROMIUM"); c != "" {
+		return c
+	}
+	return "/usr/bin/chromium"
 }

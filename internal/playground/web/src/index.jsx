@@ -6,6 +6,7 @@
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
+import { parse } from 'graphql';
 import 'graphiql/graphiql.css';
 import './style.css';
 import { decisionsPlugin, explaining, recordExplanation } from './decisions.jsx';
@@ -41,7 +42,17 @@ const baseFetcher = createGraphiQLFetcher({
 // schema's introspection says nothing about decisions and leaves the last explanation alone.
 async function fetcher(params, opts = {}) {
   const headers = withoutPlaceholder(explaining() ? { ...opts.headers, 'X-WvSoft-Explain': '1' } : opts.headers);
-  const result = await baseFetcher(params, { ...opts, headers });
+  // The toolkit sends a subscription over the WebSocket when the document GraphiQL parsed says
+  // it is one; an operation run before the editor parsed it would otherwise go by POST.
+  let documentAST = opts.documentAST;
+  if (!documentAST) {
+    try {
+      documentAST = parse(params.query);
+    } catch {
+      // Not a document: the server says what is wrong with it.
+    }
+  }
+  const result = await baseFetcher(params, { ...opts, documentAST, headers });
   if (params.operationName !== 'IntrospectionQuery' && result && typeof result === 'object' && !(Symbol.asyncIterator in result)) {
     recordExplanation(result.extensions?.explain ?? null);
   }
