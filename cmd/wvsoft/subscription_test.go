@@ -241,7 +241,7 @@ func TestSubscriptionsEndToEnd(t *testing.T) {
 			t.Fatalf("then %s", typ)
 		}
 	})
-	time.Sleep(200 * time.Millisecond) // the subscriptions above have started listening
+	time.Sleep(500 * time.Millisecond) // the subscriptions above have started listening
 
 	var grantID string
 	t.Run("the admin is told of a request at once; another customer's admin is not", func(t *testing.T) {
