@@ -824,23 +824,34 @@ func loadKeyring(cfg config) (*postgres.Keyring, error) {
 	return postgres.NewKeyring(key, cfg.DataOldKeys...)
 }
 
-// expireGrants writes down expired support-access requests and grants once a minute. Access
-// already stops at expiry without it (the policy and the grant query compare times); this puts
-// the EXPIRED step into the customers' access logs.
+// expireGrants writes down expired support-access requests and grants at their end, and at
+// least once a minute. Access already stops at expiry without it (the policy and the grant query
+// compare times); this puts the EXPIRED step into the customers' access logs and tells the live
+// subscribers (the director, the customer's admins).
 func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
-	tick := time.NewTicker(time.Minute)
-	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
 		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			logger.Error("expiring support-access grants", "error", err.Error())
 		} else if n > 0 {
 			logger.Info("support-access grants expired", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+		wait := time.Minute
+		if next, err := db.NextGrantDeadline(ctx); err == nil && next != nil {
+			wait = min(wait, time.Until(*next)+10*time.Millisecond)
+			if wait <= 10*time.Millisecond {
+				// A deadline that passed already is being written down by another server, or
+				// failed just now: look again in a second rather than at once.
+				wait = time.Second
+			}
 		}
+		timer.Reset(wait)
 	}
 }
 

@@ -262,6 +262,18 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 	return n, nil
 }
 
+// NextGrantDeadline is when the next pending request or approved grant runs out, or nil when
+// none is open: the sweeper wakes then, so that the EXPIRED step (and its event to live
+// subscribers) follows the end within moments, not within the minute.
+func (d *DB) NextGrantDeadline(ctx context.Context) (*time.Time, error) {
+	var next *time.Time
+	err := d.inTx(ctx, wvsoft.TenantFilter{All: true}, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &next, `SELECT min(CASE WHEN status = 'PENDING' THEN answer_by ELSE expires_at END)
+			FROM access_grants WHERE status IN ('PENDING', 'APPROVED')`)
+	})
+	return next, err
+}
+
 func nullUUID(id *uuid.UUID) any {
 	if id == nil {
 		return nil
