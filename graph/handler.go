@@ -69,7 +69,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	r.authorized = authz.NewStore(r.Store, es.Schema())
 	srv := handler.New(es)
 	if cfg.Subscriptions != nil {
-		cfg.Subscriptions.logger = cfg.Logger
+		if cfg.Logger != nil {
+			// What goes wrong on a connection is logged like a request's (never a credential).
+			cfg.Subscriptions.logger = cfg.Logger
+		}
 		srv.AddTransport(cfg.Subscriptions.transport(limits))
 	}
 	srv.AddTransport(transport.GET{})

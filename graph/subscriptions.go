@@ -59,11 +59,6 @@ func WithRecheck(d time.Duration) SubscriptionOption {
 	}
 }
 
-// WithSubscriptionLogger logs what goes wrong on connections (never a credential or a value).
-func WithSubscriptionLogger(l *slog.Logger) SubscriptionOption {
-	return func(s *Subscriptions) { s.logger = l }
-}
-
 // Defaults of Subscriptions. Events, not the recheck, end access within a second: a revoked key
 // or grant, a removed user and a withdrawn consent raise one on every server; the recheck only
 // bounds what no event announces, such as a token that expires.
