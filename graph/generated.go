@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/wvsoft/privacy/graph/model"
 	"github.com/wvsoft/privacy/graph/scalar"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -293,36 +294,36 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AnswerInquiry                    func(childComplexity int, input model.AnswerInquiryInput) int
-		ApproveSupportAccess             func(childComplexity int, input model.ApproveSupportAccessInput) int
-		CreateAPIKey                     func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateContactPerson              func(childComplexity int, input model.CreateContactPersonInput) int
-		CreateCustomer                   func(childComplexity int, input model.CreateCustomerInput) int
-		CreatePerson                     func(childComplexity int, input model.CreatePersonInput) int
-		CreateUser                       func(childComplexity int, input model.CreateUserInput) int
+		AnswerInquiry                    func(childComplexity int, input service.AnswerInquiryInput) int
+		ApproveSupportAccess             func(childComplexity int, input service.ApproveSupportAccessInput) int
+		CreateAPIKey                     func(childComplexity int, input service.CreateAPIKeyInput) int
+		CreateContactPerson              func(childComplexity int, input service.CreateContactPersonInput) int
+		CreateCustomer                   func(childComplexity int, input service.CreateCustomerInput) int
+		CreatePerson                     func(childComplexity int, input service.CreatePersonInput) int
+		CreateUser                       func(childComplexity int, input service.CreateUserInput) int
 		DeleteContactPerson              func(childComplexity int, id string) int
 		DeletePerson                     func(childComplexity int, id string) int
 		DeleteUser                       func(childComplexity int, id string) int
 		DenySupportAccess                func(childComplexity int, id string) int
 		ExecuteDataSubjectRequest        func(childComplexity int, id string) int
-		GiveConsent                      func(childComplexity int, input model.ConsentInput) int
-		LogBreachCall                    func(childComplexity int, input model.LogBreachCallInput) int
-		PublishSupportNotice             func(childComplexity int, input model.PublishSupportNoticeInput) int
-		RecordBreach                     func(childComplexity int, input model.RecordBreachInput) int
-		RecordConfidentialityDeclaration func(childComplexity int, input model.DeclarationInput) int
-		RegisterDataSubjectRequest       func(childComplexity int, input model.RegisterDataSubjectRequestInput) int
-		RegisterProcessor                func(childComplexity int, input model.ProcessorInput) int
-		ReportBreachToAuthority          func(childComplexity int, input model.ReportBreachInput) int
-		RequestSupportAccess             func(childComplexity int, input model.RequestSupportAccessInput) int
+		GiveConsent                      func(childComplexity int, input service.ConsentInput) int
+		LogBreachCall                    func(childComplexity int, input service.LogBreachCallInput) int
+		PublishSupportNotice             func(childComplexity int, input service.PublishSupportNoticeInput) int
+		RecordBreach                     func(childComplexity int, input service.RecordBreachInput) int
+		RecordConfidentialityDeclaration func(childComplexity int, input service.DeclarationInput) int
+		RegisterDataSubjectRequest       func(childComplexity int, input service.RegisterDataSubjectRequestInput) int
+		RegisterProcessor                func(childComplexity int, input service.ProcessorInput) int
+		ReportBreachToAuthority          func(childComplexity int, input service.ReportBreachInput) int
+		RequestSupportAccess             func(childComplexity int, input service.RequestSupportAccessInput) int
 		RevokeAPIKey                     func(childComplexity int, id string) int
 		RevokeSupportAccess              func(childComplexity int, id string) int
 		RunPurge                         func(childComplexity int, dryRun bool) int
-		SubmitInquiry                    func(childComplexity int, input model.SubmitInquiryInput) int
-		UpdateContactPerson              func(childComplexity int, input model.UpdateContactPersonInput) int
-		UpdateCustomer                   func(childComplexity int, input model.UpdateCustomerInput) int
-		UpdatePerson                     func(childComplexity int, input model.UpdatePersonInput) int
-		UpdateUser                       func(childComplexity int, input model.UpdateUserInput) int
-		WithdrawConsent                  func(childComplexity int, input model.ConsentInput) int
+		SubmitInquiry                    func(childComplexity int, input service.SubmitInquiryInput) int
+		UpdateContactPerson              func(childComplexity int, input service.UpdateContactPersonInput) int
+		UpdateCustomer                   func(childComplexity int, input service.UpdateCustomerInput) int
+		UpdatePerson                     func(childComplexity int, input service.UpdatePersonInput) int
+		UpdateUser                       func(childComplexity int, input service.UpdateUserInput) int
+		WithdrawConsent                  func(childComplexity int, input service.ConsentInput) int
 	}
 
 	OutboxMessage struct {
@@ -561,35 +562,35 @@ type HistoryEntryResolver interface {
 	Actor(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error)
 }
 type MutationResolver interface {
-	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error)
-	UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*wvsoft.Customer, error)
-	CreateContactPerson(ctx context.Context, input model.CreateContactPersonInput) (*wvsoft.ContactPerson, error)
-	UpdateContactPerson(ctx context.Context, input model.UpdateContactPersonInput) (*wvsoft.ContactPerson, error)
+	CreateCustomer(ctx context.Context, input service.CreateCustomerInput) (*wvsoft.Customer, error)
+	UpdateCustomer(ctx context.Context, input service.UpdateCustomerInput) (*wvsoft.Customer, error)
+	CreateContactPerson(ctx context.Context, input service.CreateContactPersonInput) (*wvsoft.ContactPerson, error)
+	UpdateContactPerson(ctx context.Context, input service.UpdateContactPersonInput) (*wvsoft.ContactPerson, error)
 	DeleteContactPerson(ctx context.Context, id string) (*string, error)
-	CreateUser(ctx context.Context, input model.CreateUserInput) (*wvsoft.User, error)
-	UpdateUser(ctx context.Context, input model.UpdateUserInput) (*wvsoft.User, error)
+	CreateUser(ctx context.Context, input service.CreateUserInput) (*wvsoft.User, error)
+	UpdateUser(ctx context.Context, input service.UpdateUserInput) (*wvsoft.User, error)
 	DeleteUser(ctx context.Context, id string) (*string, error)
-	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
+	CreateAPIKey(ctx context.Context, input service.CreateAPIKeyInput) (*service.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*wvsoft.APIKey, error)
-	CreatePerson(ctx context.Context, input model.CreatePersonInput) (*wvsoft.Person, error)
-	UpdatePerson(ctx context.Context, input model.UpdatePersonInput) (*wvsoft.Person, error)
+	CreatePerson(ctx context.Context, input service.CreatePersonInput) (*wvsoft.Person, error)
+	UpdatePerson(ctx context.Context, input service.UpdatePersonInput) (*wvsoft.Person, error)
 	DeletePerson(ctx context.Context, id string) (*string, error)
-	RequestSupportAccess(ctx context.Context, input model.RequestSupportAccessInput) (*wvsoft.AccessGrant, error)
-	ApproveSupportAccess(ctx context.Context, input model.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
+	RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.AccessGrant, error)
+	ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
 	DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
 	RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
-	RecordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error)
-	LogBreachCall(ctx context.Context, input model.LogBreachCallInput) (*wvsoft.BreachNotification, error)
-	ReportBreachToAuthority(ctx context.Context, input model.ReportBreachInput) (*wvsoft.BreachNotification, error)
-	SubmitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error)
-	AnswerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error)
-	PublishSupportNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error)
-	GiveConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error)
-	WithdrawConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error)
-	RegisterDataSubjectRequest(ctx context.Context, input model.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error)
+	RecordBreach(ctx context.Context, input service.RecordBreachInput) (*wvsoft.Breach, error)
+	LogBreachCall(ctx context.Context, input service.LogBreachCallInput) (*wvsoft.BreachNotification, error)
+	ReportBreachToAuthority(ctx context.Context, input service.ReportBreachInput) (*wvsoft.BreachNotification, error)
+	SubmitInquiry(ctx context.Context, input service.SubmitInquiryInput) (*service.InquiryReceipt, error)
+	AnswerInquiry(ctx context.Context, input service.AnswerInquiryInput) (*bool, error)
+	PublishSupportNotice(ctx context.Context, input service.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error)
+	GiveConsent(ctx context.Context, input service.ConsentInput) (*wvsoft.Consent, error)
+	WithdrawConsent(ctx context.Context, input service.ConsentInput) (*wvsoft.Consent, error)
+	RegisterDataSubjectRequest(ctx context.Context, input service.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error)
 	ExecuteDataSubjectRequest(ctx context.Context, id string) (*wvsoft.DataSubjectRequest, error)
-	RecordConfidentialityDeclaration(ctx context.Context, input model.DeclarationInput) (*wvsoft.StaffMember, error)
-	RegisterProcessor(ctx context.Context, input model.ProcessorInput) (*wvsoft.Processor, error)
+	RecordConfidentialityDeclaration(ctx context.Context, input service.DeclarationInput) (*wvsoft.StaffMember, error)
+	RegisterProcessor(ctx context.Context, input service.ProcessorInput) (*wvsoft.Processor, error)
 	RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error)
 }
 type PersonResolver interface {
@@ -1642,7 +1643,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AnswerInquiry(childComplexity, args["input"].(model.AnswerInquiryInput)), true
+		return e.ComplexityRoot.Mutation.AnswerInquiry(childComplexity, args["input"].(service.AnswerInquiryInput)), true
 	case "Mutation.approveSupportAccess":
 		if e.ComplexityRoot.Mutation.ApproveSupportAccess == nil {
 			break
@@ -1653,7 +1654,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ApproveSupportAccess(childComplexity, args["input"].(model.ApproveSupportAccessInput)), true
+		return e.ComplexityRoot.Mutation.ApproveSupportAccess(childComplexity, args["input"].(service.ApproveSupportAccessInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1664,7 +1665,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(service.CreateAPIKeyInput)), true
 	case "Mutation.createContactPerson":
 		if e.ComplexityRoot.Mutation.CreateContactPerson == nil {
 			break
@@ -1675,7 +1676,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateContactPerson(childComplexity, args["input"].(model.CreateContactPersonInput)), true
+		return e.ComplexityRoot.Mutation.CreateContactPerson(childComplexity, args["input"].(service.CreateContactPersonInput)), true
 	case "Mutation.createCustomer":
 		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
 			break
@@ -1686,7 +1687,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(service.CreateCustomerInput)), true
 	case "Mutation.createPerson":
 		if e.ComplexityRoot.Mutation.CreatePerson == nil {
 			break
@@ -1697,7 +1698,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreatePerson(childComplexity, args["input"].(model.CreatePersonInput)), true
+		return e.ComplexityRoot.Mutation.CreatePerson(childComplexity, args["input"].(service.CreatePersonInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1708,7 +1709,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(model.CreateUserInput)), true
+		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(service.CreateUserInput)), true
 	case "Mutation.deleteContactPerson":
 		if e.ComplexityRoot.Mutation.DeleteContactPerson == nil {
 			break
@@ -1774,7 +1775,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.GiveConsent(childComplexity, args["input"].(model.ConsentInput)), true
+		return e.ComplexityRoot.Mutation.GiveConsent(childComplexity, args["input"].(service.ConsentInput)), true
 	case "Mutation.logBreachCall":
 		if e.ComplexityRoot.Mutation.LogBreachCall == nil {
 			break
@@ -1785,7 +1786,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.LogBreachCall(childComplexity, args["input"].(model.LogBreachCallInput)), true
+		return e.ComplexityRoot.Mutation.LogBreachCall(childComplexity, args["input"].(service.LogBreachCallInput)), true
 	case "Mutation.publishSupportNotice":
 		if e.ComplexityRoot.Mutation.PublishSupportNotice == nil {
 			break
@@ -1796,7 +1797,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PublishSupportNotice(childComplexity, args["input"].(model.PublishSupportNoticeInput)), true
+		return e.ComplexityRoot.Mutation.PublishSupportNotice(childComplexity, args["input"].(service.PublishSupportNoticeInput)), true
 	case "Mutation.recordBreach":
 		if e.ComplexityRoot.Mutation.RecordBreach == nil {
 			break
@@ -1807,7 +1808,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordBreach(childComplexity, args["input"].(model.RecordBreachInput)), true
+		return e.ComplexityRoot.Mutation.RecordBreach(childComplexity, args["input"].(service.RecordBreachInput)), true
 	case "Mutation.recordConfidentialityDeclaration":
 		if e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration == nil {
 			break
@@ -1818,7 +1819,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration(childComplexity, args["input"].(model.DeclarationInput)), true
+		return e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration(childComplexity, args["input"].(service.DeclarationInput)), true
 	case "Mutation.registerDataSubjectRequest":
 		if e.ComplexityRoot.Mutation.RegisterDataSubjectRequest == nil {
 			break
@@ -1829,7 +1830,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterDataSubjectRequest(childComplexity, args["input"].(model.RegisterDataSubjectRequestInput)), true
+		return e.ComplexityRoot.Mutation.RegisterDataSubjectRequest(childComplexity, args["input"].(service.RegisterDataSubjectRequestInput)), true
 	case "Mutation.registerProcessor":
 		if e.ComplexityRoot.Mutation.RegisterProcessor == nil {
 			break
@@ -1840,7 +1841,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterProcessor(childComplexity, args["input"].(model.ProcessorInput)), true
+		return e.ComplexityRoot.Mutation.RegisterProcessor(childComplexity, args["input"].(service.ProcessorInput)), true
 	case "Mutation.reportBreachToAuthority":
 		if e.ComplexityRoot.Mutation.ReportBreachToAuthority == nil {
 			break
@@ -1851,7 +1852,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ReportBreachToAuthority(childComplexity, args["input"].(model.ReportBreachInput)), true
+		return e.ComplexityRoot.Mutation.ReportBreachToAuthority(childComplexity, args["input"].(service.ReportBreachInput)), true
 	case "Mutation.requestSupportAccess":
 		if e.ComplexityRoot.Mutation.RequestSupportAccess == nil {
 			break
@@ -1862,7 +1863,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RequestSupportAccess(childComplexity, args["input"].(model.RequestSupportAccessInput)), true
+		return e.ComplexityRoot.Mutation.RequestSupportAccess(childComplexity, args["input"].(service.RequestSupportAccessInput)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1906,7 +1907,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SubmitInquiry(childComplexity, args["input"].(model.SubmitInquiryInput)), true
+		return e.ComplexityRoot.Mutation.SubmitInquiry(childComplexity, args["input"].(service.SubmitInquiryInput)), true
 	case "Mutation.updateContactPerson":
 		if e.ComplexityRoot.Mutation.UpdateContactPerson == nil {
 			break
@@ -1917,7 +1918,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateContactPerson(childComplexity, args["input"].(model.UpdateContactPersonInput)), true
+		return e.ComplexityRoot.Mutation.UpdateContactPerson(childComplexity, args["input"].(service.UpdateContactPersonInput)), true
 	case "Mutation.updateCustomer":
 		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
 			break
@@ -1928,7 +1929,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(model.UpdateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(service.UpdateCustomerInput)), true
 	case "Mutation.updatePerson":
 		if e.ComplexityRoot.Mutation.UpdatePerson == nil {
 			break
@@ -1939,7 +1940,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(model.UpdatePersonInput)), true
+		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(service.UpdatePersonInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -1950,7 +1951,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(model.UpdateUserInput)), true
+		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(service.UpdateUserInput)), true
 	case "Mutation.withdrawConsent":
 		if e.ComplexityRoot.Mutation.WithdrawConsent == nil {
 			break
@@ -1961,7 +1962,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["input"].(model.ConsentInput)), true
+		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["input"].(service.ConsentInput)), true
 
 	case "OutboxMessage.attempts":
 		if e.ComplexityRoot.OutboxMessage.Attempts == nil {
@@ -5162,8 +5163,8 @@ func (ec *executionContext) field_Mutation_answerInquiry_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.AnswerInquiryInput, error) {
-			return ec.unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAnswerInquiryInput(ctx, v)
+		func(ctx context.Context, v any) (service.AnswerInquiryInput, error) {
+			return ec.unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐAnswerInquiryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5176,8 +5177,8 @@ func (ec *executionContext) field_Mutation_approveSupportAccess_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ApproveSupportAccessInput, error) {
-			return ec.unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐApproveSupportAccessInput(ctx, v)
+		func(ctx context.Context, v any) (service.ApproveSupportAccessInput, error) {
+			return ec.unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐApproveSupportAccessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5190,8 +5191,8 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
-			return ec.unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateAPIKeyInput, error) {
+			return ec.unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5204,8 +5205,8 @@ func (ec *executionContext) field_Mutation_createContactPerson_args(ctx context.
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateContactPersonInput, error) {
-			return ec.unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateContactPersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateContactPersonInput, error) {
+			return ec.unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateContactPersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5218,8 +5219,8 @@ func (ec *executionContext) field_Mutation_createCustomer_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateCustomerInput, error) {
-			return ec.unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateCustomerInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateCustomerInput, error) {
+			return ec.unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateCustomerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5232,8 +5233,8 @@ func (ec *executionContext) field_Mutation_createPerson_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreatePersonInput, error) {
-			return ec.unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreatePersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreatePersonInput, error) {
+			return ec.unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreatePersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5246,8 +5247,8 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateUserInput, error) {
-			return ec.unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateUserInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateUserInput, error) {
+			return ec.unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5330,8 +5331,8 @@ func (ec *executionContext) field_Mutation_giveConsent_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ConsentInput, error) {
-			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx, v)
+		func(ctx context.Context, v any) (service.ConsentInput, error) {
+			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐConsentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5344,8 +5345,8 @@ func (ec *executionContext) field_Mutation_logBreachCall_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.LogBreachCallInput, error) {
-			return ec.unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐLogBreachCallInput(ctx, v)
+		func(ctx context.Context, v any) (service.LogBreachCallInput, error) {
+			return ec.unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐLogBreachCallInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5358,8 +5359,8 @@ func (ec *executionContext) field_Mutation_publishSupportNotice_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
-			return ec.unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx, v)
+		func(ctx context.Context, v any) (service.PublishSupportNoticeInput, error) {
+			return ec.unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐPublishSupportNoticeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5372,8 +5373,8 @@ func (ec *executionContext) field_Mutation_recordBreach_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RecordBreachInput, error) {
-			return ec.unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx, v)
+		func(ctx context.Context, v any) (service.RecordBreachInput, error) {
+			return ec.unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRecordBreachInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5386,8 +5387,8 @@ func (ec *executionContext) field_Mutation_recordConfidentialityDeclaration_args
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.DeclarationInput, error) {
-			return ec.unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDeclarationInput(ctx, v)
+		func(ctx context.Context, v any) (service.DeclarationInput, error) {
+			return ec.unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐDeclarationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5400,8 +5401,8 @@ func (ec *executionContext) field_Mutation_registerDataSubjectRequest_args(ctx c
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RegisterDataSubjectRequestInput, error) {
-			return ec.unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRegisterDataSubjectRequestInput(ctx, v)
+		func(ctx context.Context, v any) (service.RegisterDataSubjectRequestInput, error) {
+			return ec.unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRegisterDataSubjectRequestInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5414,8 +5415,8 @@ func (ec *executionContext) field_Mutation_registerProcessor_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ProcessorInput, error) {
-			return ec.unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessorInput(ctx, v)
+		func(ctx context.Context, v any) (service.ProcessorInput, error) {
+			return ec.unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐProcessorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5428,8 +5429,8 @@ func (ec *executionContext) field_Mutation_reportBreachToAuthority_args(ctx cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ReportBreachInput, error) {
-			return ec.unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx, v)
+		func(ctx context.Context, v any) (service.ReportBreachInput, error) {
+			return ec.unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐReportBreachInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5442,8 +5443,8 @@ func (ec *executionContext) field_Mutation_requestSupportAccess_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
-			return ec.unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx, v)
+		func(ctx context.Context, v any) (service.RequestSupportAccessInput, error) {
+			return ec.unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRequestSupportAccessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5498,8 +5499,8 @@ func (ec *executionContext) field_Mutation_submitInquiry_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.SubmitInquiryInput, error) {
-			return ec.unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐSubmitInquiryInput(ctx, v)
+		func(ctx context.Context, v any) (service.SubmitInquiryInput, error) {
+			return ec.unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐSubmitInquiryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5512,8 +5513,8 @@ func (ec *executionContext) field_Mutation_updateContactPerson_args(ctx context.
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateContactPersonInput, error) {
-			return ec.unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateContactPersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdateContactPersonInput, error) {
+			return ec.unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateContactPersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5526,8 +5527,8 @@ func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
-			return ec.unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateCustomerInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdateCustomerInput, error) {
+			return ec.unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateCustomerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5540,8 +5541,8 @@ func (ec *executionContext) field_Mutation_updatePerson_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdatePersonInput, error) {
-			return ec.unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdatePersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdatePersonInput, error) {
+			return ec.unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdatePersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5554,8 +5555,8 @@ func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateUserInput, error) {
-			return ec.unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateUserInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdateUserInput, error) {
+			return ec.unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5568,8 +5569,8 @@ func (ec *executionContext) field_Mutation_withdrawConsent_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ConsentInput, error) {
-			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx, v)
+		func(ctx context.Context, v any) (service.ConsentInput, error) {
+			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐConsentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7987,7 +7988,7 @@ func (ec *executionContext) fieldContext_ContactPerson_phone(_ context.Context, 
 	return graphql.NewScalarFieldContext("ContactPerson", field, false, false, "String")
 }
 
-func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *service.CreateAPIKeyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8019,7 +8020,7 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _CreateApiKeyPayload_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateApiKeyPayload_secret(ctx context.Context, field graphql.CollectedField, obj *service.CreateAPIKeyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9653,7 +9654,7 @@ func (ec *executionContext) fieldContext_InquiryCount_expired(_ context.Context,
 	return graphql.NewScalarFieldContext("InquiryCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _InquiryReceipt_received(ctx context.Context, field graphql.CollectedField, obj *model.InquiryReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _InquiryReceipt_received(ctx context.Context, field graphql.CollectedField, obj *service.InquiryReceipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9676,7 +9677,7 @@ func (ec *executionContext) fieldContext_InquiryReceipt_received(_ context.Conte
 	return graphql.NewScalarFieldContext("InquiryReceipt", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _InquiryReceipt_message(ctx context.Context, field graphql.CollectedField, obj *model.InquiryReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _InquiryReceipt_message(ctx context.Context, field graphql.CollectedField, obj *service.InquiryReceipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9709,7 +9710,7 @@ func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(model.CreateCustomerInput))
+			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(service.CreateCustomerInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Customer) graphql.Marshaler {
@@ -9753,7 +9754,7 @@ func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(service.UpdateCustomerInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Customer) graphql.Marshaler {
@@ -9797,7 +9798,7 @@ func (ec *executionContext) _Mutation_createContactPerson(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateContactPerson(ctx, fc.Args["input"].(model.CreateContactPersonInput))
+			return ec.Resolvers.Mutation().CreateContactPerson(ctx, fc.Args["input"].(service.CreateContactPersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
@@ -9841,7 +9842,7 @@ func (ec *executionContext) _Mutation_updateContactPerson(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateContactPerson(ctx, fc.Args["input"].(model.UpdateContactPersonInput))
+			return ec.Resolvers.Mutation().UpdateContactPerson(ctx, fc.Args["input"].(service.UpdateContactPersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
@@ -9929,7 +9930,7 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(model.CreateUserInput))
+			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(service.CreateUserInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.User) graphql.Marshaler {
@@ -9973,7 +9974,7 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["input"].(model.UpdateUserInput))
+			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["input"].(service.UpdateUserInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.User) graphql.Marshaler {
@@ -10061,11 +10062,11 @@ func (ec *executionContext) _Mutation_createApiKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(model.CreateAPIKeyInput))
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(service.CreateAPIKeyInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateAPIKeyPayload) graphql.Marshaler {
-			return ec.marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *service.CreateAPIKeyPayload) graphql.Marshaler {
+			return ec.marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyPayload(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10149,7 +10150,7 @@ func (ec *executionContext) _Mutation_createPerson(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreatePerson(ctx, fc.Args["input"].(model.CreatePersonInput))
+			return ec.Resolvers.Mutation().CreatePerson(ctx, fc.Args["input"].(service.CreatePersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Person) graphql.Marshaler {
@@ -10193,7 +10194,7 @@ func (ec *executionContext) _Mutation_updatePerson(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdatePerson(ctx, fc.Args["input"].(model.UpdatePersonInput))
+			return ec.Resolvers.Mutation().UpdatePerson(ctx, fc.Args["input"].(service.UpdatePersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Person) graphql.Marshaler {
@@ -10281,7 +10282,7 @@ func (ec *executionContext) _Mutation_requestSupportAccess(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RequestSupportAccess(ctx, fc.Args["input"].(model.RequestSupportAccessInput))
+			return ec.Resolvers.Mutation().RequestSupportAccess(ctx, fc.Args["input"].(service.RequestSupportAccessInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
@@ -10325,7 +10326,7 @@ func (ec *executionContext) _Mutation_approveSupportAccess(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ApproveSupportAccess(ctx, fc.Args["input"].(model.ApproveSupportAccessInput))
+			return ec.Resolvers.Mutation().ApproveSupportAccess(ctx, fc.Args["input"].(service.ApproveSupportAccessInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
@@ -10457,7 +10458,7 @@ func (ec *executionContext) _Mutation_recordBreach(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordBreach(ctx, fc.Args["input"].(model.RecordBreachInput))
+			return ec.Resolvers.Mutation().RecordBreach(ctx, fc.Args["input"].(service.RecordBreachInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Breach) graphql.Marshaler {
@@ -10501,7 +10502,7 @@ func (ec *executionContext) _Mutation_logBreachCall(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().LogBreachCall(ctx, fc.Args["input"].(model.LogBreachCallInput))
+			return ec.Resolvers.Mutation().LogBreachCall(ctx, fc.Args["input"].(service.LogBreachCallInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
@@ -10545,7 +10546,7 @@ func (ec *executionContext) _Mutation_reportBreachToAuthority(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ReportBreachToAuthority(ctx, fc.Args["input"].(model.ReportBreachInput))
+			return ec.Resolvers.Mutation().ReportBreachToAuthority(ctx, fc.Args["input"].(service.ReportBreachInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
@@ -10589,11 +10590,11 @@ func (ec *executionContext) _Mutation_submitInquiry(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SubmitInquiry(ctx, fc.Args["input"].(model.SubmitInquiryInput))
+			return ec.Resolvers.Mutation().SubmitInquiry(ctx, fc.Args["input"].(service.SubmitInquiryInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.InquiryReceipt) graphql.Marshaler {
-			return ec.marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐInquiryReceipt(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *service.InquiryReceipt) graphql.Marshaler {
+			return ec.marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐInquiryReceipt(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10633,7 +10634,7 @@ func (ec *executionContext) _Mutation_answerInquiry(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AnswerInquiry(ctx, fc.Args["input"].(model.AnswerInquiryInput))
+			return ec.Resolvers.Mutation().AnswerInquiry(ctx, fc.Args["input"].(service.AnswerInquiryInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
@@ -10677,7 +10678,7 @@ func (ec *executionContext) _Mutation_publishSupportNotice(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PublishSupportNotice(ctx, fc.Args["input"].(model.PublishSupportNoticeInput))
+			return ec.Resolvers.Mutation().PublishSupportNotice(ctx, fc.Args["input"].(service.PublishSupportNoticeInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportNotice) graphql.Marshaler {
@@ -10721,7 +10722,7 @@ func (ec *executionContext) _Mutation_giveConsent(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().GiveConsent(ctx, fc.Args["input"].(model.ConsentInput))
+			return ec.Resolvers.Mutation().GiveConsent(ctx, fc.Args["input"].(service.ConsentInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
@@ -10765,7 +10766,7 @@ func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["input"].(model.ConsentInput))
+			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["input"].(service.ConsentInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
@@ -10809,7 +10810,7 @@ func (ec *executionContext) _Mutation_registerDataSubjectRequest(ctx context.Con
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterDataSubjectRequest(ctx, fc.Args["input"].(model.RegisterDataSubjectRequestInput))
+			return ec.Resolvers.Mutation().RegisterDataSubjectRequest(ctx, fc.Args["input"].(service.RegisterDataSubjectRequestInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.DataSubjectRequest) graphql.Marshaler {
@@ -10897,7 +10898,7 @@ func (ec *executionContext) _Mutation_recordConfidentialityDeclaration(ctx conte
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordConfidentialityDeclaration(ctx, fc.Args["input"].(model.DeclarationInput))
+			return ec.Resolvers.Mutation().RecordConfidentialityDeclaration(ctx, fc.Args["input"].(service.DeclarationInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.StaffMember) graphql.Marshaler {
@@ -10941,7 +10942,7 @@ func (ec *executionContext) _Mutation_registerProcessor(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterProcessor(ctx, fc.Args["input"].(model.ProcessorInput))
+			return ec.Resolvers.Mutation().RegisterProcessor(ctx, fc.Args["input"].(service.ProcessorInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Processor) graphql.Marshaler {
@@ -15128,8 +15129,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context, obj any) (model.AnswerInquiryInput, error) {
-	var it model.AnswerInquiryInput
+func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context, obj any) (service.AnswerInquiryInput, error) {
+	var it service.AnswerInquiryInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15171,14 +15172,14 @@ func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalAnswerInquiryInput(ctx context.Context, raw any) (model.AnswerInquiryInput, error) {
-	var out model.AnswerInquiryInput
+func UnmarshalAnswerInquiryInput(ctx context.Context, raw any) (service.AnswerInquiryInput, error) {
+	var out service.AnswerInquiryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerInquiryInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.Context, obj any) (model.ApproveSupportAccessInput, error) {
-	var it model.ApproveSupportAccessInput
+func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.Context, obj any) (service.ApproveSupportAccessInput, error) {
+	var it service.ApproveSupportAccessInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15241,14 +15242,14 @@ func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalApproveSupportAccessInput(ctx context.Context, raw any) (model.ApproveSupportAccessInput, error) {
-	var out model.ApproveSupportAccessInput
+func UnmarshalApproveSupportAccessInput(ctx context.Context, raw any) (service.ApproveSupportAccessInput, error) {
+	var out service.ApproveSupportAccessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApproveSupportAccessInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj any) (model.ConsentInput, error) {
-	var it model.ConsentInput
+func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj any) (service.ConsentInput, error) {
+	var it service.ConsentInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15297,14 +15298,14 @@ func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalConsentInput(ctx context.Context, raw any) (model.ConsentInput, error) {
-	var out model.ConsentInput
+func UnmarshalConsentInput(ctx context.Context, raw any) (service.ConsentInput, error) {
+	var out service.ConsentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsentInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
-	var it model.CreateAPIKeyInput
+func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (service.CreateAPIKeyInput, error) {
+	var it service.CreateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15353,14 +15354,14 @@ func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
-	var out model.CreateAPIKeyInput
+func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (service.CreateAPIKeyInput, error) {
+	var out service.CreateAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateApiKeyInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateContactPersonInput(ctx context.Context, obj any) (model.CreateContactPersonInput, error) {
-	var it model.CreateContactPersonInput
+func (ec *executionContext) unmarshalInputCreateContactPersonInput(ctx context.Context, obj any) (service.CreateContactPersonInput, error) {
+	var it service.CreateContactPersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15430,14 +15431,14 @@ func (ec *executionContext) unmarshalInputCreateContactPersonInput(ctx context.C
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateContactPersonInput(ctx context.Context, raw any) (model.CreateContactPersonInput, error) {
-	var out model.CreateContactPersonInput
+func UnmarshalCreateContactPersonInput(ctx context.Context, raw any) (service.CreateContactPersonInput, error) {
+	var out service.CreateContactPersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateContactPersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Context, obj any) (model.CreateCustomerInput, error) {
-	var it model.CreateCustomerInput
+func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Context, obj any) (service.CreateCustomerInput, error) {
+	var it service.CreateCustomerInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15535,14 +15536,14 @@ func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateCustomerInput(ctx context.Context, raw any) (model.CreateCustomerInput, error) {
-	var out model.CreateCustomerInput
+func UnmarshalCreateCustomerInput(ctx context.Context, raw any) (service.CreateCustomerInput, error) {
+	var out service.CreateCustomerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCustomerInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context, obj any) (model.CreatePersonInput, error) {
-	var it model.CreatePersonInput
+func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context, obj any) (service.CreatePersonInput, error) {
+	var it service.CreatePersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15661,14 +15662,14 @@ func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreatePersonInput(ctx context.Context, raw any) (model.CreatePersonInput, error) {
-	var out model.CreatePersonInput
+func UnmarshalCreatePersonInput(ctx context.Context, raw any) (service.CreatePersonInput, error) {
+	var out service.CreatePersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (model.CreateUserInput, error) {
-	var it model.CreateUserInput
+func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (service.CreateUserInput, error) {
+	var it service.CreateUserInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15717,14 +15718,14 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInput, error) {
-	var out model.CreateUserInput
+func UnmarshalCreateUserInput(ctx context.Context, raw any) (service.CreateUserInput, error) {
+	var out service.CreateUserInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateUserInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, obj any) (model.DeclarationInput, error) {
-	var it model.DeclarationInput
+func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, obj any) (service.DeclarationInput, error) {
+	var it service.DeclarationInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15773,14 +15774,14 @@ func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalDeclarationInput(ctx context.Context, raw any) (model.DeclarationInput, error) {
-	var out model.DeclarationInput
+func UnmarshalDeclarationInput(ctx context.Context, raw any) (service.DeclarationInput, error) {
+	var out service.DeclarationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeclarationInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context, obj any) (model.LogBreachCallInput, error) {
-	var it model.LogBreachCallInput
+func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context, obj any) (service.LogBreachCallInput, error) {
+	var it service.LogBreachCallInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15850,14 +15851,14 @@ func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (model.LogBreachCallInput, error) {
-	var out model.LogBreachCallInput
+func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (service.LogBreachCallInput, error) {
+	var out service.LogBreachCallInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogBreachCallInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, obj any) (model.ProcessorInput, error) {
-	var it model.ProcessorInput
+func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, obj any) (service.ProcessorInput, error) {
+	var it service.ProcessorInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15913,14 +15914,14 @@ func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalProcessorInput(ctx context.Context, raw any) (model.ProcessorInput, error) {
-	var out model.ProcessorInput
+func UnmarshalProcessorInput(ctx context.Context, raw any) (service.ProcessorInput, error) {
+	var out service.ProcessorInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProcessorInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.Context, obj any) (model.PublishSupportNoticeInput, error) {
-	var it model.PublishSupportNoticeInput
+func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.Context, obj any) (service.PublishSupportNoticeInput, error) {
+	var it service.PublishSupportNoticeInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15962,14 +15963,14 @@ func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPublishSupportNoticeInput(ctx context.Context, raw any) (model.PublishSupportNoticeInput, error) {
-	var out model.PublishSupportNoticeInput
+func UnmarshalPublishSupportNoticeInput(ctx context.Context, raw any) (service.PublishSupportNoticeInput, error) {
+	var out service.PublishSupportNoticeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishSupportNoticeInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context, obj any) (model.RecordBreachInput, error) {
-	var it model.RecordBreachInput
+func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context, obj any) (service.RecordBreachInput, error) {
+	var it service.RecordBreachInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16053,14 +16054,14 @@ func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRecordBreachInput(ctx context.Context, raw any) (model.RecordBreachInput, error) {
-	var out model.RecordBreachInput
+func UnmarshalRecordBreachInput(ctx context.Context, raw any) (service.RecordBreachInput, error) {
+	var out service.RecordBreachInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordBreachInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx context.Context, obj any) (model.RegisterDataSubjectRequestInput, error) {
-	var it model.RegisterDataSubjectRequestInput
+func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx context.Context, obj any) (service.RegisterDataSubjectRequestInput, error) {
+	var it service.RegisterDataSubjectRequestInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16102,14 +16103,14 @@ func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRegisterDataSubjectRequestInput(ctx context.Context, raw any) (model.RegisterDataSubjectRequestInput, error) {
-	var out model.RegisterDataSubjectRequestInput
+func UnmarshalRegisterDataSubjectRequestInput(ctx context.Context, raw any) (service.RegisterDataSubjectRequestInput, error) {
+	var out service.RegisterDataSubjectRequestInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterDataSubjectRequestInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context, obj any) (model.ReportBreachInput, error) {
-	var it model.ReportBreachInput
+func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context, obj any) (service.ReportBreachInput, error) {
+	var it service.ReportBreachInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16158,14 +16159,14 @@ func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalReportBreachInput(ctx context.Context, raw any) (model.ReportBreachInput, error) {
-	var out model.ReportBreachInput
+func UnmarshalReportBreachInput(ctx context.Context, raw any) (service.ReportBreachInput, error) {
+	var out service.ReportBreachInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportBreachInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.Context, obj any) (model.RequestSupportAccessInput, error) {
-	var it model.RequestSupportAccessInput
+func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.Context, obj any) (service.RequestSupportAccessInput, error) {
+	var it service.RequestSupportAccessInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16235,14 +16236,14 @@ func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRequestSupportAccessInput(ctx context.Context, raw any) (model.RequestSupportAccessInput, error) {
-	var out model.RequestSupportAccessInput
+func UnmarshalRequestSupportAccessInput(ctx context.Context, raw any) (service.RequestSupportAccessInput, error) {
+	var out service.RequestSupportAccessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestSupportAccessInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context, obj any) (model.SubmitInquiryInput, error) {
-	var it model.SubmitInquiryInput
+func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context, obj any) (service.SubmitInquiryInput, error) {
+	var it service.SubmitInquiryInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16291,14 +16292,14 @@ func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSubmitInquiryInput(ctx context.Context, raw any) (model.SubmitInquiryInput, error) {
-	var out model.SubmitInquiryInput
+func UnmarshalSubmitInquiryInput(ctx context.Context, raw any) (service.SubmitInquiryInput, error) {
+	var out service.SubmitInquiryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitInquiryInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.Context, obj any) (model.UpdateContactPersonInput, error) {
-	var it model.UpdateContactPersonInput
+func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.Context, obj any) (service.UpdateContactPersonInput, error) {
+	var it service.UpdateContactPersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16368,14 +16369,14 @@ func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.C
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateContactPersonInput(ctx context.Context, raw any) (model.UpdateContactPersonInput, error) {
-	var out model.UpdateContactPersonInput
+func UnmarshalUpdateContactPersonInput(ctx context.Context, raw any) (service.UpdateContactPersonInput, error) {
+	var out service.UpdateContactPersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateContactPersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (model.UpdateCustomerInput, error) {
-	var it model.UpdateCustomerInput
+func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (service.UpdateCustomerInput, error) {
+	var it service.UpdateCustomerInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16473,14 +16474,14 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateCustomerInput(ctx context.Context, raw any) (model.UpdateCustomerInput, error) {
-	var out model.UpdateCustomerInput
+func UnmarshalUpdateCustomerInput(ctx context.Context, raw any) (service.UpdateCustomerInput, error) {
+	var out service.UpdateCustomerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateCustomerInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context, obj any) (model.UpdatePersonInput, error) {
-	var it model.UpdatePersonInput
+func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context, obj any) (service.UpdatePersonInput, error) {
+	var it service.UpdatePersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16599,14 +16600,14 @@ func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (model.UpdatePersonInput, error) {
-	var out model.UpdatePersonInput
+func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (service.UpdatePersonInput, error) {
+	var out service.UpdatePersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (model.UpdateUserInput, error) {
-	var it model.UpdateUserInput
+func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (service.UpdateUserInput, error) {
+	var it service.UpdateUserInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16655,8 +16656,8 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateUserInput(ctx context.Context, raw any) (model.UpdateUserInput, error) {
-	var out model.UpdateUserInput
+func UnmarshalUpdateUserInput(ctx context.Context, raw any) (service.UpdateUserInput, error) {
+	var out service.UpdateUserInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateUserInput", raw, &out)
 	return out, err
 }
@@ -17676,7 +17677,7 @@ func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.Selectio
 
 var createApiKeyPayloadImplementors = []string{"CreateApiKeyPayload"}
 
-func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPIKeyPayload) graphql.Marshaler {
+func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *service.CreateAPIKeyPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createApiKeyPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18283,7 +18284,7 @@ func (ec *executionContext) _InquiryCount(ctx context.Context, sel ast.Selection
 
 var inquiryReceiptImplementors = []string{"InquiryReceipt"}
 
-func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.InquiryReceipt) graphql.Marshaler {
+func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.SelectionSet, obj *service.InquiryReceipt) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryReceiptImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -20033,7 +20034,7 @@ func (ec *executionContext) marshalNAccessLogEdge2ᚖgithubᚗcomᚋwvsoftᚋpri
 	return ec._AccessLogEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAnswerInquiryInput(ctx context.Context, v any) (model.AnswerInquiryInput, error) {
+func (ec *executionContext) unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐAnswerInquiryInput(ctx context.Context, v any) (service.AnswerInquiryInput, error) {
 	res, err := ec.unmarshalInputAnswerInquiryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20046,7 +20047,7 @@ func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋ
 	return ec._ApiKey(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐApproveSupportAccessInput(ctx context.Context, v any) (model.ApproveSupportAccessInput, error) {
+func (ec *executionContext) unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐApproveSupportAccessInput(ctx context.Context, v any) (service.ApproveSupportAccessInput, error) {
 	res, err := ec.unmarshalInputApproveSupportAccessInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20127,7 +20128,7 @@ func (ec *executionContext) marshalNConsentEvent2ᚖgithubᚗcomᚋwvsoftᚋpriv
 	return ec._ConsentEvent(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx context.Context, v any) (model.ConsentInput, error) {
+func (ec *executionContext) unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐConsentInput(ctx context.Context, v any) (service.ConsentInput, error) {
 	res, err := ec.unmarshalInputConsentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20154,27 +20155,27 @@ func (ec *executionContext) marshalNContactRole2string(ctx context.Context, sel 
 	return res
 }
 
-func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyInput(ctx context.Context, v any) (service.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateContactPersonInput(ctx context.Context, v any) (model.CreateContactPersonInput, error) {
+func (ec *executionContext) unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateContactPersonInput(ctx context.Context, v any) (service.CreateContactPersonInput, error) {
 	res, err := ec.unmarshalInputCreateContactPersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateCustomerInput(ctx context.Context, v any) (model.CreateCustomerInput, error) {
+func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateCustomerInput(ctx context.Context, v any) (service.CreateCustomerInput, error) {
 	res, err := ec.unmarshalInputCreateCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreatePersonInput(ctx context.Context, v any) (model.CreatePersonInput, error) {
+func (ec *executionContext) unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreatePersonInput(ctx context.Context, v any) (service.CreatePersonInput, error) {
 	res, err := ec.unmarshalInputCreatePersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
+func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateUserInput(ctx context.Context, v any) (service.CreateUserInput, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20335,7 +20336,7 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDeclarationInput(ctx context.Context, v any) (model.DeclarationInput, error) {
+func (ec *executionContext) unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐDeclarationInput(ctx context.Context, v any) (service.DeclarationInput, error) {
 	res, err := ec.unmarshalInputDeclarationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20441,7 +20442,7 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐLogBreachCallInput(ctx context.Context, v any) (model.LogBreachCallInput, error) {
+func (ec *executionContext) unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐLogBreachCallInput(ctx context.Context, v any) (service.LogBreachCallInput, error) {
 	res, err := ec.unmarshalInputLogBreachCallInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20536,7 +20537,7 @@ func (ec *executionContext) marshalNProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacy
 	return ec._Processor(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessorInput(ctx context.Context, v any) (model.ProcessorInput, error) {
+func (ec *executionContext) unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐProcessorInput(ctx context.Context, v any) (service.ProcessorInput, error) {
 	res, err := ec.unmarshalInputProcessorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20555,7 +20556,7 @@ func (ec *executionContext) marshalNProcessorRole2string(ctx context.Context, se
 	return res
 }
 
-func (ec *executionContext) unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
+func (ec *executionContext) unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐPublishSupportNoticeInput(ctx context.Context, v any) (service.PublishSupportNoticeInput, error) {
 	res, err := ec.unmarshalInputPublishSupportNoticeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20612,22 +20613,22 @@ func (ec *executionContext) marshalNPurpose2ᚕstringᚄ(ctx context.Context, se
 	return ret
 }
 
-func (ec *executionContext) unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx context.Context, v any) (model.RecordBreachInput, error) {
+func (ec *executionContext) unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRecordBreachInput(ctx context.Context, v any) (service.RecordBreachInput, error) {
 	res, err := ec.unmarshalInputRecordBreachInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRegisterDataSubjectRequestInput(ctx context.Context, v any) (model.RegisterDataSubjectRequestInput, error) {
+func (ec *executionContext) unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRegisterDataSubjectRequestInput(ctx context.Context, v any) (service.RegisterDataSubjectRequestInput, error) {
 	res, err := ec.unmarshalInputRegisterDataSubjectRequestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx context.Context, v any) (model.ReportBreachInput, error) {
+func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐReportBreachInput(ctx context.Context, v any) (service.ReportBreachInput, error) {
 	res, err := ec.unmarshalInputReportBreachInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
+func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRequestSupportAccessInput(ctx context.Context, v any) (service.RequestSupportAccessInput, error) {
 	res, err := ec.unmarshalInputRequestSupportAccessInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20735,7 +20736,7 @@ func (ec *executionContext) marshalNSubjectKind2string(ctx context.Context, sel 
 	return res
 }
 
-func (ec *executionContext) unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐSubmitInquiryInput(ctx context.Context, v any) (model.SubmitInquiryInput, error) {
+func (ec *executionContext) unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐSubmitInquiryInput(ctx context.Context, v any) (service.SubmitInquiryInput, error) {
 	res, err := ec.unmarshalInputSubmitInquiryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20770,22 +20771,22 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateContactPersonInput(ctx context.Context, v any) (model.UpdateContactPersonInput, error) {
+func (ec *executionContext) unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateContactPersonInput(ctx context.Context, v any) (service.UpdateContactPersonInput, error) {
 	res, err := ec.unmarshalInputUpdateContactPersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateCustomerInput(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
+func (ec *executionContext) unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateCustomerInput(ctx context.Context, v any) (service.UpdateCustomerInput, error) {
 	res, err := ec.unmarshalInputUpdateCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdatePersonInput(ctx context.Context, v any) (model.UpdatePersonInput, error) {
+func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdatePersonInput(ctx context.Context, v any) (service.UpdatePersonInput, error) {
 	res, err := ec.unmarshalInputUpdatePersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateUserInput(ctx context.Context, v any) (model.UpdateUserInput, error) {
+func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateUserInput(ctx context.Context, v any) (service.UpdateUserInput, error) {
 	res, err := ec.unmarshalInputUpdateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21220,7 +21221,7 @@ func (ec *executionContext) marshalOContactRole2ᚖstring(ctx context.Context, s
 	return res
 }
 
-func (ec *executionContext) marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateAPIKeyPayload) graphql.Marshaler {
+func (ec *executionContext) marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, v *service.CreateAPIKeyPayload) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -21502,7 +21503,7 @@ func (ec *executionContext) marshalOInquiryCount2ᚕᚖgithubᚗcomᚋwvsoftᚋp
 	return ret
 }
 
-func (ec *executionContext) marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐInquiryReceipt(ctx context.Context, sel ast.SelectionSet, v *model.InquiryReceipt) graphql.Marshaler {
+func (ec *executionContext) marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐInquiryReceipt(ctx context.Context, sel ast.SelectionSet, v *service.InquiryReceipt) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
