@@ -41,7 +41,7 @@ type countingStore struct {
 	calls atomic.Int64
 }
 
-func (c *countingStore) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, bool, error) {
+func (c *countingStore) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, wvsoft.Window, error) {
 	c.calls.Add(1)
 	return c.Store.Customers(ctx, f, p)
 }
@@ -56,7 +56,7 @@ func (c *countingStore) CustomersByID(ctx context.Context, f wvsoft.TenantFilter
 	return c.Store.CustomersByID(ctx, f, ids)
 }
 
-func (c *countingStore) Persons(ctx context.Context, f wvsoft.TenantFilter, t uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, bool, error) {
+func (c *countingStore) Persons(ctx context.Context, f wvsoft.TenantFilter, t uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, wvsoft.Window, error) {
 	c.calls.Add(1)
 	return c.Store.Persons(ctx, f, t, p)
 }
