@@ -94,14 +94,17 @@ func (l list) where(conds []wvsoft.Condition, args *[]any) (string, error) {
 			return "", l.unusable(c.Field, c.Arg)
 		}
 		switch {
-		case (c.Op == wvsoft.OpStartsWith || c.Op == wvsoft.OpContains) && fd.fold != "" && len(c.Values) == 1:
-			// The folded text is a constant when the statement is planned (lib/pq binds the
-			// parameters of an unnamed statement before planning), so a prefix is an index range.
+		case c.Op == wvsoft.OpStartsWith && fd.fold != "" && len(c.Values) == 1:
+			// A range, not LIKE: under row-level security only leakproof operators (the text
+			// comparisons) become index conditions (migration 00012). The folded text is a
+			// constant when the statement is planned (lib/pq binds the parameters of an unnamed
+			// statement before planning), so the range is one index scan. U+10FFFF is the
+			// largest character: every text that starts with the prefix sorts below it.
+			text := fmt.Sprintf(fd.fold, param(c.Values[0]))
+			parts = append(parts, fmt.Sprintf(`%s >= %s AND %s < (%s || chr(1114111))`, fd.key, text, fd.key, text))
+		case c.Op == wvsoft.OpContains && fd.fold != "" && len(c.Values) == 1:
 			text := fmt.Sprintf(fd.fold, param(escapeLike(c.Values[0])))
-			if c.Op == wvsoft.OpContains {
-				text = "'%' || " + text
-			}
-			parts = append(parts, fmt.Sprintf(`%s LIKE (%s || '%%') COLLATE "C"`, fd.key, text))
+			parts = append(parts, fmt.Sprintf(`%s LIKE ('%%' || %s || '%%') COLLATE "C"`, fd.key, text))
 		case c.Op == wvsoft.OpIn && fd.column != "" && fd.cast == "" && len(c.Values) > 0:
 			parts = append(parts, fmt.Sprintf("%s = ANY(%s)", fd.column, param(pq.Array(c.Values))))
 		case (c.Op == wvsoft.OpFrom || c.Op == wvsoft.OpTo) && fd.cast == "date" && len(c.Values) == 1:

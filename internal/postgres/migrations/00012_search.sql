@@ -23,18 +23,22 @@
 -- Indexes lead with tenant_id (Citus: they are per shard; a data space is one tenant):
 --   btree (tenant_id, key, id) per text field: startsWith as a range, order by the field, and
 --     the keyset after a cursor, in one index scan;
---   one GIN index (btree_gin for tenant_id, pg_trgm for the keys): contains (LIKE '%text%');
 --   btree (tenant_id, birth date, id): ranges of birth dates and order by birth date.
+-- The store writes startsWith as a range (key >= text AND key < text || U+10FFFF), not as LIKE:
+-- under row-level security PostgreSQL uses only leakproof operators as index conditions (the
+-- others run after the policy's filter), and the text comparisons are leakproof, LIKE is not.
+-- For the same reason no index serves contains: LIKE '%text%' on a trigram index (pg_trgm) and
+-- array containment are not leakproof, and marking an operator LEAKPROOF takes a superuser. A
+-- contains search reads the data space in the list's order until its page is full: quick for
+-- common text, a scan of the data space for rare text (README, API).
 -- The customer register (hundreds of rows, ordered across tenants by staff) and contact persons
 -- (a handful per customer) are small: their keys need no index.
 --
--- The three extensions are trusted (PostgreSQL 13+): a database owner without superuser may
--- create them. On Citus, CREATE EXTENSION and CREATE FUNCTION propagate to the workers (Citus 11+)
+-- unaccent is a trusted extension (PostgreSQL 13+): a database owner without superuser may
+-- create it. On Citus, CREATE EXTENSION and CREATE FUNCTION propagate to the workers (Citus 11+)
 -- and the generated columns and indexes to the shards; run this migration before or after
 -- wvsoft_distribute() (migration 00010) alike.
 CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
-CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
-CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA public;
 
 -- The dictionary is named, and the function fully qualified, so that no search_path changes
 -- what it does.
@@ -64,11 +68,9 @@ CREATE INDEX persons_name_key ON persons (tenant_id, name_key, id);
 CREATE INDEX persons_city_key ON persons (tenant_id, city_key, id);
 CREATE INDEX persons_postal_code_key ON persons (tenant_id, postal_code_key, id);
 CREATE INDEX persons_birth_date ON persons (tenant_id, (coalesce(birth_date, '-infinity'::date)), id);
-CREATE INDEX persons_contains ON persons
-  USING gin (tenant_id, name_key gin_trgm_ops, city_key gin_trgm_ops, postal_code_key gin_trgm_ops);
 
 -- +goose Down
-DROP INDEX persons_contains, persons_birth_date, persons_postal_code_key, persons_city_key, persons_name_key;
+DROP INDEX persons_birth_date, persons_postal_code_key, persons_city_key, persons_name_key;
 ALTER TABLE contact_persons DROP COLUMN name_key;
 ALTER TABLE customers DROP COLUMN name_key, DROP COLUMN city_key, DROP COLUMN postal_code_key;
 ALTER TABLE persons DROP COLUMN name_key, DROP COLUMN city_key, DROP COLUMN postal_code_key;
