@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 17, points 1 and 2, against the real server: filters and orders that the policy decides
@@ -221,6 +222,36 @@ func TestSearchOrderAndCount(t *testing.T) {
 		if r := s.query(member, `query($c: ID) { persons(customerId: $c) { totalCount } }`, map[string]any{"c": jansen}); len(r.Errors) != 1 || r.codes()[0] != "NOT_FOUND" {
 			t.Fatalf("a member counting another data space: %+v", r)
 		}
+	})
+
+	t.Run("under a grant, a search and a count are accesses the customer reads", func(t *testing.T) {
+		c := dig(mustOK(admin, `{ me { customer { id } } }`, nil), "me", "customer", "id")
+		g := dig(mustOK(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket 17",
+			types: [Person], durationMinutes: 60}) { id } }`, map[string]any{"c": c}), "requestSupportAccess", "id")
+		mustOK(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": g})
+		// No person is returned: only the search and the count read the data space.
+		d := mustOK(director, `query($c: ID) { persons(customerId: $c, filter: {name: {startsWith: "jose"}}, first: 1) { totalCount } }`, map[string]any{"c": c})
+		if dig(d, "persons", "totalCount") != 1.0 {
+			t.Fatalf("the director's count under the grant: %v", d)
+		}
+		var fields, records []any
+		for range 50 { // the access log is written when the request ends
+			log := mustOK(admin, `query($g: ID) { me { customer { accessLog(grantId: $g) { edges { node { event records fields } } } } } }`, map[string]any{"g": g})
+			for _, e := range dig(log, "me", "customer", "accessLog", "edges").([]any) {
+				if dig(e, "node", "event") == "ACCESS" {
+					fields, _ = dig(e, "node", "fields").([]any)
+					records, _ = dig(e, "node", "records").([]any)
+				}
+			}
+			if fields != nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !slices.Contains(fields, any("Person.name")) || !slices.Contains(fields, any("PersonConnection.totalCount")) || !slices.Contains(records, c) {
+			t.Fatalf("the access log of the search: fields %v, records %v", fields, records)
+		}
+		mustOK(admin, `mutation($id: ID!) { revokeSupportAccess(id: $id) { status } }`, map[string]any{"id": g})
 	})
 
 	t.Run("a withdrawal of consent closes support's search by name", func(t *testing.T) {
