@@ -41,10 +41,12 @@ type ResolverRoot interface {
 	ConsentEvent() ConsentEventResolver
 	ContactPerson() ContactPersonResolver
 	Customer() CustomerResolver
+	CustomerConnection() CustomerConnectionResolver
 	DataSubjectRequest() DataSubjectRequestResolver
 	HistoryEntry() HistoryEntryResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
+	PersonConnection() PersonConnectionResolver
 	Processor() ProcessorResolver
 	PurgeRun() PurgeRunResolver
 	Query() QueryResolver
@@ -219,7 +221,7 @@ type ComplexityRoot struct {
 		Iban                      func(childComplexity int) int
 		KvkNumber                 func(childComplexity int) int
 		Name                      func(childComplexity int) int
-		Persons                   func(childComplexity int, first *int, after *string) int
+		Persons                   func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) int
 		Phone                     func(childComplexity int) int
 		PostalCode                func(childComplexity int) int
 		RelationshipEnd           func(childComplexity int) int
@@ -231,8 +233,9 @@ type ComplexityRoot struct {
 	}
 
 	CustomerConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	CustomerEdge struct {
@@ -366,8 +369,9 @@ type ComplexityRoot struct {
 	}
 
 	PersonConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PersonEdge struct {
@@ -414,7 +418,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Breaches                 func(childComplexity int) int
 		BreachesNotFullyInformed func(childComplexity int) int
-		Customers                func(childComplexity int, first *int, after *string) int
+		Customers                func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) int
 		History                  func(childComplexity int, objectID string) int
 		Inquiries                func(childComplexity int) int
 		InquiryCounts            func(childComplexity int) int
@@ -423,7 +427,7 @@ type ComplexityRoot struct {
 		Node                     func(childComplexity int, id string) int
 		Nodes                    func(childComplexity int, ids []string) int
 		Outbox                   func(childComplexity int, status *string, first *int) int
-		Persons                  func(childComplexity int, customerID *string, first *int, after *string) int
+		Persons                  func(childComplexity int, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) int
 		Processors               func(childComplexity int) int
 		PurgeRuns                func(childComplexity int) int
 		RecordsOfProcessing      func(childComplexity int) int
@@ -541,7 +545,7 @@ type CustomerResolver interface {
 	ContactPersons(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.ContactPerson, error)
 	Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error)
 	APIKeys(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.APIKey, error)
-	Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string) (*model.PersonConnection, error)
+	Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error)
 	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error)
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
 	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
@@ -552,6 +556,9 @@ type CustomerResolver interface {
 	Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error)
 	Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error)
 	DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error)
+}
+type CustomerConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.CustomerConnection) (int, error)
 }
 type DataSubjectRequestResolver interface {
 	SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error)
@@ -596,6 +603,9 @@ type MutationResolver interface {
 type PersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error)
 }
+type PersonConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error)
+}
 type ProcessorResolver interface {
 	DeclarationDate(ctx context.Context, obj *wvsoft.Processor) (*time.Time, error)
 }
@@ -619,8 +629,8 @@ type QueryResolver interface {
 	RecordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error)
 	PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error)
 	Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error)
-	Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error)
-	Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error)
+	Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*model.CustomerConnection, error)
+	Persons(ctx context.Context, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error)
 }
 type StaffMemberResolver interface {
 	Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error)
@@ -1358,7 +1368,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Customer.Persons(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Customer.Persons(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.PersonFilter), args["orderBy"].(*model.PersonOrder)), true
 	case "Customer.phone":
 		if e.ComplexityRoot.Customer.Phone == nil {
 			break
@@ -1420,6 +1430,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerConnection.PageInfo(childComplexity), true
+	case "CustomerConnection.totalCount":
+		if e.ComplexityRoot.CustomerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.TotalCount(childComplexity), true
 
 	case "CustomerEdge.cursor":
 		if e.ComplexityRoot.CustomerEdge.Cursor == nil {
@@ -2159,6 +2175,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PersonConnection.PageInfo(childComplexity), true
+	case "PersonConnection.totalCount":
+		if e.ComplexityRoot.PersonConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.TotalCount(childComplexity), true
 
 	case "PersonEdge.cursor":
 		if e.ComplexityRoot.PersonEdge.Cursor == nil {
@@ -2343,7 +2365,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.CustomerFilter), args["orderBy"].(*model.CustomerOrder)), true
 	case "Query.history":
 		if e.ComplexityRoot.Query.History == nil {
 			break
@@ -2423,7 +2445,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.PersonFilter), args["orderBy"].(*model.PersonOrder)), true
 	case "Query.processors":
 		if e.ComplexityRoot.Query.Processors == nil {
 			break
@@ -2718,8 +2740,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("CustomerFilter", ec.unmarshalInputCustomerFilter),
+			graphql.NewInputUnmarshaler("CustomerOrder", ec.unmarshalInputCustomerOrder),
+			graphql.NewInputUnmarshaler("DateRange", ec.unmarshalInputDateRange),
 			graphql.NewInputUnmarshaler("DeclarationInput", ec.unmarshalInputDeclarationInput),
 			graphql.NewInputUnmarshaler("LogBreachCallInput", ec.unmarshalInputLogBreachCallInput),
+			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
+			graphql.NewInputUnmarshaler("PersonOrder", ec.unmarshalInputPersonOrder),
 			graphql.NewInputUnmarshaler("ProcessorInput", ec.unmarshalInputProcessorInput),
 			graphql.NewInputUnmarshaler("PublishSupportNoticeInput", ec.unmarshalInputPublishSupportNoticeInput),
 			graphql.NewInputUnmarshaler("RecordBreachInput", ec.unmarshalInputRecordBreachInput),
@@ -2727,6 +2754,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReportBreachInput", ec.unmarshalInputReportBreachInput),
 			graphql.NewInputUnmarshaler("RequestSupportAccessInput", ec.unmarshalInputRequestSupportAccessInput),
 			graphql.NewInputUnmarshaler("SubmitInquiryInput", ec.unmarshalInputSubmitInquiryInput),
+			graphql.NewInputUnmarshaler("TextFilter", ec.unmarshalInputTextFilter),
 			graphql.NewInputUnmarshaler("UpdateContactPersonInput", ec.unmarshalInputUpdateContactPersonInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
@@ -2868,12 +2896,108 @@ interface Node {
 type PageInfo {
   "Whether a next page exists after ` + "`" + `endCursor` + "`" + `."
   hasNextPage: Boolean!
-  "Whether a page exists before ` + "`" + `startCursor` + "`" + `. Always false: paging goes forward only."
+  "Whether a page exists before ` + "`" + `startCursor` + "`" + `, among the rows that meet the same filter."
   hasPreviousPage: Boolean!
-  "The cursor of the first edge of this page, if any."
+  "The cursor of the first edge of this page, if any; pass it as ` + "`" + `before` + "`" + ` to get the previous page."
   startCursor: String
   "The cursor of the last edge of this page; pass it as ` + "`" + `after` + "`" + ` to get the next page."
   endCursor: String
+}
+
+"A condition on a text field. It ignores case and accents (` + "`" + `jose` + "`" + ` finds ` + "`" + `José` + "`" + `) and, in postal codes, spaces (` + "`" + `1234ab` + "`" + ` finds ` + "`" + `1234 AB` + "`" + `). Give one of the two."
+input TextFilter {
+  "Values that start with this text, 1 to 100 characters."
+  startsWith: String
+  "Values that contain this text, 3 to 100 characters."
+  contains: String
+}
+
+"A range of dates. Both ends are optional and both are included; rows without a date are not in any range."
+input DateRange {
+  "The first day of the range."
+  from: Date
+  "The last day of the range."
+  to: Date
+}
+
+"The direction of an order."
+enum OrderDirection {
+  "Smallest first; rows without a value come first."
+  ASC
+  "Largest first; rows without a value come last."
+  DESC
+}
+
+"Which persons a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every person the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked. Encrypted fields (bsn, medicalNotes) cannot be filtered on."
+input PersonFilter {
+  "On the full name."
+  name: TextFilter
+  "On the city."
+  city: TextFilter
+  "On the postal code."
+  postalCode: TextFilter
+  "On the date of birth."
+  birthDate: DateRange
+  "On the marital status: one of these (1 to 5 values)."
+  maritalStatus: [MaritalStatus!]
+}
+
+"The fields persons can be ordered on."
+enum PersonOrderField {
+  "The order of registration (the default)."
+  CREATED_AT
+  "The full name, ignoring case and accents."
+  NAME
+  "The city, ignoring case and accents."
+  CITY
+  "The postal code."
+  POSTAL_CODE
+  "The date of birth."
+  BIRTH_DATE
+}
+
+"The order of a list of persons; ties are ordered by registration. Ordering on a field is reading it, decided like a filter."
+input PersonOrder {
+  "The field."
+  field: PersonOrderField!
+  "The direction, ASC by default."
+  direction: OrderDirection = ASC
+}
+
+"Which customers a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every customer the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked."
+input CustomerFilter {
+  "On the company name."
+  name: TextFilter
+  "On the city."
+  city: TextFilter
+  "On the postal code."
+  postalCode: TextFilter
+  "On the day the relationship started."
+  relationshipStart: DateRange
+  "On the day the relationship ended; customers whose relationship lasts are in no range."
+  relationshipEnd: DateRange
+}
+
+"The fields customers can be ordered on."
+enum CustomerOrderField {
+  "The order of registration (the default)."
+  CREATED_AT
+  "The company name, ignoring case and accents."
+  NAME
+  "The city, ignoring case and accents."
+  CITY
+  "The postal code."
+  POSTAL_CODE
+  "The day the relationship started."
+  RELATIONSHIP_START
+}
+
+"The order of a list of customers; ties are ordered by registration. Ordering on a field is reading it, decided like a filter."
+input CustomerOrder {
+  "The field."
+  field: CustomerOrderField!
+  "The direction, ASC by default."
+  direction: OrderDirection = ASC
 }
 
 "The entry points for reading."
@@ -2915,21 +3039,37 @@ type Query {
     "How many (1 to 500, default 50)."
     first: Int
   ): [OutboxMessage!]
-  "The customer register, ordered by creation. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
+  "The customer register, by registration unless ` + "`" + `orderBy` + "`" + ` says otherwise. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
   customers(
-    "The number of customers to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
+    "The number of customers to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
     first: Int
-    "Return customers after this cursor (an ` + "`" + `endCursor` + "`" + ` of an earlier page)."
+    "Return customers after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
     after: String
+    "The number of customers to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return customers before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only customers that meet these conditions."
+    filter: CustomerFilter
+    "The order; by registration when not given."
+    orderBy: CustomerOrder
   ): CustomerConnection!
-  "Persons in a customer's data space, ordered by creation."
+  "Persons in a customer's data space, by registration unless ` + "`" + `orderBy` + "`" + ` says otherwise."
   persons(
     "The customer whose data space to read; defaults to the caller's own customer."
     customerId: ID
-    "The number of persons to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
+    "The number of persons to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
     first: Int
-    "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` of an earlier page)."
+    "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
     after: String
+    "The number of persons to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return persons before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only persons that meet these conditions."
+    filter: PersonFilter
+    "The order; by registration when not given."
+    orderBy: PersonOrder
   ): PersonConnection!
 }
 
@@ -3011,10 +3151,18 @@ type Customer implements Node {
   apiKeys: [ApiKey!]
   "Persons in the customer's data space."
   persons(
-    "The number of persons to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
+    "The number of persons to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
     first: Int
-    "Return persons after this cursor."
+    "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
     after: String
+    "The number of persons to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return persons before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only persons that meet these conditions."
+    filter: PersonFilter
+    "The order; by registration when not given."
+    orderBy: PersonOrder
   ): PersonConnection
   "Support-access requests and grants for this customer, newest first (the customer's admins)."
   supportAccessGrants: [SupportAccessGrant!]
@@ -3068,6 +3216,8 @@ type CustomerConnection {
   edges: [CustomerEdge!]!
   "Paging information."
   pageInfo: PageInfo!
+  "How many customers the list holds with its filter, on all pages: the rows the caller can page through, no more. Counting reads whether rows exist, and the policy decides it so."
+  totalCount: Int!
 }
 
 "A customer with its cursor."
@@ -3214,6 +3364,8 @@ type PersonConnection {
   edges: [PersonEdge!]!
   "Paging information."
   pageInfo: PageInfo!
+  "How many persons the list holds with its filter, on all pages: the rows the caller can page through, no more. Counting reads whether rows exist, and the policy decides it so."
+  totalCount: Int!
 }
 
 "A person with its cursor."
@@ -4513,6 +4665,8 @@ func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, 
 		return ec.fieldContext_CustomerConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
 }
@@ -4717,6 +4871,8 @@ func (ec *executionContext) childFields_PersonConnection(ctx context.Context, fi
 		return ec.fieldContext_PersonConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PersonConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PersonConnection", field.Name)
 }
@@ -5156,6 +5312,38 @@ func (ec *executionContext) field_Customer_persons_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PersonFilter, error) {
+			return ec.unmarshalOPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.PersonOrder, error) {
+			return ec.unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -5612,6 +5800,38 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CustomerFilter, error) {
+			return ec.unmarshalOCustomerFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.CustomerOrder, error) {
+			return ec.unmarshalOCustomerOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -5706,6 +5926,38 @@ func (ec *executionContext) field_Query_persons_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PersonFilter, error) {
+			return ec.unmarshalOPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.PersonOrder, error) {
+			return ec.unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg6
 	return args, nil
 }
 
@@ -8425,7 +8677,7 @@ func (ec *executionContext) _Customer_persons(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Customer().Persons(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Customer().Persons(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.PersonFilter), fc.Args["orderBy"].(*model.PersonOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
@@ -8889,6 +9141,29 @@ func (ec *executionContext) fieldContext_CustomerConnection_pageInfo(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CustomerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CustomerConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CustomerEdge) (ret graphql.Marshaler) {
@@ -11783,6 +12058,29 @@ func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _PersonConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PersonConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonConnection", field, true, true, "Int")
+}
+
 func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12969,7 +13267,7 @@ func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.CustomerFilter), fc.Args["orderBy"].(*model.CustomerOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerConnection) graphql.Marshaler {
@@ -13013,7 +13311,7 @@ func (ec *executionContext) _Query_persons(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Persons(ctx, fc.Args["customerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Persons(ctx, fc.Args["customerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.PersonFilter), fc.Args["orderBy"].(*model.PersonOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
@@ -15724,6 +16022,178 @@ func UnmarshalCreateUserInput(ctx context.Context, raw any) (service.CreateUserI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCustomerFilter(ctx context.Context, obj any) (model.CustomerFilter, error) {
+	var it model.CustomerFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "city", "postalCode", "relationshipStart", "relationshipEnd"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = graphql.OmittableOf(data)
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = graphql.OmittableOf(data)
+		case "relationshipStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("relationshipStart"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RelationshipStart = graphql.OmittableOf(data)
+		case "relationshipEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("relationshipEnd"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RelationshipEnd = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerFilter unmarshals raw into the CustomerFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerFilter(ctx context.Context, raw any) (model.CustomerFilter, error) {
+	var out model.CustomerFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerOrder(ctx context.Context, obj any) (model.CustomerOrder, error) {
+	var it model.CustomerOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCustomerOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerOrder unmarshals raw into the CustomerOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerOrder(ctx context.Context, raw any) (model.CustomerOrder, error) {
+	var out model.CustomerOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDateRange(ctx context.Context, obj any) (model.DateRange, error) {
+	var it model.DateRange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = graphql.OmittableOf(data)
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDateRange unmarshals raw into the DateRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDateRange(ctx context.Context, raw any) (model.DateRange, error) {
+	var out model.DateRange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DateRange", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, obj any) (service.DeclarationInput, error) {
 	var it service.DeclarationInput
 	if obj == nil {
@@ -15854,6 +16324,129 @@ func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context
 func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (service.LogBreachCallInput, error) {
 	var out service.LogBreachCallInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogBreachCallInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
+	var it model.PersonFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "city", "postalCode", "birthDate", "maritalStatus"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = graphql.OmittableOf(data)
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = graphql.OmittableOf(data)
+		case "birthDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthDate = graphql.OmittableOf(data)
+		case "maritalStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maritalStatus"))
+			data, err := ec.unmarshalOMaritalStatus2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaritalStatus = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPersonFilter unmarshals raw into the PersonFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPersonFilter(ctx context.Context, raw any) (model.PersonFilter, error) {
+	var out model.PersonFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPersonOrder(ctx context.Context, obj any) (model.PersonOrder, error) {
+	var it model.PersonOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPersonOrder unmarshals raw into the PersonOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPersonOrder(ctx context.Context, raw any) (model.PersonOrder, error) {
+	var out model.PersonOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonOrder", raw, &out)
 	return out, err
 }
 
@@ -16295,6 +16888,55 @@ func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context
 func UnmarshalSubmitInquiryInput(ctx context.Context, raw any) (service.SubmitInquiryInput, error) {
 	var out service.SubmitInquiryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitInquiryInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTextFilter(ctx context.Context, obj any) (model.TextFilter, error) {
+	var it model.TextFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"startsWith", "contains"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "startsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsWith"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsWith = graphql.OmittableOf(data)
+		case "contains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contains = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTextFilter unmarshals raw into the TextFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTextFilter(ctx context.Context, raw any) (model.TextFilter, error) {
+	var out model.TextFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TextFilter", raw, &out)
 	return out, err
 }
 
@@ -17899,13 +18541,19 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 		case "edges":
 			out.Values[i] = ec._CustomerConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._CustomerConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CustomerConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18815,13 +19463,19 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._PersonConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PersonConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PersonConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20212,6 +20866,16 @@ func (ec *executionContext) marshalNCustomerEdge2ᚖgithubᚗcomᚋwvsoftᚋpriv
 	return ec._CustomerEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCustomerOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrderField(ctx context.Context, v any) (model.CustomerOrderField, error) {
+	var res model.CustomerOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrderField(ctx context.Context, sel ast.SelectionSet, v model.CustomerOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNDataCategory2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -20447,6 +21111,20 @@ func (ec *executionContext) unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoft�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNMaritalStatus2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMaritalStatus2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "MaritalStatus!")
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐNode(ctx context.Context, sel ast.SelectionSet, v []wvsoft.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20503,6 +21181,16 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivac
 		return graphql.Null
 	}
 	return ec._PersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrderField(ctx context.Context, v any) (model.PersonOrderField, error) {
+	var res model.PersonOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrderField(ctx context.Context, sel ast.SelectionSet, v model.PersonOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
@@ -21235,6 +21923,22 @@ func (ec *executionContext) marshalOCustomer2ᚖgithubᚗcomᚋwvsoftᚋprivacy�
 	return ec._Customer(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOCustomerFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerFilter(ctx context.Context, v any) (*model.CustomerFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCustomerFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCustomerOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrder(ctx context.Context, v any) (*model.CustomerOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCustomerOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalODataCategory2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -21356,6 +22060,14 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalDate(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx context.Context, v any) (*model.DateRange, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDateRange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
@@ -21552,6 +22264,42 @@ func (ec *executionContext) marshalOMailPurpose2string(ctx context.Context, sel 
 	return res
 }
 
+func (ec *executionContext) unmarshalOMaritalStatus2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMaritalStatus2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMaritalStatus2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMaritalStatus2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOMaritalStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -21575,6 +22323,22 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋwvsoftᚋprivacyᚋinter
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OrderDirection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, sel ast.SelectionSet, v *model.OrderDirection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOOutboxMessage2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.OutboxMessage) graphql.Marshaler {
@@ -21638,6 +22402,22 @@ func (ec *executionContext) marshalOPersonConnection2ᚖgithubᚗcomᚋwvsoftᚋ
 		return graphql.Null
 	}
 	return ec._PersonConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonFilter(ctx context.Context, v any) (*model.PersonFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPersonFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrder(ctx context.Context, v any) (*model.PersonOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPersonOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingRecords(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingRecords) graphql.Marshaler {
@@ -21882,6 +22662,14 @@ func (ec *executionContext) marshalOSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋpri
 		return graphql.Null
 	}
 	return ec._SupportNotice(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx context.Context, v any) (*model.TextFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTextFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

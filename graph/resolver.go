@@ -48,17 +48,17 @@ func (r *Resolver) retention() wvsoft.RetentionPolicy {
 }
 
 // persons returns a page of one customer's data space.
-func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, first *int, after *string) (*model.PersonConnection, error) {
-	p, err := r.pageArgs(first, after)
+func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, a connectionArgs, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
+	p, err := r.personQuery(a, filter, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.authorized.Persons(ctx, tenant, p)
+	rows, w, err := r.authorized.Persons(ctx, tenant, p)
 	if err != nil {
 		return nil, err
 	}
 	noteRecords(ctx, wvsoft.KindPerson, rows, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
-	return personConnection(rows, hasNext), nil
+	return personConnection(rows, w, p, tenant), nil
 }
 
 // lookup finds objects by global id, in the order given; what the caller may not see is nil,

@@ -148,8 +148,8 @@ func (r *customerResolver) APIKeys(ctx context.Context, obj *wvsoft.Customer) ([
 	return r.authorized.APIKeysOf(ctx, obj.TenantID)
 }
 
-func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string) (*model.PersonConnection, error) {
-	return r.persons(ctx, obj.TenantID, first, after)
+func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
+	return r.persons(ctx, obj.TenantID, connectionArgs{first, last, after, before}, filter, orderBy)
 }
 
 func (r *customerResolver) SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error) {
@@ -190,6 +190,10 @@ func (r *customerResolver) Consent(ctx context.Context, obj *wvsoft.Customer) (*
 
 func (r *customerResolver) DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error) {
 	return r.authorized.Requests(ctx, obj.TenantID)
+}
+
+func (r *customerConnectionResolver) TotalCount(ctx context.Context, obj *model.CustomerConnection) (int, error) {
+	return r.authorized.CountCustomers(ctx, obj.Where)
 }
 
 func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error) {
@@ -336,6 +340,10 @@ func (r *personResolver) Customer(ctx context.Context, obj *wvsoft.Person) (*wvs
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
 
+func (r *personConnectionResolver) TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error) {
+	return r.authorized.CountPersons(ctx, obj.TenantID, obj.Where)
+}
+
 func (r *processorResolver) DeclarationDate(ctx context.Context, obj *wvsoft.Processor) (*time.Time, error) {
 	return &obj.DeclarationDate, nil
 }
@@ -436,12 +444,12 @@ func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) 
 	return r.authorized.Outbox(ctx, status, n)
 }
 
-func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
-	p, err := r.pageArgs(first, after)
+func (r *queryResolver) Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*model.CustomerConnection, error) {
+	p, err := r.customerQuery(connectionArgs{first, last, after, before}, filter, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.authorized.Customers(ctx, p)
+	rows, w, err := r.authorized.Customers(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -451,15 +459,15 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 			return nil, err
 		}
 	}
-	return customerConnection(rows, hasNext), nil
+	return customerConnection(rows, w, p), nil
 }
 
-func (r *queryResolver) Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error) {
+func (r *queryResolver) Persons(ctx context.Context, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
 	tenant, err := service.CustomerArg(ctx, "customerId", customerID)
 	if err != nil {
 		return nil, err
 	}
-	return r.persons(ctx, tenant, first, after)
+	return r.persons(ctx, tenant, connectionArgs{first, last, after, before}, filter, orderBy)
 }
 
 func (r *staffMemberResolver) Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error) {
@@ -521,6 +529,10 @@ func (r *Resolver) ContactPerson() ContactPersonResolver { return &contactPerson
 
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 
+func (r *Resolver) CustomerConnection() CustomerConnectionResolver {
+	return &customerConnectionResolver{r}
+}
+
 func (r *Resolver) DataSubjectRequest() DataSubjectRequestResolver {
 	return &dataSubjectRequestResolver{r}
 }
@@ -530,6 +542,8 @@ func (r *Resolver) HistoryEntry() HistoryEntryResolver { return &historyEntryRes
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
+
+func (r *Resolver) PersonConnection() PersonConnectionResolver { return &personConnectionResolver{r} }
 
 func (r *Resolver) Processor() ProcessorResolver { return &processorResolver{r} }
 
@@ -557,10 +571,12 @@ type (
 	consentEventResolver       struct{ *Resolver }
 	contactPersonResolver      struct{ *Resolver }
 	customerResolver           struct{ *Resolver }
+	customerConnectionResolver struct{ *Resolver }
 	dataSubjectRequestResolver struct{ *Resolver }
 	historyEntryResolver       struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }
 	personResolver             struct{ *Resolver }
+	personConnectionResolver   struct{ *Resolver }
 	processorResolver          struct{ *Resolver }
 	purgeRunResolver           struct{ *Resolver }
 	queryResolver              struct{ *Resolver }

@@ -434,7 +434,7 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 	} else {
 		page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
 		for {
-			customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
+			customers, w, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
 			if err != nil {
 				return err
 			}
@@ -443,7 +443,7 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 					return err
 				}
 			}
-			if !more {
+			if !w.HasNext {
 				break
 			}
 			page.After = customers[len(customers)-1].TenantID

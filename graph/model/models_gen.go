@@ -3,8 +3,13 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -76,20 +81,42 @@ type AccessScope struct {
 	Write bool `json:"write"`
 }
 
-// A page of customers.
-type CustomerConnection struct {
-	// The customers of this page, each with its cursor.
-	Edges []*CustomerEdge `json:"edges"`
-	// Paging information.
-	PageInfo *PageInfo `json:"pageInfo"`
-}
-
 // A customer with its cursor.
 type CustomerEdge struct {
 	// The cursor of this customer.
 	Cursor string `json:"cursor"`
 	// The customer.
 	Node *wvsoft.Customer `json:"node,omitempty"`
+}
+
+// Which customers a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every customer the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked.
+type CustomerFilter struct {
+	// On the company name.
+	Name graphql.Omittable[*TextFilter] `json:"name,omitempty"`
+	// On the city.
+	City graphql.Omittable[*TextFilter] `json:"city,omitempty"`
+	// On the postal code.
+	PostalCode graphql.Omittable[*TextFilter] `json:"postalCode,omitempty"`
+	// On the day the relationship started.
+	RelationshipStart graphql.Omittable[*DateRange] `json:"relationshipStart,omitempty"`
+	// On the day the relationship ended; customers whose relationship lasts are in no range.
+	RelationshipEnd graphql.Omittable[*DateRange] `json:"relationshipEnd,omitempty"`
+}
+
+// The order of a list of customers; ties are ordered by registration. Ordering on a field is reading it, decided like a filter.
+type CustomerOrder struct {
+	// The field.
+	Field CustomerOrderField `json:"field"`
+	// The direction, ASC by default.
+	Direction graphql.Omittable[*OrderDirection] `json:"direction,omitempty"`
+}
+
+// A range of dates. Both ends are optional and both are included; rows without a date are not in any range.
+type DateRange struct {
+	// The first day of the range.
+	From graphql.Omittable[*time.Time] `json:"from,omitempty"`
+	// The last day of the range.
+	To graphql.Omittable[*time.Time] `json:"to,omitempty"`
 }
 
 // The entry points for writing. Every mutation runs in one transaction.
@@ -100,20 +127,12 @@ type Mutation struct {
 type PageInfo struct {
 	// Whether a next page exists after `endCursor`.
 	HasNextPage bool `json:"hasNextPage"`
-	// Whether a page exists before `startCursor`. Always false: paging goes forward only.
+	// Whether a page exists before `startCursor`, among the rows that meet the same filter.
 	HasPreviousPage bool `json:"hasPreviousPage"`
-	// The cursor of the first edge of this page, if any.
+	// The cursor of the first edge of this page, if any; pass it as `before` to get the previous page.
 	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor of the last edge of this page; pass it as `after` to get the next page.
 	EndCursor *string `json:"endCursor,omitempty"`
-}
-
-// A page of persons.
-type PersonConnection struct {
-	// The persons of this page, each with its cursor.
-	Edges []*PersonEdge `json:"edges"`
-	// Paging information.
-	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // A person with its cursor.
@@ -122,6 +141,28 @@ type PersonEdge struct {
 	Cursor string `json:"cursor"`
 	// The person.
 	Node *wvsoft.Person `json:"node,omitempty"`
+}
+
+// Which persons a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every person the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked. Encrypted fields (bsn, medicalNotes) cannot be filtered on.
+type PersonFilter struct {
+	// On the full name.
+	Name graphql.Omittable[*TextFilter] `json:"name,omitempty"`
+	// On the city.
+	City graphql.Omittable[*TextFilter] `json:"city,omitempty"`
+	// On the postal code.
+	PostalCode graphql.Omittable[*TextFilter] `json:"postalCode,omitempty"`
+	// On the date of birth.
+	BirthDate graphql.Omittable[*DateRange] `json:"birthDate,omitempty"`
+	// On the marital status: one of these (1 to 5 values).
+	MaritalStatus graphql.Omittable[[]string] `json:"maritalStatus,omitempty"`
+}
+
+// The order of a list of persons; ties are ordered by registration. Ordering on a field is reading it, decided like a filter.
+type PersonOrder struct {
+	// The field.
+	Field PersonOrderField `json:"field"`
+	// The direction, ASC by default.
+	Direction graphql.Omittable[*OrderDirection] `json:"direction,omitempty"`
 }
 
 // One processing activity.
@@ -166,4 +207,204 @@ type ProcessingRecords struct {
 
 // The entry points for reading.
 type Query struct {
+}
+
+// A condition on a text field. It ignores case and accents (`jose` finds `José`) and, in postal codes, spaces (`1234ab` finds `1234 AB`). Give one of the two.
+type TextFilter struct {
+	// Values that start with this text, 1 to 100 characters.
+	StartsWith graphql.Omittable[*string] `json:"startsWith,omitempty"`
+	// Values that contain this text, 3 to 100 characters.
+	Contains graphql.Omittable[*string] `json:"contains,omitempty"`
+}
+
+// The fields customers can be ordered on.
+type CustomerOrderField string
+
+const (
+	// The order of registration (the default).
+	CustomerOrderFieldCreatedAt CustomerOrderField = "CREATED_AT"
+	// The company name, ignoring case and accents.
+	CustomerOrderFieldName CustomerOrderField = "NAME"
+	// The city, ignoring case and accents.
+	CustomerOrderFieldCity CustomerOrderField = "CITY"
+	// The postal code.
+	CustomerOrderFieldPostalCode CustomerOrderField = "POSTAL_CODE"
+	// The day the relationship started.
+	CustomerOrderFieldRelationshipStart CustomerOrderField = "RELATIONSHIP_START"
+)
+
+var AllCustomerOrderField = []CustomerOrderField{
+	CustomerOrderFieldCreatedAt,
+	CustomerOrderFieldName,
+	CustomerOrderFieldCity,
+	CustomerOrderFieldPostalCode,
+	CustomerOrderFieldRelationshipStart,
+}
+
+func (e CustomerOrderField) IsValid() bool {
+	switch e {
+	case CustomerOrderFieldCreatedAt, CustomerOrderFieldName, CustomerOrderFieldCity, CustomerOrderFieldPostalCode, CustomerOrderFieldRelationshipStart:
+		return true
+	}
+	return false
+}
+
+func (e CustomerOrderField) String() string {
+	return string(e)
+}
+
+func (e *CustomerOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CustomerOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CustomerOrderField", str)
+	}
+	return nil
+}
+
+func (e CustomerOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CustomerOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CustomerOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The direction of an order.
+type OrderDirection string
+
+const (
+	// Smallest first; rows without a value come first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest first; rows without a value come last.
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The fields persons can be ordered on.
+type PersonOrderField string
+
+const (
+	// The order of registration (the default).
+	PersonOrderFieldCreatedAt PersonOrderField = "CREATED_AT"
+	// The full name, ignoring case and accents.
+	PersonOrderFieldName PersonOrderField = "NAME"
+	// The city, ignoring case and accents.
+	PersonOrderFieldCity PersonOrderField = "CITY"
+	// The postal code.
+	PersonOrderFieldPostalCode PersonOrderField = "POSTAL_CODE"
+	// The date of birth.
+	PersonOrderFieldBirthDate PersonOrderField = "BIRTH_DATE"
+)
+
+var AllPersonOrderField = []PersonOrderField{
+	PersonOrderFieldCreatedAt,
+	PersonOrderFieldName,
+	PersonOrderFieldCity,
+	PersonOrderFieldPostalCode,
+	PersonOrderFieldBirthDate,
+}
+
+func (e PersonOrderField) IsValid() bool {
+	switch e {
+	case PersonOrderFieldCreatedAt, PersonOrderFieldName, PersonOrderFieldCity, PersonOrderFieldPostalCode, PersonOrderFieldBirthDate:
+		return true
+	}
+	return false
+}
+
+func (e PersonOrderField) String() string {
+	return string(e)
+}
+
+func (e *PersonOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PersonOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PersonOrderField", str)
+	}
+	return nil
+}
+
+func (e PersonOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PersonOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PersonOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
