@@ -119,11 +119,11 @@ func processorsServing(processors []*wvsoft.Processor, typ string) map[string][]
 	return out
 }
 
-// export gathers everything held about the subject of an access request. What to export comes
+// Export gathers everything held about the subject of an access request (service.Exporter). What to export comes
 // from the schema: every field of the subject's type with an @personal category, so that a new
 // field with a category is exported without more code. The fields are read through the same
 // executor and authorization hook as any query, as the caller.
-func (r *Resolver) export(ctx context.Context, req *wvsoft.DataSubjectRequest, now time.Time) (*wvsoft.DataExport, error) {
+func (r *Resolver) Export(ctx context.Context, req *wvsoft.DataSubjectRequest, now time.Time) (*wvsoft.DataExport, error) {
 	typeName, id := req.SubjectType, req.SubjectID
 	es := NewExecutableSchema(Config{Resolvers: r})
 	def := es.Schema().Types[typeName]

@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/wvsoft/privacy/graph/model"
 	"github.com/wvsoft/privacy/graph/scalar"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -40,10 +41,12 @@ type ResolverRoot interface {
 	ConsentEvent() ConsentEventResolver
 	ContactPerson() ContactPersonResolver
 	Customer() CustomerResolver
+	CustomerConnection() CustomerConnectionResolver
 	DataSubjectRequest() DataSubjectRequestResolver
 	HistoryEntry() HistoryEntryResolver
 	Mutation() MutationResolver
 	Person() PersonResolver
+	PersonConnection() PersonConnectionResolver
 	Processor() ProcessorResolver
 	PurgeRun() PurgeRunResolver
 	Query() QueryResolver
@@ -219,7 +222,7 @@ type ComplexityRoot struct {
 		Iban                      func(childComplexity int) int
 		KvkNumber                 func(childComplexity int) int
 		Name                      func(childComplexity int) int
-		Persons                   func(childComplexity int, first *int, after *string) int
+		Persons                   func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) int
 		Phone                     func(childComplexity int) int
 		PostalCode                func(childComplexity int) int
 		RelationshipEnd           func(childComplexity int) int
@@ -231,8 +234,9 @@ type ComplexityRoot struct {
 	}
 
 	CustomerConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	CustomerEdge struct {
@@ -294,36 +298,36 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AnswerInquiry                    func(childComplexity int, input model.AnswerInquiryInput) int
-		ApproveSupportAccess             func(childComplexity int, input model.ApproveSupportAccessInput) int
-		CreateAPIKey                     func(childComplexity int, input model.CreateAPIKeyInput) int
-		CreateContactPerson              func(childComplexity int, input model.CreateContactPersonInput) int
-		CreateCustomer                   func(childComplexity int, input model.CreateCustomerInput) int
-		CreatePerson                     func(childComplexity int, input model.CreatePersonInput) int
-		CreateUser                       func(childComplexity int, input model.CreateUserInput) int
+		AnswerInquiry                    func(childComplexity int, input service.AnswerInquiryInput) int
+		ApproveSupportAccess             func(childComplexity int, input service.ApproveSupportAccessInput) int
+		CreateAPIKey                     func(childComplexity int, input service.CreateAPIKeyInput) int
+		CreateContactPerson              func(childComplexity int, input service.CreateContactPersonInput) int
+		CreateCustomer                   func(childComplexity int, input service.CreateCustomerInput) int
+		CreatePerson                     func(childComplexity int, input service.CreatePersonInput) int
+		CreateUser                       func(childComplexity int, input service.CreateUserInput) int
 		DeleteContactPerson              func(childComplexity int, id string) int
 		DeletePerson                     func(childComplexity int, id string) int
 		DeleteUser                       func(childComplexity int, id string) int
 		DenySupportAccess                func(childComplexity int, id string) int
 		ExecuteDataSubjectRequest        func(childComplexity int, id string) int
-		GiveConsent                      func(childComplexity int, input model.ConsentInput) int
-		LogBreachCall                    func(childComplexity int, input model.LogBreachCallInput) int
-		PublishSupportNotice             func(childComplexity int, input model.PublishSupportNoticeInput) int
-		RecordBreach                     func(childComplexity int, input model.RecordBreachInput) int
-		RecordConfidentialityDeclaration func(childComplexity int, input model.DeclarationInput) int
-		RegisterDataSubjectRequest       func(childComplexity int, input model.RegisterDataSubjectRequestInput) int
-		RegisterProcessor                func(childComplexity int, input model.ProcessorInput) int
-		ReportBreachToAuthority          func(childComplexity int, input model.ReportBreachInput) int
-		RequestSupportAccess             func(childComplexity int, input model.RequestSupportAccessInput) int
+		GiveConsent                      func(childComplexity int, input service.ConsentInput) int
+		LogBreachCall                    func(childComplexity int, input service.LogBreachCallInput) int
+		PublishSupportNotice             func(childComplexity int, input service.PublishSupportNoticeInput) int
+		RecordBreach                     func(childComplexity int, input service.RecordBreachInput) int
+		RecordConfidentialityDeclaration func(childComplexity int, input service.DeclarationInput) int
+		RegisterDataSubjectRequest       func(childComplexity int, input service.RegisterDataSubjectRequestInput) int
+		RegisterProcessor                func(childComplexity int, input service.ProcessorInput) int
+		ReportBreachToAuthority          func(childComplexity int, input service.ReportBreachInput) int
+		RequestSupportAccess             func(childComplexity int, input service.RequestSupportAccessInput) int
 		RevokeAPIKey                     func(childComplexity int, id string) int
 		RevokeSupportAccess              func(childComplexity int, id string) int
 		RunPurge                         func(childComplexity int, dryRun bool) int
-		SubmitInquiry                    func(childComplexity int, input model.SubmitInquiryInput) int
-		UpdateContactPerson              func(childComplexity int, input model.UpdateContactPersonInput) int
-		UpdateCustomer                   func(childComplexity int, input model.UpdateCustomerInput) int
-		UpdatePerson                     func(childComplexity int, input model.UpdatePersonInput) int
-		UpdateUser                       func(childComplexity int, input model.UpdateUserInput) int
-		WithdrawConsent                  func(childComplexity int, input model.ConsentInput) int
+		SubmitInquiry                    func(childComplexity int, input service.SubmitInquiryInput) int
+		UpdateContactPerson              func(childComplexity int, input service.UpdateContactPersonInput) int
+		UpdateCustomer                   func(childComplexity int, input service.UpdateCustomerInput) int
+		UpdatePerson                     func(childComplexity int, input service.UpdatePersonInput) int
+		UpdateUser                       func(childComplexity int, input service.UpdateUserInput) int
+		WithdrawConsent                  func(childComplexity int, input service.ConsentInput) int
 	}
 
 	OutboxMessage struct {
@@ -366,8 +370,9 @@ type ComplexityRoot struct {
 	}
 
 	PersonConnection struct {
-		Edges    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	PersonEdge struct {
@@ -414,7 +419,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Breaches                 func(childComplexity int) int
 		BreachesNotFullyInformed func(childComplexity int) int
-		Customers                func(childComplexity int, first *int, after *string) int
+		Customers                func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) int
 		History                  func(childComplexity int, objectID string) int
 		Inquiries                func(childComplexity int) int
 		InquiryCounts            func(childComplexity int) int
@@ -423,7 +428,7 @@ type ComplexityRoot struct {
 		Node                     func(childComplexity int, id string) int
 		Nodes                    func(childComplexity int, ids []string) int
 		Outbox                   func(childComplexity int, status *string, first *int) int
-		Persons                  func(childComplexity int, customerID *string, first *int, after *string) int
+		Persons                  func(childComplexity int, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) int
 		Processors               func(childComplexity int) int
 		PurgeRuns                func(childComplexity int) int
 		RecordsOfProcessing      func(childComplexity int) int
@@ -546,7 +551,7 @@ type CustomerResolver interface {
 	ContactPersons(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.ContactPerson, error)
 	Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error)
 	APIKeys(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.APIKey, error)
-	Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string) (*model.PersonConnection, error)
+	Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error)
 	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error)
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
 	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
@@ -558,6 +563,9 @@ type CustomerResolver interface {
 	Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error)
 	DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error)
 }
+type CustomerConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.CustomerConnection) (int, error)
+}
 type DataSubjectRequestResolver interface {
 	SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error)
 }
@@ -567,39 +575,42 @@ type HistoryEntryResolver interface {
 	Actor(ctx context.Context, obj *wvsoft.HistoryEntry) (*string, error)
 }
 type MutationResolver interface {
-	CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error)
-	UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*wvsoft.Customer, error)
-	CreateContactPerson(ctx context.Context, input model.CreateContactPersonInput) (*wvsoft.ContactPerson, error)
-	UpdateContactPerson(ctx context.Context, input model.UpdateContactPersonInput) (*wvsoft.ContactPerson, error)
+	CreateCustomer(ctx context.Context, input service.CreateCustomerInput) (*wvsoft.Customer, error)
+	UpdateCustomer(ctx context.Context, input service.UpdateCustomerInput) (*wvsoft.Customer, error)
+	CreateContactPerson(ctx context.Context, input service.CreateContactPersonInput) (*wvsoft.ContactPerson, error)
+	UpdateContactPerson(ctx context.Context, input service.UpdateContactPersonInput) (*wvsoft.ContactPerson, error)
 	DeleteContactPerson(ctx context.Context, id string) (*string, error)
-	CreateUser(ctx context.Context, input model.CreateUserInput) (*wvsoft.User, error)
-	UpdateUser(ctx context.Context, input model.UpdateUserInput) (*wvsoft.User, error)
+	CreateUser(ctx context.Context, input service.CreateUserInput) (*wvsoft.User, error)
+	UpdateUser(ctx context.Context, input service.UpdateUserInput) (*wvsoft.User, error)
 	DeleteUser(ctx context.Context, id string) (*string, error)
-	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
+	CreateAPIKey(ctx context.Context, input service.CreateAPIKeyInput) (*service.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*wvsoft.APIKey, error)
-	CreatePerson(ctx context.Context, input model.CreatePersonInput) (*wvsoft.Person, error)
-	UpdatePerson(ctx context.Context, input model.UpdatePersonInput) (*wvsoft.Person, error)
+	CreatePerson(ctx context.Context, input service.CreatePersonInput) (*wvsoft.Person, error)
+	UpdatePerson(ctx context.Context, input service.UpdatePersonInput) (*wvsoft.Person, error)
 	DeletePerson(ctx context.Context, id string) (*string, error)
-	RequestSupportAccess(ctx context.Context, input model.RequestSupportAccessInput) (*wvsoft.AccessGrant, error)
-	ApproveSupportAccess(ctx context.Context, input model.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
+	RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.AccessGrant, error)
+	ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
 	DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
 	RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
-	RecordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error)
-	LogBreachCall(ctx context.Context, input model.LogBreachCallInput) (*wvsoft.BreachNotification, error)
-	ReportBreachToAuthority(ctx context.Context, input model.ReportBreachInput) (*wvsoft.BreachNotification, error)
-	SubmitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error)
-	AnswerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error)
-	PublishSupportNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error)
-	GiveConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error)
-	WithdrawConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error)
-	RegisterDataSubjectRequest(ctx context.Context, input model.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error)
+	RecordBreach(ctx context.Context, input service.RecordBreachInput) (*wvsoft.Breach, error)
+	LogBreachCall(ctx context.Context, input service.LogBreachCallInput) (*wvsoft.BreachNotification, error)
+	ReportBreachToAuthority(ctx context.Context, input service.ReportBreachInput) (*wvsoft.BreachNotification, error)
+	SubmitInquiry(ctx context.Context, input service.SubmitInquiryInput) (*service.InquiryReceipt, error)
+	AnswerInquiry(ctx context.Context, input service.AnswerInquiryInput) (*bool, error)
+	PublishSupportNotice(ctx context.Context, input service.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error)
+	GiveConsent(ctx context.Context, input service.ConsentInput) (*wvsoft.Consent, error)
+	WithdrawConsent(ctx context.Context, input service.ConsentInput) (*wvsoft.Consent, error)
+	RegisterDataSubjectRequest(ctx context.Context, input service.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error)
 	ExecuteDataSubjectRequest(ctx context.Context, id string) (*wvsoft.DataSubjectRequest, error)
-	RecordConfidentialityDeclaration(ctx context.Context, input model.DeclarationInput) (*wvsoft.StaffMember, error)
-	RegisterProcessor(ctx context.Context, input model.ProcessorInput) (*wvsoft.Processor, error)
+	RecordConfidentialityDeclaration(ctx context.Context, input service.DeclarationInput) (*wvsoft.StaffMember, error)
+	RegisterProcessor(ctx context.Context, input service.ProcessorInput) (*wvsoft.Processor, error)
 	RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error)
 }
 type PersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error)
+}
+type PersonConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error)
 }
 type ProcessorResolver interface {
 	DeclarationDate(ctx context.Context, obj *wvsoft.Processor) (*time.Time, error)
@@ -624,8 +635,8 @@ type QueryResolver interface {
 	RecordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error)
 	PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error)
 	Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error)
-	Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error)
-	Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error)
+	Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*model.CustomerConnection, error)
+	Persons(ctx context.Context, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error)
 }
 type StaffMemberResolver interface {
 	Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error)
@@ -1367,7 +1378,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Customer.Persons(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Customer.Persons(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.PersonFilter), args["orderBy"].(*model.PersonOrder)), true
 	case "Customer.phone":
 		if e.ComplexityRoot.Customer.Phone == nil {
 			break
@@ -1429,6 +1440,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CustomerConnection.PageInfo(childComplexity), true
+	case "CustomerConnection.totalCount":
+		if e.ComplexityRoot.CustomerConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerConnection.TotalCount(childComplexity), true
 
 	case "CustomerEdge.cursor":
 		if e.ComplexityRoot.CustomerEdge.Cursor == nil {
@@ -1652,7 +1669,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AnswerInquiry(childComplexity, args["input"].(model.AnswerInquiryInput)), true
+		return e.ComplexityRoot.Mutation.AnswerInquiry(childComplexity, args["input"].(service.AnswerInquiryInput)), true
 	case "Mutation.approveSupportAccess":
 		if e.ComplexityRoot.Mutation.ApproveSupportAccess == nil {
 			break
@@ -1663,7 +1680,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ApproveSupportAccess(childComplexity, args["input"].(model.ApproveSupportAccessInput)), true
+		return e.ComplexityRoot.Mutation.ApproveSupportAccess(childComplexity, args["input"].(service.ApproveSupportAccessInput)), true
 	case "Mutation.createApiKey":
 		if e.ComplexityRoot.Mutation.CreateAPIKey == nil {
 			break
@@ -1674,7 +1691,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(service.CreateAPIKeyInput)), true
 	case "Mutation.createContactPerson":
 		if e.ComplexityRoot.Mutation.CreateContactPerson == nil {
 			break
@@ -1685,7 +1702,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateContactPerson(childComplexity, args["input"].(model.CreateContactPersonInput)), true
+		return e.ComplexityRoot.Mutation.CreateContactPerson(childComplexity, args["input"].(service.CreateContactPersonInput)), true
 	case "Mutation.createCustomer":
 		if e.ComplexityRoot.Mutation.CreateCustomer == nil {
 			break
@@ -1696,7 +1713,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(model.CreateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.CreateCustomer(childComplexity, args["input"].(service.CreateCustomerInput)), true
 	case "Mutation.createPerson":
 		if e.ComplexityRoot.Mutation.CreatePerson == nil {
 			break
@@ -1707,7 +1724,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreatePerson(childComplexity, args["input"].(model.CreatePersonInput)), true
+		return e.ComplexityRoot.Mutation.CreatePerson(childComplexity, args["input"].(service.CreatePersonInput)), true
 	case "Mutation.createUser":
 		if e.ComplexityRoot.Mutation.CreateUser == nil {
 			break
@@ -1718,7 +1735,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(model.CreateUserInput)), true
+		return e.ComplexityRoot.Mutation.CreateUser(childComplexity, args["input"].(service.CreateUserInput)), true
 	case "Mutation.deleteContactPerson":
 		if e.ComplexityRoot.Mutation.DeleteContactPerson == nil {
 			break
@@ -1784,7 +1801,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.GiveConsent(childComplexity, args["input"].(model.ConsentInput)), true
+		return e.ComplexityRoot.Mutation.GiveConsent(childComplexity, args["input"].(service.ConsentInput)), true
 	case "Mutation.logBreachCall":
 		if e.ComplexityRoot.Mutation.LogBreachCall == nil {
 			break
@@ -1795,7 +1812,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.LogBreachCall(childComplexity, args["input"].(model.LogBreachCallInput)), true
+		return e.ComplexityRoot.Mutation.LogBreachCall(childComplexity, args["input"].(service.LogBreachCallInput)), true
 	case "Mutation.publishSupportNotice":
 		if e.ComplexityRoot.Mutation.PublishSupportNotice == nil {
 			break
@@ -1806,7 +1823,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.PublishSupportNotice(childComplexity, args["input"].(model.PublishSupportNoticeInput)), true
+		return e.ComplexityRoot.Mutation.PublishSupportNotice(childComplexity, args["input"].(service.PublishSupportNoticeInput)), true
 	case "Mutation.recordBreach":
 		if e.ComplexityRoot.Mutation.RecordBreach == nil {
 			break
@@ -1817,7 +1834,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordBreach(childComplexity, args["input"].(model.RecordBreachInput)), true
+		return e.ComplexityRoot.Mutation.RecordBreach(childComplexity, args["input"].(service.RecordBreachInput)), true
 	case "Mutation.recordConfidentialityDeclaration":
 		if e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration == nil {
 			break
@@ -1828,7 +1845,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration(childComplexity, args["input"].(model.DeclarationInput)), true
+		return e.ComplexityRoot.Mutation.RecordConfidentialityDeclaration(childComplexity, args["input"].(service.DeclarationInput)), true
 	case "Mutation.registerDataSubjectRequest":
 		if e.ComplexityRoot.Mutation.RegisterDataSubjectRequest == nil {
 			break
@@ -1839,7 +1856,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterDataSubjectRequest(childComplexity, args["input"].(model.RegisterDataSubjectRequestInput)), true
+		return e.ComplexityRoot.Mutation.RegisterDataSubjectRequest(childComplexity, args["input"].(service.RegisterDataSubjectRequestInput)), true
 	case "Mutation.registerProcessor":
 		if e.ComplexityRoot.Mutation.RegisterProcessor == nil {
 			break
@@ -1850,7 +1867,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RegisterProcessor(childComplexity, args["input"].(model.ProcessorInput)), true
+		return e.ComplexityRoot.Mutation.RegisterProcessor(childComplexity, args["input"].(service.ProcessorInput)), true
 	case "Mutation.reportBreachToAuthority":
 		if e.ComplexityRoot.Mutation.ReportBreachToAuthority == nil {
 			break
@@ -1861,7 +1878,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ReportBreachToAuthority(childComplexity, args["input"].(model.ReportBreachInput)), true
+		return e.ComplexityRoot.Mutation.ReportBreachToAuthority(childComplexity, args["input"].(service.ReportBreachInput)), true
 	case "Mutation.requestSupportAccess":
 		if e.ComplexityRoot.Mutation.RequestSupportAccess == nil {
 			break
@@ -1872,7 +1889,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.RequestSupportAccess(childComplexity, args["input"].(model.RequestSupportAccessInput)), true
+		return e.ComplexityRoot.Mutation.RequestSupportAccess(childComplexity, args["input"].(service.RequestSupportAccessInput)), true
 	case "Mutation.revokeApiKey":
 		if e.ComplexityRoot.Mutation.RevokeAPIKey == nil {
 			break
@@ -1916,7 +1933,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SubmitInquiry(childComplexity, args["input"].(model.SubmitInquiryInput)), true
+		return e.ComplexityRoot.Mutation.SubmitInquiry(childComplexity, args["input"].(service.SubmitInquiryInput)), true
 	case "Mutation.updateContactPerson":
 		if e.ComplexityRoot.Mutation.UpdateContactPerson == nil {
 			break
@@ -1927,7 +1944,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateContactPerson(childComplexity, args["input"].(model.UpdateContactPersonInput)), true
+		return e.ComplexityRoot.Mutation.UpdateContactPerson(childComplexity, args["input"].(service.UpdateContactPersonInput)), true
 	case "Mutation.updateCustomer":
 		if e.ComplexityRoot.Mutation.UpdateCustomer == nil {
 			break
@@ -1938,7 +1955,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(model.UpdateCustomerInput)), true
+		return e.ComplexityRoot.Mutation.UpdateCustomer(childComplexity, args["input"].(service.UpdateCustomerInput)), true
 	case "Mutation.updatePerson":
 		if e.ComplexityRoot.Mutation.UpdatePerson == nil {
 			break
@@ -1949,7 +1966,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(model.UpdatePersonInput)), true
+		return e.ComplexityRoot.Mutation.UpdatePerson(childComplexity, args["input"].(service.UpdatePersonInput)), true
 	case "Mutation.updateUser":
 		if e.ComplexityRoot.Mutation.UpdateUser == nil {
 			break
@@ -1960,7 +1977,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(model.UpdateUserInput)), true
+		return e.ComplexityRoot.Mutation.UpdateUser(childComplexity, args["input"].(service.UpdateUserInput)), true
 	case "Mutation.withdrawConsent":
 		if e.ComplexityRoot.Mutation.WithdrawConsent == nil {
 			break
@@ -1971,7 +1988,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["input"].(model.ConsentInput)), true
+		return e.ComplexityRoot.Mutation.WithdrawConsent(childComplexity, args["input"].(service.ConsentInput)), true
 
 	case "OutboxMessage.attempts":
 		if e.ComplexityRoot.OutboxMessage.Attempts == nil {
@@ -2168,6 +2185,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PersonConnection.PageInfo(childComplexity), true
+	case "PersonConnection.totalCount":
+		if e.ComplexityRoot.PersonConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PersonConnection.TotalCount(childComplexity), true
 
 	case "PersonEdge.cursor":
 		if e.ComplexityRoot.PersonEdge.Cursor == nil {
@@ -2352,7 +2375,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Customers(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.CustomerFilter), args["orderBy"].(*model.CustomerOrder)), true
 	case "Query.history":
 		if e.ComplexityRoot.Query.History == nil {
 			break
@@ -2432,7 +2455,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Persons(childComplexity, args["customerId"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.PersonFilter), args["orderBy"].(*model.PersonOrder)), true
 	case "Query.processors":
 		if e.ComplexityRoot.Query.Processors == nil {
 			break
@@ -2740,8 +2763,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
 			graphql.NewInputUnmarshaler("CreatePersonInput", ec.unmarshalInputCreatePersonInput),
 			graphql.NewInputUnmarshaler("CreateUserInput", ec.unmarshalInputCreateUserInput),
+			graphql.NewInputUnmarshaler("CustomerFilter", ec.unmarshalInputCustomerFilter),
+			graphql.NewInputUnmarshaler("CustomerOrder", ec.unmarshalInputCustomerOrder),
+			graphql.NewInputUnmarshaler("DateRange", ec.unmarshalInputDateRange),
 			graphql.NewInputUnmarshaler("DeclarationInput", ec.unmarshalInputDeclarationInput),
 			graphql.NewInputUnmarshaler("LogBreachCallInput", ec.unmarshalInputLogBreachCallInput),
+			graphql.NewInputUnmarshaler("PersonFilter", ec.unmarshalInputPersonFilter),
+			graphql.NewInputUnmarshaler("PersonOrder", ec.unmarshalInputPersonOrder),
 			graphql.NewInputUnmarshaler("ProcessorInput", ec.unmarshalInputProcessorInput),
 			graphql.NewInputUnmarshaler("PublishSupportNoticeInput", ec.unmarshalInputPublishSupportNoticeInput),
 			graphql.NewInputUnmarshaler("RecordBreachInput", ec.unmarshalInputRecordBreachInput),
@@ -2749,6 +2777,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ReportBreachInput", ec.unmarshalInputReportBreachInput),
 			graphql.NewInputUnmarshaler("RequestSupportAccessInput", ec.unmarshalInputRequestSupportAccessInput),
 			graphql.NewInputUnmarshaler("SubmitInquiryInput", ec.unmarshalInputSubmitInquiryInput),
+			graphql.NewInputUnmarshaler("TextFilter", ec.unmarshalInputTextFilter),
 			graphql.NewInputUnmarshaler("UpdateContactPersonInput", ec.unmarshalInputUpdateContactPersonInput),
 			graphql.NewInputUnmarshaler("UpdateCustomerInput", ec.unmarshalInputUpdateCustomerInput),
 			graphql.NewInputUnmarshaler("UpdatePersonInput", ec.unmarshalInputUpdatePersonInput),
@@ -2907,12 +2936,108 @@ interface Node {
 type PageInfo {
   "Whether a next page exists after ` + "`" + `endCursor` + "`" + `."
   hasNextPage: Boolean!
-  "Whether a page exists before ` + "`" + `startCursor` + "`" + `. Always false: paging goes forward only."
+  "Whether a page exists before ` + "`" + `startCursor` + "`" + `, among the rows that meet the same filter."
   hasPreviousPage: Boolean!
-  "The cursor of the first edge of this page, if any."
+  "The cursor of the first edge of this page, if any; pass it as ` + "`" + `before` + "`" + ` to get the previous page."
   startCursor: String
   "The cursor of the last edge of this page; pass it as ` + "`" + `after` + "`" + ` to get the next page."
   endCursor: String
+}
+
+"A condition on a text field. It ignores case and accents (` + "`" + `jose` + "`" + ` finds ` + "`" + `José` + "`" + `) and, in postal codes, spaces (` + "`" + `1234ab` + "`" + ` finds ` + "`" + `1234 AB` + "`" + `). Give one of the two."
+input TextFilter {
+  "Values that start with this text, 1 to 100 characters."
+  startsWith: String
+  "Values that contain this text, 3 to 100 characters."
+  contains: String
+}
+
+"A range of dates. Both ends are optional and both are included; rows without a date are not in any range."
+input DateRange {
+  "The first day of the range."
+  from: Date
+  "The last day of the range."
+  to: Date
+}
+
+"The direction of an order."
+enum OrderDirection {
+  "Smallest first; rows without a value come first."
+  ASC
+  "Largest first; rows without a value come last."
+  DESC
+}
+
+"Which persons a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every person the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked. Encrypted fields (bsn, medicalNotes) cannot be filtered on."
+input PersonFilter {
+  "On the full name."
+  name: TextFilter
+  "On the city."
+  city: TextFilter
+  "On the postal code."
+  postalCode: TextFilter
+  "On the date of birth."
+  birthDate: DateRange
+  "On the marital status: one of these (1 to 5 values)."
+  maritalStatus: [MaritalStatus!]
+}
+
+"The fields persons can be ordered on."
+enum PersonOrderField {
+  "The order of registration (the default)."
+  CREATED_AT
+  "The full name, ignoring case and accents."
+  NAME
+  "The city, ignoring case and accents."
+  CITY
+  "The postal code."
+  POSTAL_CODE
+  "The date of birth."
+  BIRTH_DATE
+}
+
+"The order of a list of persons; ties are ordered by registration. Ordering on a field is reading it, decided like a filter."
+input PersonOrder {
+  "The field."
+  field: PersonOrderField!
+  "The direction, ASC by default."
+  direction: OrderDirection = ASC
+}
+
+"Which customers a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every customer the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked."
+input CustomerFilter {
+  "On the company name."
+  name: TextFilter
+  "On the city."
+  city: TextFilter
+  "On the postal code."
+  postalCode: TextFilter
+  "On the day the relationship started."
+  relationshipStart: DateRange
+  "On the day the relationship ended; customers whose relationship lasts are in no range."
+  relationshipEnd: DateRange
+}
+
+"The fields customers can be ordered on."
+enum CustomerOrderField {
+  "The order of registration (the default)."
+  CREATED_AT
+  "The company name, ignoring case and accents."
+  NAME
+  "The city, ignoring case and accents."
+  CITY
+  "The postal code."
+  POSTAL_CODE
+  "The day the relationship started."
+  RELATIONSHIP_START
+}
+
+"The order of a list of customers; ties are ordered by registration. Ordering on a field is reading it, decided like a filter."
+input CustomerOrder {
+  "The field."
+  field: CustomerOrderField!
+  "The direction, ASC by default."
+  direction: OrderDirection = ASC
 }
 
 "The entry points for reading."
@@ -2954,21 +3079,37 @@ type Query {
     "How many (1 to 500, default 50)."
     first: Int
   ): [OutboxMessage!]
-  "The customer register, ordered by creation. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
+  "The customer register, by registration unless ` + "`" + `orderBy` + "`" + ` says otherwise. Customer users and API keys see only their own customer; WvSoft staff see the register as far as their purpose allows."
   customers(
-    "The number of customers to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
+    "The number of customers to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
     first: Int
-    "Return customers after this cursor (an ` + "`" + `endCursor` + "`" + ` of an earlier page)."
+    "Return customers after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
     after: String
+    "The number of customers to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return customers before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only customers that meet these conditions."
+    filter: CustomerFilter
+    "The order; by registration when not given."
+    orderBy: CustomerOrder
   ): CustomerConnection!
-  "Persons in a customer's data space, ordered by creation."
+  "Persons in a customer's data space, by registration unless ` + "`" + `orderBy` + "`" + ` says otherwise."
   persons(
     "The customer whose data space to read; defaults to the caller's own customer."
     customerId: ID
-    "The number of persons to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
+    "The number of persons to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
     first: Int
-    "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` of an earlier page)."
+    "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
     after: String
+    "The number of persons to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return persons before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only persons that meet these conditions."
+    filter: PersonFilter
+    "The order; by registration when not given."
+    orderBy: PersonOrder
   ): PersonConnection!
 }
 
@@ -3050,10 +3191,18 @@ type Customer implements Node {
   apiKeys: [ApiKey!]
   "Persons in the customer's data space."
   persons(
-    "The number of persons to return: 1 to the maximum page size (500 unless the server is configured otherwise), default 50."
+    "The number of persons to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
     first: Int
-    "Return persons after this cursor."
+    "Return persons after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
     after: String
+    "The number of persons to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return persons before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only persons that meet these conditions."
+    filter: PersonFilter
+    "The order; by registration when not given."
+    orderBy: PersonOrder
   ): PersonConnection
   "Support-access requests and grants for this customer, newest first (the customer's admins)."
   supportAccessGrants: [SupportAccessGrant!]
@@ -3107,6 +3256,8 @@ type CustomerConnection {
   edges: [CustomerEdge!]!
   "Paging information."
   pageInfo: PageInfo!
+  "How many customers the list holds with its filter, on all pages: the rows the caller can page through, no more. Counting reads whether rows exist, and the policy decides it so."
+  totalCount: Int!
 }
 
 "A customer with its cursor."
@@ -3253,6 +3404,8 @@ type PersonConnection {
   edges: [PersonEdge!]!
   "Paging information."
   pageInfo: PageInfo!
+  "How many persons the list holds with its filter, on all pages: the rows the caller can page through, no more. Counting reads whether rows exist, and the policy decides it so."
+  totalCount: Int!
 }
 
 "A person with its cursor."
@@ -4565,6 +4718,8 @@ func (ec *executionContext) childFields_CustomerConnection(ctx context.Context, 
 		return ec.fieldContext_CustomerConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_CustomerConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CustomerConnection", field.Name)
 }
@@ -4769,6 +4924,8 @@ func (ec *executionContext) childFields_PersonConnection(ctx context.Context, fi
 		return ec.fieldContext_PersonConnection_edges(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_PersonConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_PersonConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PersonConnection", field.Name)
 }
@@ -5208,6 +5365,38 @@ func (ec *executionContext) field_Customer_persons_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PersonFilter, error) {
+			return ec.unmarshalOPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.PersonOrder, error) {
+			return ec.unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -5215,8 +5404,8 @@ func (ec *executionContext) field_Mutation_answerInquiry_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.AnswerInquiryInput, error) {
-			return ec.unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAnswerInquiryInput(ctx, v)
+		func(ctx context.Context, v any) (service.AnswerInquiryInput, error) {
+			return ec.unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐAnswerInquiryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5229,8 +5418,8 @@ func (ec *executionContext) field_Mutation_approveSupportAccess_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ApproveSupportAccessInput, error) {
-			return ec.unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐApproveSupportAccessInput(ctx, v)
+		func(ctx context.Context, v any) (service.ApproveSupportAccessInput, error) {
+			return ec.unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐApproveSupportAccessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5243,8 +5432,8 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
-			return ec.unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateAPIKeyInput, error) {
+			return ec.unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5257,8 +5446,8 @@ func (ec *executionContext) field_Mutation_createContactPerson_args(ctx context.
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateContactPersonInput, error) {
-			return ec.unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateContactPersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateContactPersonInput, error) {
+			return ec.unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateContactPersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5271,8 +5460,8 @@ func (ec *executionContext) field_Mutation_createCustomer_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateCustomerInput, error) {
-			return ec.unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateCustomerInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateCustomerInput, error) {
+			return ec.unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateCustomerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5285,8 +5474,8 @@ func (ec *executionContext) field_Mutation_createPerson_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreatePersonInput, error) {
-			return ec.unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreatePersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreatePersonInput, error) {
+			return ec.unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreatePersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5299,8 +5488,8 @@ func (ec *executionContext) field_Mutation_createUser_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateUserInput, error) {
-			return ec.unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateUserInput(ctx, v)
+		func(ctx context.Context, v any) (service.CreateUserInput, error) {
+			return ec.unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5383,8 +5572,8 @@ func (ec *executionContext) field_Mutation_giveConsent_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ConsentInput, error) {
-			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx, v)
+		func(ctx context.Context, v any) (service.ConsentInput, error) {
+			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐConsentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5397,8 +5586,8 @@ func (ec *executionContext) field_Mutation_logBreachCall_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.LogBreachCallInput, error) {
-			return ec.unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐLogBreachCallInput(ctx, v)
+		func(ctx context.Context, v any) (service.LogBreachCallInput, error) {
+			return ec.unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐLogBreachCallInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5411,8 +5600,8 @@ func (ec *executionContext) field_Mutation_publishSupportNotice_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
-			return ec.unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx, v)
+		func(ctx context.Context, v any) (service.PublishSupportNoticeInput, error) {
+			return ec.unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐPublishSupportNoticeInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5425,8 +5614,8 @@ func (ec *executionContext) field_Mutation_recordBreach_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RecordBreachInput, error) {
-			return ec.unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx, v)
+		func(ctx context.Context, v any) (service.RecordBreachInput, error) {
+			return ec.unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRecordBreachInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5439,8 +5628,8 @@ func (ec *executionContext) field_Mutation_recordConfidentialityDeclaration_args
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.DeclarationInput, error) {
-			return ec.unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDeclarationInput(ctx, v)
+		func(ctx context.Context, v any) (service.DeclarationInput, error) {
+			return ec.unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐDeclarationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5453,8 +5642,8 @@ func (ec *executionContext) field_Mutation_registerDataSubjectRequest_args(ctx c
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RegisterDataSubjectRequestInput, error) {
-			return ec.unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRegisterDataSubjectRequestInput(ctx, v)
+		func(ctx context.Context, v any) (service.RegisterDataSubjectRequestInput, error) {
+			return ec.unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRegisterDataSubjectRequestInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5467,8 +5656,8 @@ func (ec *executionContext) field_Mutation_registerProcessor_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ProcessorInput, error) {
-			return ec.unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessorInput(ctx, v)
+		func(ctx context.Context, v any) (service.ProcessorInput, error) {
+			return ec.unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐProcessorInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5481,8 +5670,8 @@ func (ec *executionContext) field_Mutation_reportBreachToAuthority_args(ctx cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ReportBreachInput, error) {
-			return ec.unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx, v)
+		func(ctx context.Context, v any) (service.ReportBreachInput, error) {
+			return ec.unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐReportBreachInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5495,8 +5684,8 @@ func (ec *executionContext) field_Mutation_requestSupportAccess_args(ctx context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
-			return ec.unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx, v)
+		func(ctx context.Context, v any) (service.RequestSupportAccessInput, error) {
+			return ec.unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRequestSupportAccessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5551,8 +5740,8 @@ func (ec *executionContext) field_Mutation_submitInquiry_args(ctx context.Contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.SubmitInquiryInput, error) {
-			return ec.unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐSubmitInquiryInput(ctx, v)
+		func(ctx context.Context, v any) (service.SubmitInquiryInput, error) {
+			return ec.unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐSubmitInquiryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5565,8 +5754,8 @@ func (ec *executionContext) field_Mutation_updateContactPerson_args(ctx context.
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateContactPersonInput, error) {
-			return ec.unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateContactPersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdateContactPersonInput, error) {
+			return ec.unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateContactPersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5579,8 +5768,8 @@ func (ec *executionContext) field_Mutation_updateCustomer_args(ctx context.Conte
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
-			return ec.unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateCustomerInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdateCustomerInput, error) {
+			return ec.unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateCustomerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5593,8 +5782,8 @@ func (ec *executionContext) field_Mutation_updatePerson_args(ctx context.Context
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdatePersonInput, error) {
-			return ec.unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdatePersonInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdatePersonInput, error) {
+			return ec.unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdatePersonInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5607,8 +5796,8 @@ func (ec *executionContext) field_Mutation_updateUser_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateUserInput, error) {
-			return ec.unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateUserInput(ctx, v)
+		func(ctx context.Context, v any) (service.UpdateUserInput, error) {
+			return ec.unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5621,8 +5810,8 @@ func (ec *executionContext) field_Mutation_withdrawConsent_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.ConsentInput, error) {
-			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx, v)
+		func(ctx context.Context, v any) (service.ConsentInput, error) {
+			return ec.unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐConsentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5664,6 +5853,38 @@ func (ec *executionContext) field_Query_customers_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.CustomerFilter, error) {
+			return ec.unmarshalOCustomerFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.CustomerOrder, error) {
+			return ec.unmarshalOCustomerOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -5758,6 +5979,38 @@ func (ec *executionContext) field_Query_persons_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.PersonFilter, error) {
+			return ec.unmarshalOPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.PersonOrder, error) {
+			return ec.unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg6
 	return args, nil
 }
 
@@ -8040,7 +8293,7 @@ func (ec *executionContext) fieldContext_ContactPerson_phone(_ context.Context, 
 	return graphql.NewScalarFieldContext("ContactPerson", field, false, false, "String")
 }
 
-func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *service.CreateAPIKeyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8072,7 +8325,7 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _CreateApiKeyPayload_secret(ctx context.Context, field graphql.CollectedField, obj *model.CreateAPIKeyPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _CreateApiKeyPayload_secret(ctx context.Context, field graphql.CollectedField, obj *service.CreateAPIKeyPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8477,7 +8730,7 @@ func (ec *executionContext) _Customer_persons(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Customer().Persons(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Customer().Persons(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.PersonFilter), fc.Args["orderBy"].(*model.PersonOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
@@ -8941,6 +9194,29 @@ func (ec *executionContext) fieldContext_CustomerConnection_pageInfo(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _CustomerConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.CustomerConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CustomerConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CustomerEdge) (ret graphql.Marshaler) {
@@ -9706,7 +9982,7 @@ func (ec *executionContext) fieldContext_InquiryCount_expired(_ context.Context,
 	return graphql.NewScalarFieldContext("InquiryCount", field, false, false, "Int")
 }
 
-func (ec *executionContext) _InquiryReceipt_received(ctx context.Context, field graphql.CollectedField, obj *model.InquiryReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _InquiryReceipt_received(ctx context.Context, field graphql.CollectedField, obj *service.InquiryReceipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9729,7 +10005,7 @@ func (ec *executionContext) fieldContext_InquiryReceipt_received(_ context.Conte
 	return graphql.NewScalarFieldContext("InquiryReceipt", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _InquiryReceipt_message(ctx context.Context, field graphql.CollectedField, obj *model.InquiryReceipt) (ret graphql.Marshaler) {
+func (ec *executionContext) _InquiryReceipt_message(ctx context.Context, field graphql.CollectedField, obj *service.InquiryReceipt) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9762,7 +10038,7 @@ func (ec *executionContext) _Mutation_createCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(model.CreateCustomerInput))
+			return ec.Resolvers.Mutation().CreateCustomer(ctx, fc.Args["input"].(service.CreateCustomerInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Customer) graphql.Marshaler {
@@ -9806,7 +10082,7 @@ func (ec *executionContext) _Mutation_updateCustomer(ctx context.Context, field 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(model.UpdateCustomerInput))
+			return ec.Resolvers.Mutation().UpdateCustomer(ctx, fc.Args["input"].(service.UpdateCustomerInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Customer) graphql.Marshaler {
@@ -9850,7 +10126,7 @@ func (ec *executionContext) _Mutation_createContactPerson(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateContactPerson(ctx, fc.Args["input"].(model.CreateContactPersonInput))
+			return ec.Resolvers.Mutation().CreateContactPerson(ctx, fc.Args["input"].(service.CreateContactPersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
@@ -9894,7 +10170,7 @@ func (ec *executionContext) _Mutation_updateContactPerson(ctx context.Context, f
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateContactPerson(ctx, fc.Args["input"].(model.UpdateContactPersonInput))
+			return ec.Resolvers.Mutation().UpdateContactPerson(ctx, fc.Args["input"].(service.UpdateContactPersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
@@ -9982,7 +10258,7 @@ func (ec *executionContext) _Mutation_createUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(model.CreateUserInput))
+			return ec.Resolvers.Mutation().CreateUser(ctx, fc.Args["input"].(service.CreateUserInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.User) graphql.Marshaler {
@@ -10026,7 +10302,7 @@ func (ec *executionContext) _Mutation_updateUser(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["input"].(model.UpdateUserInput))
+			return ec.Resolvers.Mutation().UpdateUser(ctx, fc.Args["input"].(service.UpdateUserInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.User) graphql.Marshaler {
@@ -10114,11 +10390,11 @@ func (ec *executionContext) _Mutation_createApiKey(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(model.CreateAPIKeyInput))
+			return ec.Resolvers.Mutation().CreateAPIKey(ctx, fc.Args["input"].(service.CreateAPIKeyInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateAPIKeyPayload) graphql.Marshaler {
-			return ec.marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *service.CreateAPIKeyPayload) graphql.Marshaler {
+			return ec.marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyPayload(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10202,7 +10478,7 @@ func (ec *executionContext) _Mutation_createPerson(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreatePerson(ctx, fc.Args["input"].(model.CreatePersonInput))
+			return ec.Resolvers.Mutation().CreatePerson(ctx, fc.Args["input"].(service.CreatePersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Person) graphql.Marshaler {
@@ -10246,7 +10522,7 @@ func (ec *executionContext) _Mutation_updatePerson(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdatePerson(ctx, fc.Args["input"].(model.UpdatePersonInput))
+			return ec.Resolvers.Mutation().UpdatePerson(ctx, fc.Args["input"].(service.UpdatePersonInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Person) graphql.Marshaler {
@@ -10334,7 +10610,7 @@ func (ec *executionContext) _Mutation_requestSupportAccess(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RequestSupportAccess(ctx, fc.Args["input"].(model.RequestSupportAccessInput))
+			return ec.Resolvers.Mutation().RequestSupportAccess(ctx, fc.Args["input"].(service.RequestSupportAccessInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
@@ -10378,7 +10654,7 @@ func (ec *executionContext) _Mutation_approveSupportAccess(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ApproveSupportAccess(ctx, fc.Args["input"].(model.ApproveSupportAccessInput))
+			return ec.Resolvers.Mutation().ApproveSupportAccess(ctx, fc.Args["input"].(service.ApproveSupportAccessInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
@@ -10510,7 +10786,7 @@ func (ec *executionContext) _Mutation_recordBreach(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordBreach(ctx, fc.Args["input"].(model.RecordBreachInput))
+			return ec.Resolvers.Mutation().RecordBreach(ctx, fc.Args["input"].(service.RecordBreachInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Breach) graphql.Marshaler {
@@ -10554,7 +10830,7 @@ func (ec *executionContext) _Mutation_logBreachCall(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().LogBreachCall(ctx, fc.Args["input"].(model.LogBreachCallInput))
+			return ec.Resolvers.Mutation().LogBreachCall(ctx, fc.Args["input"].(service.LogBreachCallInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
@@ -10598,7 +10874,7 @@ func (ec *executionContext) _Mutation_reportBreachToAuthority(ctx context.Contex
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ReportBreachToAuthority(ctx, fc.Args["input"].(model.ReportBreachInput))
+			return ec.Resolvers.Mutation().ReportBreachToAuthority(ctx, fc.Args["input"].(service.ReportBreachInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.BreachNotification) graphql.Marshaler {
@@ -10642,11 +10918,11 @@ func (ec *executionContext) _Mutation_submitInquiry(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SubmitInquiry(ctx, fc.Args["input"].(model.SubmitInquiryInput))
+			return ec.Resolvers.Mutation().SubmitInquiry(ctx, fc.Args["input"].(service.SubmitInquiryInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.InquiryReceipt) graphql.Marshaler {
-			return ec.marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐInquiryReceipt(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *service.InquiryReceipt) graphql.Marshaler {
+			return ec.marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐInquiryReceipt(ctx, selections, v)
 		},
 		true,
 		false,
@@ -10686,7 +10962,7 @@ func (ec *executionContext) _Mutation_answerInquiry(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AnswerInquiry(ctx, fc.Args["input"].(model.AnswerInquiryInput))
+			return ec.Resolvers.Mutation().AnswerInquiry(ctx, fc.Args["input"].(service.AnswerInquiryInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
@@ -10730,7 +11006,7 @@ func (ec *executionContext) _Mutation_publishSupportNotice(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().PublishSupportNotice(ctx, fc.Args["input"].(model.PublishSupportNoticeInput))
+			return ec.Resolvers.Mutation().PublishSupportNotice(ctx, fc.Args["input"].(service.PublishSupportNoticeInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportNotice) graphql.Marshaler {
@@ -10774,7 +11050,7 @@ func (ec *executionContext) _Mutation_giveConsent(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().GiveConsent(ctx, fc.Args["input"].(model.ConsentInput))
+			return ec.Resolvers.Mutation().GiveConsent(ctx, fc.Args["input"].(service.ConsentInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
@@ -10818,7 +11094,7 @@ func (ec *executionContext) _Mutation_withdrawConsent(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["input"].(model.ConsentInput))
+			return ec.Resolvers.Mutation().WithdrawConsent(ctx, fc.Args["input"].(service.ConsentInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Consent) graphql.Marshaler {
@@ -10862,7 +11138,7 @@ func (ec *executionContext) _Mutation_registerDataSubjectRequest(ctx context.Con
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterDataSubjectRequest(ctx, fc.Args["input"].(model.RegisterDataSubjectRequestInput))
+			return ec.Resolvers.Mutation().RegisterDataSubjectRequest(ctx, fc.Args["input"].(service.RegisterDataSubjectRequestInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.DataSubjectRequest) graphql.Marshaler {
@@ -10950,7 +11226,7 @@ func (ec *executionContext) _Mutation_recordConfidentialityDeclaration(ctx conte
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RecordConfidentialityDeclaration(ctx, fc.Args["input"].(model.DeclarationInput))
+			return ec.Resolvers.Mutation().RecordConfidentialityDeclaration(ctx, fc.Args["input"].(service.DeclarationInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.StaffMember) graphql.Marshaler {
@@ -10994,7 +11270,7 @@ func (ec *executionContext) _Mutation_registerProcessor(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().RegisterProcessor(ctx, fc.Args["input"].(model.ProcessorInput))
+			return ec.Resolvers.Mutation().RegisterProcessor(ctx, fc.Args["input"].(service.ProcessorInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.Processor) graphql.Marshaler {
@@ -11833,6 +12109,29 @@ func (ec *executionContext) fieldContext_PersonConnection_pageInfo(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _PersonConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.PersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PersonConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PersonConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PersonConnection", field, true, true, "Int")
 }
 
 func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
@@ -13021,7 +13320,7 @@ func (ec *executionContext) _Query_customers(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Customers(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.CustomerFilter), fc.Args["orderBy"].(*model.CustomerOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerConnection) graphql.Marshaler {
@@ -13065,7 +13364,7 @@ func (ec *executionContext) _Query_persons(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Persons(ctx, fc.Args["customerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Persons(ctx, fc.Args["customerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.PersonFilter), fc.Args["orderBy"].(*model.PersonOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.PersonConnection) graphql.Marshaler {
@@ -15245,8 +15544,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context, obj any) (model.AnswerInquiryInput, error) {
-	var it model.AnswerInquiryInput
+func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context, obj any) (service.AnswerInquiryInput, error) {
+	var it service.AnswerInquiryInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15288,14 +15587,14 @@ func (ec *executionContext) unmarshalInputAnswerInquiryInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalAnswerInquiryInput(ctx context.Context, raw any) (model.AnswerInquiryInput, error) {
-	var out model.AnswerInquiryInput
+func UnmarshalAnswerInquiryInput(ctx context.Context, raw any) (service.AnswerInquiryInput, error) {
+	var out service.AnswerInquiryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "AnswerInquiryInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.Context, obj any) (model.ApproveSupportAccessInput, error) {
-	var it model.ApproveSupportAccessInput
+func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.Context, obj any) (service.ApproveSupportAccessInput, error) {
+	var it service.ApproveSupportAccessInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15358,14 +15657,14 @@ func (ec *executionContext) unmarshalInputApproveSupportAccessInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalApproveSupportAccessInput(ctx context.Context, raw any) (model.ApproveSupportAccessInput, error) {
-	var out model.ApproveSupportAccessInput
+func UnmarshalApproveSupportAccessInput(ctx context.Context, raw any) (service.ApproveSupportAccessInput, error) {
+	var out service.ApproveSupportAccessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApproveSupportAccessInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj any) (model.ConsentInput, error) {
-	var it model.ConsentInput
+func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj any) (service.ConsentInput, error) {
+	var it service.ConsentInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15414,14 +15713,14 @@ func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalConsentInput(ctx context.Context, raw any) (model.ConsentInput, error) {
-	var out model.ConsentInput
+func UnmarshalConsentInput(ctx context.Context, raw any) (service.ConsentInput, error) {
+	var out service.ConsentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsentInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (model.CreateAPIKeyInput, error) {
-	var it model.CreateAPIKeyInput
+func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context, obj any) (service.CreateAPIKeyInput, error) {
+	var it service.CreateAPIKeyInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15470,14 +15769,14 @@ func (ec *executionContext) unmarshalInputCreateApiKeyInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (model.CreateAPIKeyInput, error) {
-	var out model.CreateAPIKeyInput
+func UnmarshalCreateApiKeyInput(ctx context.Context, raw any) (service.CreateAPIKeyInput, error) {
+	var out service.CreateAPIKeyInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateApiKeyInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateContactPersonInput(ctx context.Context, obj any) (model.CreateContactPersonInput, error) {
-	var it model.CreateContactPersonInput
+func (ec *executionContext) unmarshalInputCreateContactPersonInput(ctx context.Context, obj any) (service.CreateContactPersonInput, error) {
+	var it service.CreateContactPersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15547,14 +15846,14 @@ func (ec *executionContext) unmarshalInputCreateContactPersonInput(ctx context.C
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateContactPersonInput(ctx context.Context, raw any) (model.CreateContactPersonInput, error) {
-	var out model.CreateContactPersonInput
+func UnmarshalCreateContactPersonInput(ctx context.Context, raw any) (service.CreateContactPersonInput, error) {
+	var out service.CreateContactPersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateContactPersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Context, obj any) (model.CreateCustomerInput, error) {
-	var it model.CreateCustomerInput
+func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Context, obj any) (service.CreateCustomerInput, error) {
+	var it service.CreateCustomerInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15652,14 +15951,14 @@ func (ec *executionContext) unmarshalInputCreateCustomerInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateCustomerInput(ctx context.Context, raw any) (model.CreateCustomerInput, error) {
-	var out model.CreateCustomerInput
+func UnmarshalCreateCustomerInput(ctx context.Context, raw any) (service.CreateCustomerInput, error) {
+	var out service.CreateCustomerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateCustomerInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context, obj any) (model.CreatePersonInput, error) {
-	var it model.CreatePersonInput
+func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context, obj any) (service.CreatePersonInput, error) {
+	var it service.CreatePersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15778,14 +16077,14 @@ func (ec *executionContext) unmarshalInputCreatePersonInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreatePersonInput(ctx context.Context, raw any) (model.CreatePersonInput, error) {
-	var out model.CreatePersonInput
+func UnmarshalCreatePersonInput(ctx context.Context, raw any) (service.CreatePersonInput, error) {
+	var out service.CreatePersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreatePersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (model.CreateUserInput, error) {
-	var it model.CreateUserInput
+func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, obj any) (service.CreateUserInput, error) {
+	var it service.CreateUserInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15834,14 +16133,186 @@ func (ec *executionContext) unmarshalInputCreateUserInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateUserInput(ctx context.Context, raw any) (model.CreateUserInput, error) {
-	var out model.CreateUserInput
+func UnmarshalCreateUserInput(ctx context.Context, raw any) (service.CreateUserInput, error) {
+	var out service.CreateUserInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateUserInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, obj any) (model.DeclarationInput, error) {
-	var it model.DeclarationInput
+func (ec *executionContext) unmarshalInputCustomerFilter(ctx context.Context, obj any) (model.CustomerFilter, error) {
+	var it model.CustomerFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "city", "postalCode", "relationshipStart", "relationshipEnd"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = graphql.OmittableOf(data)
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = graphql.OmittableOf(data)
+		case "relationshipStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("relationshipStart"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RelationshipStart = graphql.OmittableOf(data)
+		case "relationshipEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("relationshipEnd"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RelationshipEnd = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerFilter unmarshals raw into the CustomerFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerFilter(ctx context.Context, raw any) (model.CustomerFilter, error) {
+	var out model.CustomerFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerOrder(ctx context.Context, obj any) (model.CustomerOrder, error) {
+	var it model.CustomerOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCustomerOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerOrder unmarshals raw into the CustomerOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerOrder(ctx context.Context, raw any) (model.CustomerOrder, error) {
+	var out model.CustomerOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDateRange(ctx context.Context, obj any) (model.DateRange, error) {
+	var it model.DateRange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = graphql.OmittableOf(data)
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDateRange unmarshals raw into the DateRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDateRange(ctx context.Context, raw any) (model.DateRange, error) {
+	var out model.DateRange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DateRange", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, obj any) (service.DeclarationInput, error) {
+	var it service.DeclarationInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15890,14 +16361,14 @@ func (ec *executionContext) unmarshalInputDeclarationInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalDeclarationInput(ctx context.Context, raw any) (model.DeclarationInput, error) {
-	var out model.DeclarationInput
+func UnmarshalDeclarationInput(ctx context.Context, raw any) (service.DeclarationInput, error) {
+	var out service.DeclarationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeclarationInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context, obj any) (model.LogBreachCallInput, error) {
-	var it model.LogBreachCallInput
+func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context, obj any) (service.LogBreachCallInput, error) {
+	var it service.LogBreachCallInput
 	if obj == nil {
 		return it, nil
 	}
@@ -15967,14 +16438,137 @@ func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (model.LogBreachCallInput, error) {
-	var out model.LogBreachCallInput
+func UnmarshalLogBreachCallInput(ctx context.Context, raw any) (service.LogBreachCallInput, error) {
+	var out service.LogBreachCallInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "LogBreachCallInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, obj any) (model.ProcessorInput, error) {
-	var it model.ProcessorInput
+func (ec *executionContext) unmarshalInputPersonFilter(ctx context.Context, obj any) (model.PersonFilter, error) {
+	var it model.PersonFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "city", "postalCode", "birthDate", "maritalStatus"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "city":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("city"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.City = graphql.OmittableOf(data)
+		case "postalCode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postalCode"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostalCode = graphql.OmittableOf(data)
+		case "birthDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
+			data, err := ec.unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthDate = graphql.OmittableOf(data)
+		case "maritalStatus":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maritalStatus"))
+			data, err := ec.unmarshalOMaritalStatus2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaritalStatus = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPersonFilter unmarshals raw into the PersonFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPersonFilter(ctx context.Context, raw any) (model.PersonFilter, error) {
+	var out model.PersonFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPersonOrder(ctx context.Context, obj any) (model.PersonOrder, error) {
+	var it model.PersonOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPersonOrder unmarshals raw into the PersonOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPersonOrder(ctx context.Context, raw any) (model.PersonOrder, error) {
+	var out model.PersonOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, obj any) (service.ProcessorInput, error) {
+	var it service.ProcessorInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16030,14 +16624,14 @@ func (ec *executionContext) unmarshalInputProcessorInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalProcessorInput(ctx context.Context, raw any) (model.ProcessorInput, error) {
-	var out model.ProcessorInput
+func UnmarshalProcessorInput(ctx context.Context, raw any) (service.ProcessorInput, error) {
+	var out service.ProcessorInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProcessorInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.Context, obj any) (model.PublishSupportNoticeInput, error) {
-	var it model.PublishSupportNoticeInput
+func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.Context, obj any) (service.PublishSupportNoticeInput, error) {
+	var it service.PublishSupportNoticeInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16079,14 +16673,14 @@ func (ec *executionContext) unmarshalInputPublishSupportNoticeInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPublishSupportNoticeInput(ctx context.Context, raw any) (model.PublishSupportNoticeInput, error) {
-	var out model.PublishSupportNoticeInput
+func UnmarshalPublishSupportNoticeInput(ctx context.Context, raw any) (service.PublishSupportNoticeInput, error) {
+	var out service.PublishSupportNoticeInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishSupportNoticeInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context, obj any) (model.RecordBreachInput, error) {
-	var it model.RecordBreachInput
+func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context, obj any) (service.RecordBreachInput, error) {
+	var it service.RecordBreachInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16170,14 +16764,14 @@ func (ec *executionContext) unmarshalInputRecordBreachInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRecordBreachInput(ctx context.Context, raw any) (model.RecordBreachInput, error) {
-	var out model.RecordBreachInput
+func UnmarshalRecordBreachInput(ctx context.Context, raw any) (service.RecordBreachInput, error) {
+	var out service.RecordBreachInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RecordBreachInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx context.Context, obj any) (model.RegisterDataSubjectRequestInput, error) {
-	var it model.RegisterDataSubjectRequestInput
+func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx context.Context, obj any) (service.RegisterDataSubjectRequestInput, error) {
+	var it service.RegisterDataSubjectRequestInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16219,14 +16813,14 @@ func (ec *executionContext) unmarshalInputRegisterDataSubjectRequestInput(ctx co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRegisterDataSubjectRequestInput(ctx context.Context, raw any) (model.RegisterDataSubjectRequestInput, error) {
-	var out model.RegisterDataSubjectRequestInput
+func UnmarshalRegisterDataSubjectRequestInput(ctx context.Context, raw any) (service.RegisterDataSubjectRequestInput, error) {
+	var out service.RegisterDataSubjectRequestInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterDataSubjectRequestInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context, obj any) (model.ReportBreachInput, error) {
-	var it model.ReportBreachInput
+func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context, obj any) (service.ReportBreachInput, error) {
+	var it service.ReportBreachInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16275,14 +16869,14 @@ func (ec *executionContext) unmarshalInputReportBreachInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalReportBreachInput(ctx context.Context, raw any) (model.ReportBreachInput, error) {
-	var out model.ReportBreachInput
+func UnmarshalReportBreachInput(ctx context.Context, raw any) (service.ReportBreachInput, error) {
+	var out service.ReportBreachInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportBreachInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.Context, obj any) (model.RequestSupportAccessInput, error) {
-	var it model.RequestSupportAccessInput
+func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.Context, obj any) (service.RequestSupportAccessInput, error) {
+	var it service.RequestSupportAccessInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16352,14 +16946,14 @@ func (ec *executionContext) unmarshalInputRequestSupportAccessInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalRequestSupportAccessInput(ctx context.Context, raw any) (model.RequestSupportAccessInput, error) {
-	var out model.RequestSupportAccessInput
+func UnmarshalRequestSupportAccessInput(ctx context.Context, raw any) (service.RequestSupportAccessInput, error) {
+	var out service.RequestSupportAccessInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequestSupportAccessInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context, obj any) (model.SubmitInquiryInput, error) {
-	var it model.SubmitInquiryInput
+func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context, obj any) (service.SubmitInquiryInput, error) {
+	var it service.SubmitInquiryInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16408,14 +17002,63 @@ func (ec *executionContext) unmarshalInputSubmitInquiryInput(ctx context.Context
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSubmitInquiryInput(ctx context.Context, raw any) (model.SubmitInquiryInput, error) {
-	var out model.SubmitInquiryInput
+func UnmarshalSubmitInquiryInput(ctx context.Context, raw any) (service.SubmitInquiryInput, error) {
+	var out service.SubmitInquiryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubmitInquiryInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.Context, obj any) (model.UpdateContactPersonInput, error) {
-	var it model.UpdateContactPersonInput
+func (ec *executionContext) unmarshalInputTextFilter(ctx context.Context, obj any) (model.TextFilter, error) {
+	var it model.TextFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"startsWith", "contains"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "startsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsWith"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsWith = graphql.OmittableOf(data)
+		case "contains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Contains = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTextFilter unmarshals raw into the TextFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTextFilter(ctx context.Context, raw any) (model.TextFilter, error) {
+	var out model.TextFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TextFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.Context, obj any) (service.UpdateContactPersonInput, error) {
+	var it service.UpdateContactPersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16485,14 +17128,14 @@ func (ec *executionContext) unmarshalInputUpdateContactPersonInput(ctx context.C
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateContactPersonInput(ctx context.Context, raw any) (model.UpdateContactPersonInput, error) {
-	var out model.UpdateContactPersonInput
+func UnmarshalUpdateContactPersonInput(ctx context.Context, raw any) (service.UpdateContactPersonInput, error) {
+	var out service.UpdateContactPersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateContactPersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (model.UpdateCustomerInput, error) {
-	var it model.UpdateCustomerInput
+func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Context, obj any) (service.UpdateCustomerInput, error) {
+	var it service.UpdateCustomerInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16590,14 +17233,14 @@ func (ec *executionContext) unmarshalInputUpdateCustomerInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateCustomerInput(ctx context.Context, raw any) (model.UpdateCustomerInput, error) {
-	var out model.UpdateCustomerInput
+func UnmarshalUpdateCustomerInput(ctx context.Context, raw any) (service.UpdateCustomerInput, error) {
+	var out service.UpdateCustomerInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateCustomerInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context, obj any) (model.UpdatePersonInput, error) {
-	var it model.UpdatePersonInput
+func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context, obj any) (service.UpdatePersonInput, error) {
+	var it service.UpdatePersonInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16716,14 +17359,14 @@ func (ec *executionContext) unmarshalInputUpdatePersonInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (model.UpdatePersonInput, error) {
-	var out model.UpdatePersonInput
+func UnmarshalUpdatePersonInput(ctx context.Context, raw any) (service.UpdatePersonInput, error) {
+	var out service.UpdatePersonInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdatePersonInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (model.UpdateUserInput, error) {
-	var it model.UpdateUserInput
+func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, obj any) (service.UpdateUserInput, error) {
+	var it service.UpdateUserInput
 	if obj == nil {
 		return it, nil
 	}
@@ -16772,8 +17415,8 @@ func (ec *executionContext) unmarshalInputUpdateUserInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateUserInput(ctx context.Context, raw any) (model.UpdateUserInput, error) {
-	var out model.UpdateUserInput
+func UnmarshalUpdateUserInput(ctx context.Context, raw any) (service.UpdateUserInput, error) {
+	var out service.UpdateUserInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateUserInput", raw, &out)
 	return out, err
 }
@@ -17793,7 +18436,7 @@ func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.Selectio
 
 var createApiKeyPayloadImplementors = []string{"CreateApiKeyPayload"}
 
-func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAPIKeyPayload) graphql.Marshaler {
+func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *service.CreateAPIKeyPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, createApiKeyPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18015,13 +18658,19 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 		case "edges":
 			out.Values[i] = ec._CustomerConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._CustomerConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CustomerConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -18400,7 +19049,7 @@ func (ec *executionContext) _InquiryCount(ctx context.Context, sel ast.Selection
 
 var inquiryReceiptImplementors = []string{"InquiryReceipt"}
 
-func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.SelectionSet, obj *model.InquiryReceipt) graphql.Marshaler {
+func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.SelectionSet, obj *service.InquiryReceipt) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryReceiptImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -18931,13 +19580,19 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._PersonConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._PersonConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PersonConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20172,7 +20827,7 @@ func (ec *executionContext) marshalNAccessLogEdge2ᚖgithubᚗcomᚋwvsoftᚋpri
 	return ec._AccessLogEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAnswerInquiryInput(ctx context.Context, v any) (model.AnswerInquiryInput, error) {
+func (ec *executionContext) unmarshalNAnswerInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐAnswerInquiryInput(ctx context.Context, v any) (service.AnswerInquiryInput, error) {
 	res, err := ec.unmarshalInputAnswerInquiryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20185,7 +20840,7 @@ func (ec *executionContext) marshalNApiKey2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋ
 	return ec._ApiKey(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐApproveSupportAccessInput(ctx context.Context, v any) (model.ApproveSupportAccessInput, error) {
+func (ec *executionContext) unmarshalNApproveSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐApproveSupportAccessInput(ctx context.Context, v any) (service.ApproveSupportAccessInput, error) {
 	res, err := ec.unmarshalInputApproveSupportAccessInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20266,7 +20921,7 @@ func (ec *executionContext) marshalNConsentEvent2ᚖgithubᚗcomᚋwvsoftᚋpriv
 	return ec._ConsentEvent(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐConsentInput(ctx context.Context, v any) (model.ConsentInput, error) {
+func (ec *executionContext) unmarshalNConsentInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐConsentInput(ctx context.Context, v any) (service.ConsentInput, error) {
 	res, err := ec.unmarshalInputConsentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20293,27 +20948,27 @@ func (ec *executionContext) marshalNContactRole2string(ctx context.Context, sel 
 	return res
 }
 
-func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyInput(ctx context.Context, v any) (model.CreateAPIKeyInput, error) {
+func (ec *executionContext) unmarshalNCreateApiKeyInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyInput(ctx context.Context, v any) (service.CreateAPIKeyInput, error) {
 	res, err := ec.unmarshalInputCreateApiKeyInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateContactPersonInput(ctx context.Context, v any) (model.CreateContactPersonInput, error) {
+func (ec *executionContext) unmarshalNCreateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateContactPersonInput(ctx context.Context, v any) (service.CreateContactPersonInput, error) {
 	res, err := ec.unmarshalInputCreateContactPersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateCustomerInput(ctx context.Context, v any) (model.CreateCustomerInput, error) {
+func (ec *executionContext) unmarshalNCreateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateCustomerInput(ctx context.Context, v any) (service.CreateCustomerInput, error) {
 	res, err := ec.unmarshalInputCreateCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreatePersonInput(ctx context.Context, v any) (model.CreatePersonInput, error) {
+func (ec *executionContext) unmarshalNCreatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreatePersonInput(ctx context.Context, v any) (service.CreatePersonInput, error) {
 	res, err := ec.unmarshalInputCreatePersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateUserInput(ctx context.Context, v any) (model.CreateUserInput, error) {
+func (ec *executionContext) unmarshalNCreateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateUserInput(ctx context.Context, v any) (service.CreateUserInput, error) {
 	res, err := ec.unmarshalInputCreateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20348,6 +21003,16 @@ func (ec *executionContext) marshalNCustomerEdge2ᚖgithubᚗcomᚋwvsoftᚋpriv
 		return graphql.Null
 	}
 	return ec._CustomerEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCustomerOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrderField(ctx context.Context, v any) (model.CustomerOrderField, error) {
+	var res model.CustomerOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrderField(ctx context.Context, sel ast.SelectionSet, v model.CustomerOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNDataCategory2string(ctx context.Context, v any) (string, error) {
@@ -20474,7 +21139,7 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDeclarationInput(ctx context.Context, v any) (model.DeclarationInput, error) {
+func (ec *executionContext) unmarshalNDeclarationInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐDeclarationInput(ctx context.Context, v any) (service.DeclarationInput, error) {
 	res, err := ec.unmarshalInputDeclarationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20580,9 +21245,23 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐLogBreachCallInput(ctx context.Context, v any) (model.LogBreachCallInput, error) {
+func (ec *executionContext) unmarshalNLogBreachCallInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐLogBreachCallInput(ctx context.Context, v any) (service.LogBreachCallInput, error) {
 	res, err := ec.unmarshalInputLogBreachCallInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNMaritalStatus2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMaritalStatus2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "MaritalStatus!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐNode(ctx context.Context, sel ast.SelectionSet, v []wvsoft.Node) graphql.Marshaler {
@@ -20643,6 +21322,16 @@ func (ec *executionContext) marshalNPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivac
 	return ec._PersonEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrderField(ctx context.Context, v any) (model.PersonOrderField, error) {
+	var res model.PersonOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrderField(ctx context.Context, sel ast.SelectionSet, v model.PersonOrderField) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -20675,7 +21364,7 @@ func (ec *executionContext) marshalNProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacy
 	return ec._Processor(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessorInput(ctx context.Context, v any) (model.ProcessorInput, error) {
+func (ec *executionContext) unmarshalNProcessorInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐProcessorInput(ctx context.Context, v any) (service.ProcessorInput, error) {
 	res, err := ec.unmarshalInputProcessorInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20694,7 +21383,7 @@ func (ec *executionContext) marshalNProcessorRole2string(ctx context.Context, se
 	return res
 }
 
-func (ec *executionContext) unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPublishSupportNoticeInput(ctx context.Context, v any) (model.PublishSupportNoticeInput, error) {
+func (ec *executionContext) unmarshalNPublishSupportNoticeInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐPublishSupportNoticeInput(ctx context.Context, v any) (service.PublishSupportNoticeInput, error) {
 	res, err := ec.unmarshalInputPublishSupportNoticeInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20751,22 +21440,22 @@ func (ec *executionContext) marshalNPurpose2ᚕstringᚄ(ctx context.Context, se
 	return ret
 }
 
-func (ec *executionContext) unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRecordBreachInput(ctx context.Context, v any) (model.RecordBreachInput, error) {
+func (ec *executionContext) unmarshalNRecordBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRecordBreachInput(ctx context.Context, v any) (service.RecordBreachInput, error) {
 	res, err := ec.unmarshalInputRecordBreachInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRegisterDataSubjectRequestInput(ctx context.Context, v any) (model.RegisterDataSubjectRequestInput, error) {
+func (ec *executionContext) unmarshalNRegisterDataSubjectRequestInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRegisterDataSubjectRequestInput(ctx context.Context, v any) (service.RegisterDataSubjectRequestInput, error) {
 	res, err := ec.unmarshalInputRegisterDataSubjectRequestInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐReportBreachInput(ctx context.Context, v any) (model.ReportBreachInput, error) {
+func (ec *executionContext) unmarshalNReportBreachInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐReportBreachInput(ctx context.Context, v any) (service.ReportBreachInput, error) {
 	res, err := ec.unmarshalInputReportBreachInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐRequestSupportAccessInput(ctx context.Context, v any) (model.RequestSupportAccessInput, error) {
+func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐRequestSupportAccessInput(ctx context.Context, v any) (service.RequestSupportAccessInput, error) {
 	res, err := ec.unmarshalInputRequestSupportAccessInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20874,7 +21563,7 @@ func (ec *executionContext) marshalNSubjectKind2string(ctx context.Context, sel 
 	return res
 }
 
-func (ec *executionContext) unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐSubmitInquiryInput(ctx context.Context, v any) (model.SubmitInquiryInput, error) {
+func (ec *executionContext) unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐSubmitInquiryInput(ctx context.Context, v any) (service.SubmitInquiryInput, error) {
 	res, err := ec.unmarshalInputSubmitInquiryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -20909,22 +21598,22 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateContactPersonInput(ctx context.Context, v any) (model.UpdateContactPersonInput, error) {
+func (ec *executionContext) unmarshalNUpdateContactPersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateContactPersonInput(ctx context.Context, v any) (service.UpdateContactPersonInput, error) {
 	res, err := ec.unmarshalInputUpdateContactPersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateCustomerInput(ctx context.Context, v any) (model.UpdateCustomerInput, error) {
+func (ec *executionContext) unmarshalNUpdateCustomerInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateCustomerInput(ctx context.Context, v any) (service.UpdateCustomerInput, error) {
 	res, err := ec.unmarshalInputUpdateCustomerInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdatePersonInput(ctx context.Context, v any) (model.UpdatePersonInput, error) {
+func (ec *executionContext) unmarshalNUpdatePersonInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdatePersonInput(ctx context.Context, v any) (service.UpdatePersonInput, error) {
 	res, err := ec.unmarshalInputUpdatePersonInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐUpdateUserInput(ctx context.Context, v any) (model.UpdateUserInput, error) {
+func (ec *executionContext) unmarshalNUpdateUserInput2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐUpdateUserInput(ctx context.Context, v any) (service.UpdateUserInput, error) {
 	res, err := ec.unmarshalInputUpdateUserInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -21359,7 +22048,7 @@ func (ec *executionContext) marshalOContactRole2ᚖstring(ctx context.Context, s
 	return res
 }
 
-func (ec *executionContext) marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, v *model.CreateAPIKeyPayload) graphql.Marshaler {
+func (ec *executionContext) marshalOCreateApiKeyPayload2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐCreateAPIKeyPayload(ctx context.Context, sel ast.SelectionSet, v *service.CreateAPIKeyPayload) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -21371,6 +22060,22 @@ func (ec *executionContext) marshalOCustomer2ᚖgithubᚗcomᚋwvsoftᚋprivacy�
 		return graphql.Null
 	}
 	return ec._Customer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCustomerFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerFilter(ctx context.Context, v any) (*model.CustomerFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCustomerFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOCustomerOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerOrder(ctx context.Context, v any) (*model.CustomerOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCustomerOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalODataCategory2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -21494,6 +22199,14 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := scalar.MarshalDate(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalODateRange2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐDateRange(ctx context.Context, v any) (*model.DateRange, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputDateRange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
@@ -21641,7 +22354,7 @@ func (ec *executionContext) marshalOInquiryCount2ᚕᚖgithubᚗcomᚋwvsoftᚋp
 	return ret
 }
 
-func (ec *executionContext) marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐInquiryReceipt(ctx context.Context, sel ast.SelectionSet, v *model.InquiryReceipt) graphql.Marshaler {
+func (ec *executionContext) marshalOInquiryReceipt2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋserviceᚐInquiryReceipt(ctx context.Context, sel ast.SelectionSet, v *service.InquiryReceipt) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -21690,6 +22403,42 @@ func (ec *executionContext) marshalOMailPurpose2string(ctx context.Context, sel 
 	return res
 }
 
+func (ec *executionContext) unmarshalOMaritalStatus2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNMaritalStatus2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOMaritalStatus2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMaritalStatus2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOMaritalStatus2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -21713,6 +22462,22 @@ func (ec *executionContext) marshalONode2githubᚗcomᚋwvsoftᚋprivacyᚋinter
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (*model.OrderDirection, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.OrderDirection)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, sel ast.SelectionSet, v *model.OrderDirection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOOutboxMessage2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessageᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.OutboxMessage) graphql.Marshaler {
@@ -21776,6 +22541,22 @@ func (ec *executionContext) marshalOPersonConnection2ᚖgithubᚗcomᚋwvsoftᚋ
 		return graphql.Null
 	}
 	return ec._PersonConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonFilter(ctx context.Context, v any) (*model.PersonFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPersonFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonOrder(ctx context.Context, v any) (*model.PersonOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputPersonOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingRecords(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingRecords) graphql.Marshaler {
@@ -22020,6 +22801,14 @@ func (ec *executionContext) marshalOSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋpri
 		return graphql.Null
 	}
 	return ec._SupportNotice(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx context.Context, v any) (*model.TextFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTextFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

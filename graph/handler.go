@@ -21,6 +21,7 @@ import (
 
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/logging"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -67,6 +68,8 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	r.maxPageSize = limits.MaxPageSize
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
+	r.service = service.New(r.authorized, service.WithClock(r.Now), service.WithRetention(r.retention()),
+		service.WithInquiryLimit(r.InquiryLimit), service.WithExporter(r))
 	srv := handler.New(es)
 	if cfg.Subscriptions != nil {
 		if cfg.Logger != nil {

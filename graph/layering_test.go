@@ -72,3 +72,80 @@ func isPkg(x ast.Expr, name string) bool {
 	id, ok := x.(*ast.Ident)
 	return ok && id.Name == name
 }
+
+// Mutations carry no business rules in graph/: each mutation resolver is one call of the service
+// (internal/service), which validates, mints ids and secrets and carries out data-subject
+// requests for the API and the command line alike. graph/ mints nothing and validates no input
+// itself.
+func TestMutationsAreServiceCalls(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "schema.resolvers.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutations := 0
+	for _, decl := range f.Decls {
+		fn, ok := decl.(*ast.FuncDecl)
+		if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 {
+			continue
+		}
+		star, ok := fn.Recv.List[0].Type.(*ast.StarExpr)
+		if !ok || !isPkg(star.X, "mutationResolver") {
+			continue
+		}
+		mutations++
+		ret, ok := only(fn.Body.List)
+		call, isCall := callOf(ret)
+		if !ok || !isCall {
+			t.Errorf("%s: Mutation.%s is more than one call of r.service", fset.Position(fn.Pos()), fn.Name.Name)
+			continue
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			t.Errorf("%s: Mutation.%s calls something other than r.service", fset.Position(fn.Pos()), fn.Name.Name)
+			continue
+		}
+		if recv, isSel := sel.X.(*ast.SelectorExpr); !isSel || recv.Sel.Name != "service" {
+			t.Errorf("%s: Mutation.%s calls something other than r.service", fset.Position(fn.Pos()), fn.Name.Name)
+		}
+	}
+	if mutations < 20 {
+		t.Fatalf("only %d mutation resolvers found: the test looks in the wrong place", mutations)
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") || name == "generated.go" {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			switch path, _ := strconv.Unquote(imp.Path.Value); path {
+			case "crypto/rand", "github.com/wvsoft/privacy/internal/validate", "github.com/wvsoft/privacy/internal/auth":
+				t.Errorf("%s imports %s: minting and validation belong to internal/service", name, path)
+			}
+		}
+	}
+}
+
+// only returns the single statement of a body that is a return of one value.
+func only(stmts []ast.Stmt) (ast.Expr, bool) {
+	if len(stmts) != 1 {
+		return nil, false
+	}
+	ret, ok := stmts[0].(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 {
+		return nil, false
+	}
+	return ret.Results[0], true
+}
+
+func callOf(e ast.Expr) (*ast.CallExpr, bool) {
+	call, ok := e.(*ast.CallExpr)
+	return call, ok
+}

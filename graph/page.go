@@ -2,79 +2,288 @@ package graph
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"time"
+	"unicode/utf8"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/wvsoft/privacy/graph/model"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// pageArgs validates the Relay arguments first and after.
-func (r *Resolver) pageArgs(first *int, after *string) (wvsoft.Page, error) {
-	n, err := r.first(first)
-	p := wvsoft.Page{First: n}
+// connectionArgs are the Relay arguments of a connection: first/after pages forward from the
+// start or a cursor, last/before backward from the end or a cursor.
+type connectionArgs struct {
+	first, last   *int
+	after, before *string
+}
+
+// pageArgs validates the Relay arguments for a list in order: BAD_USER_INPUT names the argument.
+func (r *Resolver) pageArgs(a connectionArgs, order wvsoft.Order) (wvsoft.Page, error) {
+	p := wvsoft.Page{Order: order}
+	switch {
+	case a.first != nil && a.last != nil:
+		return p, wvsoft.Invalid("last", "first and last cannot be used together")
+	case a.after != nil && a.before != nil:
+		return p, wvsoft.Invalid("before", "after and before cannot be used together")
+	case a.after != nil && a.last != nil:
+		return p, wvsoft.Invalid("after", "after pages forward, with first; use before with last")
+	case a.before != nil && a.first != nil:
+		return p, wvsoft.Invalid("before", "before pages backward, with last; use after with first")
+	}
+	p.Backward = a.last != nil || a.before != nil
+	size, arg, cur, curArg := a.first, "first", a.after, "after"
+	if p.Backward {
+		size, arg, cur, curArg = a.last, "last", a.before, "before"
+	}
+	n, err := r.pageSize(arg, size)
 	if err != nil {
 		return p, err
 	}
-	if after != nil {
-		raw, err := base64.RawURLEncoding.DecodeString(*after)
-		if err != nil || len(raw) != 16 {
-			return p, wvsoft.Invalid("after", "after is not a cursor of this connection")
+	p.First = n
+	if cur != nil {
+		if p.After, p.Key, err = parseCursor(curArg, *cur, order.Field); err != nil {
+			return p, err
 		}
-		p.After = uuid.UUID(raw)
 	}
 	return p, nil
 }
 
 // first validates a page size: 1 to the configured maximum, DefaultPageSize when not given.
-func (r *Resolver) first(first *int) (int, error) {
-	if first == nil {
+func (r *Resolver) first(first *int) (int, error) { return r.pageSize("first", first) }
+
+// pageSize validates the page size in argument arg.
+func (r *Resolver) pageSize(arg string, n *int) (int, error) {
+	if n == nil {
 		return wvsoft.DefaultPageSize, nil
 	}
 	maxPage := r.maxPageSize
 	if maxPage <= 0 {
 		maxPage = wvsoft.DefaultMaxPageSize
 	}
-	if *first < 1 || *first > maxPage {
-		return 0, wvsoft.Invalid("first", "first must be between 1 and %d", maxPage)
+	if *n < 1 || *n > maxPage {
+		return 0, wvsoft.Invalid(arg, "%s must be between 1 and %d", arg, maxPage)
 	}
-	return *first, nil
+	return *n, nil
 }
 
-// cursor is the opaque position of a row in a connection: its id, which is the keyset order.
+// A cursor is the opaque position of a row in a connection. In the order of creation it is the
+// row's id (16 bytes), as it always was; in an order by a field it also carries the field and the
+// row's sort key, so that the next page starts exactly after it (keyset), whatever changed
+// meanwhile. A cursor is checked against the order it is used with.
+type keyedCursor struct {
+	Field string    `json:"f"`
+	Key   string    `json:"k"`
+	ID    uuid.UUID `json:"i"`
+}
+
 func cursor(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
-func pageInfo(first, last uuid.UUID, n int, hasNext bool) *model.PageInfo {
-	info := &model.PageInfo{HasNextPage: hasNext}
-	if n > 0 {
-		start, end := cursor(first), cursor(last)
+func cursorIn(order wvsoft.Order, keys []string, i int, id uuid.UUID) string {
+	if order.Field == "" || i >= len(keys) {
+		return cursor(id)
+	}
+	b, _ := json.Marshal(keyedCursor{Field: order.Field, Key: keys[i], ID: id})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// parseCursor reads the cursor in argument arg for a list ordered by field ("" for creation).
+func parseCursor(arg, s, field string) (uuid.UUID, *string, error) {
+	bad := wvsoft.Invalid(arg, "%s is not a cursor of this connection and order", arg)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return uuid.Nil, nil, bad
+	}
+	if len(raw) == 16 {
+		if field != "" {
+			return uuid.Nil, nil, bad
+		}
+		return uuid.UUID(raw), nil, nil
+	}
+	var c keyedCursor
+	if json.Unmarshal(raw, &c) != nil || c.Field != field || field == "" || c.ID == uuid.Nil {
+		return uuid.Nil, nil, bad
+	}
+	return c.ID, &c.Key, nil
+}
+
+func pageInfo(order wvsoft.Order, w wvsoft.Window, ids []uuid.UUID) *model.PageInfo {
+	info := &model.PageInfo{HasNextPage: w.HasNext, HasPreviousPage: w.HasPrevious}
+	if n := len(ids); n > 0 {
+		start, end := cursorIn(order, w.Keys, 0, ids[0]), cursorIn(order, w.Keys, n-1, ids[n-1])
 		info.StartCursor, info.EndCursor = &start, &end
 	}
 	return info
 }
 
-func personConnection(rows []*wvsoft.Person, hasNext bool) *model.PersonConnection {
-	c := &model.PersonConnection{Edges: make([]*model.PersonEdge, len(rows))}
-	for i, p := range rows {
-		c.Edges[i] = &model.PersonEdge{Cursor: cursor(p.UUID), Node: p}
+func personConnection(rows []*wvsoft.Person, w wvsoft.Window, p wvsoft.Page, tenant uuid.UUID) *model.PersonConnection {
+	c := &model.PersonConnection{Edges: make([]*model.PersonEdge, len(rows)), TenantID: tenant, Where: p.Where}
+	ids := make([]uuid.UUID, len(rows))
+	for i, row := range rows {
+		ids[i] = row.UUID
+		c.Edges[i] = &model.PersonEdge{Cursor: cursorIn(p.Order, w.Keys, i, row.UUID), Node: row}
 	}
-	if len(rows) > 0 {
-		c.PageInfo = pageInfo(rows[0].UUID, rows[len(rows)-1].UUID, len(rows), hasNext)
-	} else {
-		c.PageInfo = pageInfo(uuid.Nil, uuid.Nil, 0, false)
-	}
+	c.PageInfo = pageInfo(p.Order, w, ids)
 	return c
 }
 
-func customerConnection(rows []*wvsoft.Customer, hasNext bool) *model.CustomerConnection {
-	c := &model.CustomerConnection{Edges: make([]*model.CustomerEdge, len(rows))}
-	for i, cu := range rows {
-		c.Edges[i] = &model.CustomerEdge{Cursor: cursor(cu.TenantID), Node: cu}
+func customerConnection(rows []*wvsoft.Customer, w wvsoft.Window, p wvsoft.Page) *model.CustomerConnection {
+	c := &model.CustomerConnection{Edges: make([]*model.CustomerEdge, len(rows)), Where: p.Where}
+	ids := make([]uuid.UUID, len(rows))
+	for i, row := range rows {
+		ids[i] = row.TenantID
+		c.Edges[i] = &model.CustomerEdge{Cursor: cursorIn(p.Order, w.Keys, i, row.TenantID), Node: row}
 	}
-	if len(rows) > 0 {
-		c.PageInfo = pageInfo(rows[0].TenantID, rows[len(rows)-1].TenantID, len(rows), hasNext)
-	} else {
-		c.PageInfo = pageInfo(uuid.Nil, uuid.Nil, 0, false)
-	}
+	c.PageInfo = pageInfo(p.Order, w, ids)
 	return c
+}
+
+// conditions collects the conditions of a filter argument, validated; err is the first problem.
+type conditions struct {
+	list []wvsoft.Condition
+	err  error
+}
+
+func (c *conditions) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// text adds a text condition on field from arg ("filter.name").
+func (c *conditions) text(arg, field string, f graphql.Omittable[*model.TextFilter]) {
+	tf := f.Value()
+	if tf == nil {
+		return
+	}
+	starts, contains := tf.StartsWith.Value(), tf.Contains.Value()
+	if starts == nil && contains == nil {
+		c.fail(wvsoft.Invalid(arg, "give startsWith or contains"))
+	}
+	if starts != nil {
+		if n := utf8.RuneCountInString(*starts); n < 1 || n > 100 {
+			c.fail(wvsoft.Invalid(arg+".startsWith", "startsWith must be 1 to 100 characters"))
+		}
+		c.list = append(c.list, wvsoft.Condition{Field: field, Op: wvsoft.OpStartsWith, Values: []string{*starts}, Arg: arg})
+	}
+	if contains != nil {
+		// Fewer than three characters hold no trigram for the index to look up.
+		if n := utf8.RuneCountInString(*contains); n < 3 || n > 100 {
+			c.fail(wvsoft.Invalid(arg+".contains", "contains must be 3 to 100 characters"))
+		}
+		c.list = append(c.list, wvsoft.Condition{Field: field, Op: wvsoft.OpContains, Values: []string{*contains}, Arg: arg})
+	}
+}
+
+// dates adds a date range on field from arg.
+func (c *conditions) dates(arg, field string, r graphql.Omittable[*model.DateRange]) {
+	dr := r.Value()
+	if dr == nil {
+		return
+	}
+	from, to := dr.From.Value(), dr.To.Value()
+	if from == nil && to == nil {
+		c.fail(wvsoft.Invalid(arg, "give from, to or both"))
+	}
+	if from != nil && to != nil && to.Before(*from) {
+		c.fail(wvsoft.Invalid(arg+".to", "to is before from"))
+	}
+	if from != nil {
+		c.list = append(c.list, wvsoft.Condition{Field: field, Op: wvsoft.OpFrom, Values: []string{from.Format(time.DateOnly)}, Arg: arg})
+	}
+	if to != nil {
+		c.list = append(c.list, wvsoft.Condition{Field: field, Op: wvsoft.OpTo, Values: []string{to.Format(time.DateOnly)}, Arg: arg})
+	}
+}
+
+// oneOf adds an enum condition on field from arg: the value is one of values.
+func (c *conditions) oneOf(arg, field string, values []string, max int) {
+	if values == nil {
+		return
+	}
+	if len(values) < 1 || len(values) > max {
+		c.fail(wvsoft.Invalid(arg, "give 1 to %d values", max))
+	}
+	c.list = append(c.list, wvsoft.Condition{Field: field, Op: wvsoft.OpIn, Values: values, Arg: arg})
+}
+
+// personQuery turns the arguments of a persons connection into a page of the store.
+func (r *Resolver) personQuery(a connectionArgs, filter *model.PersonFilter, orderBy *model.PersonOrder) (wvsoft.Page, error) {
+	var c conditions
+	if filter != nil {
+		c.text("filter.name", "name", filter.Name)
+		c.text("filter.city", "city", filter.City)
+		c.text("filter.postalCode", "postalCode", filter.PostalCode)
+		c.dates("filter.birthDate", "birthDate", filter.BirthDate)
+		c.oneOf("filter.maritalStatus", "maritalStatus", filter.MaritalStatus.Value(), 5)
+	}
+	var order wvsoft.Order
+	if orderBy != nil {
+		order = orderOf(personOrderField(orderBy.Field), orderBy.Direction)
+	}
+	p, err := r.pageArgs(a, order)
+	p.Where = c.list
+	if c.err != nil {
+		return p, c.err
+	}
+	return p, err
+}
+
+// customerQuery turns the arguments of a customers connection into a page of the store.
+func (r *Resolver) customerQuery(a connectionArgs, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (wvsoft.Page, error) {
+	var c conditions
+	if filter != nil {
+		c.text("filter.name", "name", filter.Name)
+		c.text("filter.city", "city", filter.City)
+		c.text("filter.postalCode", "postalCode", filter.PostalCode)
+		c.dates("filter.relationshipStart", "relationshipStart", filter.RelationshipStart)
+		c.dates("filter.relationshipEnd", "relationshipEnd", filter.RelationshipEnd)
+	}
+	var order wvsoft.Order
+	if orderBy != nil {
+		order = orderOf(customerOrderField(orderBy.Field), orderBy.Direction)
+	}
+	p, err := r.pageArgs(a, order)
+	p.Where = c.list
+	if c.err != nil {
+		return p, c.err
+	}
+	return p, err
+}
+
+func orderOf(field string, dir graphql.Omittable[*model.OrderDirection]) wvsoft.Order {
+	d := dir.Value()
+	return wvsoft.Order{Field: field, Desc: d != nil && *d == model.OrderDirectionDesc, Arg: "orderBy.field"}
+}
+
+// personOrderField is the field an order names; creation is the order of ids ("").
+func personOrderField(f model.PersonOrderField) string {
+	switch f {
+	case model.PersonOrderFieldName:
+		return "name"
+	case model.PersonOrderFieldCity:
+		return "city"
+	case model.PersonOrderFieldPostalCode:
+		return "postalCode"
+	case model.PersonOrderFieldBirthDate:
+		return "birthDate"
+	}
+	return ""
+}
+
+// customerOrderField is the field an order names; creation is the order of ids ("").
+func customerOrderField(f model.CustomerOrderField) string {
+	switch f {
+	case model.CustomerOrderFieldName:
+		return "name"
+	case model.CustomerOrderFieldCity:
+		return "city"
+	case model.CustomerOrderFieldPostalCode:
+		return "postalCode"
+	case model.CustomerOrderFieldRelationshipStart:
+		return "relationshipStart"
+	}
+	return ""
 }

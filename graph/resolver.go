@@ -13,6 +13,7 @@ import (
 
 	"github.com/wvsoft/privacy/graph/model"
 	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -24,11 +25,13 @@ type Resolver struct {
 	// Store is the persistence. Resolvers never call it: NewHandler wraps it in authorized.
 	Store wvsoft.Store
 	// authorized is Store behind the policy (authz.Store): every call asks for its row filter
-	// and decides its writes. It is all the resolvers call.
+	// and decides its writes. Queries call it; mutations call service, which calls it.
 	authorized *authz.Store
-	Now        wvsoft.Clock
+	// service carries out every mutation: validation, new ids and secrets, data-subject requests.
+	service *service.Service
+	Now     wvsoft.Clock
 	// InquiryLimit limits website inquiries per client address (P5); nil means no limit.
-	InquiryLimit RateLimiter
+	InquiryLimit service.RateLimiter
 	// Retention overrides the protocol's retention periods (nil: wvsoft.DefaultRetention).
 	Retention *wvsoft.RetentionPolicy
 	// maxPageSize is the largest page a connection returns; NewHandler sets it from
@@ -36,30 +39,26 @@ type Resolver struct {
 	maxPageSize int
 }
 
+// retention is the retention policy of the resolver, the protocol's by default.
+func (r *Resolver) retention() wvsoft.RetentionPolicy {
+	if r.Retention != nil {
+		return *r.Retention
+	}
+	return wvsoft.DefaultRetention()
+}
+
 // persons returns a page of one customer's data space.
-func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, first *int, after *string) (*model.PersonConnection, error) {
-	p, err := r.pageArgs(first, after)
+func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, a connectionArgs, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
+	p, err := r.personQuery(a, filter, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.authorized.Persons(ctx, tenant, p)
+	rows, w, err := r.authorized.Persons(ctx, tenant, p)
 	if err != nil {
 		return nil, err
 	}
 	noteRecords(ctx, wvsoft.KindPerson, rows, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
-	return personConnection(rows, hasNext), nil
-}
-
-// customerArg resolves an optional customer id argument; without one it is the caller's own
-// customer.
-func (r *Resolver) customerArg(ctx context.Context, field string, id *string) (uuid.UUID, error) {
-	if id != nil {
-		return wvsoft.ParseGlobalIDOf(field, wvsoft.KindCustomer, *id)
-	}
-	if t := authz.FromContext(ctx).Subject().TenantID; t != uuid.Nil {
-		return t, nil
-	}
-	return uuid.Nil, wvsoft.Invalid(field, "%s is required for WvSoft staff", field)
+	return personConnection(rows, w, p, tenant), nil
 }
 
 // lookup finds objects by global id, in the order given; what the caller may not see is nil,
@@ -141,18 +140,6 @@ func kindOf(n wvsoft.Node) string {
 		return wvsoft.KindAccessGrant
 	}
 	return ""
-}
-
-// deleteByID removes the object of kind with global id gid and returns the id.
-func deleteByID(ctx context.Context, kind, gid string, del func(context.Context, uuid.UUID) error) (*string, error) {
-	id, err := wvsoft.ParseGlobalIDOf("id", kind, gid)
-	if err != nil {
-		return nil, err
-	}
-	if err := del(ctx, id); err != nil {
-		return nil, err
-	}
-	return &gid, nil
 }
 
 // noteRecords tells the decision log which records a list returns.

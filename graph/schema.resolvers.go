@@ -7,17 +7,14 @@ package graph
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/wvsoft/privacy/graph/model"
-	"github.com/wvsoft/privacy/internal/auth"
 	"github.com/wvsoft/privacy/internal/authz"
-	"github.com/wvsoft/privacy/internal/validate"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -151,8 +148,8 @@ func (r *customerResolver) APIKeys(ctx context.Context, obj *wvsoft.Customer) ([
 	return r.authorized.APIKeysOf(ctx, obj.TenantID)
 }
 
-func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string) (*model.PersonConnection, error) {
-	return r.persons(ctx, obj.TenantID, first, after)
+func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
+	return r.persons(ctx, obj.TenantID, connectionArgs{first, last, after, before}, filter, orderBy)
 }
 
 func (r *customerResolver) SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error) {
@@ -195,6 +192,10 @@ func (r *customerResolver) DataSubjectRequests(ctx context.Context, obj *wvsoft.
 	return r.authorized.Requests(ctx, obj.TenantID)
 }
 
+func (r *customerConnectionResolver) TotalCount(ctx context.Context, obj *model.CustomerConnection) (int, error) {
+	return r.authorized.CountCustomers(ctx, obj.Where)
+}
+
 func (r *dataSubjectRequestResolver) SubjectID(ctx context.Context, obj *wvsoft.DataSubjectRequest) (string, error) {
 	return wvsoft.GlobalID(obj.SubjectType, obj.SubjectID), nil
 }
@@ -215,349 +216,132 @@ func (r *historyEntryResolver) Actor(ctx context.Context, obj *wvsoft.HistoryEnt
 	return obj.ActorName, nil
 }
 
-func (r *mutationResolver) CreateCustomer(ctx context.Context, input model.CreateCustomerInput) (*wvsoft.Customer, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	c := &wvsoft.Customer{TenantID: id}
-	if s := in.required("input.slug", input.Slug, validate.Slug); s != nil {
-		c.Slug = *s
-	}
-	c.Name = in.required("input.name", input.Name, text(200))
-	c.Email = in.optional("input.email", input.Email, validate.Email, false)
-	c.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
-	c.Street = in.optional("input.street", input.Street, text(200), false)
-	c.PostalCode = in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	c.City = in.optional("input.city", input.City, text(100), false)
-	c.KvkNumber = in.optional("input.kvkNumber", input.KVKNumber, validate.KvK, false)
-	c.Iban = in.optional("input.iban", input.Iban, validate.IBAN, false)
-	now := r.Now()
-	c.RelationshipStart = in.date("input.relationshipStart", input.RelationshipStart, now, false)
-	if c.RelationshipStart == nil {
-		today := now.UTC().Truncate(24 * time.Hour)
-		c.RelationshipStart = &today
-	}
-	if in.err != nil {
-		return nil, in.err
-	}
-	if err := r.authorized.CreateCustomer(ctx, c, in.given); err != nil {
-		return nil, err
-	}
-	return c, nil
+func (r *mutationResolver) CreateCustomer(ctx context.Context, input service.CreateCustomerInput) (*wvsoft.Customer, error) {
+	return r.service.CreateCustomer(ctx, input)
 }
 
-func (r *mutationResolver) UpdateCustomer(ctx context.Context, input model.UpdateCustomerInput) (*wvsoft.Customer, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindCustomer, input.ID)
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	in.optional("input.name", input.Name, text(200), true)
-	in.optional("input.email", input.Email, validate.Email, false)
-	in.optional("input.phone", input.Phone, validate.Phone, false)
-	in.optional("input.street", input.Street, text(200), false)
-	in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	in.optional("input.city", input.City, text(100), false)
-	in.optional("input.kvkNumber", input.KVKNumber, validate.KvK, false)
-	in.optional("input.iban", input.Iban, validate.IBAN, false)
-	// The end starts the retention clocks, and it is the end the paperwork says: it may lie in
-	// the past (a termination letter arrives late; the purge then follows it), but not after
-	// today, and not before the relationship started (the register's check, answered on
-	// input.relationshipEnd by the store).
-	in.date("input.relationshipEnd", input.RelationshipEnd, r.Now(), true)
-	if in.err != nil {
-		return nil, in.err
-	}
-	return r.authorized.UpdateCustomer(ctx, id, in.changes)
+func (r *mutationResolver) UpdateCustomer(ctx context.Context, input service.UpdateCustomerInput) (*wvsoft.Customer, error) {
+	return r.service.UpdateCustomer(ctx, input)
 }
 
-func (r *mutationResolver) CreateContactPerson(ctx context.Context, input model.CreateContactPersonInput) (*wvsoft.ContactPerson, error) {
-	tenant, err := wvsoft.ParseGlobalIDOf("input.customerId", wvsoft.KindCustomer, input.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	c := &wvsoft.ContactPerson{TenantID: tenant, UUID: id}
-	c.Salutation = in.optional("input.salutation", input.Salutation, oneOf, false)
-	c.Name = in.required("input.name", input.Name, text(200))
-	c.Role = in.required("input.role", input.Role, oneOf)
-	c.Email = in.optional("input.email", input.Email, validate.Email, false)
-	c.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
-	if in.err != nil {
-		return nil, in.err
-	}
-	if err := r.authorized.CreateContactPerson(ctx, c, in.given); err != nil {
-		return nil, err
-	}
-	return c, nil
+func (r *mutationResolver) CreateContactPerson(ctx context.Context, input service.CreateContactPersonInput) (*wvsoft.ContactPerson, error) {
+	return r.service.CreateContactPerson(ctx, input)
 }
 
-func (r *mutationResolver) UpdateContactPerson(ctx context.Context, input model.UpdateContactPersonInput) (*wvsoft.ContactPerson, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindContactPerson, input.ID)
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	in.optional("input.salutation", input.Salutation, oneOf, false)
-	in.optional("input.name", input.Name, text(200), true)
-	in.optional("input.role", input.Role, oneOf, true)
-	in.optional("input.email", input.Email, validate.Email, false)
-	in.optional("input.phone", input.Phone, validate.Phone, false)
-	if in.err != nil {
-		return nil, in.err
-	}
-	return r.authorized.UpdateContactPerson(ctx, id, in.changes)
+func (r *mutationResolver) UpdateContactPerson(ctx context.Context, input service.UpdateContactPersonInput) (*wvsoft.ContactPerson, error) {
+	return r.service.UpdateContactPerson(ctx, input)
 }
 
 func (r *mutationResolver) DeleteContactPerson(ctx context.Context, id string) (*string, error) {
-	return deleteByID(ctx, wvsoft.KindContactPerson, id, r.authorized.DeleteContactPerson)
+	return r.service.DeleteContactPerson(ctx, id)
 }
 
-func (r *mutationResolver) CreateUser(ctx context.Context, input model.CreateUserInput) (*wvsoft.User, error) {
-	subject := authz.FromContext(ctx).Subject()
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	u := &wvsoft.User{TenantID: subject.TenantID, UUID: id}
-	u.Email = in.required("input.email", input.Email, validate.Email)
-	u.Name = in.required("input.name", input.Name, text(200))
-	u.Role = in.required("input.role", input.Role, oneOf)
-	if in.err != nil {
-		return nil, in.err
-	}
-	if err := r.authorized.CreateUser(ctx, u, in.given); err != nil {
-		return nil, err
-	}
-	return u, nil
+func (r *mutationResolver) CreateUser(ctx context.Context, input service.CreateUserInput) (*wvsoft.User, error) {
+	return r.service.CreateUser(ctx, input)
 }
 
-func (r *mutationResolver) UpdateUser(ctx context.Context, input model.UpdateUserInput) (*wvsoft.User, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindUser, input.ID)
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	in.optional("input.name", input.Name, text(200), true)
-	in.optional("input.role", input.Role, oneOf, true)
-	if in.err != nil {
-		return nil, in.err
-	}
-	return r.authorized.UpdateUser(ctx, id, in.changes)
+func (r *mutationResolver) UpdateUser(ctx context.Context, input service.UpdateUserInput) (*wvsoft.User, error) {
+	return r.service.UpdateUser(ctx, input)
 }
 
 func (r *mutationResolver) DeleteUser(ctx context.Context, id string) (*string, error) {
-	if subject := authz.FromContext(ctx).Subject(); wvsoft.GlobalID(wvsoft.KindUser, subject.ID) == id {
-		return nil, wvsoft.Invalid("id", "a user cannot remove itself")
-	}
-	return deleteByID(ctx, wvsoft.KindUser, id, r.authorized.DeleteUser)
+	return r.service.DeleteUser(ctx, id)
 }
 
-func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
-	subject := authz.FromContext(ctx).Subject()
-	in := &inputs{}
-	name := in.required("input.name", input.Name, text(200))
-	if in.err != nil {
-		return nil, in.err
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, err
-	}
-	secret := auth.APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	prefix := secret[:len(auth.APIKeyPrefix)+6]
-	canWrite, special := flag(input.CanWrite, false), flag(input.SpecialCategories, false)
-	k := &wvsoft.APIKey{TenantID: subject.TenantID, UUID: id, Name: name, Prefix: &prefix,
-		CanWrite: &canWrite, SpecialCategories: &special}
-	if err := r.authorized.CreateAPIKey(ctx, k, auth.HashAPIKey(secret)); err != nil {
-		return nil, err
-	}
-	return &model.CreateAPIKeyPayload{APIKey: k, Secret: &secret}, nil
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, input service.CreateAPIKeyInput) (*service.CreateAPIKeyPayload, error) {
+	return r.service.CreateAPIKey(ctx, input)
 }
 
 func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*wvsoft.APIKey, error) {
-	keyID, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindAPIKey, id)
-	if err != nil {
-		return nil, err
-	}
-	return r.authorized.RevokeAPIKey(ctx, keyID, r.Now())
+	return r.service.RevokeAPIKey(ctx, id)
 }
 
-func (r *mutationResolver) CreatePerson(ctx context.Context, input model.CreatePersonInput) (*wvsoft.Person, error) {
-	tenant, err := r.customerArg(ctx, "input.customerId", input.CustomerID.Value())
-	if err != nil {
-		return nil, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	p := &wvsoft.Person{TenantID: tenant, UUID: id}
-	p.Name = in.required("input.name", input.Name, text(200))
-	p.Street = in.optional("input.street", input.Street, text(200), false)
-	p.PostalCode = in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	p.City = in.optional("input.city", input.City, text(100), false)
-	p.Email = in.optional("input.email", input.Email, validate.Email, false)
-	p.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
-	p.BirthDate = in.date("input.birthDate", input.BirthDate, r.Now(), true)
-	p.Iban = in.optional("input.iban", input.Iban, validate.IBAN, false)
-	p.Bsn = in.optional("input.bsn", input.Bsn, validate.BSN, false)
-	p.MaritalStatus = in.optional("input.maritalStatus", input.MaritalStatus, oneOf, false)
-	p.Household = in.optional("input.household", input.Household, text(2000), false)
-	p.MedicalNotes = in.optional("input.medicalNotes", input.MedicalNotes, text(10000), false)
-	if in.err != nil {
-		return nil, in.err
-	}
-	if err := r.authorized.CreatePerson(ctx, p, in.given); err != nil {
-		return nil, err
-	}
-	return p, nil
+func (r *mutationResolver) CreatePerson(ctx context.Context, input service.CreatePersonInput) (*wvsoft.Person, error) {
+	return r.service.CreatePerson(ctx, input)
 }
 
-func (r *mutationResolver) UpdatePerson(ctx context.Context, input model.UpdatePersonInput) (*wvsoft.Person, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindPerson, input.ID)
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	in.optional("input.name", input.Name, text(200), true)
-	in.optional("input.street", input.Street, text(200), false)
-	in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	in.optional("input.city", input.City, text(100), false)
-	in.optional("input.email", input.Email, validate.Email, false)
-	in.optional("input.phone", input.Phone, validate.Phone, false)
-	in.date("input.birthDate", input.BirthDate, r.Now(), true)
-	in.optional("input.iban", input.Iban, validate.IBAN, false)
-	in.optional("input.bsn", input.Bsn, validate.BSN, false)
-	in.optional("input.maritalStatus", input.MaritalStatus, oneOf, false)
-	in.optional("input.household", input.Household, text(2000), false)
-	in.optional("input.medicalNotes", input.MedicalNotes, text(10000), false)
-	if in.err != nil {
-		return nil, in.err
-	}
-	return r.authorized.UpdatePerson(ctx, id, in.changes)
+func (r *mutationResolver) UpdatePerson(ctx context.Context, input service.UpdatePersonInput) (*wvsoft.Person, error) {
+	return r.service.UpdatePerson(ctx, input)
 }
 
 func (r *mutationResolver) DeletePerson(ctx context.Context, id string) (*string, error) {
-	return deleteByID(ctx, wvsoft.KindPerson, id, r.authorized.DeletePerson)
+	return r.service.DeletePerson(ctx, id)
 }
 
-func (r *mutationResolver) RequestSupportAccess(ctx context.Context, input model.RequestSupportAccessInput) (*wvsoft.AccessGrant, error) {
-	return r.requestSupportAccess(ctx, input)
+func (r *mutationResolver) RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.AccessGrant, error) {
+	return r.service.RequestSupportAccess(ctx, input)
 }
 
-func (r *mutationResolver) ApproveSupportAccess(ctx context.Context, input model.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error) {
-	return r.approveSupportAccess(ctx, input)
+func (r *mutationResolver) ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error) {
+	return r.service.ApproveSupportAccess(ctx, input)
 }
 
 func (r *mutationResolver) DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error) {
-	grantID, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindAccessGrant, id)
-	if err != nil {
-		return nil, err
-	}
-	return r.authorized.DecideAccess(ctx, grantID, authz.FromContext(ctx).Subject().ID, false, r.Now(), nil)
+	return r.service.DenySupportAccess(ctx, id)
 }
 
 func (r *mutationResolver) RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error) {
-	grantID, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindAccessGrant, id)
-	if err != nil {
-		return nil, err
-	}
-	return r.authorized.RevokeAccess(ctx, grantID, authz.FromContext(ctx).Subject().ID, r.Now())
+	return r.service.RevokeSupportAccess(ctx, id)
 }
 
-func (r *mutationResolver) RecordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error) {
-	return r.recordBreach(ctx, input)
+func (r *mutationResolver) RecordBreach(ctx context.Context, input service.RecordBreachInput) (*wvsoft.Breach, error) {
+	return r.service.RecordBreach(ctx, input)
 }
 
-func (r *mutationResolver) LogBreachCall(ctx context.Context, input model.LogBreachCallInput) (*wvsoft.BreachNotification, error) {
-	return r.logBreachCall(ctx, input)
+func (r *mutationResolver) LogBreachCall(ctx context.Context, input service.LogBreachCallInput) (*wvsoft.BreachNotification, error) {
+	return r.service.LogBreachCall(ctx, input)
 }
 
-func (r *mutationResolver) ReportBreachToAuthority(ctx context.Context, input model.ReportBreachInput) (*wvsoft.BreachNotification, error) {
-	return r.reportBreach(ctx, input)
+func (r *mutationResolver) ReportBreachToAuthority(ctx context.Context, input service.ReportBreachInput) (*wvsoft.BreachNotification, error) {
+	return r.service.ReportBreachToAuthority(ctx, input)
 }
 
-func (r *mutationResolver) SubmitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error) {
-	return r.submitInquiry(ctx, input)
+func (r *mutationResolver) SubmitInquiry(ctx context.Context, input service.SubmitInquiryInput) (*service.InquiryReceipt, error) {
+	return r.service.SubmitInquiry(ctx, input)
 }
 
-func (r *mutationResolver) AnswerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error) {
-	return r.answerInquiry(ctx, input)
+func (r *mutationResolver) AnswerInquiry(ctx context.Context, input service.AnswerInquiryInput) (*bool, error) {
+	return r.service.AnswerInquiry(ctx, input)
 }
 
-func (r *mutationResolver) PublishSupportNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
-	return r.publishNotice(ctx, input)
+func (r *mutationResolver) PublishSupportNotice(ctx context.Context, input service.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
+	return r.service.PublishSupportNotice(ctx, input)
 }
 
-func (r *mutationResolver) GiveConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error) {
-	return r.recordConsent(ctx, input, wvsoft.ConsentGiven)
+func (r *mutationResolver) GiveConsent(ctx context.Context, input service.ConsentInput) (*wvsoft.Consent, error) {
+	return r.service.GiveConsent(ctx, input)
 }
 
-func (r *mutationResolver) WithdrawConsent(ctx context.Context, input model.ConsentInput) (*wvsoft.Consent, error) {
-	return r.recordConsent(ctx, input, wvsoft.ConsentWithdrawn)
+func (r *mutationResolver) WithdrawConsent(ctx context.Context, input service.ConsentInput) (*wvsoft.Consent, error) {
+	return r.service.WithdrawConsent(ctx, input)
 }
 
-func (r *mutationResolver) RegisterDataSubjectRequest(ctx context.Context, input model.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error) {
-	return r.registerRequest(ctx, input)
+func (r *mutationResolver) RegisterDataSubjectRequest(ctx context.Context, input service.RegisterDataSubjectRequestInput) (*wvsoft.DataSubjectRequest, error) {
+	return r.service.RegisterDataSubjectRequest(ctx, input)
 }
 
 func (r *mutationResolver) ExecuteDataSubjectRequest(ctx context.Context, id string) (*wvsoft.DataSubjectRequest, error) {
-	return r.executeRequest(ctx, id)
+	return r.service.ExecuteDataSubjectRequest(ctx, id)
 }
 
-func (r *mutationResolver) RecordConfidentialityDeclaration(ctx context.Context, input model.DeclarationInput) (*wvsoft.StaffMember, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.staffId", wvsoft.KindStaffMember, input.StaffID)
-	if err != nil {
-		return nil, err
-	}
-	if !input.ExpiresAt.After(input.SignedAt) {
-		return nil, wvsoft.Invalid("input.expiresAt", "input.expiresAt must lie after input.signedAt")
-	}
-	if input.SignedAt.After(r.Now()) {
-		return nil, wvsoft.Invalid("input.signedAt", "input.signedAt must not lie in the future")
-	}
-	return r.authorized.RecordDeclaration(ctx, id, input.SignedAt, input.ExpiresAt)
+func (r *mutationResolver) RecordConfidentialityDeclaration(ctx context.Context, input service.DeclarationInput) (*wvsoft.StaffMember, error) {
+	return r.service.RecordConfidentialityDeclaration(ctx, input)
 }
 
-func (r *mutationResolver) RegisterProcessor(ctx context.Context, input model.ProcessorInput) (*wvsoft.Processor, error) {
-	in := &inputs{}
-	name := in.required("input.name", input.Name, text(200))
-	ref := in.required("input.declarationReference", input.DeclarationReference, text(500))
-	if in.err != nil {
-		return nil, in.err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	p := &wvsoft.Processor{UUID: id, Name: *name, Role: input.Role, DeclarationReference: *ref, DeclarationDate: input.DeclarationDate, CreatedAt: r.Now()}
-	if err := r.authorized.RegisterProcessor(ctx, p); err != nil {
-		return nil, err
-	}
-	return p, nil
+func (r *mutationResolver) RegisterProcessor(ctx context.Context, input service.ProcessorInput) (*wvsoft.Processor, error) {
+	return r.service.RegisterProcessor(ctx, input)
 }
 
 func (r *mutationResolver) RunPurge(ctx context.Context, dryRun bool) (*wvsoft.PurgeRun, error) {
-	// The purge acts on every customer; the policy lets only a subject that reaches all of them
-	// run it (Mutation.runPurge, rule mutation.whole_register).
-	return r.authorized.Purge(ctx, r.retention(), r.Now(), dryRun)
+	return r.service.RunPurge(ctx, dryRun)
 }
 
 func (r *personResolver) Customer(ctx context.Context, obj *wvsoft.Person) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
+}
+
+func (r *personConnectionResolver) TotalCount(ctx context.Context, obj *model.PersonConnection) (int, error) {
+	return r.authorized.CountPersons(ctx, obj.TenantID, obj.Where)
 }
 
 func (r *processorResolver) DeclarationDate(ctx context.Context, obj *wvsoft.Processor) (*time.Time, error) {
@@ -660,12 +444,12 @@ func (r *queryResolver) Outbox(ctx context.Context, status *string, first *int) 
 	return r.authorized.Outbox(ctx, status, n)
 }
 
-func (r *queryResolver) Customers(ctx context.Context, first *int, after *string) (*model.CustomerConnection, error) {
-	p, err := r.pageArgs(first, after)
+func (r *queryResolver) Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*model.CustomerConnection, error) {
+	p, err := r.customerQuery(connectionArgs{first, last, after, before}, filter, orderBy)
 	if err != nil {
 		return nil, err
 	}
-	rows, hasNext, err := r.authorized.Customers(ctx, p)
+	rows, w, err := r.authorized.Customers(ctx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -675,15 +459,15 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 			return nil, err
 		}
 	}
-	return customerConnection(rows, hasNext), nil
+	return customerConnection(rows, w, p), nil
 }
 
-func (r *queryResolver) Persons(ctx context.Context, customerID *string, first *int, after *string) (*model.PersonConnection, error) {
-	tenant, err := r.customerArg(ctx, "customerId", customerID)
+func (r *queryResolver) Persons(ctx context.Context, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
+	tenant, err := service.CustomerArg(ctx, "customerId", customerID)
 	if err != nil {
 		return nil, err
 	}
-	return r.persons(ctx, tenant, first, after)
+	return r.persons(ctx, tenant, connectionArgs{first, last, after, before}, filter, orderBy)
 }
 
 func (r *staffMemberResolver) Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error) {
@@ -753,6 +537,10 @@ func (r *Resolver) ContactPerson() ContactPersonResolver { return &contactPerson
 
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 
+func (r *Resolver) CustomerConnection() CustomerConnectionResolver {
+	return &customerConnectionResolver{r}
+}
+
 func (r *Resolver) DataSubjectRequest() DataSubjectRequestResolver {
 	return &dataSubjectRequestResolver{r}
 }
@@ -762,6 +550,8 @@ func (r *Resolver) HistoryEntry() HistoryEntryResolver { return &historyEntryRes
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Person() PersonResolver { return &personResolver{r} }
+
+func (r *Resolver) PersonConnection() PersonConnectionResolver { return &personConnectionResolver{r} }
 
 func (r *Resolver) Processor() ProcessorResolver { return &processorResolver{r} }
 
@@ -791,10 +581,12 @@ type (
 	consentEventResolver       struct{ *Resolver }
 	contactPersonResolver      struct{ *Resolver }
 	customerResolver           struct{ *Resolver }
+	customerConnectionResolver struct{ *Resolver }
 	dataSubjectRequestResolver struct{ *Resolver }
 	historyEntryResolver       struct{ *Resolver }
 	mutationResolver           struct{ *Resolver }
 	personResolver             struct{ *Resolver }
+	personConnectionResolver   struct{ *Resolver }
 	processorResolver          struct{ *Resolver }
 	purgeRunResolver           struct{ *Resolver }
 	queryResolver              struct{ *Resolver }

@@ -4,101 +4,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/wvsoft/privacy/graph/model"
-	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
-
-// requestSupportAccess files the director's request (P9). The customer's admins decide; until
-// e-mail delivery exists, the request is in their log and in Customer.supportAccessGrants.
-func (r *Resolver) requestSupportAccess(ctx context.Context, input model.RequestSupportAccessInput) (*wvsoft.AccessGrant, error) {
-	tenant, err := wvsoft.ParseGlobalIDOf("input.customerId", wvsoft.KindCustomer, input.CustomerID)
-	if err != nil {
-		return nil, err
-	}
-	in := &inputs{}
-	reason := in.required("input.reason", input.Reason, func(s string) (string, error) {
-		if len([]rune(s)) < 3 {
-			return "", errTooShort
-		}
-		return text(500)(s)
-	})
-	if in.err != nil {
-		return nil, in.err
-	}
-	if len(input.Types) == 0 {
-		return nil, wvsoft.Invalid("input.types", "input.types must name at least one type")
-	}
-	duration, err := minutes("input.durationMinutes", input.DurationMinutes.Value(), wvsoft.DefaultGrantDuration)
-	if err != nil {
-		return nil, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, err
-	}
-	now := r.Now()
-	g := &wvsoft.AccessGrant{TenantID: tenant, UUID: id, RequestedBy: authz.FromContext(ctx).Subject().ID, Reason: *reason,
-		ScopeTypes: dedupe(input.Types), ScopeSpecial: flag(input.SpecialCategories, false), ScopeWrite: flag(input.Write, false),
-		DurationSeconds: int(duration / time.Second), RequestedAt: now, AnswerBy: now.Add(wvsoft.DefaultAnswerWithin)}
-	if err := r.authorized.RequestAccess(ctx, g); err != nil {
-		return nil, err
-	}
-	return g, nil
-}
-
-// approveSupportAccess approves a pending request; the admin may shorten it or narrow its scope,
-// never widen it.
-func (r *Resolver) approveSupportAccess(ctx context.Context, input model.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindAccessGrant, input.ID)
-	if err != nil {
-		return nil, err
-	}
-	var shorter *time.Duration
-	if m := input.DurationMinutes.Value(); m != nil {
-		d, err := minutes("input.durationMinutes", m, 0)
-		if err != nil {
-			return nil, err
-		}
-		shorter = &d
-	}
-	narrow := func(g *wvsoft.AccessGrant) error {
-		if shorter != nil {
-			if int(*shorter/time.Second) > g.DurationSeconds {
-				return wvsoft.Invalid("input.durationMinutes", "an approval may shorten the duration, not lengthen it")
-			}
-			g.DurationSeconds = int(*shorter / time.Second)
-		}
-		if types, given := input.Types.ValueOK(); given && types != nil {
-			for _, t := range types {
-				if !slices.Contains(g.ScopeTypes, t) {
-					return wvsoft.Invalid("input.types", "an approval may narrow the scope, not widen it (%s was not requested)", t)
-				}
-			}
-			if len(types) == 0 {
-				return wvsoft.Invalid("input.types", "input.types must keep at least one type; deny the request instead")
-			}
-			g.ScopeTypes = dedupe(types)
-		}
-		if special := input.SpecialCategories.Value(); special != nil && *special && !g.ScopeSpecial {
-			return wvsoft.Invalid("input.specialCategories", "special categories were not requested")
-		} else if special != nil {
-			g.ScopeSpecial = *special
-		}
-		if write := input.Write.Value(); write != nil && *write && !g.ScopeWrite {
-			return wvsoft.Invalid("input.write", "writing was not requested")
-		} else if write != nil {
-			g.ScopeWrite = *write
-		}
-		return nil
-	}
-	return r.authorized.DecideAccess(ctx, id, authz.FromContext(ctx).Subject().ID, true, r.Now(), narrow)
-}
 
 func (r *Resolver) grantByID(ctx context.Context, id uuid.UUID) (*wvsoft.AccessGrant, error) {
 	rows, err := r.authorized.AccessGrantsByID(ctx, []uuid.UUID{id})
@@ -150,26 +62,6 @@ func (r *Resolver) accessLog(ctx context.Context, tenant uuid.UUID, grantID *str
 		c.PageInfo.StartCursor, c.PageInfo.EndCursor = &start, &end
 	}
 	return c, nil
-}
-
-// minutes validates a duration in minutes, up to the longest grant. The bound is checked on the
-// number before it is multiplied: time.Duration(m)*time.Minute overflows for m above about
-// 153 million and wraps around to a short, plausible duration.
-func minutes(field string, m *int, def time.Duration) (time.Duration, error) {
-	if m == nil {
-		return def, nil
-	}
-	maxMinutes := int(wvsoft.MaxGrantDuration / time.Minute)
-	if *m < 1 || *m > maxMinutes {
-		return 0, wvsoft.Invalid(field, "%s must be between 1 and %d minutes", field, maxMinutes)
-	}
-	return time.Duration(*m) * time.Minute, nil
-}
-
-func dedupe(s []string) []string {
-	out := slices.Clone(s)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 func detailStrings(detail map[string]any, key string) []string {

@@ -347,6 +347,12 @@ field_decision := allow("anonymous.inquiry") if {
 	target := links.Query[input.resource.field]
 	input.resource.type == "Query"
 	d := link_decision(target)
+} else := d if {
+	# A count reads whether rows exist: it is decided on the counted type, not as paging.
+	reading
+	target := counted_types[input.resource.type]
+	input.resource.field == "totalCount"
+	d := count_decision(target)
 } else := allow("structural") if {
 	reading
 	input.resource.type in structural_types
@@ -404,6 +410,38 @@ subscription_decision := allow("subscription.reach") if {
 } else := allow("subscription.reach") if {
 	count(reach(subscription_types[input.resource.field], "read").tenants) > 0
 } else := deny("subscription.outside", "the subject reaches no records this subscription delivers")
+
+# Connections whose totalCount counts rows of a type: the count is the number of rows the
+# subject can page through (the server counts within the same row filter and row-level
+# security, with the list's own conditions, which are decided as reads of their fields).
+counted_types := {"PersonConnection": "Person", "CustomerConnection": "Customer"}
+
+# Counting reads the existence of every row counted. A connection of one data space
+# (PersonConnection) carries its tenant: the count is allowed where the subject reaches that
+# tenant's rows, under a grant with the grant (the access log records the count); a connection
+# across tenants (CustomerConnection) carries none, and is allowed where the subject reaches rows
+# of the type at all, since it counts only those.
+count_decision(target) := deny("count.outside", "counting reads the existence of rows outside the subject's reach") if {
+	not counts_within_reach(target)
+} else := {"effect": "allow", "rule": "count.grant", "grant": grant} if {
+	grant := grant_for(target, input.resource.tenant_id, "read")
+} else := allow("count.visible")
+
+counts_within_reach(target) if {
+	input.resource.tenant_id
+	within_reach(target, "read")
+}
+
+counts_within_reach(target) if {
+	not input.resource.tenant_id
+	r := reach(target, "read")
+	r.all
+}
+
+counts_within_reach(target) if {
+	not input.resource.tenant_id
+	count(reach(target, "read").tenants) > 0
+}
 
 # A link from the root (Query) has no tenant: it needs reach over every tenant.
 link_decision(target) := allow("link.visible") if visible(target)

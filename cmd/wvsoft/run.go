@@ -37,6 +37,7 @@ import (
 	"github.com/wvsoft/privacy/internal/metrics"
 	"github.com/wvsoft/privacy/internal/postgres"
 	"github.com/wvsoft/privacy/internal/ratelimit"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/tracing"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -168,7 +169,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer db.Close()
-		run, err := db.Purge(ctx, wvsoft.DefaultRetention(), at, *dry)
+		run, err := operatorService(db, func() time.Time { return at }).RunPurge(ctx, *dry)
 		if err != nil {
 			return err
 		}
@@ -433,7 +434,7 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 	} else {
 		page := wvsoft.Page{First: wvsoft.DefaultMaxPageSize}
 		for {
-			customers, more, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
+			customers, w, err := db.Customers(ctx, wvsoft.TenantFilter{All: true}, page)
 			if err != nil {
 				return err
 			}
@@ -442,7 +443,7 @@ func auditVerify(ctx context.Context, cfg config, args []string, stdout io.Write
 					return err
 				}
 			}
-			if !more {
+			if !w.HasNext {
 				break
 			}
 			page.After = customers[len(customers)-1].TenantID
@@ -855,13 +856,23 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	}
 }
 
+// operatorService is the service for what the server and its operator do themselves, as the
+// database owner: the same rules as the API's (the retention schedule in force, the clock), with
+// no caller to authorize, like migrate and rotate-keys. The API's runPurge is decided by the
+// policy (Mutation.runPurge) before it reaches the same service call.
+func operatorService(db *postgres.DB, now wvsoft.Clock) *service.Service {
+	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
+	return service.New(authz.NewStore(db, schema), service.WithClock(now))
+}
+
 // purgeEveryHour applies the retention schedule every hour (P2), and looks at the access logs'
 // checkpoints (issue 14); both are idempotent, so every server may run them.
 func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
+	purger := operatorService(db, time.Now)
 	for {
-		if run, err := db.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), false); err != nil {
+		if run, err := purger.RunPurge(ctx, false); err != nil {
 			if ctx.Err() == nil { // stopping cancels the purge; that is no failure to report
 				logger.Error("purge", "error", err.Error())
 			}

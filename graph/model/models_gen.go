@@ -3,6 +3,10 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -77,144 +81,6 @@ type AccessScope struct {
 	Write bool `json:"write"`
 }
 
-// An answer to an inquiry.
-type AnswerInquiryInput struct {
-	// The inquiry.
-	ID string `json:"id"`
-	// The answer, 1 to 10000 characters. It is e-mailed; then the inquiry is deleted.
-	Answer string `json:"answer"`
-}
-
-// An approval, which may shorten the duration or narrow the scope.
-type ApproveSupportAccessInput struct {
-	// The request's id.
-	ID string `json:"id"`
-	// A shorter duration in minutes.
-	DurationMinutes graphql.Omittable[*int] `json:"durationMinutes,omitempty"`
-	// A subset of the requested types.
-	Types graphql.Omittable[[]string] `json:"types,omitempty"`
-	// False to leave out special categories.
-	SpecialCategories graphql.Omittable[*bool] `json:"specialCategories,omitempty"`
-	// False to leave out writing.
-	Write graphql.Omittable[*bool] `json:"write,omitempty"`
-}
-
-// A consent step to record.
-type ConsentInput struct {
-	// The customer.
-	CustomerID string `json:"customerId"`
-	// The basis.
-	Basis string `json:"basis"`
-	// A reference to the evidence, at most 500 characters.
-	Evidence graphql.Omittable[*string] `json:"evidence,omitempty"`
-}
-
-// A new API key.
-type CreateAPIKeyInput struct {
-	// What the key is for, 1 to 200 characters.
-	Name string `json:"name"`
-	// Whether the key may write. Default false.
-	CanWrite graphql.Omittable[*bool] `json:"canWrite,omitempty"`
-	// Whether the key may read special categories. Default false.
-	SpecialCategories graphql.Omittable[*bool] `json:"specialCategories,omitempty"`
-}
-
-// A new API key with its secret.
-type CreateAPIKeyPayload struct {
-	// The key.
-	APIKey *wvsoft.APIKey `json:"apiKey,omitempty"`
-	// The secret to send as `Authorization: Bearer <secret>`. Shown only here, once.
-	Secret *string `json:"secret,omitempty"`
-}
-
-// A new contact person.
-type CreateContactPersonInput struct {
-	// The customer's id.
-	CustomerID string `json:"customerId"`
-	// Salutation.
-	Salutation graphql.Omittable[*string] `json:"salutation,omitempty"`
-	// Full name, 1 to 200 characters.
-	Name string `json:"name"`
-	// Role at the customer.
-	Role string `json:"role"`
-	// E-mail address.
-	Email graphql.Omittable[*string] `json:"email,omitempty"`
-	// Phone number.
-	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
-}
-
-// A new customer.
-type CreateCustomerInput struct {
-	// Unique short name: lower-case letters, digits and dashes, 3 to 63 characters.
-	Slug string `json:"slug"`
-	// Company name, 1 to 200 characters.
-	Name string `json:"name"`
-	// General e-mail address.
-	Email graphql.Omittable[*string] `json:"email,omitempty"`
-	// Phone number, such as `+31 20 123 4567` or `020-1234567`.
-	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
-	// Street and house number.
-	Street graphql.Omittable[*string] `json:"street,omitempty"`
-	// Dutch postal code, such as `1234 AB`.
-	PostalCode graphql.Omittable[*string] `json:"postalCode,omitempty"`
-	// City.
-	City graphql.Omittable[*string] `json:"city,omitempty"`
-	// KvK number, 8 digits.
-	KVKNumber graphql.Omittable[*string] `json:"kvkNumber,omitempty"`
-	// IBAN, checked with its checksum.
-	Iban graphql.Omittable[*string] `json:"iban,omitempty"`
-	// Start of the relationship; defaults to today.
-	RelationshipStart graphql.Omittable[*time.Time] `json:"relationshipStart,omitempty"`
-}
-
-// A new person in a data space.
-type CreatePersonInput struct {
-	// The customer whose data space gets the person; defaults to the caller's own customer.
-	CustomerID graphql.Omittable[*string] `json:"customerId,omitempty"`
-	// Full name, 1 to 200 characters.
-	Name string `json:"name"`
-	// Street and house number.
-	Street graphql.Omittable[*string] `json:"street,omitempty"`
-	// Dutch postal code.
-	PostalCode graphql.Omittable[*string] `json:"postalCode,omitempty"`
-	// City.
-	City graphql.Omittable[*string] `json:"city,omitempty"`
-	// E-mail address.
-	Email graphql.Omittable[*string] `json:"email,omitempty"`
-	// Phone number.
-	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
-	// Date of birth, not in the future.
-	BirthDate graphql.Omittable[*time.Time] `json:"birthDate,omitempty"`
-	// IBAN, checked with its checksum.
-	Iban graphql.Omittable[*string] `json:"iban,omitempty"`
-	// BSN, 9 digits passing the elfproef.
-	Bsn graphql.Omittable[*string] `json:"bsn,omitempty"`
-	// Marital status.
-	MaritalStatus graphql.Omittable[*string] `json:"maritalStatus,omitempty"`
-	// Household situation, at most 2000 characters.
-	Household graphql.Omittable[*string] `json:"household,omitempty"`
-	// Medical notes, at most 10000 characters.
-	MedicalNotes graphql.Omittable[*string] `json:"medicalNotes,omitempty"`
-}
-
-// A new user of the caller's customer.
-type CreateUserInput struct {
-	// Login e-mail address, unique.
-	Email string `json:"email"`
-	// Full name, 1 to 200 characters.
-	Name string `json:"name"`
-	// The user's role.
-	Role string `json:"role"`
-}
-
-// A page of customers.
-type CustomerConnection struct {
-	// The customers of this page, each with its cursor.
-	Edges []*CustomerEdge `json:"edges"`
-	// Paging information.
-	PageInfo *PageInfo `json:"pageInfo"`
-}
-
 // A customer with its cursor.
 type CustomerEdge struct {
 	// The cursor of this customer.
@@ -223,38 +89,34 @@ type CustomerEdge struct {
 	Node *wvsoft.Customer `json:"node,omitempty"`
 }
 
-// A confidentiality declaration.
-type DeclarationInput struct {
-	// The staff member.
-	StaffID string `json:"staffId"`
-	// When it was signed.
-	SignedAt time.Time `json:"signedAt"`
-	// When it lapses; after signedAt.
-	ExpiresAt time.Time `json:"expiresAt"`
+// Which customers a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every customer the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked.
+type CustomerFilter struct {
+	// On the company name.
+	Name graphql.Omittable[*TextFilter] `json:"name,omitempty"`
+	// On the city.
+	City graphql.Omittable[*TextFilter] `json:"city,omitempty"`
+	// On the postal code.
+	PostalCode graphql.Omittable[*TextFilter] `json:"postalCode,omitempty"`
+	// On the day the relationship started.
+	RelationshipStart graphql.Omittable[*DateRange] `json:"relationshipStart,omitempty"`
+	// On the day the relationship ended; customers whose relationship lasts are in no range.
+	RelationshipEnd graphql.Omittable[*DateRange] `json:"relationshipEnd,omitempty"`
 }
 
-// The answer to submitInquiry. It says nothing about other inquiries.
-type InquiryReceipt struct {
-	// Whether the question was stored.
-	Received bool `json:"received"`
-	// What happens next.
-	Message string `json:"message"`
+// The order of a list of customers; ties are ordered by registration. Ordering on a field is reading it, decided like a filter.
+type CustomerOrder struct {
+	// The field.
+	Field CustomerOrderField `json:"field"`
+	// The direction, ASC by default.
+	Direction graphql.Omittable[*OrderDirection] `json:"direction,omitempty"`
 }
 
-// A phone call to log.
-type LogBreachCallInput struct {
-	// The breach.
-	BreachID string `json:"breachId"`
-	// The customer called.
-	CustomerID string `json:"customerId"`
-	// Whom staff called, 1 to 200 characters.
-	Called string `json:"called"`
-	// When; defaults to now.
-	CalledAt graphql.Omittable[*time.Time] `json:"calledAt,omitempty"`
-	// Whether the call reached the person.
-	Reached bool `json:"reached"`
-	// What was said or agreed.
-	Outcome graphql.Omittable[*string] `json:"outcome,omitempty"`
+// A range of dates. Both ends are optional and both are included; rows without a date are not in any range.
+type DateRange struct {
+	// The first day of the range.
+	From graphql.Omittable[*time.Time] `json:"from,omitempty"`
+	// The last day of the range.
+	To graphql.Omittable[*time.Time] `json:"to,omitempty"`
 }
 
 // The entry points for writing. Every mutation runs in one transaction.
@@ -265,20 +127,12 @@ type Mutation struct {
 type PageInfo struct {
 	// Whether a next page exists after `endCursor`.
 	HasNextPage bool `json:"hasNextPage"`
-	// Whether a page exists before `startCursor`. Always false: paging goes forward only.
+	// Whether a page exists before `startCursor`, among the rows that meet the same filter.
 	HasPreviousPage bool `json:"hasPreviousPage"`
-	// The cursor of the first edge of this page, if any.
+	// The cursor of the first edge of this page, if any; pass it as `before` to get the previous page.
 	StartCursor *string `json:"startCursor,omitempty"`
 	// The cursor of the last edge of this page; pass it as `after` to get the next page.
 	EndCursor *string `json:"endCursor,omitempty"`
-}
-
-// A page of persons.
-type PersonConnection struct {
-	// The persons of this page, each with its cursor.
-	Edges []*PersonEdge `json:"edges"`
-	// Paging information.
-	PageInfo *PageInfo `json:"pageInfo"`
 }
 
 // A person with its cursor.
@@ -287,6 +141,28 @@ type PersonEdge struct {
 	Cursor string `json:"cursor"`
 	// The person.
 	Node *wvsoft.Person `json:"node,omitempty"`
+}
+
+// Which persons a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every person the list can return, and refuses (FORBIDDEN, naming the field) a field the caller may not read unmasked. Encrypted fields (bsn, medicalNotes) cannot be filtered on.
+type PersonFilter struct {
+	// On the full name.
+	Name graphql.Omittable[*TextFilter] `json:"name,omitempty"`
+	// On the city.
+	City graphql.Omittable[*TextFilter] `json:"city,omitempty"`
+	// On the postal code.
+	PostalCode graphql.Omittable[*TextFilter] `json:"postalCode,omitempty"`
+	// On the date of birth.
+	BirthDate graphql.Omittable[*DateRange] `json:"birthDate,omitempty"`
+	// On the marital status: one of these (1 to 5 values).
+	MaritalStatus graphql.Omittable[[]string] `json:"maritalStatus,omitempty"`
+}
+
+// The order of a list of persons; ties are ordered by registration. Ordering on a field is reading it, decided like a filter.
+type PersonOrder struct {
+	// The field.
+	Field PersonOrderField `json:"field"`
+	// The direction, ASC by default.
+	Direction graphql.Omittable[*OrderDirection] `json:"direction,omitempty"`
 }
 
 // One processing activity.
@@ -329,92 +205,8 @@ type ProcessingRecords struct {
 	JSON string `json:"json"`
 }
 
-// A processor to register.
-type ProcessorInput struct {
-	// Name, 1 to 200 characters.
-	Name string `json:"name"`
-	// Role.
-	Role string `json:"role"`
-	// Reference to the AVG declaration, 1 to 500 characters.
-	DeclarationReference string `json:"declarationReference"`
-	// The declaration's date.
-	DeclarationDate time.Time `json:"declarationDate"`
-}
-
-// A support notice to publish.
-type PublishSupportNoticeInput struct {
-	// The subject, 1 to 200 characters.
-	Title string `json:"title"`
-	// The text, 1 to 20000 characters.
-	Body string `json:"body"`
-}
-
 // The entry points for reading.
 type Query struct {
-}
-
-// A breach to record.
-type RecordBreachInput struct {
-	// What happened, 10 to 5000 characters.
-	Description string `json:"description"`
-	// When WvSoft discovered it; not in the future.
-	DiscoveredAt time.Time `json:"discoveredAt"`
-	// The categories of personal data concerned.
-	Categories []string `json:"categories"`
-	// Approximately how many persons.
-	ApproximatePersons graphql.Omittable[*int] `json:"approximatePersons,omitempty"`
-	// Approximately how many records.
-	ApproximateRecords graphql.Omittable[*int] `json:"approximateRecords,omitempty"`
-	// The likely consequences.
-	Consequences graphql.Omittable[*string] `json:"consequences,omitempty"`
-	// The measures taken or proposed.
-	Measures graphql.Omittable[*string] `json:"measures,omitempty"`
-	// The affected customers (at least one). Their admins and contact persons are e-mailed at once.
-	CustomerIds []string `json:"customerIds"`
-}
-
-// A data-subject request to register.
-type RegisterDataSubjectRequestInput struct {
-	// The person or contact person it is about.
-	SubjectID string `json:"subjectId"`
-	// What is asked.
-	Kind string `json:"kind"`
-}
-
-// The customer's report to the Autoriteit Persoonsgegevens.
-type ReportBreachInput struct {
-	// The breach.
-	BreachID string `json:"breachId"`
-	// When the customer reported; not in the future.
-	ReportedAt time.Time `json:"reportedAt"`
-	// The Autoriteit Persoonsgegevens' report number, 1 to 100 characters.
-	ReportNumber string `json:"reportNumber"`
-}
-
-// A request for support access.
-type RequestSupportAccessInput struct {
-	// The customer whose data space the director needs.
-	CustomerID string `json:"customerId"`
-	// Why, such as a support ticket reference; 3 to 500 characters.
-	Reason string `json:"reason"`
-	// The types to open.
-	Types []string `json:"types"`
-	// Whether special categories are needed. Default false.
-	SpecialCategories graphql.Omittable[*bool] `json:"specialCategories,omitempty"`
-	// Whether writing is needed. Default false.
-	Write graphql.Omittable[*bool] `json:"write,omitempty"`
-	// How long, in minutes (1 to 10080; default 480, 8 hours).
-	DurationMinutes graphql.Omittable[*int] `json:"durationMinutes,omitempty"`
-}
-
-// A website visitor's question.
-type SubmitInquiryInput struct {
-	// Name, 1 to 200 characters.
-	Name string `json:"name"`
-	// E-mail address for the answer.
-	Email string `json:"email"`
-	// The question, 1 to 5000 characters.
-	Question string `json:"question"`
 }
 
 // Live updates over a WebSocket at /graphql (the graphql-transport-ws protocol; the bearer token goes in
@@ -424,82 +216,202 @@ type SubmitInquiryInput struct {
 type Subscription struct {
 }
 
-// Changes to a contact person. Omitted fields stay as they are.
-type UpdateContactPersonInput struct {
-	// The contact person's id.
-	ID string `json:"id"`
-	// Salutation.
-	Salutation graphql.Omittable[*string] `json:"salutation,omitempty"`
-	// Full name.
-	Name graphql.Omittable[*string] `json:"name,omitempty"`
-	// Role at the customer.
-	Role graphql.Omittable[*string] `json:"role,omitempty"`
-	// E-mail address.
-	Email graphql.Omittable[*string] `json:"email,omitempty"`
-	// Phone number.
-	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
+// A condition on a text field. It ignores case and accents (`jose` finds `José`) and, in postal codes, spaces (`1234ab` finds `1234 AB`). Give one of the two.
+type TextFilter struct {
+	// Values that start with this text, 1 to 100 characters.
+	StartsWith graphql.Omittable[*string] `json:"startsWith,omitempty"`
+	// Values that contain this text, 3 to 100 characters.
+	Contains graphql.Omittable[*string] `json:"contains,omitempty"`
 }
 
-// Changes to a customer. Omitted fields stay as they are; null clears a field where that is allowed.
-type UpdateCustomerInput struct {
-	// The customer's id.
-	ID string `json:"id"`
-	// Company name.
-	Name graphql.Omittable[*string] `json:"name,omitempty"`
-	// General e-mail address.
-	Email graphql.Omittable[*string] `json:"email,omitempty"`
-	// Phone number.
-	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
-	// Street and house number.
-	Street graphql.Omittable[*string] `json:"street,omitempty"`
-	// Dutch postal code.
-	PostalCode graphql.Omittable[*string] `json:"postalCode,omitempty"`
-	// City.
-	City graphql.Omittable[*string] `json:"city,omitempty"`
-	// KvK number, 8 digits.
-	KVKNumber graphql.Omittable[*string] `json:"kvkNumber,omitempty"`
-	// IBAN.
-	Iban graphql.Omittable[*string] `json:"iban,omitempty"`
-	// End of the relationship.
-	RelationshipEnd graphql.Omittable[*time.Time] `json:"relationshipEnd,omitempty"`
+// The fields customers can be ordered on.
+type CustomerOrderField string
+
+const (
+	// The order of registration (the default).
+	CustomerOrderFieldCreatedAt CustomerOrderField = "CREATED_AT"
+	// The company name, ignoring case and accents.
+	CustomerOrderFieldName CustomerOrderField = "NAME"
+	// The city, ignoring case and accents.
+	CustomerOrderFieldCity CustomerOrderField = "CITY"
+	// The postal code.
+	CustomerOrderFieldPostalCode CustomerOrderField = "POSTAL_CODE"
+	// The day the relationship started.
+	CustomerOrderFieldRelationshipStart CustomerOrderField = "RELATIONSHIP_START"
+)
+
+var AllCustomerOrderField = []CustomerOrderField{
+	CustomerOrderFieldCreatedAt,
+	CustomerOrderFieldName,
+	CustomerOrderFieldCity,
+	CustomerOrderFieldPostalCode,
+	CustomerOrderFieldRelationshipStart,
 }
 
-// Changes to a person. Omitted fields stay as they are; null clears a field.
-type UpdatePersonInput struct {
-	// The person's id.
-	ID string `json:"id"`
-	// Full name.
-	Name graphql.Omittable[*string] `json:"name,omitempty"`
-	// Street and house number.
-	Street graphql.Omittable[*string] `json:"street,omitempty"`
-	// Dutch postal code.
-	PostalCode graphql.Omittable[*string] `json:"postalCode,omitempty"`
-	// City.
-	City graphql.Omittable[*string] `json:"city,omitempty"`
-	// E-mail address.
-	Email graphql.Omittable[*string] `json:"email,omitempty"`
-	// Phone number.
-	Phone graphql.Omittable[*string] `json:"phone,omitempty"`
-	// Date of birth.
-	BirthDate graphql.Omittable[*time.Time] `json:"birthDate,omitempty"`
-	// IBAN.
-	Iban graphql.Omittable[*string] `json:"iban,omitempty"`
-	// BSN.
-	Bsn graphql.Omittable[*string] `json:"bsn,omitempty"`
-	// Marital status.
-	MaritalStatus graphql.Omittable[*string] `json:"maritalStatus,omitempty"`
-	// Household situation.
-	Household graphql.Omittable[*string] `json:"household,omitempty"`
-	// Medical notes.
-	MedicalNotes graphql.Omittable[*string] `json:"medicalNotes,omitempty"`
+func (e CustomerOrderField) IsValid() bool {
+	switch e {
+	case CustomerOrderFieldCreatedAt, CustomerOrderFieldName, CustomerOrderFieldCity, CustomerOrderFieldPostalCode, CustomerOrderFieldRelationshipStart:
+		return true
+	}
+	return false
 }
 
-// Changes to a user. Omitted fields stay as they are.
-type UpdateUserInput struct {
-	// The user's id.
-	ID string `json:"id"`
-	// Full name.
-	Name graphql.Omittable[*string] `json:"name,omitempty"`
-	// The user's role.
-	Role graphql.Omittable[*string] `json:"role,omitempty"`
+func (e CustomerOrderField) String() string {
+	return string(e)
+}
+
+func (e *CustomerOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = CustomerOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid CustomerOrderField", str)
+	}
+	return nil
+}
+
+func (e CustomerOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *CustomerOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e CustomerOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The direction of an order.
+type OrderDirection string
+
+const (
+	// Smallest first; rows without a value come first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Largest first; rows without a value come last.
+	OrderDirectionDesc OrderDirection = "DESC"
+)
+
+var AllOrderDirection = []OrderDirection{
+	OrderDirectionAsc,
+	OrderDirectionDesc,
+}
+
+func (e OrderDirection) IsValid() bool {
+	switch e {
+	case OrderDirectionAsc, OrderDirectionDesc:
+		return true
+	}
+	return false
+}
+
+func (e OrderDirection) String() string {
+	return string(e)
+}
+
+func (e *OrderDirection) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = OrderDirection(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid OrderDirection", str)
+	}
+	return nil
+}
+
+func (e OrderDirection) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *OrderDirection) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e OrderDirection) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The fields persons can be ordered on.
+type PersonOrderField string
+
+const (
+	// The order of registration (the default).
+	PersonOrderFieldCreatedAt PersonOrderField = "CREATED_AT"
+	// The full name, ignoring case and accents.
+	PersonOrderFieldName PersonOrderField = "NAME"
+	// The city, ignoring case and accents.
+	PersonOrderFieldCity PersonOrderField = "CITY"
+	// The postal code.
+	PersonOrderFieldPostalCode PersonOrderField = "POSTAL_CODE"
+	// The date of birth.
+	PersonOrderFieldBirthDate PersonOrderField = "BIRTH_DATE"
+)
+
+var AllPersonOrderField = []PersonOrderField{
+	PersonOrderFieldCreatedAt,
+	PersonOrderFieldName,
+	PersonOrderFieldCity,
+	PersonOrderFieldPostalCode,
+	PersonOrderFieldBirthDate,
+}
+
+func (e PersonOrderField) IsValid() bool {
+	switch e {
+	case PersonOrderFieldCreatedAt, PersonOrderFieldName, PersonOrderFieldCity, PersonOrderFieldPostalCode, PersonOrderFieldBirthDate:
+		return true
+	}
+	return false
+}
+
+func (e PersonOrderField) String() string {
+	return string(e)
+}
+
+func (e *PersonOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = PersonOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid PersonOrderField", str)
+	}
+	return nil
+}
+
+func (e PersonOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *PersonOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e PersonOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -15,9 +15,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -80,6 +82,12 @@ func (r *Record) Same(o *Record) bool {
 	if r.Tenant != o.Tenant || r.Seq != o.Seq || r.ID != o.ID || r.At != o.At || r.Event != o.Event ||
 		r.ActorKind != o.ActorKind || !sameID(r.ActorID, o.ActorID) || !sameID(r.GrantID, o.GrantID) {
 		return false
+	}
+	// Most details are lists of names (an access's records and fields: up to thousands of
+	// strings). Decoded as such they compare without building a map of interfaces per value.
+	var la, lb map[string][]string
+	if json.Unmarshal(r.Detail, &la) == nil && json.Unmarshal(o.Detail, &lb) == nil {
+		return maps.EqualFunc(la, lb, func(x, y []string) bool { return (x == nil) == (y == nil) && slices.Equal(x, y) })
 	}
 	var a, b any
 	if json.Unmarshal(r.Detail, &a) != nil || json.Unmarshal(o.Detail, &b) != nil {

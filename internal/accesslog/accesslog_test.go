@@ -125,3 +125,43 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// Same compares the detail as JSON values: spacing and key order do not matter, every list
+// element and the difference between an empty list, null and another type do.
+func TestSameComparesDetailAsValues(t *testing.T) {
+	base := Record{V: 1, Seq: 3, Event: "ACCESS", ActorKind: "STAFF", At: "2026-11-27T10:00:00.000000Z"}
+	asked := base
+	asked.Detail = []byte(`{"records":["Person:1","Person:2"],"fields":["Person.name"]}`)
+	cases := []struct {
+		stored string
+		same   bool
+	}{
+		{`{"fields": ["Person.name"], "records": ["Person:1", "Person:2"]}`, true},
+		{`{"fields": ["Person.name"], "records": ["Person:1"]}`, false},
+		{`{"fields": ["Person.name"], "records": ["Person:2", "Person:1"]}`, false},
+		{`{"fields": ["Person.name"], "records": ["Person:1", "Person:2"], "extra": []}`, false},
+		{`{"fields": ["Person.name"], "records": null}`, false},
+		{`{"fields": "Person.name", "records": ["Person:1", "Person:2"]}`, false},
+		{`{"fields": ["Person.name"], "records": ["Person:1", "Person:2"], "reason": "x"}`, false},
+		{`not json`, false},
+	}
+	for _, c := range cases {
+		stored := base
+		stored.Detail = []byte(c.stored)
+		if got := stored.Same(&asked); got != c.same {
+			t.Errorf("Same(%s) = %v, want %v", c.stored, got, c.same)
+		}
+	}
+	// Details that are not lists of names compare as JSON values too.
+	reason := base
+	reason.Detail = []byte(`{"reason":"ticket 42","n":1}`)
+	stored := base
+	stored.Detail = []byte(`{"n": 1, "reason": "ticket 42"}`)
+	if !stored.Same(&reason) {
+		t.Error("a detail with a string and a number is not the same after reordering")
+	}
+	stored.Detail = []byte(`{"n": 2, "reason": "ticket 42"}`)
+	if stored.Same(&reason) {
+		t.Error("a changed number is the same")
+	}
+}

@@ -167,19 +167,6 @@ func (s *Store) DeleteUser(ctx context.Context, id uuid.UUID) error {
 	return remove(ctx, s, wvsoft.KindUser, id, s.next.UsersByID, s.next.DeleteUser)
 }
 
-// Persons returns a page of one customer's data space; a customer outside the filter is not
-// found.
-func (s *Store) Persons(ctx context.Context, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, bool, error) {
-	f, err := Filter(ctx, wvsoft.KindPerson, ActionRead)
-	if err != nil {
-		return nil, false, err
-	}
-	if !f.Allows(tenant) {
-		return nil, false, wvsoft.NotFound("customer")
-	}
-	return s.next.Persons(ctx, f, tenant, p)
-}
-
 func (s *Store) CreatePerson(ctx context.Context, p *wvsoft.Person, fields []string) error {
 	return create(ctx, s, wvsoft.KindPerson, p, fields, s.next.CreatePerson)
 }
@@ -289,14 +276,6 @@ func (s *Store) LogAccess(ctx context.Context, actor *wvsoft.Subject, accesses [
 }
 
 // The operations below each declare their type and action, and nothing more.
-
-func (s *Store) Customers(ctx context.Context, p wvsoft.Page) ([]*wvsoft.Customer, bool, error) {
-	f, err := Filter(ctx, wvsoft.KindCustomer, ActionRead)
-	if err != nil {
-		return nil, false, err
-	}
-	return s.next.Customers(ctx, f, p)
-}
 
 func (s *Store) CustomersByID(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.Customer, error) {
 	f, err := Filter(ctx, wvsoft.KindCustomer, ActionRead)

@@ -121,13 +121,13 @@ func TestStoreFiltersByTenant(t *testing.T) {
 	jansen := postgres.SeedID("customer", "jansen-installatie")
 	only := wvsoft.TenantFilter{Tenants: []uuid.UUID{bakkerij}}
 
-	rows, hasNext, err := app.Persons(ctx, only, jansen, wvsoft.Page{First: 10})
-	if err != nil || len(rows) != 0 || hasNext {
+	rows, w, err := app.Persons(ctx, only, jansen, wvsoft.Page{First: 10})
+	if err != nil || len(rows) != 0 || w.HasNext {
 		t.Fatalf("persons of a tenant outside the filter: %d rows, %v", len(rows), err)
 	}
-	rows, hasNext, err = app.Persons(ctx, only, bakkerij, wvsoft.Page{First: 10})
-	if err != nil || len(rows) != 10 || !hasNext {
-		t.Fatalf("own persons: %d rows, hasNext %v, %v", len(rows), hasNext, err)
+	rows, w, err = app.Persons(ctx, only, bakkerij, wvsoft.Page{First: 10})
+	if err != nil || len(rows) != 10 || !w.HasNext {
+		t.Fatalf("own persons: %d rows, hasNext %v, %v", len(rows), w.HasNext, err)
 	}
 	next, _, err := app.Persons(ctx, only, bakkerij, wvsoft.Page{First: 10, After: rows[9].UUID})
 	if err != nil || len(next) != 10 || next[0].UUID == rows[9].UUID || next[0].UUID.String() < rows[9].UUID.String() {

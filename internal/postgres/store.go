@@ -44,15 +44,6 @@ func selectRows[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *
 	})
 }
 
-// Customers returns a page of the customer register, ordered by tenant id (UUIDv7: creation).
-func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, bool, error) {
-	rows := []*wvsoft.Customer{}
-	err := selectRows(ctx, d, f, &rows,
-		`SELECT `+customerColumns+` FROM customers WHERE %s AND tenant_id > $2 ORDER BY tenant_id LIMIT $3`,
-		p.After, p.First+1)
-	return trimPage(rows, p.First, err)
-}
-
 // CustomersByID returns the customers among ids that the filter lets through.
 func (d *DB) CustomersByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.Customer, error) {
 	rows := []*wvsoft.Customer{}
@@ -220,19 +211,6 @@ func (d *DB) RevokeAPIKey(ctx context.Context, f wvsoft.TenantFilter, id uuid.UU
 	var out wvsoft.APIKey
 	err := d.updateColumns(ctx, f, &out, apiKeysTable, id, []columnChange{{"revoked_at", sqlCoalesce{at}}}, nil)
 	return &out, err
-}
-
-// Persons returns a page of one customer's data space in id order (keyset pagination on the
-// primary key (tenant_id, id): the cost of a page does not grow with the data space).
-func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, bool, error) {
-	rows := []*wvsoft.Person{}
-	err := selectRows(ctx, d, f, &rows,
-		`SELECT `+personColumns+` FROM persons WHERE %s AND tenant_id = $2 AND id > $3 ORDER BY tenant_id, id LIMIT $4`,
-		tenant, p.After, p.First+1)
-	if err == nil {
-		err = d.openPersons(rows)
-	}
-	return trimPage(rows, p.First, err)
 }
 
 // PersonsByID returns the persons among ids that the filter lets through.

@@ -188,10 +188,17 @@ func (f TenantFilter) Allows(t uuid.UUID) bool {
 	return false
 }
 
-// Page asks for up to First rows after the cursor After (a row id; uuid.Nil for the start).
+// Page asks for up to First rows after the cursor After (a row id; uuid.Nil for the start), or,
+// Backward, for the last First rows before it (uuid.Nil: before the end), in Order, among the
+// rows that meet every condition of Where.
 type Page struct {
 	First int
 	After uuid.UUID
+	// Key is the sort key of the cursor's row in an Order by a field (Window.Keys).
+	Key      *string
+	Backward bool
+	Order    Order
+	Where    []Condition
 }
 
 // Page sizes. The largest page a client may ask for is configuration (graph.Limits.MaxPageSize,
@@ -207,7 +214,8 @@ type Clock func() time.Time
 // Store is what the API needs from persistence. Every method takes the TenantFilter that the
 // policy computed for the request, and reads or writes nothing outside it.
 type Store interface {
-	Customers(ctx context.Context, f TenantFilter, p Page) ([]*Customer, bool, error)
+	Customers(ctx context.Context, f TenantFilter, p Page) ([]*Customer, Window, error)
+	CountCustomers(ctx context.Context, f TenantFilter, where []Condition) (int, error)
 	CustomersByID(ctx context.Context, f TenantFilter, ids []uuid.UUID) ([]*Customer, error)
 	CreateCustomer(ctx context.Context, f TenantFilter, c *Customer) error
 	UpdateCustomer(ctx context.Context, f TenantFilter, id uuid.UUID, c Changes) (*Customer, error)
@@ -229,7 +237,8 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, f TenantFilter, k *APIKey, secretHash []byte) error
 	RevokeAPIKey(ctx context.Context, f TenantFilter, id uuid.UUID, at time.Time) (*APIKey, error)
 
-	Persons(ctx context.Context, f TenantFilter, tenant uuid.UUID, p Page) ([]*Person, bool, error)
+	Persons(ctx context.Context, f TenantFilter, tenant uuid.UUID, p Page) ([]*Person, Window, error)
+	CountPersons(ctx context.Context, f TenantFilter, tenant uuid.UUID, where []Condition) (int, error)
 	PersonsByID(ctx context.Context, f TenantFilter, ids []uuid.UUID) ([]*Person, error)
 	CreatePerson(ctx context.Context, f TenantFilter, p *Person) error
 	UpdatePerson(ctx context.Context, f TenantFilter, id uuid.UUID, c Changes) (*Person, error)

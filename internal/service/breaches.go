@@ -1,15 +1,14 @@
-package graph
+package service
+
+// Breaches (P4), the website's questions (P5) and support notices.
 
 import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/wvsoft/privacy/graph/model"
-	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/validate"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -18,16 +17,13 @@ import (
 // real breach, and within the database's integer column.
 const maxApproximate = 1_000_000_000
 
-// RateLimiter limits the public inquiry mutation per client address, across every server. Take
-// counts one event of key when allowed and returns 0, else how long until one more is allowed.
-type RateLimiter interface {
-	Take(ctx context.Context, key string) (time.Duration, error)
-}
+// maxBreachCustomers bounds the customers one breach names in one request.
+const maxBreachCustomers = 1000
 
-// recordBreach registers a breach; the store e-mails every affected customer in the same
-// transaction (P4).
-func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInput) (*wvsoft.Breach, error) {
-	now := r.Now()
+// RecordBreach registers a breach; the store e-mails every affected customer in the same
+// transaction.
+func (s *Service) RecordBreach(ctx context.Context, input RecordBreachInput) (*wvsoft.Breach, error) {
+	now := s.now()
 	in := &inputs{}
 	description := in.required("input.description", input.Description, between(10, 5000))
 	consequences := in.optional("input.consequences", input.Consequences, text(5000), false)
@@ -41,8 +37,8 @@ func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInp
 	if len(input.Categories) == 0 {
 		return nil, wvsoft.Invalid("input.categories", "input.categories must name at least one category")
 	}
-	if len(input.CustomerIds) == 0 || len(input.CustomerIds) > 1000 {
-		return nil, wvsoft.Invalid("input.customerIds", "input.customerIds must name 1 to 1000 customers")
+	if len(input.CustomerIds) == 0 || len(input.CustomerIds) > maxBreachCustomers {
+		return nil, wvsoft.Invalid("input.customerIds", "input.customerIds must name 1 to %d customers", maxBreachCustomers)
 	}
 	tenants := make([]uuid.UUID, 0, len(input.CustomerIds))
 	for _, gid := range input.CustomerIds {
@@ -56,24 +52,25 @@ func (r *Resolver) recordBreach(ctx context.Context, input model.RecordBreachInp
 		field string
 		n     *int
 	}{{"input.approximatePersons", input.ApproximatePersons.Value()}, {"input.approximateRecords", input.ApproximateRecords.Value()}} {
-		if field, n := arg.field, arg.n; n != nil && (*n < 0 || *n > maxApproximate) {
-			return nil, wvsoft.Invalid(field, "%s must be between 0 and %d", field, maxApproximate)
+		if n := arg.n; n != nil && (*n < 0 || *n > maxApproximate) {
+			return nil, wvsoft.Invalid(arg.field, "%s must be between 0 and %d", arg.field, maxApproximate)
 		}
 	}
-	id, err := uuid.NewV7()
+	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
 	b := &wvsoft.Breach{UUID: id, Description: *description, DiscoveredAt: input.DiscoveredAt, Categories: dedupe(input.Categories),
 		ApproxPersons: input.ApproximatePersons.Value(), ApproxRecords: input.ApproximateRecords.Value(),
-		Consequences: consequences, Measures: measures, RecordedBy: authz.FromContext(ctx).Subject().ID, RecordedAt: now}
-	if err := r.authorized.RecordBreach(ctx, b, dedupeIDs(tenants)); err != nil {
+		Consequences: consequences, Measures: measures, RecordedBy: actor(ctx).ID, RecordedAt: now}
+	if err := s.store.RecordBreach(ctx, b, dedupeIDs(tenants)); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-func (r *Resolver) logBreachCall(ctx context.Context, input model.LogBreachCallInput) (*wvsoft.BreachNotification, error) {
+// LogBreachCall records a phone call to a customer about a breach.
+func (s *Service) LogBreachCall(ctx context.Context, input LogBreachCallInput) (*wvsoft.BreachNotification, error) {
 	breach, err := wvsoft.ParseGlobalIDOf("input.breachId", wvsoft.KindBreach, input.BreachID)
 	if err != nil {
 		return nil, err
@@ -88,22 +85,24 @@ func (r *Resolver) logBreachCall(ctx context.Context, input model.LogBreachCallI
 	if in.err != nil {
 		return nil, in.err
 	}
-	at := r.Now()
+	at := s.now()
 	if v := input.CalledAt.Value(); v != nil {
 		if v.After(at) {
 			return nil, wvsoft.Invalid("input.calledAt", "input.calledAt must not lie in the future")
 		}
 		at = *v
 	}
-	id, err := uuid.NewV7()
+	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
-	return r.authorized.LogBreachCall(ctx, &wvsoft.BreachCall{TenantID: tenant, UUID: id, BreachID: breach,
-		CalledBy: authz.FromContext(ctx).Subject().ID, Called: *called, CalledAt: at, Reached: input.Reached, Outcome: outcome})
+	return s.store.LogBreachCall(ctx, &wvsoft.BreachCall{TenantID: tenant, UUID: id, BreachID: breach,
+		CalledBy: actor(ctx).ID, Called: *called, CalledAt: at, Reached: input.Reached, Outcome: outcome})
 }
 
-func (r *Resolver) reportBreach(ctx context.Context, input model.ReportBreachInput) (*wvsoft.BreachNotification, error) {
+// ReportBreachToAuthority records the caller's customer's report to the Autoriteit
+// Persoonsgegevens.
+func (s *Service) ReportBreachToAuthority(ctx context.Context, input ReportBreachInput) (*wvsoft.BreachNotification, error) {
 	breach, err := wvsoft.ParseGlobalIDOf("input.breachId", wvsoft.KindBreach, input.BreachID)
 	if err != nil {
 		return nil, err
@@ -113,15 +112,17 @@ func (r *Resolver) reportBreach(ctx context.Context, input model.ReportBreachInp
 	if in.err != nil {
 		return nil, in.err
 	}
-	if input.ReportedAt.After(r.Now()) {
+	if input.ReportedAt.After(s.now()) {
 		return nil, wvsoft.Invalid("input.reportedAt", "input.reportedAt must not lie in the future")
 	}
-	return r.authorized.ReportBreach(ctx, authz.FromContext(ctx).Subject().TenantID, breach, input.ReportedAt, *number)
+	return s.store.ReportBreach(ctx, actor(ctx).TenantID, breach, input.ReportedAt, *number)
 }
 
-// submitInquiry stores a website visitor's question (P5). The receipt is the same whatever
-// happens to the question afterwards.
-func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryInput) (*model.InquiryReceipt, error) {
+// inquiryReceived is the receipt of every stored question: the same whatever happens to it.
+const inquiryReceived = "Thank you. We answer by e-mail and then delete your question and address."
+
+// SubmitInquiry stores a website visitor's question (P5), within the per-address limit.
+func (s *Service) SubmitInquiry(ctx context.Context, input SubmitInquiryInput) (*InquiryReceipt, error) {
 	in := &inputs{}
 	name := in.required("input.name", input.Name, text(200))
 	email := in.required("input.email", input.Email, validate.Email)
@@ -130,9 +131,8 @@ func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryI
 		return nil, in.err
 	}
 	// The limit guards what is stored; rejected input stores nothing.
-	subject := authz.FromContext(ctx).Subject()
-	if r.InquiryLimit != nil {
-		wait, err := r.InquiryLimit.Take(ctx, subject.ClientAddr)
+	if s.inquiryLimit != nil {
+		wait, err := s.inquiryLimit.Take(ctx, actor(ctx).ClientAddr)
 		if err != nil {
 			return nil, err
 		}
@@ -142,17 +142,18 @@ func (r *Resolver) submitInquiry(ctx context.Context, input model.SubmitInquiryI
 				Message: fmt.Sprintf("too many questions from this address; try again in %d seconds", seconds)}
 		}
 	}
-	id, err := uuid.NewV7()
+	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
-	if err := r.authorized.SubmitInquiry(ctx, &wvsoft.Inquiry{UUID: id, Name: *name, Email: *email, Question: *question, ReceivedAt: r.Now()}); err != nil {
+	if err := s.store.SubmitInquiry(ctx, &wvsoft.Inquiry{UUID: id, Name: *name, Email: *email, Question: *question, ReceivedAt: s.now()}); err != nil {
 		return nil, err
 	}
-	return &model.InquiryReceipt{Received: true, Message: "Thank you. We answer by e-mail and then delete your question and address."}, nil
+	return &InquiryReceipt{Received: true, Message: inquiryReceived}, nil
 }
 
-func (r *Resolver) answerInquiry(ctx context.Context, input model.AnswerInquiryInput) (*bool, error) {
+// AnswerInquiry e-mails the answer and deletes the question with its name and address.
+func (s *Service) AnswerInquiry(ctx context.Context, input AnswerInquiryInput) (*bool, error) {
 	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindInquiry, input.ID)
 	if err != nil {
 		return nil, err
@@ -164,26 +165,27 @@ func (r *Resolver) answerInquiry(ctx context.Context, input model.AnswerInquiryI
 	}
 	letter := wvsoft.Letter{Subject: "Antwoord op uw vraag aan WvSoft", Body: *answer +
 		"\n\nMet vriendelijke groet,\nWvSoft\n\n-- \nUw vraag, naam en e-mailadres zijn nu bij ons verwijderd; wij bewaren alleen dat er een vraag was.\n"}
-	if err := r.authorized.AnswerInquiry(ctx, id, letter, r.Now()); err != nil {
+	if err := s.store.AnswerInquiry(ctx, id, letter, s.now()); err != nil {
 		return nil, err
 	}
 	done := true
 	return &done, nil
 }
 
-func (r *Resolver) publishNotice(ctx context.Context, input model.PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
+// PublishSupportNotice publishes a notice to every customer.
+func (s *Service) PublishSupportNotice(ctx context.Context, input PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
 	in := &inputs{}
 	title := in.required("input.title", input.Title, text(200))
 	body := in.required("input.body", input.Body, text(20000))
 	if in.err != nil {
 		return nil, in.err
 	}
-	id, err := uuid.NewV7()
+	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
-	n := &wvsoft.SupportNotice{UUID: id, Title: *title, Body: *body, PublishedBy: authz.FromContext(ctx).Subject().ID, PublishedAt: r.Now()}
-	if err := r.authorized.PublishNotice(ctx, n); err != nil {
+	n := &wvsoft.SupportNotice{UUID: id, Title: *title, Body: *body, PublishedBy: actor(ctx).ID, PublishedAt: s.now()}
+	if err := s.store.PublishNotice(ctx, n); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -194,6 +196,7 @@ func between(min, max int) check {
 	return func(s string) (string, error) { return validate.Text(s, min, max) }
 }
 
+// dedupeIDs drops repeated ids, keeping the first occurrence's order.
 func dedupeIDs(ids []uuid.UUID) []uuid.UUID {
 	seen := map[uuid.UUID]bool{}
 	out := ids[:0:0]

@@ -1,0 +1,288 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/wvsoft/privacy/internal/wvsoft"
+)
+
+// listField is a field of the API that a list may filter or order on, and its SQL (migration
+// 00012). Fields are named as the API names them; the columns stay here. Encrypted columns
+// (crypt.go) are never listed: their ciphertext has no order and matches nothing.
+type listField struct {
+	// column is the stored column, for equality (an enum) and date ranges.
+	column string
+	// key is what the list orders on and searches text in: a generated key column, folded as
+	// wvsoft_fold folds (a text field), or an expression over column (a date); "" when the
+	// field is only filtered on.
+	key string
+	// fold folds a searched text as the key was folded; %s is its parameter. "" for non-text.
+	fold string
+	// cast is the type of the key, to which a cursor's key is cast.
+	cast string
+}
+
+const (
+	foldText       = `wvsoft_fold(%s)`
+	foldPostalCode = `wvsoft_fold(replace(%s, ' ', ''))`
+)
+
+// textField is a searchable text field with its generated key column.
+func textField(key, fold string) listField {
+	return listField{key: key, fold: fold, cast: `text COLLATE "C"`}
+}
+
+// dateField is a date that lists filter on by range and order on; rows without one come first.
+func dateField(column string) listField {
+	return listField{column: column, key: "coalesce(" + column + ", '-infinity'::date)", cast: "date"}
+}
+
+// list is a table as a list of the API: its columns, its id (the tiebreak of every order and the
+// cursor of the order of creation) and its fields.
+type list struct {
+	kind, table, columns, id string
+	fields                   map[string]listField
+}
+
+var (
+	personList = list{kind: wvsoft.KindPerson, table: "persons", columns: personColumns, id: "id",
+		fields: map[string]listField{
+			"name":          textField("name_key", foldText),
+			"city":          textField("city_key", foldText),
+			"postalCode":    textField("postal_code_key", foldPostalCode),
+			"birthDate":     dateField("birth_date"),
+			"maritalStatus": {column: "marital_status"},
+		}}
+	customerList = list{kind: wvsoft.KindCustomer, table: "customers", columns: customerColumns, id: "tenant_id",
+		fields: map[string]listField{
+			"name":              textField("name_key", foldText),
+			"city":              textField("city_key", foldText),
+			"postalCode":        textField("postal_code_key", foldPostalCode),
+			"relationshipStart": dateField("relationship_start"),
+			"relationshipEnd":   {column: "relationship_end", cast: "date"},
+		}}
+)
+
+// unusable is the error for a field the list cannot filter or order on; the API's input types
+// offer none, so only a caller of the store that bypasses them meets it.
+func (l list) unusable(field, arg string) error {
+	return &wvsoft.Error{Code: wvsoft.EINVALID, Message: l.kind + "." + field + " cannot be filtered or ordered on", Field: arg}
+}
+
+// escapeLike makes a searched text match itself only: LIKE's wildcards and escape are escaped.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// where is the conditions as SQL over parameters appended to args; "TRUE" for none.
+func (l list) where(conds []wvsoft.Condition, args *[]any) (string, error) {
+	parts := []string{"TRUE"}
+	param := func(v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("$%d", len(*args))
+	}
+	for _, c := range conds {
+		fd, ok := l.fields[c.Field]
+		if !ok {
+			return "", l.unusable(c.Field, c.Arg)
+		}
+		switch {
+		case c.Op == wvsoft.OpStartsWith && fd.fold != "" && len(c.Values) == 1:
+			// A range, not LIKE: under row-level security only leakproof operators (the text
+			// comparisons) become index conditions (migration 00012). The folded text is a
+			// constant when the statement is planned (lib/pq binds the parameters of an unnamed
+			// statement before planning), so the range is one index scan. U+10FFFF is the
+			// largest character: every text that starts with the prefix sorts below it.
+			text := fmt.Sprintf(fd.fold, param(c.Values[0]))
+			parts = append(parts, fmt.Sprintf(`%s >= %s AND %s < (%s || chr(1114111))`, fd.key, text, fd.key, text))
+		case c.Op == wvsoft.OpContains && fd.fold != "" && len(c.Values) == 1:
+			text := fmt.Sprintf(fd.fold, param(escapeLike(c.Values[0])))
+			parts = append(parts, fmt.Sprintf(`%s LIKE ('%%' || %s || '%%') COLLATE "C"`, fd.key, text))
+		case c.Op == wvsoft.OpIn && fd.column != "" && fd.cast == "" && len(c.Values) > 0:
+			parts = append(parts, fmt.Sprintf("%s = ANY(%s)", fd.column, param(pq.Array(c.Values))))
+		case (c.Op == wvsoft.OpFrom || c.Op == wvsoft.OpTo) && fd.cast == "date" && len(c.Values) == 1:
+			op := ">="
+			if c.Op == wvsoft.OpTo {
+				op = "<="
+			}
+			parts = append(parts, fmt.Sprintf("%s %s %s::date", fd.column, op, param(c.Values[0])))
+		default:
+			return "", l.unusable(c.Field, c.Arg)
+		}
+	}
+	return strings.Join(parts, " AND "), nil
+}
+
+// order is the page's order in the direction it travels (backwards for last/before), the key
+// expression, and the keyset conditions of the rows after the cursor and of those not after it.
+type order struct {
+	by, key     string
+	after, upTo string
+}
+
+func (l list) order(p wvsoft.Page, args *[]any) (order, error) {
+	desc := p.Order.Desc != p.Backward // the direction the page travels in
+	dir, gt, le := "ASC", ">", "<="
+	if desc {
+		dir, gt, le = "DESC", "<", ">="
+	}
+	o := order{key: "NULL::text", by: fmt.Sprintf("%s %s", l.id, dir)}
+	left, right := l.id, ""
+	if p.Order.Field != "" {
+		fd, ok := l.fields[p.Order.Field]
+		if !ok || fd.key == "" {
+			return o, l.unusable(p.Order.Field, p.Order.Arg)
+		}
+		o.key = fd.key + "::text"
+		o.by = fmt.Sprintf("%s %s, %s %s", fd.key, dir, l.id, dir)
+		if p.After != uuid.Nil {
+			if p.Key == nil {
+				return o, wvsoft.Invalid("after", "not a cursor of this order")
+			}
+			*args = append(*args, *p.Key)
+			left, right = "("+fd.key+", "+l.id+")", fmt.Sprintf("($%d::%s, ", len(*args), fd.cast)
+		}
+	}
+	if p.After == uuid.Nil {
+		o.after, o.upTo = "TRUE", "FALSE"
+		return o, nil
+	}
+	*args = append(*args, p.After)
+	if right == "" {
+		right = fmt.Sprintf("$%d", len(*args))
+	} else {
+		right += fmt.Sprintf("$%d)", len(*args))
+	}
+	o.after, o.upTo = left+" "+gt+" "+right, left+" "+le+" "+right
+	return o, nil
+}
+
+// page reads one page of l within the tenant filter ($1), the scope (a condition over the
+// parameters scopeArgs, $2...), the page's conditions and its cursor, into dest; and whether
+// rows lie beyond the page and before its cursor. Rows come in the list's order, also when the
+// page was read backwards. keyOf reads a row's sort key.
+func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scope string, scopeArgs []any,
+	p wvsoft.Page, dest *[]R, keyOf func(R) *string) (wvsoft.Window, error) {
+	var w wvsoft.Window
+	clause, tenantArg := tenantClause(f)
+	args := append([]any{tenantArg}, scopeArgs...)
+	where, err := l.where(p.Where, &args)
+	if err != nil {
+		return w, err
+	}
+	o, err := l.order(p, &args)
+	if err != nil {
+		return w, err
+	}
+	from := fmt.Sprintf(`FROM %s WHERE %s AND %s AND %s`, l.table, clause, scope, where)
+	rowsSQL := fmt.Sprintf(`SELECT %s, %s AS sort_key %s AND %s ORDER BY %s LIMIT $%d`,
+		l.columns, o.key, from, o.after, o.by, len(args)+1)
+	// The rows on the other side of the cursor: those not after it, in the same conditions.
+	behindSQL := fmt.Sprintf(`SELECT EXISTS (SELECT 1 %s AND %s)`, from, o.upTo)
+	var behind bool
+	err = d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if err := tx.SelectContext(ctx, dest, rowsSQL, append(args, p.First+1)...); err != nil {
+			return err
+		}
+		if p.After == uuid.Nil {
+			return nil
+		}
+		return tx.GetContext(ctx, &behind, behindSQL, args...)
+	})
+	if err != nil {
+		return w, err
+	}
+	more := len(*dest) > p.First
+	if more {
+		*dest = (*dest)[:p.First]
+	}
+	if p.Backward {
+		slices.Reverse(*dest)
+		w.HasPrevious, w.HasNext = more, behind
+	} else {
+		w.HasNext, w.HasPrevious = more, behind
+	}
+	if p.Order.Field != "" {
+		w.Keys = make([]string, len(*dest))
+		for i, r := range *dest {
+			if k := keyOf(r); k != nil {
+				w.Keys[i] = *k
+			}
+		}
+	}
+	return w, nil
+}
+
+// count counts the rows of l within the tenant filter, the scope and the conditions.
+func count(ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scope string, scopeArgs []any, where []wvsoft.Condition) (int, error) {
+	clause, tenantArg := tenantClause(f)
+	args := append([]any{tenantArg}, scopeArgs...)
+	cond, err := l.where(where, &args)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &n, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s AND %s AND %s`, l.table, clause, scope, cond), args...)
+	})
+	return n, err
+}
+
+// personRow and customerRow are rows read with their sort key.
+type personRow struct {
+	wvsoft.Person
+	SortKey *string `db:"sort_key"`
+}
+
+type customerRow struct {
+	wvsoft.Customer
+	SortKey *string `db:"sort_key"`
+}
+
+// Persons returns a page of one customer's data space: in the order of creation by default
+// (keyset on the primary key), or by a field through its index (tenant_id, key, id); either way
+// the cost of a page does not grow with the data space.
+func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, wvsoft.Window, error) {
+	var rows []personRow
+	w, err := page(ctx, d, f, personList, "tenant_id = $2", []any{tenant}, p, &rows, func(r personRow) *string { return r.SortKey })
+	if err != nil {
+		return nil, w, err
+	}
+	out := make([]*wvsoft.Person, len(rows))
+	for i := range rows {
+		out[i] = &rows[i].Person
+	}
+	return out, w, d.openPersons(out)
+}
+
+// CountPersons counts the persons of one customer's data space that meet the conditions.
+func (d *DB) CountPersons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, where []wvsoft.Condition) (int, error) {
+	return count(ctx, d, f, personList, "tenant_id = $2", []any{tenant}, where)
+}
+
+// Customers returns a page of the customer register, by default in the order of creation
+// (tenant ids are UUIDv7).
+func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, wvsoft.Window, error) {
+	var rows []customerRow
+	w, err := page(ctx, d, f, customerList, "TRUE", nil, p, &rows, func(r customerRow) *string { return r.SortKey })
+	if err != nil {
+		return nil, w, err
+	}
+	out := make([]*wvsoft.Customer, len(rows))
+	for i := range rows {
+		out[i] = &rows[i].Customer
+	}
+	return out, w, nil
+}
+
+// CountCustomers counts the customers within the filter that meet the conditions.
+func (d *DB) CountCustomers(ctx context.Context, f wvsoft.TenantFilter, where []wvsoft.Condition) (int, error) {
+	return count(ctx, d, f, customerList, "TRUE", nil, where)
+}

@@ -1,0 +1,71 @@
+package wvsoft
+
+// Filter operators of a Condition.
+const (
+	// OpStartsWith: the field's value starts with the text, insensitive to case and accents.
+	OpStartsWith = "startsWith"
+	// OpContains: the field's value contains the text, insensitive to case and accents.
+	OpContains = "contains"
+	// OpIn: the field's value is one of Values (an enum).
+	OpIn = "in"
+	// OpFrom and OpTo: the field's date is on or after (on or before) the date in Values.
+	OpFrom = "from"
+	OpTo   = "to"
+)
+
+// Condition narrows a list to the rows whose field matches. Like Change, it names the field as
+// the API does ("postalCode"); the store maps it to its columns. Reading the value through a
+// condition is reading the field, so the authorized store asks the policy about Field first.
+type Condition struct {
+	Field  string
+	Op     string
+	Values []string
+	// Arg is the argument the condition came from ("filter.name.startsWith"), for errors.
+	Arg string
+}
+
+// Order is the order of a list: by a field (as the API names it; "" is the order of creation),
+// ascending unless Desc, and then by id, so that the order is total and cursors are stable.
+type Order struct {
+	Field string
+	Desc  bool
+	// Arg is the argument the order came from ("orderBy.field"), for errors.
+	Arg string
+}
+
+// Window says what lies beyond a page, in the list's order, and where each row of the page
+// stands in it.
+type Window struct {
+	HasNext     bool
+	HasPrevious bool
+	// Keys are the rows' sort keys in the page's order (Order.Field), one per row, for their
+	// cursors; nil in the order of creation, whose cursor is the id alone.
+	Keys []string
+}
+
+// StatesOf lists every record state that the RecordState method of a kind's records can give,
+// with ConsentWithdrawn and IsSubject false (the server sets those from the subject). Filtering
+// or ordering on a field reads it in every row the list may hold, so it is allowed only when the
+// field is readable in each of these states (authz.Store).
+func StatesOf(kind string) []RecordState {
+	switch kind {
+	case KindPerson:
+		return []RecordState{{DataOf: DataOfDataSpace}}
+	case KindCustomer:
+		return []RecordState{
+			{DataOf: DataOfCustomer, Relationship: RelationshipCurrent},
+			{DataOf: DataOfCustomer, Relationship: RelationshipEnded},
+		}
+	case KindContactPerson:
+		var out []RecordState
+		for _, rel := range []Relationship{RelationshipCurrent, RelationshipEnded} {
+			for _, restricted := range []bool{false, true} {
+				for _, role := range []ContactRole{ContactRoleOwner, ContactRoleDirector, ContactRoleContact} {
+					out = append(out, RecordState{DataOf: DataOfCustomer, Relationship: rel, Restricted: restricted, ContactRole: role})
+				}
+			}
+		}
+		return out
+	}
+	return nil
+}
