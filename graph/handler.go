@@ -66,7 +66,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	r.authorized = authz.NewStore(r.Store, es.Schema())
 	srv := handler.New(es)
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -107,6 +107,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 			return resp
 		}
 		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation != nil && oc.Operation.Operation == ast.Mutation {
+			// Before the answer leaves: the caller's next request reads its subject anew.
+			r.authorized.SubjectsChanged(ctx)
+		}
 		name := oc.OperationName
 		if oc.Operation != nil && oc.Operation.Name != "" {
 			name = oc.Operation.Name

@@ -623,7 +623,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
 	var tracer trace.Tracer
-	dbOpts := []postgres.Option{postgres.WithStatementTimeout(cfg.StatementTimeout)}
+	dbOpts := []postgres.Option{postgres.WithStatementTimeout(cfg.StatementTimeout), postgres.WithSubjectCache(logger)}
 	if tracingOn {
 		tracer = tp.Tracer("wvsoft")
 		dbOpts = append(dbOpts, postgres.WithTracer(tracer))
