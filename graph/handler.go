@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +148,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		return presentError(ctx, cfg.Logger, err)
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p)
+		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()))
 		return errors.New("internal error")
 	})
 	return limitRequests(limits, srv)

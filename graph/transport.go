@@ -73,6 +73,11 @@ func responseContentType(r *http.Request) string {
 // writeResponse writes resp as encoding/json would (errors, data, extensions), the data as gqlgen
 // made it.
 func writeResponse(w io.Writer, resp *graphql.Response) {
+	if resp == nil {
+		// No response (the request was cancelled): what encoding/json writes for it.
+		w.Write([]byte("null"))
+		return
+	}
 	if resp.Label != "" || resp.Path != nil || resp.HasNext != nil {
 		// Incremental delivery, which this server does not offer: the general way.
 		b, _ := json.Marshal(resp)

@@ -228,7 +228,7 @@ func run(ctx context.Context, o options) error {
 				if _, err := wrk(ctx, s, w, scripts[s.name+w.name], o.warmup); err != nil {
 					return err
 				}
-				smp, err := measure(ctx, s, w, scripts[s.name+w.name], o.duration)
+				smp, err := measure(ctx, s, w, scripts[s.name+w.name], o.duration, o.database)
 				if err != nil {
 					return err
 				}
@@ -501,8 +501,10 @@ func cpuSince(before, after map[int]time.Duration) time.Duration {
 	return total
 }
 
-// postgresPids are the database server's processes (every backend, and the background ones).
-func postgresPids() []int {
+// postgresPids are the database server's backends of the benchmark's database (their command
+// line names it: "postgres: wvsoft_app wvsoft_benchpeer 127.0.0.1(port) idle"); other
+// databases on the same server (other work on the machine) do not count.
+func postgresPids(database string) []int {
 	var out []int
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -510,7 +512,8 @@ func postgresPids() []int {
 		if err != nil {
 			continue
 		}
-		if comm, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && bytes.HasPrefix(cmdline, []byte("postgres: ")) && bytes.Contains(cmdline, []byte(" "+database+" ")) {
 			out = append(out, pid)
 		}
 	}
@@ -680,13 +683,13 @@ func wrk(ctx context.Context, s *server, w workload, script string, d time.Durat
 }
 
 // measure runs wrk and reads the servers' and the database's CPU before and after.
-func measure(ctx context.Context, s *server, w workload, script string, d time.Duration) (sample, error) {
-	cpu0, db0 := cpuOf(s.pids()), cpuOf(postgresPids())
+func measure(ctx context.Context, s *server, w workload, script string, d time.Duration, database string) (sample, error) {
+	cpu0, db0 := cpuOf(s.pids()), cpuOf(postgresPids(database))
 	smp, err := wrk(ctx, s, w, script, d)
 	if err != nil {
 		return smp, err
 	}
-	smp.serverCPU, smp.db = cpuSince(cpu0, cpuOf(s.pids())), cpuSince(db0, cpuOf(postgresPids()))
+	smp.serverCPU, smp.db = cpuSince(cpu0, cpuOf(s.pids())), cpuSince(db0, cpuOf(postgresPids(database)))
 	smp.cpuMs = float64(smp.serverCPU) / float64(time.Millisecond) / float64(smp.requests)
 	smp.dbMs = float64(smp.db) / float64(time.Millisecond) / float64(smp.requests)
 	return smp, nil
@@ -769,7 +772,7 @@ func profileOurs(ctx context.Context, o options, s *server, chosen []workload, s
 		go func() {
 			time.Sleep(200 * time.Millisecond)
 			var err error
-			smp, err = measure(ctx, s, w, script, o.duration-time.Second)
+			smp, err = measure(ctx, s, w, script, o.duration-time.Second, o.database)
 			errc <- err
 		}()
 		if err := fetch(ctx, fmt.Sprintf("http://127.0.0.1:18083/debug/pprof/profile?seconds=%d", secs), filepath.Join(o.profile, w.name+".cpu.pprof")); err != nil {
