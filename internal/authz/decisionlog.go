@@ -52,16 +52,25 @@ type DecisionEvent struct {
 	inputJSON json.RawMessage
 }
 
-// MarshalJSON writes the event as its fields say, the input from inputJSON when it has one.
+// MarshalJSON writes the event as its fields say, the input from inputJSON when it has one:
+// spliced in as it is, not validated and compacted again (it is encoding/json's own output).
 func (e DecisionEvent) MarshalJSON() ([]byte, error) {
 	type plain DecisionEvent
 	if e.inputJSON == nil {
 		return json.Marshal(plain(e))
 	}
-	return json.Marshal(struct {
+	b, err := json.Marshal(struct {
 		plain
-		Input json.RawMessage `json:"input"`
-	}{plain(e), e.inputJSON})
+		Input *struct{} `json:"input,omitempty"` // hides the map
+	}{plain: plain(e)})
+	if err != nil || len(b) < 2 {
+		return b, err
+	}
+	out := make([]byte, 0, len(b)+len(e.inputJSON)+10)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, `,"input":`...)
+	out = append(out, e.inputJSON...)
+	return append(out, '}'), nil
 }
 
 // RecordsNote says which records of a type a request returned: all of them counted, the first
@@ -136,11 +145,14 @@ type JSONLines struct{ W io.Writer }
 
 func (j JSONLines) Write(_ context.Context, events []DecisionEvent) error {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
+		// MarshalJSON directly: an Encoder would validate and compact its output once more.
+		b, err := e.MarshalJSON()
+		if err != nil {
 			return err
 		}
+		buf.Write(b)
+		buf.WriteByte('\n')
 	}
 	_, err := j.W.Write(buf.Bytes())
 	return err
