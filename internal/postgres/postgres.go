@@ -415,7 +415,9 @@ func mapError(err error) error {
 		// The server went away (stopped, restarted, unreachable): the pool reconnects by itself.
 		return &wvsoft.Error{Code: wvsoft.EUNAVAILABLE, Message: "the database is unavailable; try again"}
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// database/sql rolls a transaction back when its context ends; the statements that follow
+	// get ErrTxDone (inTx never uses a transaction after its commit): the request was cancelled.
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, sql.ErrTxDone) {
 		return &wvsoft.Error{Code: wvsoft.EUNAVAILABLE, Message: "the request was cancelled or timed out"}
 	}
 	var opErr *net.OpError
