@@ -6,7 +6,7 @@ OPA := $(GO) tool opa
 # The share of the policy's expressions that its tests evaluate; below it `make test` fails.
 REGO_COVERAGE_FLOOR ?= 99
 
-.PHONY: run token stop reset-demo test chromium test-drop-template test-long fuzz test-go test-rego build generate playground bench lint clean
+.PHONY: run token stop reset-demo test chromium wrk test-drop-template test-long fuzz test-go test-rego build generate playground bench bench-peer lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -84,6 +84,23 @@ test-long:
 bench:
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./graph/ | tee bench.txt
+
+## bench-peer: this server against PostGraphile v4 (2 workers) on one database under wrk, in
+## alternating rounds (internal/benchpeer, BENCHMARKS.md); loads its database once (a few
+## minutes), then ~5 minutes. BENCH_PEER_FLAGS passes flags (-rounds, -duration, -fresh, -profile DIR).
+bench-peer: build wrk
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
+	cd internal/benchpeer/peer; [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; cd - >/dev/null; \
+	mkdir -p .artifacts; $(GO) run ./internal/benchpeer $(BENCH_PEER_FLAGS) | tee .artifacts/bench-peer.md
+
+## wrk: the HTTP load generator of bench-peer (Debian's package `wrk`), installed only when
+## missing, as chromium is.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk || \
+	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }; \
+	  else echo "wrk is missing: run  sudo apt-get install -y wrk" >&2; exit 1; fi; }
 
 ## generate: regenerate gqlgen's code from schema.graphql.
 generate:

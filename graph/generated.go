@@ -20804,7 +20804,7 @@ func (ec *executionContext) marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoft�
 }
 
 func (ec *executionContext) marshalNAccessLogEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AccessLogEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAccessLogEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogEdge(ctx, sel, v[i])
@@ -20898,7 +20898,7 @@ func (ec *executionContext) marshalNConsentBasis2string(ctx context.Context, sel
 }
 
 func (ec *executionContext) marshalNConsentEvent2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsentEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.ConsentEvent) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNConsentEvent2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐConsentEvent(ctx, sel, v[i])
@@ -20982,7 +20982,7 @@ func (ec *executionContext) marshalNCustomerConnection2ᚖgithubᚗcomᚋwvsoft�
 }
 
 func (ec *executionContext) marshalNCustomerEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.CustomerEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNCustomerEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐCustomerEdge(ctx, sel, v[i])
@@ -21044,7 +21044,7 @@ func (ec *executionContext) unmarshalNDataCategory2ᚕstringᚄ(ctx context.Cont
 }
 
 func (ec *executionContext) marshalNDataCategory2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataCategory2string(ctx, sel, v[i])
@@ -21088,7 +21088,7 @@ func (ec *executionContext) unmarshalNDataSpaceType2ᚕstringᚄ(ctx context.Con
 }
 
 func (ec *executionContext) marshalNDataSpaceType2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataSpaceType2string(ctx, sel, v[i])
@@ -21149,7 +21149,7 @@ func (ec *executionContext) marshalNFieldOutcome2githubᚗcomᚋwvsoftᚋprivacy
 }
 
 func (ec *executionContext) marshalNFieldOutcome2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐFieldOutcomeᚄ(ctx context.Context, sel ast.SelectionSet, v []wvsoft.FieldOutcome) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNFieldOutcome2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐFieldOutcome(ctx, sel, v[i])
@@ -21265,7 +21265,7 @@ func (ec *executionContext) marshalNMaritalStatus2string(ctx context.Context, se
 }
 
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐNode(ctx context.Context, sel ast.SelectionSet, v []wvsoft.Node) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalONode2githubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐNode(ctx, sel, v[i])
@@ -21299,7 +21299,7 @@ func (ec *executionContext) marshalNPersonConnection2ᚖgithubᚗcomᚋwvsoftᚋ
 }
 
 func (ec *executionContext) marshalNPersonEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.PersonEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPersonEdge(ctx, sel, v[i])
@@ -21333,7 +21333,7 @@ func (ec *executionContext) marshalNPersonOrderField2githubᚗcomᚋwvsoftᚋpri
 }
 
 func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivity(ctx, sel, v[i])
@@ -21425,7 +21425,7 @@ func (ec *executionContext) unmarshalNPurpose2ᚕstringᚄ(ctx context.Context, 
 }
 
 func (ec *executionContext) marshalNPurpose2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPurpose2string(ctx, sel, v[i])
@@ -21461,7 +21461,7 @@ func (ec *executionContext) unmarshalNRequestSupportAccessInput2githubᚗcomᚋw
 }
 
 func (ec *executionContext) marshalNRetentionRule2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐRetentionRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.RetentionRule) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRetentionRule2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐRetentionRule(ctx, sel, v[i])
@@ -21653,7 +21653,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -21697,7 +21697,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -21725,7 +21725,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -21753,7 +21753,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -21806,7 +21806,7 @@ func (ec *executionContext) marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvso
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummary(ctx, sel, v[i])
@@ -21874,7 +21874,7 @@ func (ec *executionContext) marshalOApiKey2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacy
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNApiKey2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAPIKey(ctx, sel, v[i])
@@ -21930,7 +21930,7 @@ func (ec *executionContext) marshalOBreach2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacy
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBreach2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreach(ctx, sel, v[i])
@@ -21956,7 +21956,7 @@ func (ec *executionContext) marshalOBreachCall2ᚕᚖgithubᚗcomᚋwvsoftᚋpri
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBreachCall2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachCall(ctx, sel, v[i])
@@ -21975,7 +21975,7 @@ func (ec *executionContext) marshalOBreachNotification2ᚕᚖgithubᚗcomᚋwvso
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNBreachNotification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐBreachNotification(ctx, sel, v[i])
@@ -22008,7 +22008,7 @@ func (ec *executionContext) marshalOContactPerson2ᚕᚖgithubᚗcomᚋwvsoftᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNContactPerson2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐContactPerson(ctx, sel, v[i])
@@ -22099,7 +22099,7 @@ func (ec *executionContext) marshalODataCategory2ᚕstringᚄ(ctx context.Contex
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataCategory2string(ctx, sel, v[i])
@@ -22142,7 +22142,7 @@ func (ec *executionContext) marshalODataSpaceType2ᚕstringᚄ(ctx context.Conte
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataSpaceType2string(ctx, sel, v[i])
@@ -22161,7 +22161,7 @@ func (ec *executionContext) marshalODataSubjectRequest2ᚕᚖgithubᚗcomᚋwvso
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNDataSubjectRequest2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐDataSubjectRequest(ctx, sel, v[i])
@@ -22248,7 +22248,7 @@ func (ec *executionContext) marshalOHistoryEntry2ᚕᚖgithubᚗcomᚋwvsoftᚋp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNHistoryEntry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐHistoryEntry(ctx, sel, v[i])
@@ -22320,7 +22320,7 @@ func (ec *executionContext) marshalOInquiry2ᚕᚖgithubᚗcomᚋwvsoftᚋprivac
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInquiry2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiry(ctx, sel, v[i])
@@ -22339,7 +22339,7 @@ func (ec *executionContext) marshalOInquiryCount2ᚕᚖgithubᚗcomᚋwvsoftᚋp
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNInquiryCount2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐInquiryCount(ctx, sel, v[i])
@@ -22424,7 +22424,7 @@ func (ec *executionContext) marshalOMaritalStatus2ᚕstringᚄ(ctx context.Conte
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNMaritalStatus2string(ctx, sel, v[i])
@@ -22484,7 +22484,7 @@ func (ec *executionContext) marshalOOutboxMessage2ᚕᚖgithubᚗcomᚋwvsoftᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNOutboxMessage2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐOutboxMessage(ctx, sel, v[i])
@@ -22570,7 +22570,7 @@ func (ec *executionContext) marshalOProcessor2ᚕᚖgithubᚗcomᚋwvsoftᚋpriv
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNProcessor2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessor(ctx, sel, v[i])
@@ -22608,7 +22608,7 @@ func (ec *executionContext) marshalOPurgeRun2ᚕᚖgithubᚗcomᚋwvsoftᚋpriva
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPurgeRun2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐPurgeRun(ctx, sel, v[i])
@@ -22664,7 +22664,7 @@ func (ec *executionContext) marshalOStaffMember2ᚕᚖgithubᚗcomᚋwvsoftᚋpr
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNStaffMember2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐStaffMember(ctx, sel, v[i])
@@ -22755,7 +22755,7 @@ func (ec *executionContext) marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvso
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, sel, v[i])
@@ -22781,7 +22781,7 @@ func (ec *executionContext) marshalOSupportNotice2ᚕᚖgithubᚗcomᚋwvsoftᚋ
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSupportNotice2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportNotice(ctx, sel, v[i])
@@ -22845,7 +22845,7 @@ func (ec *executionContext) marshalOUser2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacy�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUser2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐUser(ctx, sel, v[i])
@@ -22889,7 +22889,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -22908,7 +22908,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -22927,7 +22927,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -22946,7 +22946,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -79,7 +80,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		srv.AddTransport(cfg.Subscriptions.transport(limits))
 	}
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
@@ -141,6 +142,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 			return resp
 		}
 		oc := graphql.GetOperationContext(ctx)
+		if oc.Operation != nil && oc.Operation.Operation == ast.Mutation {
+			// Before the answer leaves: the caller's next request reads its subject anew.
+			r.authorized.SubjectsChanged(ctx)
+		}
 		name := oc.OperationName
 		if oc.Operation != nil && oc.Operation.Name != "" {
 			name = oc.Operation.Name
@@ -177,7 +182,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		return presentError(ctx, cfg.Logger, err)
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p)
+		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()))
 		return errors.New("internal error")
 	})
 	return limitRequests(limits, cfg.Subscriptions, srv)

@@ -5,6 +5,7 @@
 package graph
 
 //go:generate go tool gqlgen generate
+//go:generate go run ../internal/codegen/seqlists generated.go lists_gen.go
 
 import (
 	"context"

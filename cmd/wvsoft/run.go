@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -628,7 +629,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	defer stopTracing(context.WithoutCancel(ctx))
 	var tracer trace.Tracer
-	dbOpts := []postgres.Option{postgres.WithStatementTimeout(cfg.StatementTimeout)}
+	dbOpts := []postgres.Option{postgres.WithStatementTimeout(cfg.StatementTimeout), postgres.WithSubjectCache(logger)}
 	if tracingOn {
 		tracer = tp.Tracer("wvsoft")
 		dbOpts = append(dbOpts, postgres.WithTracer(tracer))
@@ -780,6 +781,14 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	fmt.Fprintf(stdout, "Access-log public key: %s\n", logKeys.VerifierKey)
 	fmt.Fprintf(stdout, "GraphQL:    %s/graphql\nPlayground: %s/playground/\n", url, url)
 
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, logger)
+		if err != nil {
+			return fmt.Errorf("PPROF_ADDR: %w", err)
+		}
+		defer stopPprof()
+	}
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -806,6 +815,29 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	logger.Info("stopped: every request finished")
 	return nil
+}
+
+// servePprof serves Go's runtime profiles (net/http/pprof) on a listener of their own, never on
+// the API's: they show the program's innards, not personal data, but are for operators only.
+// Only a loopback address is taken.
+func servePprof(addr string, logger *slog.Logger) (func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip, perr := netip.ParseAddr(host); err != nil || perr != nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%q is not a loopback address such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	logger.Info("profiles served", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // loadKeyring reads the data encryption keys: DATA_ENCRYPTION_KEY, which production must set,
@@ -952,6 +984,8 @@ type config struct {
 	// checked again (events end access at once; this catches what no event announces).
 	SubscriptionRecheck time.Duration
 	StatementTimeout    time.Duration
+	// PprofAddr serves Go's profiles on a loopback address of its own (PPROF_ADDR); empty: off.
+	PprofAddr string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -979,6 +1013,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogSigningKey:          strings.TrimSpace(getenv("ACCESS_LOG_SIGNING_KEY")),
 		LogSigningKeyFile:      get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
 		Token:                  getenv("WVSOFT_TOKEN"),
+		PprofAddr:              getenv("PPROF_ADDR"),
 		Production:             get("WVSOFT_ENV", "development") == "production",
 	}
 	c.SMTPURL = getenv("SMTP_URL")

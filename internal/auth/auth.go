@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
@@ -60,6 +61,7 @@ type Authenticator struct {
 	audience string
 	signer   *ecdsa.PrivateKey // set only in development, for `wvsoft token`
 	opts     options
+	verified *verifiedTokens
 }
 
 // Option configures an Authenticator.
@@ -122,10 +124,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*wvsof
 	if strings.HasPrefix(cred, APIKeyPrefix) {
 		return a.ids.SubjectByAPIKey(ctx, HashAPIKey(cred))
 	}
-	// exp is required: a token without one would be valid for ever.
-	tok, err := jwt.ParseString(cred, a.keys, jwt.WithValidate(true), jwt.WithIssuer(a.issuer),
-		jwt.WithAudience(a.audience), jwt.WithClock(jwt.ClockFunc(a.now)), jwt.WithAcceptableSkew(skew),
-		jwt.WithRequiredClaim("exp"))
+	tok, err := a.verify(cred)
 	if err != nil {
 		return nil, unauthenticated("the token is invalid or expired")
 	}
@@ -157,6 +156,78 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*wvsof
 		return a.ids.SubjectByEmailIn(ctx, email, customer)
 	}
 	return a.ids.SubjectByEmail(ctx, email)
+}
+
+// validation is what a token must satisfy besides its signature, at every use. exp is
+// required: a token without one would be valid for ever.
+func (a *Authenticator) validation() []jwt.ValidateOption {
+	return []jwt.ValidateOption{jwt.WithIssuer(a.issuer), jwt.WithAudience(a.audience),
+		jwt.WithClock(jwt.ClockFunc(a.now)), jwt.WithAcceptableSkew(skew), jwt.WithRequiredClaim("exp")}
+}
+
+// verify parses and verifies a token, or takes it from the tokens verified in the last
+// minute: the same bytes have the same signature, so only the claims that depend on the time
+// are validated again (issue 15: the ES256 verification and parsing were a quarter of a small
+// request's CPU).
+func (a *Authenticator) verify(cred string) (jwt.Token, error) {
+	now := a.now()
+	if tok := a.verified.get(cred, now); tok != nil {
+		if err := jwt.Validate(tok, a.validation()...); err != nil {
+			return nil, err
+		}
+		return tok, nil
+	}
+	opts := []jwt.ParseOption{a.keys, jwt.WithValidate(true)}
+	for _, o := range a.validation() {
+		opts = append(opts, o)
+	}
+	tok, err := jwt.ParseString(cred, opts...)
+	if err != nil {
+		return nil, err
+	}
+	a.verified.put(cred, tok, now)
+	return tok, nil
+}
+
+// verifiedTokens keeps tokens whose signature was verified, for a minute each: a signing key
+// that the issuer withdraws stops counting within a minute of the key set's refresh. Bounded:
+// when full, it starts anew.
+type verifiedTokens struct {
+	mu      sync.Mutex
+	entries map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	tok jwt.Token
+	at  time.Time
+}
+
+const (
+	verifiedTokenAge = time.Minute
+	maxVerified      = 10_000
+)
+
+func (v *verifiedTokens) get(cred string, now time.Time) jwt.Token {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.entries[cred]
+	if !ok {
+		return nil
+	}
+	if d := now.Sub(e.at); d < 0 || d >= verifiedTokenAge {
+		delete(v.entries, cred)
+		return nil
+	}
+	return e.tok
+}
+
+func (v *verifiedTokens) put(cred string, tok jwt.Token, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.entries == nil || len(v.entries) >= maxVerified {
+		v.entries = map[string]verifiedToken{}
+	}
+	v.entries[cred] = verifiedToken{tok: tok, at: now}
 }
 
 // verified reports whether the claim is true; some issuers send the boolean as a string.
@@ -193,7 +264,7 @@ func NewDevelopment(ids wvsoft.Identities, now wvsoft.Clock, keyFile string, opt
 		return nil, err
 	}
 	return &Authenticator{ids: ids, now: now, keys: jwt.WithKey(jwa.ES256(), pub),
-		issuer: DevIssuer, audience: Audience, signer: key, opts: newOptions(opts)}, nil
+		issuer: DevIssuer, audience: Audience, signer: key, opts: newOptions(opts), verified: &verifiedTokens{}}, nil
 }
 
 // NewOIDC returns an authenticator for tokens of an OIDC issuer, verified with the keys at
@@ -210,7 +281,8 @@ func NewOIDC(ctx context.Context, ids wvsoft.Identities, now wvsoft.Clock, issue
 	if err != nil {
 		return nil, err
 	}
-	return &Authenticator{ids: ids, now: now, keys: jwt.WithKeySet(set), issuer: issuer, audience: audience, opts: newOptions(opts)}, nil
+	return &Authenticator{ids: ids, now: now, keys: jwt.WithKeySet(set), issuer: issuer, audience: audience, opts: newOptions(opts),
+		verified: &verifiedTokens{}}, nil
 }
 
 // IssueToken signs a development token for the subject with this e-mail address.

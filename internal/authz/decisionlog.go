@@ -47,6 +47,30 @@ type DecisionEvent struct {
 	Operation  string            `json:"operation,omitempty"`
 	Count      int64             `json:"count"`
 	Records    *RecordsNote      `json:"records,omitempty"`
+	// inputJSON is Input as encoded once for every request that applied the decision in the
+	// same second (compiled.loggedInput); an event made by DecisionEvents has it instead of Input.
+	inputJSON json.RawMessage
+}
+
+// MarshalJSON writes the event as its fields say, the input from inputJSON when it has one:
+// spliced in as it is, not validated and compacted again (it is encoding/json's own output).
+func (e DecisionEvent) MarshalJSON() ([]byte, error) {
+	type plain DecisionEvent
+	if e.inputJSON == nil {
+		return json.Marshal(plain(e))
+	}
+	b, err := json.Marshal(struct {
+		plain
+		Input *struct{} `json:"input,omitempty"` // hides the map
+	}{plain: plain(e)})
+	if err != nil || len(b) < 2 {
+		return b, err
+	}
+	out := make([]byte, 0, len(b)+len(e.inputJSON)+10)
+	out = append(out, b[:len(b)-1]...)
+	out = append(out, `,"input":`...)
+	out = append(out, e.inputJSON...)
+	return append(out, '}'), nil
 }
 
 // RecordsNote says which records of a type a request returned: all of them counted, the first
@@ -86,13 +110,16 @@ func (r *Request) DecisionEvents(requestID, operation string, labels map[string]
 	r.accessMu.Unlock()
 	out := make([]DecisionEvent, 0, len(list))
 	for _, d := range list {
-		input := d.input.value()
-		if s, ok := input["subject"].(map[string]any); ok {
-			delete(s, "id")
-		}
-		ev := DecisionEvent{DecisionID: uuid.NewString(), Path: decisionPath, Input: input, Result: d.Decision,
+		ev := DecisionEvent{DecisionID: uuid.NewString(), Path: decisionPath, Result: d.Decision,
 			Revision: r.policy.revision, Timestamp: at, Labels: labels, Erased: []string{erasedSubjectID}, RequestID: requestID,
 			Operation: operation, Count: d.count.load()}
+		if ev.inputJSON = r.policy.loggedInput(d.input); ev.inputJSON == nil {
+			input := d.input.value()
+			if s, ok := input["subject"].(map[string]any); ok {
+				delete(s, "id")
+			}
+			ev.Input = input
+		}
 		if ids, ok := records[d.typ]; ok {
 			shown := ids[:min(len(ids), maxLoggedRecords)]
 			note := &RecordsNote{Count: len(ids), IDs: make([]string, len(shown))}
@@ -118,11 +145,14 @@ type JSONLines struct{ W io.Writer }
 
 func (j JSONLines) Write(_ context.Context, events []DecisionEvent) error {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
 	for _, e := range events {
-		if err := enc.Encode(e); err != nil {
+		// MarshalJSON directly: an Encoder would validate and compact its output once more.
+		b, err := e.MarshalJSON()
+		if err != nil {
 			return err
 		}
+		buf.Write(b)
+		buf.WriteByte('\n')
 	}
 	_, err := j.W.Write(buf.Bytes())
 	return err

@@ -275,6 +275,15 @@ func (s *Store) LogAccess(ctx context.Context, actor *wvsoft.Subject, accesses [
 	return s.next.LogAccess(ctx, actor, accesses, at)
 }
 
+// SubjectsChanged tells the persistence store, when it keeps subjects between requests, that a
+// mutation ran: users, keys, grants or consents may have changed (issue 15). It is called before
+// the mutation's answer leaves.
+func (s *Store) SubjectsChanged(ctx context.Context) {
+	if c, ok := s.next.(interface{ SubjectsChanged(context.Context) }); ok {
+		c.SubjectsChanged(ctx)
+	}
+}
+
 // The operations below each declare their type and action, and nothing more.
 
 func (s *Store) CustomersByID(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.Customer, error) {

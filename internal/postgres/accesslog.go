@@ -66,7 +66,7 @@ func (d *DB) appendEntry(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, eve
 	at = at.UTC().Truncate(time.Microsecond)
 	var row appendRow
 	if err := tx.GetContext(ctx, &row, `SELECT * FROM access_log_append($1, $2, $3, $4, $5, $6, $7, $8)`,
-		tenant, id, at, event, actorKind, actor, grant, raw); err != nil {
+		tenant, id, at, event, actorKind, actor, grant, string(raw)); err != nil {
 		return nil, err
 	}
 	if d.logKeys == nil {

@@ -15,7 +15,7 @@ func TestConnectionDefaults(t *testing.T) {
 		}
 	}
 	got = withTimeouts("host=db user=wvsoft_app connect_timeout=2", 30*time.Second)
-	if got != "host=db user=wvsoft_app connect_timeout=2 statement_timeout=30000 synchronous_commit=on TimeZone=UTC" {
+	if got != "host=db user=wvsoft_app connect_timeout=2 statement_timeout=30000 synchronous_commit=on TimeZone=UTC binary_parameters=yes" {
 		t.Errorf("key=value form: %s", got)
 	}
 }

@@ -44,18 +44,24 @@ func (r *subjectRow) subject() *wvsoft.Subject {
 // SubjectByEmail finds the user or staff member with this e-mail address, through a function
 // that reads nothing else, since no tenant is known yet.
 func (d *DB) SubjectByEmail(ctx context.Context, email string) (*wvsoft.Subject, error) {
-	return d.subject(ctx, `SELECT * FROM auth_subject_by_email($1)`, email)
+	return d.cachedSubjectFor("email\x00"+email, func() (*wvsoft.Subject, error) {
+		return d.subject(ctx, `SELECT * FROM auth_subject_by_email($1)`, email)
+	})
 }
 
 // SubjectByEmailIn finds the user with this e-mail address among the users of the customer
 // with this slug: a person who is a user of several customers chooses one.
 func (d *DB) SubjectByEmailIn(ctx context.Context, email, customer string) (*wvsoft.Subject, error) {
-	return d.subject(ctx, `SELECT * FROM auth_user_by_email_in($1, $2)`, email, customer)
+	return d.cachedSubjectFor("in\x00"+email+"\x00"+customer, func() (*wvsoft.Subject, error) {
+		return d.subject(ctx, `SELECT * FROM auth_user_by_email_in($1, $2)`, email, customer)
+	})
 }
 
 // SubjectByAPIKey finds the unrevoked API key with this secret hash.
 func (d *DB) SubjectByAPIKey(ctx context.Context, hash []byte) (*wvsoft.Subject, error) {
-	return d.subject(ctx, `SELECT * FROM auth_subject_by_api_key($1)`, hash)
+	return d.cachedSubjectFor("key\x00"+string(hash), func() (*wvsoft.Subject, error) {
+		return d.subject(ctx, `SELECT * FROM auth_subject_by_api_key($1)`, hash)
+	})
 }
 
 func (d *DB) subject(ctx context.Context, q string, args ...any) (*wvsoft.Subject, error) {
@@ -74,8 +80,8 @@ func (d *DB) subject(ctx context.Context, q string, args ...any) (*wvsoft.Subjec
 		}
 	}
 	if s.Kind == wvsoft.SubjectStaff && s.Role == wvsoft.RoleDirector {
-		// Read on every request: a revoked grant stops the next request on every server,
-		// with no cache to invalidate.
+		// Read with the subject: a revoked grant stops the next request on this server and,
+		// through the subject cache's notifications (at most MaxSubjectAge), on every other.
 		if s.Grants, err = d.activeGrants(ctx, s.ID, d.now()); err != nil {
 			return nil, err
 		}

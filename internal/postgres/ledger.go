@@ -126,7 +126,7 @@ func completeIn(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvs
 		return err
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE data_subject_requests SET status = 'DONE', completed_at = $3, outcome = $4, handled_by = $5
-		WHERE `+clause+` AND id = $2 AND status = 'OPEN'`, arg, r.UUID, r.CompletedAt, outcome, r.HandledBy)
+		WHERE `+clause+` AND id = $2 AND status = 'OPEN'`, arg, r.UUID, r.CompletedAt, string(outcome), r.HandledBy)
 	if err != nil {
 		return err
 	}
@@ -424,7 +424,7 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 			return errRollback
 		}
 		counts, _ := json.Marshal(run.Counts)
-		_, err := tx.ExecContext(ctx, `INSERT INTO purge_runs (id, at, dry_run, counts) VALUES ($1,$2,false,$3)`, run.UUID, now, counts)
+		_, err := tx.ExecContext(ctx, `INSERT INTO purge_runs (id, at, dry_run, counts) VALUES ($1,$2,false,$3)`, run.UUID, now, string(counts))
 		return err
 	})
 	if err == errRollback {
