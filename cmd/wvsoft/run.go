@@ -718,7 +718,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	if err != nil {
 		return err
 	}
-	events := postgres.NewListener(appURL, logger)
+	events := postgres.NewListener(appURL, logger, postgres.ForgettingSubjects(db))
 	workers.Go(func() {
 		if err := events.Run(workCtx); err != nil {
 			logger.Error("event listener stopped", "error", err.Error())

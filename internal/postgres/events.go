@@ -42,13 +42,30 @@ type Listener struct {
 
 	mu   sync.Mutex
 	subs map[*subscriber]struct{}
+	// beforePublish runs before an event reaches any subscriber (ForgettingSubjects).
+	beforePublish func()
+}
+
+// ListenerOption configures a Listener.
+type ListenerOption func(*Listener)
+
+// ForgettingSubjects empties db's kept subjects (WithSubjectCache) before each event reaches a
+// subscriber. A subscription checks its credential again on an event that may have revoked it
+// (a key, a user, a grant), and must then read it anew, not the copy this server kept: the
+// cache's own notification of the change may arrive after the event.
+func ForgettingSubjects(db *DB) ListenerOption {
+	return func(l *Listener) { l.beforePublish = db.forgetSubjects }
 }
 
 var _ wvsoft.Events = (*Listener)(nil)
 
 // NewListener listens as the role of appURL once Run runs.
-func NewListener(appURL string, logger *slog.Logger) *Listener {
-	return &Listener{dsn: withConnectTimeout(appURL), logger: logger, subs: map[*subscriber]struct{}{}}
+func NewListener(appURL string, logger *slog.Logger, opts ...ListenerOption) *Listener {
+	l := &Listener{dsn: withConnectTimeout(appURL), logger: logger, subs: map[*subscriber]struct{}{}}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // withConnectTimeout adds connect_timeout to a connection string that lacks it. The listening
@@ -107,6 +124,9 @@ func (l *Listener) Run(ctx context.Context) error {
 }
 
 func (l *Listener) publish(ev wvsoft.Event) {
+	if l.beforePublish != nil {
+		l.beforePublish()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for s := range l.subs {

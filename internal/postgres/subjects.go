@@ -22,8 +22,9 @@ const SubjectsChannel = "wvsoft_subjects"
 const MaxSubjectAge = 500 * time.Millisecond
 
 // subjectCache keeps the subjects of recent credentials (users and API keys, not staff) for at
-// most MaxSubjectAge, so that a request does not pay a round trip before its first query. Any mutation on this server (SubjectsChanged) and any notification on
-// SubjectsChannel empties it; a subject read while it was emptied is not kept.
+// most MaxSubjectAge, so that a request does not pay a round trip before its first query. Any
+// mutation on this server (SubjectsChanged), any notification on SubjectsChannel and any change
+// event (ForgettingSubjects) empties it; a subject read while it was emptied is not kept.
 type subjectCache struct {
 	mu      sync.Mutex
 	gen     uint64
@@ -117,6 +118,13 @@ func (d *DB) SubjectsChanged(ctx context.Context) {
 	select {
 	case d.subjects.changed <- struct{}{}:
 	default: // one is pending already: it covers this change too
+	}
+}
+
+// forgetSubjects empties this server's kept subjects, telling no other server.
+func (d *DB) forgetSubjects() {
+	if d.subjects != nil {
+		d.subjects.forget()
 	}
 }
 
