@@ -40,6 +40,7 @@ type ResolverRoot interface {
 	Consent() ConsentResolver
 	ConsentEvent() ConsentEventResolver
 	ContactPerson() ContactPersonResolver
+	ContactPersonConnection() ContactPersonConnectionResolver
 	Customer() CustomerResolver
 	CustomerConnection() CustomerConnectionResolver
 	DataSubjectRequest() DataSubjectRequestResolver
@@ -197,6 +198,17 @@ type ComplexityRoot struct {
 		Phone      func(childComplexity int) int
 		Role       func(childComplexity int) int
 		Salutation func(childComplexity int) int
+	}
+
+	ContactPersonConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ContactPersonEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CreateApiKeyPayload struct {
@@ -419,6 +431,7 @@ type ComplexityRoot struct {
 	Query struct {
 		Breaches                 func(childComplexity int) int
 		BreachesNotFullyInformed func(childComplexity int) int
+		ContactPersons           func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.ContactPersonFilter, orderBy *model.ContactPersonOrder) int
 		Customers                func(childComplexity int, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) int
 		History                  func(childComplexity int, objectID string) int
 		Inquiries                func(childComplexity int) int
@@ -547,6 +560,9 @@ type ConsentEventResolver interface {
 type ContactPersonResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.ContactPerson) (*wvsoft.Customer, error)
 }
+type ContactPersonConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ContactPersonConnection) (int, error)
+}
 type CustomerResolver interface {
 	ContactPersons(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.ContactPerson, error)
 	Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error)
@@ -636,6 +652,7 @@ type QueryResolver interface {
 	PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error)
 	Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error)
 	Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*model.CustomerConnection, error)
+	ContactPersons(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ContactPersonFilter, orderBy *model.ContactPersonOrder) (*model.ContactPersonConnection, error)
 	Persons(ctx context.Context, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error)
 }
 type StaffMemberResolver interface {
@@ -1232,6 +1249,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ContactPerson.Salutation(childComplexity), true
+
+	case "ContactPersonConnection.edges":
+		if e.ComplexityRoot.ContactPersonConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPersonConnection.Edges(childComplexity), true
+	case "ContactPersonConnection.pageInfo":
+		if e.ComplexityRoot.ContactPersonConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPersonConnection.PageInfo(childComplexity), true
+	case "ContactPersonConnection.totalCount":
+		if e.ComplexityRoot.ContactPersonConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPersonConnection.TotalCount(childComplexity), true
+
+	case "ContactPersonEdge.cursor":
+		if e.ComplexityRoot.ContactPersonEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPersonEdge.Cursor(childComplexity), true
+	case "ContactPersonEdge.node":
+		if e.ComplexityRoot.ContactPersonEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ContactPersonEdge.Node(childComplexity), true
 
 	case "CreateApiKeyPayload.apiKey":
 		if e.ComplexityRoot.CreateApiKeyPayload.APIKey == nil {
@@ -2365,6 +2414,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BreachesNotFullyInformed(childComplexity), true
+	case "Query.contactPersons":
+		if e.ComplexityRoot.Query.ContactPersons == nil {
+			break
+		}
+
+		args, err := ec.field_Query_contactPersons_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ContactPersons(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*model.ContactPersonFilter), args["orderBy"].(*model.ContactPersonOrder)), true
 	case "Query.customers":
 		if e.ComplexityRoot.Query.Customers == nil {
 			break
@@ -2758,6 +2818,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("AnswerInquiryInput", ec.unmarshalInputAnswerInquiryInput),
 			graphql.NewInputUnmarshaler("ApproveSupportAccessInput", ec.unmarshalInputApproveSupportAccessInput),
 			graphql.NewInputUnmarshaler("ConsentInput", ec.unmarshalInputConsentInput),
+			graphql.NewInputUnmarshaler("ContactPersonFilter", ec.unmarshalInputContactPersonFilter),
+			graphql.NewInputUnmarshaler("ContactPersonOrder", ec.unmarshalInputContactPersonOrder),
 			graphql.NewInputUnmarshaler("CreateApiKeyInput", ec.unmarshalInputCreateApiKeyInput),
 			graphql.NewInputUnmarshaler("CreateContactPersonInput", ec.unmarshalInputCreateContactPersonInput),
 			graphql.NewInputUnmarshaler("CreateCustomerInput", ec.unmarshalInputCreateCustomerInput),
@@ -3094,6 +3156,21 @@ type Query {
     "The order; by registration when not given."
     orderBy: CustomerOrder
   ): CustomerConnection!
+  "Contact persons of the customer register, across customers, by registration unless ` + "`" + `orderBy` + "`" + ` says otherwise: for finding who someone is (a caller's name). Customer users see their own customer's; WvSoft staff the register as far as their purpose allows. A filter looks only where the caller may read its field: a contact person whose name the caller may not read (such as one whose data is restricted to billing after an erasure) never matches a name filter."
+  contactPersons(
+    "The number of contact persons to return from the start (or after ` + "`" + `after` + "`" + `): 1 to the maximum page size (500 unless the server is configured otherwise), default 50. Not with ` + "`" + `last` + "`" + `."
+    first: Int
+    "Return contact persons after this cursor (an ` + "`" + `endCursor` + "`" + ` or any edge's cursor of the same order)."
+    after: String
+    "The number of contact persons to return from the end (or before ` + "`" + `before` + "`" + `), 1 to the maximum page size. Not with ` + "`" + `first` + "`" + `."
+    last: Int
+    "Return contact persons before this cursor (a ` + "`" + `startCursor` + "`" + ` or any edge's cursor of the same order)."
+    before: String
+    "Only contact persons that meet these conditions."
+    filter: ContactPersonFilter
+    "The order; by registration when not given."
+    orderBy: ContactPersonOrder
+  ): ContactPersonConnection!
   "Persons in a customer's data space, by registration unless ` + "`" + `orderBy` + "`" + ` says otherwise."
   persons(
     "The customer whose data space to read; defaults to the caller's own customer."
@@ -3258,6 +3335,48 @@ type CustomerConnection {
   pageInfo: PageInfo!
   "How many customers the list holds with its filter, on all pages: the rows the caller can page through, no more. Counting reads whether rows exist, and the policy decides it so."
   totalCount: Int!
+}
+
+"Which contact persons a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every kind of contact person the list can return (current or former customer, restricted or not, each role, consent given or withdrawn); a condition looks only at the contact persons whose field the caller may read unmasked, and is refused (FORBIDDEN, naming the field) when there are none."
+input ContactPersonFilter {
+  "On the full name."
+  name: TextFilter
+  "On the role at the customer: one of these (1 to 3 values)."
+  role: [ContactRole!]
+}
+
+"The fields contact persons can be ordered on."
+enum ContactPersonOrderField {
+  "The order of registration (the default)."
+  CREATED_AT
+  "The full name, ignoring case and accents."
+  NAME
+}
+
+"The order of a list of contact persons; ties are ordered by registration. Ordering on a field moves every row, so it needs the field readable unmasked in every contact person the list can return."
+input ContactPersonOrder {
+  "The field."
+  field: ContactPersonOrderField!
+  "The direction, ASC by default."
+  direction: OrderDirection = ASC
+}
+
+"A page of contact persons."
+type ContactPersonConnection {
+  "The contact persons of this page, each with its cursor."
+  edges: [ContactPersonEdge!]!
+  "Paging information."
+  pageInfo: PageInfo!
+  "How many contact persons the list holds with its filter, on all pages: the rows the caller can page through, no more. Counting reads whether rows exist, and the policy decides it so."
+  totalCount: Int!
+}
+
+"A contact person with its cursor."
+type ContactPersonEdge {
+  "The cursor of this contact person."
+  cursor: String!
+  "The contact person."
+  node: ContactPerson
 }
 
 "A customer with its cursor."
@@ -4644,6 +4763,28 @@ func (ec *executionContext) childFields_ContactPerson(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ContactPerson", field.Name)
 }
 
+func (ec *executionContext) childFields_ContactPersonConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ContactPersonConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ContactPersonConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ContactPersonConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactPersonConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ContactPersonEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ContactPersonEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ContactPersonEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ContactPersonEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "apiKey":
@@ -5831,6 +5972,60 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_contactPersons_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ContactPersonFilter, error) {
+			return ec.unmarshalOContactPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*model.ContactPersonOrder, error) {
+			return ec.unmarshalOContactPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg5
 	return args, nil
 }
 
@@ -8291,6 +8486,148 @@ func (ec *executionContext) _ContactPerson_phone(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ContactPerson_phone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ContactPerson", field, false, false, "String")
+}
+
+func (ec *executionContext) _ContactPersonConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ContactPersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPersonConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ContactPersonEdge) graphql.Marshaler {
+			return ec.marshalNContactPersonEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPersonConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactPersonConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactPersonEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ContactPersonConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ContactPersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPersonConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPersonConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactPersonConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ContactPersonConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ContactPersonConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPersonConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ContactPersonConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPersonConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPersonConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ContactPersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ContactPersonEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPersonEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPersonEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ContactPersonEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ContactPersonEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ContactPersonEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ContactPersonEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.ContactPerson) graphql.Marshaler {
+			return ec.marshalOContactPerson2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐContactPerson(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ContactPersonEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ContactPersonEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactPerson(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CreateApiKeyPayload_apiKey(ctx context.Context, field graphql.CollectedField, obj *service.CreateAPIKeyPayload) (ret graphql.Marshaler) {
@@ -13354,6 +13691,50 @@ func (ec *executionContext) fieldContext_Query_customers(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_contactPersons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_contactPersons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ContactPersons(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string), fc.Args["filter"].(*model.ContactPersonFilter), fc.Args["orderBy"].(*model.ContactPersonOrder))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ContactPersonConnection) graphql.Marshaler {
+			return ec.marshalNContactPersonConnection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_contactPersons(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ContactPersonConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_contactPersons_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_persons(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15716,6 +16097,108 @@ func (ec *executionContext) unmarshalInputConsentInput(ctx context.Context, obj 
 func UnmarshalConsentInput(ctx context.Context, raw any) (service.ConsentInput, error) {
 	var out service.ConsentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConsentInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputContactPersonFilter(ctx context.Context, obj any) (model.ContactPersonFilter, error) {
+	var it model.ContactPersonFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "role"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOTextFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐTextFilter(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = graphql.OmittableOf(data)
+		case "role":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("role"))
+			data, err := ec.unmarshalOContactRole2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Role = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactPersonFilter unmarshals raw into the ContactPersonFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactPersonFilter(ctx context.Context, raw any) (model.ContactPersonFilter, error) {
+	var out model.ContactPersonFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactPersonFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputContactPersonOrder(ctx context.Context, obj any) (model.ContactPersonOrder, error) {
+	var it model.ContactPersonOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"field", "direction"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNContactPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalOOrderDirection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = graphql.OmittableOf(data)
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalContactPersonOrder unmarshals raw into the ContactPersonOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalContactPersonOrder(ctx context.Context, raw any) (model.ContactPersonOrder, error) {
+	var out model.ContactPersonOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ContactPersonOrder", raw, &out)
 	return out, err
 }
 
@@ -18434,6 +18917,88 @@ func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var contactPersonConnectionImplementors = []string{"ContactPersonConnection"}
+
+func (ec *executionContext) _ContactPersonConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ContactPersonConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactPersonConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactPersonConnection")
+		case "edges":
+			out.Values[i] = ec._ContactPersonConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ContactPersonConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ContactPersonConnection_totalCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var contactPersonEdgeImplementors = []string{"ContactPersonEdge"}
+
+func (ec *executionContext) _ContactPersonEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ContactPersonEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, contactPersonEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ContactPersonEdge")
+		case "cursor":
+			out.Values[i] = ec._ContactPersonEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ContactPersonEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createApiKeyPayloadImplementors = []string{"CreateApiKeyPayload"}
 
 func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.SelectionSet, obj *service.CreateAPIKeyPayload) graphql.Marshaler {
@@ -20003,6 +20568,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_customers(ctx, field)
 				})
+		case "contactPersons":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_contactPersons(ctx, field)
+				})
 		case "persons":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -20932,6 +21503,48 @@ func (ec *executionContext) marshalNContactPerson2ᚖgithubᚗcomᚋwvsoftᚋpri
 		return graphql.Null
 	}
 	return ec._ContactPerson(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNContactPersonConnection2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonConnection(ctx context.Context, sel ast.SelectionSet, v *model.ContactPersonConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ContactPersonConnection!")
+		return graphql.Null
+	}
+	return ec._ContactPersonConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNContactPersonEdge2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ContactPersonEdge) graphql.Marshaler {
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContactPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNContactPersonEdge2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonEdge(ctx context.Context, sel ast.SelectionSet, v *model.ContactPersonEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ContactPersonEdge!")
+		return graphql.Null
+	}
+	return ec._ContactPersonEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNContactPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonOrderField(ctx context.Context, v any) (model.ContactPersonOrderField, error) {
+	var res model.ContactPersonOrderField
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNContactPersonOrderField2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonOrderField(ctx context.Context, sel ast.SelectionSet, v model.ContactPersonOrderField) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNContactRole2string(ctx context.Context, v any) (string, error) {
@@ -22028,6 +22641,58 @@ func (ec *executionContext) marshalOContactPerson2ᚖgithubᚗcomᚋwvsoftᚋpri
 		return graphql.Null
 	}
 	return ec._ContactPerson(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOContactPersonFilter2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonFilter(ctx context.Context, v any) (*model.ContactPersonFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputContactPersonFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOContactPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐContactPersonOrder(ctx context.Context, v any) (*model.ContactPersonOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputContactPersonOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOContactRole2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNContactRole2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOContactRole2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNContactRole2string(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOContactRole2ᚖstring(ctx context.Context, v any) (*string, error) {

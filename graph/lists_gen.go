@@ -46,6 +46,11 @@ func resolvedConcurrently(typ, field string) bool {
 		case "customer":
 			return true
 		}
+	case "ContactPersonConnection":
+		switch field {
+		case "totalCount":
+			return true
+		}
 	case "Customer":
 		switch field {
 		case "accessLog", "accessLogCheckpoint", "accessLogConsistencyProof", "accessLogInclusionProof", "accessLogSummary", "accessLogVerification", "apiKeys", "breaches", "consent", "contactPersons", "dataSubjectRequests", "persons", "supportAccessGrants", "users":

@@ -118,25 +118,41 @@ func pageInfo(order wvsoft.Order, w wvsoft.Window, ids []uuid.UUID) *model.PageI
 	return info
 }
 
-func personConnection(rows []*wvsoft.Person, w wvsoft.Window, p wvsoft.Page, tenant uuid.UUID) *model.PersonConnection {
-	c := &model.PersonConnection{Edges: make([]*model.PersonEdge, len(rows)), TenantID: tenant, Where: p.Where}
+// edgesOf makes the edges of a page, each with its cursor in the page's order, and its pageInfo.
+func edgesOf[R, E any](rows []R, w wvsoft.Window, order wvsoft.Order, id func(R) uuid.UUID, edge func(cursor string, row R) E) ([]E, *model.PageInfo) {
+	edges := make([]E, len(rows))
 	ids := make([]uuid.UUID, len(rows))
 	for i, row := range rows {
-		ids[i] = row.UUID
-		c.Edges[i] = &model.PersonEdge{Cursor: cursorIn(p.Order, w.Keys, i, row.UUID), Node: row}
+		ids[i] = id(row)
+		edges[i] = edge(cursorIn(order, w.Keys, i, ids[i]), row)
 	}
-	c.PageInfo = pageInfo(p.Order, w, ids)
+	return edges, pageInfo(order, w, ids)
+}
+
+func personConnection(rows []*wvsoft.Person, w wvsoft.Window, p wvsoft.Page, tenant uuid.UUID) *model.PersonConnection {
+	c := &model.PersonConnection{TenantID: tenant, Where: p.Where}
+	c.Edges, c.PageInfo = edgesOf(rows, w, p.Order, func(r *wvsoft.Person) uuid.UUID { return r.UUID },
+		func(cursor string, r *wvsoft.Person) *model.PersonEdge {
+			return &model.PersonEdge{Cursor: cursor, Node: r}
+		})
 	return c
 }
 
 func customerConnection(rows []*wvsoft.Customer, w wvsoft.Window, p wvsoft.Page) *model.CustomerConnection {
-	c := &model.CustomerConnection{Edges: make([]*model.CustomerEdge, len(rows)), Where: p.Where}
-	ids := make([]uuid.UUID, len(rows))
-	for i, row := range rows {
-		ids[i] = row.TenantID
-		c.Edges[i] = &model.CustomerEdge{Cursor: cursorIn(p.Order, w.Keys, i, row.TenantID), Node: row}
-	}
-	c.PageInfo = pageInfo(p.Order, w, ids)
+	c := &model.CustomerConnection{Where: p.Where}
+	c.Edges, c.PageInfo = edgesOf(rows, w, p.Order, func(r *wvsoft.Customer) uuid.UUID { return r.TenantID },
+		func(cursor string, r *wvsoft.Customer) *model.CustomerEdge {
+			return &model.CustomerEdge{Cursor: cursor, Node: r}
+		})
+	return c
+}
+
+func contactPersonConnection(rows []*wvsoft.ContactPerson, w wvsoft.Window, p wvsoft.Page) *model.ContactPersonConnection {
+	c := &model.ContactPersonConnection{Where: p.Where}
+	c.Edges, c.PageInfo = edgesOf(rows, w, p.Order, func(r *wvsoft.ContactPerson) uuid.UUID { return r.UUID },
+		func(cursor string, r *wvsoft.ContactPerson) *model.ContactPersonEdge {
+			return &model.ContactPersonEdge{Cursor: cursor, Node: r}
+		})
 	return c
 }
 
@@ -244,6 +260,25 @@ func (r *Resolver) customerQuery(a connectionArgs, filter *model.CustomerFilter,
 	var order wvsoft.Order
 	if orderBy != nil {
 		order = orderOf(customerOrderField(orderBy.Field), orderBy.Direction)
+	}
+	p, err := r.pageArgs(a, order)
+	p.Where = c.list
+	if c.err != nil {
+		return p, c.err
+	}
+	return p, err
+}
+
+// contactPersonQuery turns the arguments of a contact persons connection into a page of the store.
+func (r *Resolver) contactPersonQuery(a connectionArgs, filter *model.ContactPersonFilter, orderBy *model.ContactPersonOrder) (wvsoft.Page, error) {
+	var c conditions
+	if filter != nil {
+		c.text("filter.name", "name", filter.Name)
+		c.oneOf("filter.role", "role", filter.Role.Value(), 3)
+	}
+	var order wvsoft.Order
+	if orderBy != nil && orderBy.Field == model.ContactPersonOrderFieldName {
+		order = orderOf("name", orderBy.Direction)
 	}
 	p, err := r.pageArgs(a, order)
 	p.Where = c.list

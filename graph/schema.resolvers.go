@@ -132,6 +132,10 @@ func (r *contactPersonResolver) Customer(ctx context.Context, obj *wvsoft.Contac
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
 
+func (r *contactPersonConnectionResolver) TotalCount(ctx context.Context, obj *model.ContactPersonConnection) (int, error) {
+	return r.authorized.CountContactPersons(ctx, obj.Where)
+}
+
 func (r *customerResolver) ContactPersons(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.ContactPerson, error) {
 	list, err := loadersFrom(ctx).contactPersons.Load(ctx, obj.TenantID)
 	noteRecords(ctx, wvsoft.KindContactPerson, list, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })
@@ -462,6 +466,19 @@ func (r *queryResolver) Customers(ctx context.Context, first *int, after *string
 	return customerConnection(rows, w, p), nil
 }
 
+func (r *queryResolver) ContactPersons(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.ContactPersonFilter, orderBy *model.ContactPersonOrder) (*model.ContactPersonConnection, error) {
+	p, err := r.contactPersonQuery(connectionArgs{first, last, after, before}, filter, orderBy)
+	if err != nil {
+		return nil, err
+	}
+	rows, w, err := r.authorized.ContactPersons(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	noteRecords(ctx, wvsoft.KindContactPerson, rows, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })
+	return contactPersonConnection(rows, w, p), nil
+}
+
 func (r *queryResolver) Persons(ctx context.Context, customerID *string, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {
 	tenant, err := service.CustomerArg(ctx, "customerId", customerID)
 	if err != nil {
@@ -535,6 +552,10 @@ func (r *Resolver) ConsentEvent() ConsentEventResolver { return &consentEventRes
 
 func (r *Resolver) ContactPerson() ContactPersonResolver { return &contactPersonResolver{r} }
 
+func (r *Resolver) ContactPersonConnection() ContactPersonConnectionResolver {
+	return &contactPersonConnectionResolver{r}
+}
+
 func (r *Resolver) Customer() CustomerResolver { return &customerResolver{r} }
 
 func (r *Resolver) CustomerConnection() CustomerConnectionResolver {
@@ -572,27 +593,28 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
-	accessGrantSummaryResolver struct{ *Resolver }
-	accessLogEntryResolver     struct{ *Resolver }
-	apiKeyResolver             struct{ *Resolver }
-	breachResolver             struct{ *Resolver }
-	breachNotificationResolver struct{ *Resolver }
-	consentResolver            struct{ *Resolver }
-	consentEventResolver       struct{ *Resolver }
-	contactPersonResolver      struct{ *Resolver }
-	customerResolver           struct{ *Resolver }
-	customerConnectionResolver struct{ *Resolver }
-	dataSubjectRequestResolver struct{ *Resolver }
-	historyEntryResolver       struct{ *Resolver }
-	mutationResolver           struct{ *Resolver }
-	personResolver             struct{ *Resolver }
-	personConnectionResolver   struct{ *Resolver }
-	processorResolver          struct{ *Resolver }
-	purgeRunResolver           struct{ *Resolver }
-	queryResolver              struct{ *Resolver }
-	staffMemberResolver        struct{ *Resolver }
-	subscriptionResolver       struct{ *Resolver }
-	supportAccessGrantResolver struct{ *Resolver }
-	userResolver               struct{ *Resolver }
-	viewerResolver             struct{ *Resolver }
+	accessGrantSummaryResolver      struct{ *Resolver }
+	accessLogEntryResolver          struct{ *Resolver }
+	apiKeyResolver                  struct{ *Resolver }
+	breachResolver                  struct{ *Resolver }
+	breachNotificationResolver      struct{ *Resolver }
+	consentResolver                 struct{ *Resolver }
+	consentEventResolver            struct{ *Resolver }
+	contactPersonResolver           struct{ *Resolver }
+	contactPersonConnectionResolver struct{ *Resolver }
+	customerResolver                struct{ *Resolver }
+	customerConnectionResolver      struct{ *Resolver }
+	dataSubjectRequestResolver      struct{ *Resolver }
+	historyEntryResolver            struct{ *Resolver }
+	mutationResolver                struct{ *Resolver }
+	personResolver                  struct{ *Resolver }
+	personConnectionResolver        struct{ *Resolver }
+	processorResolver               struct{ *Resolver }
+	purgeRunResolver                struct{ *Resolver }
+	queryResolver                   struct{ *Resolver }
+	staffMemberResolver             struct{ *Resolver }
+	subscriptionResolver            struct{ *Resolver }
+	supportAccessGrantResolver      struct{ *Resolver }
+	userResolver                    struct{ *Resolver }
+	viewerResolver                  struct{ *Resolver }
 )

@@ -246,6 +246,7 @@ mask(rule, kind, reason) := {"effect": "mask", "mask": kind, "rule": rule, "reas
 # Types that only carry other objects or paging; what they carry is decided on its own.
 structural_types := {
 	"Query", "Viewer", "PageInfo", "CustomerConnection", "CustomerEdge", "PersonConnection", "PersonEdge",
+	"ContactPersonConnection", "ContactPersonEdge",
 	"CreateApiKeyPayload", "AccessScope", "AccessLogConnection", "AccessLogEdge", "AccessLogVerification",
 	"InquiryReceipt", "RetentionRule", "FieldOutcome", "DataExport",
 	"AccessLogCheckpoint", "AccessLogInclusionProof", "AccessLogConsistencyProof", "AccessGrantSummary",
@@ -414,12 +415,12 @@ subscription_decision := allow("subscription.reach") if {
 # Connections whose totalCount counts rows of a type: the count is the number of rows the
 # subject can page through (the server counts within the same row filter and row-level
 # security, with the list's own conditions, which are decided as reads of their fields).
-counted_types := {"PersonConnection": "Person", "CustomerConnection": "Customer"}
+counted_types := {"PersonConnection": "Person", "CustomerConnection": "Customer", "ContactPersonConnection": "ContactPerson"}
 
 # Counting reads the existence of every row counted. A connection of one data space
 # (PersonConnection) carries its tenant: the count is allowed where the subject reaches that
 # tenant's rows, under a grant with the grant (the access log records the count); a connection
-# across tenants (CustomerConnection) carries none, and is allowed where the subject reaches rows
+# across tenants (CustomerConnection, ContactPersonConnection) carries none, and is allowed where the subject reaches rows
 # of the type at all, since it counts only those.
 count_decision(target) := deny("count.outside", "counting reads the existence of rows outside the subject's reach") if {
 	not counts_within_reach(target)

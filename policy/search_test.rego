@@ -77,6 +77,13 @@ test_count_of_the_register if {
 	counted(member, [], "CustomerConnection", "") == {"effect": "allow", "rule": "count.visible"}
 }
 
+test_count_of_contact_persons_across_the_register if {
+	counted(staff("SUPPORT"), [], "ContactPersonConnection", "") == {"effect": "allow", "rule": "count.visible"}
+	counted(staff("BILLING"), [], "ContactPersonConnection", "") == {"effect": "allow", "rule": "count.visible"}
+	counted(member, [], "ContactPersonConnection", "") == {"effect": "allow", "rule": "count.visible"}
+	counted(staff("ACCOUNTANT"), [], "ContactPersonConnection", "").rule == "subject.inactive"
+}
+
 test_count_refused_to_who_reaches_nothing if {
 	counted(staff("ACCOUNTANT"), [], "CustomerConnection", "").rule == "subject.inactive"
 	counted(object.union(staff("DIRECTOR"), {"role": "NOBODY"}), [], "CustomerConnection", "").effect == "deny"
@@ -99,6 +106,8 @@ test_count_refused_without_reach_across_tenants if {
 test_other_connection_fields_stay_structural if {
 	decide(member, [], "PersonConnection", "edges", t1, {}, {}) == {"effect": "allow", "rule": "structural"}
 	decide(member, [], "CustomerConnection", "pageInfo", "", {}, {}) == {"effect": "allow", "rule": "structural"}
+	decide(member, [], "ContactPersonConnection", "edges", "", {}, {}) == {"effect": "allow", "rule": "structural"}
+	decide(member, [], "ContactPersonEdge", "node", "", {}, {}) == {"effect": "allow", "rule": "structural"}
 }
 
 # --- Filters and orders are reads ---------------------------------------------------------------

@@ -28,3 +28,10 @@ type CustomerConnection struct {
 	PageInfo *PageInfo
 	Where    []wvsoft.Condition
 }
+
+// ContactPersonConnection is a page of contact persons, and what its totalCount counts.
+type ContactPersonConnection struct {
+	Edges    []*ContactPersonEdge
+	PageInfo *PageInfo
+	Where    []wvsoft.Condition
+}

@@ -81,6 +81,30 @@ type AccessScope struct {
 	Write bool `json:"write"`
 }
 
+// A contact person with its cursor.
+type ContactPersonEdge struct {
+	// The cursor of this contact person.
+	Cursor string `json:"cursor"`
+	// The contact person.
+	Node *wvsoft.ContactPerson `json:"node,omitempty"`
+}
+
+// Which contact persons a list returns: every condition given must hold. Filtering on a field is reading it: the policy decides it as it decides the field, for every kind of contact person the list can return (current or former customer, restricted or not, each role, consent given or withdrawn); a condition looks only at the contact persons whose field the caller may read unmasked, and is refused (FORBIDDEN, naming the field) when there are none.
+type ContactPersonFilter struct {
+	// On the full name.
+	Name graphql.Omittable[*TextFilter] `json:"name,omitempty"`
+	// On the role at the customer: one of these (1 to 3 values).
+	Role graphql.Omittable[[]string] `json:"role,omitempty"`
+}
+
+// The order of a list of contact persons; ties are ordered by registration. Ordering on a field moves every row, so it needs the field readable unmasked in every contact person the list can return.
+type ContactPersonOrder struct {
+	// The field.
+	Field ContactPersonOrderField `json:"field"`
+	// The direction, ASC by default.
+	Direction graphql.Omittable[*OrderDirection] `json:"direction,omitempty"`
+}
+
 // A customer with its cursor.
 type CustomerEdge struct {
 	// The cursor of this customer.
@@ -222,6 +246,64 @@ type TextFilter struct {
 	StartsWith graphql.Omittable[*string] `json:"startsWith,omitempty"`
 	// Values that contain this text, 3 to 100 characters.
 	Contains graphql.Omittable[*string] `json:"contains,omitempty"`
+}
+
+// The fields contact persons can be ordered on.
+type ContactPersonOrderField string
+
+const (
+	// The order of registration (the default).
+	ContactPersonOrderFieldCreatedAt ContactPersonOrderField = "CREATED_AT"
+	// The full name, ignoring case and accents.
+	ContactPersonOrderFieldName ContactPersonOrderField = "NAME"
+)
+
+var AllContactPersonOrderField = []ContactPersonOrderField{
+	ContactPersonOrderFieldCreatedAt,
+	ContactPersonOrderFieldName,
+}
+
+func (e ContactPersonOrderField) IsValid() bool {
+	switch e {
+	case ContactPersonOrderFieldCreatedAt, ContactPersonOrderFieldName:
+		return true
+	}
+	return false
+}
+
+func (e ContactPersonOrderField) String() string {
+	return string(e)
+}
+
+func (e *ContactPersonOrderField) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ContactPersonOrderField(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ContactPersonOrderField", str)
+	}
+	return nil
+}
+
+func (e ContactPersonOrderField) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ContactPersonOrderField) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ContactPersonOrderField) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // The fields customers can be ordered on.

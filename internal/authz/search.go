@@ -9,48 +9,83 @@ import (
 )
 
 // Filtering or ordering on a field is reading it: which rows match a condition, and in which
-// order rows come, tell the field's values as surely as the values themselves. So a list may be
-// filtered or ordered on a field only when the policy lets the request read that field,
-// unmasked, in every class of records the list can return to it: every tenant the request's row
-// filter reaches (or the one tenant of the list) and every record state the type's records can
-// be in (wvsoft.StatesOf) with the consent state the server knows of that tenant. Deciding it
-// per class of records, not per row, means the answer does not depend on which rows exist, so
-// that a refusal tells nothing about the data either. A refusal names the field (FORBIDDEN, with
-// extensions.field the argument). Under a support-access grant, the search is recorded in the
-// access log as a read of the field in the customer's data space.
+// order rows come, tell the field's values as surely as the values themselves. So the policy
+// decides a filtered or ordered field as the hook decides it (action read), for every class of
+// records the list can return to the request: every tenant the request's row filter reaches (or
+// the one tenant of the list), every record state the type's records can be in
+// (wvsoft.StatesOf), and the consent states the server knows of those tenants. Deciding it per
+// class of records, not per row, means the answer does not depend on which rows exist, so that
+// a refusal tells nothing about the data either.
+//
+//   - A condition looks only where the field is readable unmasked: when some classes allow it
+//     and others do not, the condition is narrowed to the allowed classes
+//     (wvsoft.Condition.Readable), and a row of another class never matches. When no class
+//     allows it, the list is refused (FORBIDDEN, extensions.field the argument).
+//   - An order moves every row, so it needs the field readable unmasked in every class.
+//
+// Under a support-access grant, the search is recorded in the access log as a read of the
+// field in the customer's data space.
 
-// mayFilter checks every condition and the order of a page of kind within f, in tenant (uuid.Nil
-// for a list over every tenant in f).
+// mayFilter decides every condition and the order of a page of kind within f, in tenant
+// (uuid.Nil for a list over every tenant in f), and narrows the conditions to where their
+// fields are readable.
 func (s *Store) mayFilter(ctx context.Context, kind string, f wvsoft.TenantFilter, tenant uuid.UUID, where []wvsoft.Condition, order wvsoft.Order) error {
-	checked := map[string]bool{}
-	check := func(field, arg string) error {
-		if field == "" || checked[field] {
-			return nil
+	type decided struct{ readable *wvsoft.Readable }
+	fields := map[string]decided{}
+	readable := func(field, arg string) (*wvsoft.Readable, error) {
+		if d, ok := fields[field]; ok {
+			return d.readable, nil
 		}
-		checked[field] = true
-		return s.readableEverywhere(ctx, kind, f, tenant, field, arg)
+		r, err := s.readableIn(ctx, kind, f, tenant, field, arg)
+		if err != nil {
+			return nil, err
+		}
+		fields[field] = decided{r}
+		return r, nil
 	}
-	for _, c := range where {
-		if err := check(c.Field, c.Arg); err != nil {
+	for i := range where {
+		r, err := readable(where[i].Field, where[i].Arg)
+		if err != nil {
 			return err
 		}
+		where[i].Readable = r
 	}
-	return check(order.Field, order.Arg)
+	if order.Field == "" {
+		return nil
+	}
+	r, err := readable(order.Field, order.Arg)
+	if err == nil && r != nil {
+		err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Field: order.Arg,
+			Message: "not allowed to read " + kind + "." + order.Field + " in every " + kind + " this list can return; ordering on a field is reading it in every row"}
+	}
+	return err
 }
 
-// readableEverywhere decides field of kind as the hook would for every class of records the list
-// can hold, and refuses unless every decision allows it unmasked.
-func (s *Store) readableEverywhere(ctx context.Context, kind string, f wvsoft.TenantFilter, tenant uuid.UUID, field, arg string) error {
+// readableIn decides field of kind for every class of records the list can hold. It returns
+// nil when every class allows the field unmasked, the allowed classes when some do, and a
+// FORBIDDEN error when none does. A class counts as allowed only when every tenant in which it
+// can occur allows it.
+func (s *Store) readableIn(ctx context.Context, kind string, f wvsoft.TenantFilter, tenant uuid.UUID, field, arg string) (*wvsoft.Readable, error) {
 	r := FromContext(ctx)
 	typ := s.schema.Types[kind]
+	refused := &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Field: arg,
+		Message: "not allowed to read " + kind + "." + field + " in any " + kind + " this list can return; filtering on a field is reading it"}
 	if r == nil || typ == nil || typ.Fields.ForName(field) == nil {
-		return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to filter or order on " + kind + "." + field, Field: arg}
+		return nil, refused
 	}
 	def := typ.Fields.ForName(field)
 	tenants := []uuid.UUID{tenant}
 	if tenant == uuid.Nil && !f.All {
 		tenants = f.Tenants
 	}
+	// A class of records is a record state with the consent state of its customer.
+	allowed := map[wvsoft.RecordState]bool{}
+	var classes []wvsoft.RecordState
+	type grantedRead struct {
+		d      *fieldDecision
+		tenant uuid.UUID
+	}
+	var granted []grantedRead
 	for _, t := range tenants {
 		consent := []bool{r.withdrawn(t)}
 		if t == uuid.Nil && len(r.subject.ConsentWithdrawn) > 0 {
@@ -60,20 +95,38 @@ func (s *Store) readableEverywhere(ctx context.Context, kind string, f wvsoft.Te
 			for _, withdrawn := range consent {
 				state.ConsentWithdrawn = withdrawn
 				d := r.field(ctx, target{object: kind, def: def, tenant: t, state: state}, true)
-				if d.Effect != Allow {
-					return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Field: arg,
-						Message: "not allowed to read " + kind + "." + field + " in every " + kind + " this list can return; filtering or ordering on a field is reading it"}
+				ok := d.Effect == Allow
+				if prev, seen := allowed[state]; !seen {
+					classes = append(classes, state)
+				} else {
+					ok = ok && prev
 				}
-				if d.Grant != "" {
-					// The director searched a data space under a grant: the access log records
-					// the field as read in that customer's data space.
-					d.count.add()
-					r.recordAccess(d, &wvsoft.Customer{TenantID: t})
+				allowed[state] = ok
+				if d.Effect == Allow && d.Grant != "" {
+					granted = append(granted, grantedRead{d, t})
 				}
 			}
 		}
 	}
-	return nil
+	out := &wvsoft.Readable{Withdrawn: r.subject.ConsentWithdrawn}
+	for _, c := range classes {
+		if allowed[c] {
+			out.States = append(out.States, c)
+		}
+	}
+	if len(out.States) == 0 {
+		return nil, refused
+	}
+	for _, g := range granted {
+		// The director searched a data space under a grant: the access log records the field
+		// as read in that customer's data space.
+		g.d.count.add()
+		r.recordAccess(g.d, &wvsoft.Customer{TenantID: g.tenant})
+	}
+	if len(out.States) == len(classes) {
+		return nil, nil
+	}
+	return out, nil
 }
 
 // Persons returns a page of one customer's data space; a customer outside the filter is not
@@ -130,4 +183,31 @@ func (s *Store) customersFilter(ctx context.Context, where []wvsoft.Condition, o
 		return f, err
 	}
 	return f, s.mayFilter(ctx, wvsoft.KindCustomer, f, uuid.Nil, where, order)
+}
+
+// ContactPersons returns a page of the contact persons within the request's reach, across
+// customers.
+func (s *Store) ContactPersons(ctx context.Context, p wvsoft.Page) ([]*wvsoft.ContactPerson, wvsoft.Window, error) {
+	f, err := s.contactPersonsFilter(ctx, p.Where, p.Order)
+	if err != nil {
+		return nil, wvsoft.Window{}, err
+	}
+	return s.next.ContactPersons(ctx, f, p)
+}
+
+// CountContactPersons counts what ContactPersons pages through.
+func (s *Store) CountContactPersons(ctx context.Context, where []wvsoft.Condition) (int, error) {
+	f, err := s.contactPersonsFilter(ctx, where, wvsoft.Order{})
+	if err != nil {
+		return 0, err
+	}
+	return s.next.CountContactPersons(ctx, f, where)
+}
+
+func (s *Store) contactPersonsFilter(ctx context.Context, where []wvsoft.Condition, order wvsoft.Order) (wvsoft.TenantFilter, error) {
+	f, err := Filter(ctx, wvsoft.KindContactPerson, ActionRead)
+	if err != nil {
+		return f, err
+	}
+	return f, s.mayFilter(ctx, wvsoft.KindContactPerson, f, uuid.Nil, where, order)
 }

@@ -49,6 +49,31 @@ func dateField(column string) listField {
 type list struct {
 	kind, table, columns, id string
 	fields                   map[string]listField
+	// class is the SQL condition of the rows in a record state (wvsoft.RecordState, without
+	// the consent state, which every list has by its tenant_id): the columns the state of the
+	// list's records comes from, as their RecordState method reads them. nil when all the
+	// type's records are in one state.
+	class func(wvsoft.RecordState) string
+}
+
+// endedRelationship is the condition that the customer's relationship has ended, as
+// wvsoft.RecordState's Relationship says it (relationshipAt): its end date, at midnight UTC, is
+// not after now. customer is the customers row's alias.
+func endedRelationship(customer string) string {
+	return fmt.Sprintf(`(%[1]s.relationship_end IS NOT NULL AND (%[1]s.relationship_end::timestamp AT TIME ZONE 'UTC') <= now())`, customer)
+}
+
+// relationshipClass is the condition for a state's relationship, over the condition that it ended.
+func relationshipClass(s wvsoft.RecordState, ended string) string {
+	if s.Relationship == wvsoft.RelationshipEnded {
+		return ended
+	}
+	return "NOT " + ended
+}
+
+// contactRoles are the stored contact roles by the state's ContactRole.
+var contactRoles = map[wvsoft.ContactRole]string{
+	wvsoft.ContactRoleOwner: "OWNER", wvsoft.ContactRoleDirector: "DIRECTOR", wvsoft.ContactRoleContact: "CONTACT",
 }
 
 var (
@@ -67,7 +92,27 @@ var (
 			"postalCode":        textField("postal_code_key", foldPostalCode),
 			"relationshipStart": dateField("relationship_start"),
 			"relationshipEnd":   {column: "relationship_end", cast: "date"},
-		}}
+		},
+		class: func(st wvsoft.RecordState) string { return relationshipClass(st, endedRelationship("customers")) },
+	}
+	contactPersonList = list{kind: wvsoft.KindContactPerson, table: "contact_persons", columns: contactPersonColumns, id: "id",
+		fields: map[string]listField{
+			"name": textField("name_key", foldText),
+			"role": {column: "role"},
+		},
+		class: func(st wvsoft.RecordState) string {
+			ended := `EXISTS (SELECT 1 FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id AND ` + endedRelationship("cu") + `)`
+			restricted := "restricted_at IS NULL"
+			if st.Restricted {
+				restricted = "restricted_at IS NOT NULL"
+			}
+			role := "(role IS NULL OR role NOT IN ('OWNER', 'DIRECTOR', 'CONTACT'))"
+			if r, ok := contactRoles[st.ContactRole]; ok {
+				role = "role = '" + r + "'"
+			}
+			return relationshipClass(st, ended) + " AND " + restricted + " AND " + role
+		},
+	}
 )
 
 // unusable is the error for a field the list cannot filter or order on; the API's input types
@@ -92,6 +137,13 @@ func (l list) where(conds []wvsoft.Condition, args *[]any) (string, error) {
 		fd, ok := l.fields[c.Field]
 		if !ok {
 			return "", l.unusable(c.Field, c.Arg)
+		}
+		if c.Readable != nil {
+			readable, err := l.readable(c, param)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, readable)
 		}
 		switch {
 		case c.Op == wvsoft.OpStartsWith && fd.fold != "" && len(c.Values) == 1:
@@ -118,6 +170,33 @@ func (l list) where(conds []wvsoft.Condition, args *[]any) (string, error) {
 		}
 	}
 	return strings.Join(parts, " AND "), nil
+}
+
+// readable is the condition that a row is in one of the classes where c may look
+// (wvsoft.Readable): its record state and its customer's consent state.
+func (l list) readable(c wvsoft.Condition, param func(any) string) (string, error) {
+	if l.class == nil {
+		// The authorized store narrows a condition only for a type whose records differ in
+		// state; a list that cannot tell them apart matches nothing rather than too much.
+		return "FALSE", nil
+	}
+	withdrawn := make([]string, len(c.Readable.Withdrawn))
+	for i, t := range c.Readable.Withdrawn {
+		withdrawn[i] = t.String()
+	}
+	w := param(pq.Array(withdrawn))
+	classes := make([]string, 0, len(c.Readable.States))
+	for _, st := range c.Readable.States {
+		consent := fmt.Sprintf("NOT (tenant_id = ANY(%s::uuid[]))", w)
+		if st.ConsentWithdrawn {
+			consent = fmt.Sprintf("tenant_id = ANY(%s::uuid[])", w)
+		}
+		classes = append(classes, "("+l.class(st)+" AND "+consent+")")
+	}
+	if len(classes) == 0 {
+		return "FALSE", nil
+	}
+	return "(" + strings.Join(classes, " OR ") + ")", nil
 }
 
 // order is the page's order in the direction it travels (backwards for last/before), the key
@@ -285,4 +364,29 @@ func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page
 // CountCustomers counts the customers within the filter that meet the conditions.
 func (d *DB) CountCustomers(ctx context.Context, f wvsoft.TenantFilter, where []wvsoft.Condition) (int, error) {
 	return count(ctx, d, f, customerList, "TRUE", nil, where)
+}
+
+type contactPersonRow struct {
+	wvsoft.ContactPerson
+	SortKey *string `db:"sort_key"`
+}
+
+// ContactPersons returns a page of the contact persons within the filter, across customers: by
+// default in the order of creation.
+func (d *DB) ContactPersons(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.ContactPerson, wvsoft.Window, error) {
+	var rows []contactPersonRow
+	w, err := page(ctx, d, f, contactPersonList, "TRUE", nil, p, &rows, func(r contactPersonRow) *string { return r.SortKey })
+	if err != nil {
+		return nil, w, err
+	}
+	out := make([]*wvsoft.ContactPerson, len(rows))
+	for i := range rows {
+		out[i] = &rows[i].ContactPerson
+	}
+	return out, w, nil
+}
+
+// CountContactPersons counts the contact persons within the filter that meet the conditions.
+func (d *DB) CountContactPersons(ctx context.Context, f wvsoft.TenantFilter, where []wvsoft.Condition) (int, error) {
+	return count(ctx, d, f, contactPersonList, "TRUE", nil, where)
 }

@@ -1,5 +1,7 @@
 package wvsoft
 
+import "github.com/google/uuid"
+
 // Filter operators of a Condition.
 const (
 	// OpStartsWith: the field's value starts with the text, insensitive to case and accents.
@@ -22,6 +24,21 @@ type Condition struct {
 	Values []string
 	// Arg is the argument the condition came from ("filter.name.startsWith"), for errors.
 	Arg string
+	// Readable, when set by the authorized store, narrows the condition to the rows in which
+	// the caller may read Field; nil: every row the list holds.
+	Readable *Readable
+}
+
+// Readable is where a condition may look: the classes of records (their states) in which the
+// policy lets the caller read the condition's field unmasked. A row of any other class never
+// matches, so a condition tells nothing about a value the caller may not read, and a list whose
+// records the caller may read only in part can still be searched on what it may read. The store
+// turns the states into SQL over the columns they come from.
+type Readable struct {
+	States []RecordState
+	// Withdrawn lists the customers that withdrew consent: the rows whose state has
+	// ConsentWithdrawn.
+	Withdrawn []uuid.UUID
 }
 
 // Order is the order of a list: by a field (as the API names it; "" is the order of creation),

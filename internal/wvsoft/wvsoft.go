@@ -216,6 +216,8 @@ type Clock func() time.Time
 type Store interface {
 	Customers(ctx context.Context, f TenantFilter, p Page) ([]*Customer, Window, error)
 	CountCustomers(ctx context.Context, f TenantFilter, where []Condition) (int, error)
+	ContactPersons(ctx context.Context, f TenantFilter, p Page) ([]*ContactPerson, Window, error)
+	CountContactPersons(ctx context.Context, f TenantFilter, where []Condition) (int, error)
 	CustomersByID(ctx context.Context, f TenantFilter, ids []uuid.UUID) ([]*Customer, error)
 	CreateCustomer(ctx context.Context, f TenantFilter, c *Customer) error
 	UpdateCustomer(ctx context.Context, f TenantFilter, id uuid.UUID, c Changes) (*Customer, error)
