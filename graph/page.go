@@ -239,12 +239,7 @@ func (r *Resolver) personQuery(a connectionArgs, filter *model.PersonFilter, ord
 	if orderBy != nil {
 		order = orderOf(personOrderField(orderBy.Field), orderBy.Direction)
 	}
-	p, err := r.pageArgs(a, order)
-	p.Where = c.list
-	if c.err != nil {
-		return p, c.err
-	}
-	return p, err
+	return r.pageOf(a, c, order)
 }
 
 // customerQuery turns the arguments of a customers connection into a page of the store.
@@ -261,12 +256,7 @@ func (r *Resolver) customerQuery(a connectionArgs, filter *model.CustomerFilter,
 	if orderBy != nil {
 		order = orderOf(customerOrderField(orderBy.Field), orderBy.Direction)
 	}
-	p, err := r.pageArgs(a, order)
-	p.Where = c.list
-	if c.err != nil {
-		return p, c.err
-	}
-	return p, err
+	return r.pageOf(a, c, order)
 }
 
 // contactPersonQuery turns the arguments of a contact persons connection into a page of the store.
@@ -280,6 +270,12 @@ func (r *Resolver) contactPersonQuery(a connectionArgs, filter *model.ContactPer
 	if orderBy != nil && orderBy.Field == model.ContactPersonOrderFieldName {
 		order = orderOf("name", orderBy.Direction)
 	}
+	return r.pageOf(a, c, order)
+}
+
+// pageOf is the page of a list: its conditions, its order and its Relay arguments; the first
+// invalid condition, else the first invalid argument, is the error.
+func (r *Resolver) pageOf(a connectionArgs, c conditions, order wvsoft.Order) (wvsoft.Page, error) {
 	p, err := r.pageArgs(a, order)
 	p.Where = c.list
 	if c.err != nil {
