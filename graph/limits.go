@@ -190,13 +190,17 @@ func (m *measurer) rows(f *ast.Field) int {
 		return 1
 	}
 	if f.Definition.Arguments.ForName("first") != nil {
+		// A page is first rows from the start, or last rows from the end: whichever is given.
 		n := wvsoft.DefaultPageSize
-		if v, ok := f.ArgumentMap(m.vars)["first"]; ok && v != nil {
-			if i, ok := asInt(v); ok {
-				n = i
+		args := f.ArgumentMap(m.vars)
+		for _, name := range []string{"first", "last"} {
+			if v, ok := args[name]; ok && v != nil {
+				if i, ok := asInt(v); ok {
+					n = max(n, i)
+				}
 			}
 		}
-		// A larger first is refused by the resolver with BAD_USER_INPUT, which says more.
+		// A larger page is refused by the resolver with BAD_USER_INPUT, which says more.
 		return min(max(n, 1), m.limits.MaxPageSize)
 	}
 	if f.Definition.Arguments.ForName("ids") != nil {

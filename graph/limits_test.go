@@ -97,6 +97,11 @@ func TestQueryLimits(t *testing.T) {
 		// The same through a variable.
 		status, raw = gql(`query($n: Int) { customers(first: $n) { edges { node { persons(first: $n) { edges { node { name } } } } } } }`, map[string]any{"n": 200})
 		refused(t, 0, graph.CodeQueryTooComplex, status, raw)
+		// Pages from the end count as pages from the start.
+		status, raw = gql(`{ customers(last: 500) { edges { node { persons(last: 500) { edges { node { name } } } } } } }`, nil)
+		refused(t, 0, graph.CodeQueryTooComplex, status, raw)
+		status, raw = gql(`query($n: Int) { contactPersons(last: $n) { edges { node { customer { persons(last: $n) { edges { node { name } } } } } } } }`, map[string]any{"n": 200})
+		refused(t, 0, graph.CodeQueryTooComplex, status, raw)
 		// nodes(ids:) counts its ids.
 		ids := make([]string, 100)
 		for i := range ids {
