@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -89,6 +90,24 @@ func cursorIn(order wvsoft.Order, keys []string, i int, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// searchable says whether s is text a search can hold: valid UTF-8 without control characters
+// (PostgreSQL takes no NUL in a text at all).
+func searchable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDateOrder says whether an order is by a date: its cursors' keys are dates (or -infinity, for
+// rows without one).
+func isDateOrder(field string) bool { return field == "birthDate" || field == "relationshipStart" }
+
 // parseCursor reads the cursor in argument arg for a list ordered by field ("" for creation).
 func parseCursor(arg, s, field string) (uuid.UUID, *string, error) {
 	bad := wvsoft.Invalid(arg, "%s is not a cursor of this connection and order", arg)
@@ -103,7 +122,10 @@ func parseCursor(arg, s, field string) (uuid.UUID, *string, error) {
 		return uuid.UUID(raw), nil, nil
 	}
 	var c keyedCursor
-	if json.Unmarshal(raw, &c) != nil || c.Field != field || field == "" || c.ID == uuid.Nil {
+	if json.Unmarshal(raw, &c) != nil || c.Field != field || field == "" || c.ID == uuid.Nil || !searchable(c.Key) {
+		return uuid.Nil, nil, bad
+	}
+	if _, err := time.Parse(time.DateOnly, c.Key); isDateOrder(field) && err != nil && c.Key != "-infinity" {
 		return uuid.Nil, nil, bad
 	}
 	return c.ID, &c.Key, nil
@@ -177,6 +199,14 @@ func (c *conditions) text(arg, field string, f graphql.Omittable[*model.TextFilt
 	starts, contains := tf.StartsWith.Value(), tf.Contains.Value()
 	if starts == nil && contains == nil {
 		c.fail(wvsoft.Invalid(arg, "give startsWith or contains"))
+	}
+	for _, t := range []struct {
+		arg  string
+		text *string
+	}{{arg + ".startsWith", starts}, {arg + ".contains", contains}} {
+		if t.text != nil && !searchable(*t.text) {
+			c.fail(wvsoft.Invalid(t.arg, "%s must be text without control characters", t.arg))
+		}
 	}
 	if starts != nil {
 		if n := utf8.RuneCountInString(*starts); n < 1 || n > 100 {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -139,6 +141,11 @@ func TestSearchOrderAndCount(t *testing.T) {
 		}
 	})
 
+	// forged is a cursor of an order by field with a key this server never made.
+	forged := func(field, key string) string {
+		b, _ := json.Marshal(map[string]any{"f": field, "k": key, "i": "019abc00-0000-7000-8000-000000000001"})
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
 	t.Run("validation names the argument", func(t *testing.T) {
 		cursorByID := dig(mustOK(member, search, map[string]any{"first": 1}), "persons", "pageInfo", "endCursor")
 		for _, c := range []struct {
@@ -156,6 +163,12 @@ func TestSearchOrderAndCount(t *testing.T) {
 			{map[string]any{"f": map[string]any{"name": map[string]any{"contains": "ab"}}}, "filter.name.contains"},
 			{map[string]any{"f": map[string]any{"name": map[string]any{}}}, "filter.name"},
 			{map[string]any{"f": map[string]any{"birthDate": map[string]any{"from": "2000-01-02", "to": "2000-01-01"}}}, "filter.birthDate.to"},
+			// Text PostgreSQL cannot take, and forged cursors of an order by a field: the
+			// client's input, never an internal error.
+			{map[string]any{"f": map[string]any{"name": map[string]any{"startsWith": "ja\u0000n"}}}, "filter.name.startsWith"},
+			{map[string]any{"f": map[string]any{"city": map[string]any{"contains": "dam\u0007"}}}, "filter.city.contains"},
+			{map[string]any{"o": map[string]any{"field": "BIRTH_DATE"}, "after": forged("birthDate", "garbage")}, "after"},
+			{map[string]any{"o": map[string]any{"field": "NAME"}, "after": forged("name", "jan\u0000")}, "after"},
 		} {
 			refused(member, search, c.vars, "BAD_USER_INPUT", c.field)
 		}

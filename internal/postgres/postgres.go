@@ -392,6 +392,11 @@ func mapError(err error) error {
 		switch pqErr.Code.Class() {
 		case "08", "53", "57": // connection exception, insufficient resources, operator intervention
 			return &wvsoft.Error{Code: wvsoft.EUNAVAILABLE, Message: "the database is unavailable; try again"}
+		case "22":
+			// A data exception: a value the request brought that PostgreSQL cannot take (a NUL
+			// in a text, a date that is none). The client's input, not the server's fault; its
+			// text, which may quote the value, is neither shown nor logged.
+			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "a value of the request is not valid"}
 		}
 		switch pqErr.Code.Name() {
 		case "unique_violation":
