@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -27,9 +28,10 @@ import (
 // field in the customer's data space.
 
 // mayFilter decides every condition and the order of a page of kind within f, in tenant
-// (uuid.Nil for a list over every tenant in f), and narrows the conditions to where their
-// fields are readable.
-func (s *Store) mayFilter(ctx context.Context, kind string, f wvsoft.TenantFilter, tenant uuid.UUID, where []wvsoft.Condition, order wvsoft.Order) error {
+// (uuid.Nil for a list over every tenant in f), and returns the conditions narrowed to where
+// their fields are readable: a copy, since the caller's conditions may be read at the same time
+// (two totalCount fields of one connection resolve concurrently).
+func (s *Store) mayFilter(ctx context.Context, kind string, f wvsoft.TenantFilter, tenant uuid.UUID, where []wvsoft.Condition, order wvsoft.Order) ([]wvsoft.Condition, error) {
 	type decided struct{ readable *wvsoft.Readable }
 	fields := map[string]decided{}
 	readable := func(field, arg string) (*wvsoft.Readable, error) {
@@ -43,22 +45,23 @@ func (s *Store) mayFilter(ctx context.Context, kind string, f wvsoft.TenantFilte
 		fields[field] = decided{r}
 		return r, nil
 	}
-	for i := range where {
-		r, err := readable(where[i].Field, where[i].Arg)
+	narrowed := slices.Clone(where)
+	for i := range narrowed {
+		r, err := readable(narrowed[i].Field, narrowed[i].Arg)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		where[i].Readable = r
+		narrowed[i].Readable = r
 	}
 	if order.Field == "" {
-		return nil
+		return narrowed, nil
 	}
 	r, err := readable(order.Field, order.Arg)
 	if err == nil && r != nil {
 		err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Field: order.Arg,
 			Message: "not allowed to read " + kind + "." + order.Field + " in every " + kind + " this list can return; ordering on a field is reading it in every row"}
 	}
-	return err
+	return narrowed, err
 }
 
 // readableIn decides field of kind for every class of records the list can hold. It returns
@@ -108,7 +111,7 @@ func (s *Store) readableIn(ctx context.Context, kind string, f wvsoft.TenantFilt
 			}
 		}
 	}
-	out := &wvsoft.Readable{Withdrawn: r.subject.ConsentWithdrawn}
+	out := &wvsoft.Readable{Withdrawn: r.subject.ConsentWithdrawn, At: r.Now()}
 	for _, c := range classes {
 		if allowed[c] {
 			out.States = append(out.States, c)
@@ -132,82 +135,81 @@ func (s *Store) readableIn(ctx context.Context, kind string, f wvsoft.TenantFilt
 // Persons returns a page of one customer's data space; a customer outside the filter is not
 // found.
 func (s *Store) Persons(ctx context.Context, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, wvsoft.Window, error) {
-	f, err := s.personsFilter(ctx, tenant, p.Where, p.Order)
+	f, where, err := s.personsFilter(ctx, tenant, p.Where, p.Order)
 	if err != nil {
 		return nil, wvsoft.Window{}, err
 	}
+	p.Where = where
 	return s.next.Persons(ctx, f, tenant, p)
 }
 
 // CountPersons counts what Persons pages through: the same rows, the same conditions.
 func (s *Store) CountPersons(ctx context.Context, tenant uuid.UUID, where []wvsoft.Condition) (int, error) {
-	f, err := s.personsFilter(ctx, tenant, where, wvsoft.Order{})
+	f, where, err := s.personsFilter(ctx, tenant, where, wvsoft.Order{})
 	if err != nil {
 		return 0, err
 	}
 	return s.next.CountPersons(ctx, f, tenant, where)
 }
 
-func (s *Store) personsFilter(ctx context.Context, tenant uuid.UUID, where []wvsoft.Condition, order wvsoft.Order) (wvsoft.TenantFilter, error) {
+func (s *Store) personsFilter(ctx context.Context, tenant uuid.UUID, where []wvsoft.Condition, order wvsoft.Order) (wvsoft.TenantFilter, []wvsoft.Condition, error) {
 	f, err := Filter(ctx, wvsoft.KindPerson, ActionRead)
 	if err != nil {
-		return f, err
+		return f, nil, err
 	}
 	if !f.Allows(tenant) {
-		return f, wvsoft.NotFound("customer")
+		return f, nil, wvsoft.NotFound("customer")
 	}
-	return f, s.mayFilter(ctx, wvsoft.KindPerson, f, tenant, where, order)
+	where, err = s.mayFilter(ctx, wvsoft.KindPerson, f, tenant, where, order)
+	return f, where, err
 }
 
 // Customers returns a page of the customer register within the request's reach.
 func (s *Store) Customers(ctx context.Context, p wvsoft.Page) ([]*wvsoft.Customer, wvsoft.Window, error) {
-	f, err := s.customersFilter(ctx, p.Where, p.Order)
+	f, where, err := s.registerFilter(ctx, wvsoft.KindCustomer, p.Where, p.Order)
 	if err != nil {
 		return nil, wvsoft.Window{}, err
 	}
+	p.Where = where
 	return s.next.Customers(ctx, f, p)
 }
 
 // CountCustomers counts what Customers pages through.
 func (s *Store) CountCustomers(ctx context.Context, where []wvsoft.Condition) (int, error) {
-	f, err := s.customersFilter(ctx, where, wvsoft.Order{})
+	f, where, err := s.registerFilter(ctx, wvsoft.KindCustomer, where, wvsoft.Order{})
 	if err != nil {
 		return 0, err
 	}
 	return s.next.CountCustomers(ctx, f, where)
 }
 
-func (s *Store) customersFilter(ctx context.Context, where []wvsoft.Condition, order wvsoft.Order) (wvsoft.TenantFilter, error) {
-	f, err := Filter(ctx, wvsoft.KindCustomer, ActionRead)
-	if err != nil {
-		return f, err
-	}
-	return f, s.mayFilter(ctx, wvsoft.KindCustomer, f, uuid.Nil, where, order)
-}
-
 // ContactPersons returns a page of the contact persons within the request's reach, across
 // customers.
 func (s *Store) ContactPersons(ctx context.Context, p wvsoft.Page) ([]*wvsoft.ContactPerson, wvsoft.Window, error) {
-	f, err := s.contactPersonsFilter(ctx, p.Where, p.Order)
+	f, where, err := s.registerFilter(ctx, wvsoft.KindContactPerson, p.Where, p.Order)
 	if err != nil {
 		return nil, wvsoft.Window{}, err
 	}
+	p.Where = where
 	return s.next.ContactPersons(ctx, f, p)
 }
 
 // CountContactPersons counts what ContactPersons pages through.
 func (s *Store) CountContactPersons(ctx context.Context, where []wvsoft.Condition) (int, error) {
-	f, err := s.contactPersonsFilter(ctx, where, wvsoft.Order{})
+	f, where, err := s.registerFilter(ctx, wvsoft.KindContactPerson, where, wvsoft.Order{})
 	if err != nil {
 		return 0, err
 	}
 	return s.next.CountContactPersons(ctx, f, where)
 }
 
-func (s *Store) contactPersonsFilter(ctx context.Context, where []wvsoft.Condition, order wvsoft.Order) (wvsoft.TenantFilter, error) {
-	f, err := Filter(ctx, wvsoft.KindContactPerson, ActionRead)
+// registerFilter is the row filter of a list of kind across customers, and its conditions as
+// the policy lets them look.
+func (s *Store) registerFilter(ctx context.Context, kind string, where []wvsoft.Condition, order wvsoft.Order) (wvsoft.TenantFilter, []wvsoft.Condition, error) {
+	f, err := Filter(ctx, kind, ActionRead)
 	if err != nil {
-		return f, err
+		return f, nil, err
 	}
-	return f, s.mayFilter(ctx, wvsoft.KindContactPerson, f, uuid.Nil, where, order)
+	where, err = s.mayFilter(ctx, kind, f, uuid.Nil, where, order)
+	return f, where, err
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -101,6 +102,7 @@ func (l *Listener) Run(ctx context.Context) error {
 	go func() { listening <- pl.Listen(eventChannel) }()
 	ping := time.NewTicker(listenerPing)
 	defer ping.Stop()
+	var pinging atomic.Bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -118,7 +120,14 @@ func (l *Listener) Run(ctx context.Context) error {
 				return err
 			}
 		case <-ping.C:
-			go pl.Ping() // a dead connection makes the listener re-connect (and say so above)
+			// A dead connection makes the listener re-connect (and say so above). One ping at a
+			// time: on a connection that hangs, pings would otherwise pile up until TCP gives up.
+			if pinging.CompareAndSwap(false, true) {
+				go func() {
+					defer pinging.Store(false)
+					pl.Ping()
+				}()
+			}
 		}
 	}
 }

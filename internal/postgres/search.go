@@ -50,17 +50,18 @@ type list struct {
 	kind, table, columns, id string
 	fields                   map[string]listField
 	// class is the SQL condition of the rows in a record state (wvsoft.RecordState, without
-	// the consent state, which every list has by its tenant_id): the columns the state of the
-	// list's records comes from, as their RecordState method reads them. nil when all the
-	// type's records are in one state.
-	class func(wvsoft.RecordState) string
+	// the consent state, which every list has by its tenant_id) at the time in parameter at:
+	// the columns the state of the list's records comes from, as their RecordState method reads
+	// them. nil when all the type's records are in one state.
+	class func(st wvsoft.RecordState, at string) string
 }
 
-// endedRelationship is the condition that the customer's relationship has ended, as
-// wvsoft.RecordState's Relationship says it (relationshipAt): its end date, at midnight UTC, is
-// not after now. customer is the customers row's alias.
-func endedRelationship(customer string) string {
-	return fmt.Sprintf(`(%[1]s.relationship_end IS NOT NULL AND (%[1]s.relationship_end::timestamp AT TIME ZONE 'UTC') <= now())`, customer)
+// endedRelationship is the condition that the customer's relationship has ended at the time in
+// parameter at, as wvsoft.RecordState's Relationship says it (relationshipAt): its end date, at
+// midnight UTC, is not after that time. customer is the customers row's alias. The time is the
+// request's (the injected clock the policy decided at), not the database's.
+func endedRelationship(customer, at string) string {
+	return fmt.Sprintf(`(%[1]s.relationship_end IS NOT NULL AND (%[1]s.relationship_end::timestamp AT TIME ZONE 'UTC') <= %[2]s::timestamptz)`, customer, at)
 }
 
 // relationshipClass is the condition for a state's relationship, over the condition that it ended.
@@ -71,13 +72,23 @@ func relationshipClass(s wvsoft.RecordState, ended string) string {
 	return "NOT " + ended
 }
 
-// contactRoles are the stored contact roles by the state's ContactRole.
-var contactRoles = map[wvsoft.ContactRole]string{
-	wvsoft.ContactRoleOwner: "OWNER", wvsoft.ContactRoleDirector: "DIRECTOR", wvsoft.ContactRoleContact: "CONTACT",
+// storedContactRole is the stored contact role of the state's ContactRole.
+func storedContactRole(r wvsoft.ContactRole) (string, bool) {
+	switch r {
+	case wvsoft.ContactRoleOwner:
+		return "OWNER", true
+	case wvsoft.ContactRoleDirector:
+		return "DIRECTOR", true
+	case wvsoft.ContactRoleContact:
+		return "CONTACT", true
+	}
+	return "", false
 }
 
-var (
-	personList = list{kind: wvsoft.KindPerson, table: "persons", columns: personColumns, id: "id",
+// The lists of the API, made when asked for (no package state).
+
+func personList() list {
+	return list{kind: wvsoft.KindPerson, table: "persons", columns: personColumns, id: "id",
 		fields: map[string]listField{
 			"name":          textField("name_key", foldText),
 			"city":          textField("city_key", foldText),
@@ -85,7 +96,10 @@ var (
 			"birthDate":     dateField("birth_date"),
 			"maritalStatus": {column: "marital_status"},
 		}}
-	customerList = list{kind: wvsoft.KindCustomer, table: "customers", columns: customerColumns, id: "tenant_id",
+}
+
+func customerList() list {
+	return list{kind: wvsoft.KindCustomer, table: "customers", columns: customerColumns, id: "tenant_id",
 		fields: map[string]listField{
 			"name":              textField("name_key", foldText),
 			"city":              textField("city_key", foldText),
@@ -93,27 +107,32 @@ var (
 			"relationshipStart": dateField("relationship_start"),
 			"relationshipEnd":   {column: "relationship_end", cast: "date"},
 		},
-		class: func(st wvsoft.RecordState) string { return relationshipClass(st, endedRelationship("customers")) },
+		class: func(st wvsoft.RecordState, at string) string {
+			return relationshipClass(st, endedRelationship("customers", at))
+		},
 	}
-	contactPersonList = list{kind: wvsoft.KindContactPerson, table: "contact_persons", columns: contactPersonColumns, id: "id",
+}
+
+func contactPersonList() list {
+	return list{kind: wvsoft.KindContactPerson, table: "contact_persons", columns: contactPersonColumns, id: "id",
 		fields: map[string]listField{
 			"name": textField("name_key", foldText),
 			"role": {column: "role"},
 		},
-		class: func(st wvsoft.RecordState) string {
-			ended := `EXISTS (SELECT 1 FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id AND ` + endedRelationship("cu") + `)`
+		class: func(st wvsoft.RecordState, at string) string {
+			ended := `EXISTS (SELECT 1 FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id AND ` + endedRelationship("cu", at) + `)`
 			restricted := "restricted_at IS NULL"
 			if st.Restricted {
 				restricted = "restricted_at IS NOT NULL"
 			}
 			role := "(role IS NULL OR role NOT IN ('OWNER', 'DIRECTOR', 'CONTACT'))"
-			if r, ok := contactRoles[st.ContactRole]; ok {
+			if r, ok := storedContactRole(st.ContactRole); ok {
 				role = "role = '" + r + "'"
 			}
 			return relationshipClass(st, ended) + " AND " + restricted + " AND " + role
 		},
 	}
-)
+}
 
 // unusable is the error for a field the list cannot filter or order on; the API's input types
 // offer none, so only a caller of the store that bypasses them meets it.
@@ -184,14 +203,14 @@ func (l list) readable(c wvsoft.Condition, param func(any) string) (string, erro
 	for i, t := range c.Readable.Withdrawn {
 		withdrawn[i] = t.String()
 	}
-	w := param(pq.Array(withdrawn))
+	w, at := param(pq.Array(withdrawn)), param(c.Readable.At)
 	classes := make([]string, 0, len(c.Readable.States))
 	for _, st := range c.Readable.States {
 		consent := fmt.Sprintf("NOT (tenant_id = ANY(%s::uuid[]))", w)
 		if st.ConsentWithdrawn {
 			consent = fmt.Sprintf("tenant_id = ANY(%s::uuid[])", w)
 		}
-		classes = append(classes, "("+l.class(st)+" AND "+consent+")")
+		classes = append(classes, "("+l.class(st, at)+" AND "+consent+")")
 	}
 	if len(classes) == 0 {
 		return "FALSE", nil
@@ -330,7 +349,7 @@ type customerRow struct {
 // the cost of a page does not grow with the data space.
 func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, wvsoft.Window, error) {
 	var rows []personRow
-	w, err := page(ctx, d, f, personList, "tenant_id = $2", []any{tenant}, p, &rows, func(r personRow) *string { return r.SortKey })
+	w, err := page(ctx, d, f, personList(), "tenant_id = $2", []any{tenant}, p, &rows, func(r personRow) *string { return r.SortKey })
 	if err != nil {
 		return nil, w, err
 	}
@@ -343,14 +362,14 @@ func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 
 // CountPersons counts the persons of one customer's data space that meet the conditions.
 func (d *DB) CountPersons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, where []wvsoft.Condition) (int, error) {
-	return count(ctx, d, f, personList, "tenant_id = $2", []any{tenant}, where)
+	return count(ctx, d, f, personList(), "tenant_id = $2", []any{tenant}, where)
 }
 
 // Customers returns a page of the customer register, by default in the order of creation
 // (tenant ids are UUIDv7).
 func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, wvsoft.Window, error) {
 	var rows []customerRow
-	w, err := page(ctx, d, f, customerList, "TRUE", nil, p, &rows, func(r customerRow) *string { return r.SortKey })
+	w, err := page(ctx, d, f, customerList(), "TRUE", nil, p, &rows, func(r customerRow) *string { return r.SortKey })
 	if err != nil {
 		return nil, w, err
 	}
@@ -363,7 +382,7 @@ func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page
 
 // CountCustomers counts the customers within the filter that meet the conditions.
 func (d *DB) CountCustomers(ctx context.Context, f wvsoft.TenantFilter, where []wvsoft.Condition) (int, error) {
-	return count(ctx, d, f, customerList, "TRUE", nil, where)
+	return count(ctx, d, f, customerList(), "TRUE", nil, where)
 }
 
 type contactPersonRow struct {
@@ -375,7 +394,7 @@ type contactPersonRow struct {
 // default in the order of creation.
 func (d *DB) ContactPersons(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.ContactPerson, wvsoft.Window, error) {
 	var rows []contactPersonRow
-	w, err := page(ctx, d, f, contactPersonList, "TRUE", nil, p, &rows, func(r contactPersonRow) *string { return r.SortKey })
+	w, err := page(ctx, d, f, contactPersonList(), "TRUE", nil, p, &rows, func(r contactPersonRow) *string { return r.SortKey })
 	if err != nil {
 		return nil, w, err
 	}
@@ -388,5 +407,5 @@ func (d *DB) ContactPersons(ctx context.Context, f wvsoft.TenantFilter, p wvsoft
 
 // CountContactPersons counts the contact persons within the filter that meet the conditions.
 func (d *DB) CountContactPersons(ctx context.Context, f wvsoft.TenantFilter, where []wvsoft.Condition) (int, error) {
-	return count(ctx, d, f, contactPersonList, "TRUE", nil, where)
+	return count(ctx, d, f, contactPersonList(), "TRUE", nil, where)
 }

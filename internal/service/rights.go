@@ -5,13 +5,17 @@ package service
 
 import (
 	"context"
-	"errors"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// errNoExporter is an internal error: a server always configures an exporter.
-var errNoExporter = errors.New("service: access requests need WithExporter")
+// configError is a mistake in how the service was put together: an internal error.
+type configError string
+
+func (e configError) Error() string { return string(e) }
+
+// errNoExporter: a server always configures an exporter.
+const errNoExporter = configError("service: access requests need WithExporter")
 
 // GiveConsent records that the customer consents to support access on the basis given.
 func (s *Service) GiveConsent(ctx context.Context, input ConsentInput) (*wvsoft.Consent, error) {

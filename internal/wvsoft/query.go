@@ -1,6 +1,10 @@
 package wvsoft
 
-import "github.com/google/uuid"
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // Filter operators of a Condition.
 const (
@@ -39,6 +43,8 @@ type Readable struct {
 	// Withdrawn lists the customers that withdrew consent: the rows whose state has
 	// ConsentWithdrawn.
 	Withdrawn []uuid.UUID
+	// At is the request's time, at which the states hold (a relationship ended by then).
+	At time.Time
 }
 
 // Order is the order of a list: by a field (as the API names it; "" is the order of creation),
