@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -293,8 +294,8 @@ func (c *wsConn) watch(ctx context.Context, subject *wvsoft.Subject) {
 			if !ok {
 				return
 			}
-			if ev.Kind == wvsoft.EventBreachNotified {
-				continue // says nothing about anyone's credentials
+			if ev.Kind == wvsoft.EventBreachNotified || !concerns(subject, ev) {
+				continue // says nothing about this connection's credentials
 			}
 		case <-timer.C:
 			timer.Reset(c.s.recheck)
@@ -485,6 +486,16 @@ func (s *Subscriptions) nextEvent(ctx context.Context, sub *subscription, r *Res
 	}
 }
 
+// concerns says whether ev can change what subject may do or see. A customer's user or API key
+// reaches its own customer only, so another customer's events cannot concern it, and checking it
+// again for each of them would only load the database (every connection on every server, at
+// once); staff reach across customers and are concerned by every event. Resyncs and events of no
+// customer concern everyone.
+func concerns(subject *wvsoft.Subject, ev wvsoft.Event) bool {
+	return ev.Kind == wvsoft.EventResync || subject == nil || subject.TenantID == uuid.Nil ||
+		ev.Tenant == uuid.Nil || ev.Tenant == subject.TenantID
+}
+
 // wait returns the next event that may concern the subscription: one of its kind, or one that
 // may change what its subscriber may do. When none comes before the recheck, or before a staff
 // member's declaration lapses (which no event announces), it returns a resync.
@@ -510,6 +521,9 @@ func (s *Subscriptions) wait(ctx context.Context, sub *subscription) (wvsoft.Eve
 		case ev, ok := <-sub.events:
 			if !ok {
 				return ev, false
+			}
+			if !concerns(sub.subject, ev) {
+				continue
 			}
 			switch ev.Kind {
 			case sub.kind, wvsoft.EventAccessChanged, wvsoft.EventGrantChanged, wvsoft.EventResync:
