@@ -45,7 +45,7 @@ func (r *Resolver) pageArgs(a connectionArgs, order wvsoft.Order) (wvsoft.Page, 
 	}
 	p.First = n
 	if cur != nil {
-		if p.After, p.Key, err = parseCursor(curArg, *cur, order.Field); err != nil {
+		if p.After, err = parseCursor(curArg, *cur, order.Field); err != nil {
 			return p, err
 		}
 	}
@@ -71,22 +71,22 @@ func (r *Resolver) pageSize(arg string, n *int) (int, error) {
 }
 
 // A cursor is the opaque position of a row in a connection. In the order of creation it is the
-// row's id (16 bytes), as it always was; in an order by a field it also carries the field and the
-// row's sort key, so that the next page starts exactly after it (keyset), whatever changed
-// meanwhile. A cursor is checked against the order it is used with.
-type keyedCursor struct {
+// row's id (16 bytes), as it always was; in an order by a field it also names the field, and the
+// store reads the row's sort key itself (keyset), so that a cursor holds no value of the row (a
+// name in a URL or a log would outlive an erasure). A cursor is checked against the order it is
+// used with.
+type orderedCursor struct {
 	Field string    `json:"f"`
-	Key   string    `json:"k"`
 	ID    uuid.UUID `json:"i"`
 }
 
 func cursor(id uuid.UUID) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
 
-func cursorIn(order wvsoft.Order, keys []string, i int, id uuid.UUID) string {
-	if order.Field == "" || i >= len(keys) {
+func cursorIn(order wvsoft.Order, id uuid.UUID) string {
+	if order.Field == "" {
 		return cursor(id)
 	}
-	b, _ := json.Marshal(keyedCursor{Field: order.Field, Key: keys[i], ID: id})
+	b, _ := json.Marshal(orderedCursor{Field: order.Field, ID: id})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
@@ -104,37 +104,30 @@ func searchable(s string) bool {
 	return true
 }
 
-// isDateOrder says whether an order is by a date: its cursors' keys are dates (or -infinity, for
-// rows without one).
-func isDateOrder(field string) bool { return field == "birthDate" || field == "relationshipStart" }
-
 // parseCursor reads the cursor in argument arg for a list ordered by field ("" for creation).
-func parseCursor(arg, s, field string) (uuid.UUID, *string, error) {
+func parseCursor(arg, s, field string) (uuid.UUID, error) {
 	bad := wvsoft.Invalid(arg, "%s is not a cursor of this connection and order", arg)
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return uuid.Nil, nil, bad
+		return uuid.Nil, bad
 	}
 	if len(raw) == 16 {
 		if field != "" {
-			return uuid.Nil, nil, bad
+			return uuid.Nil, bad
 		}
-		return uuid.UUID(raw), nil, nil
+		return uuid.UUID(raw), nil
 	}
-	var c keyedCursor
-	if json.Unmarshal(raw, &c) != nil || c.Field != field || field == "" || c.ID == uuid.Nil || !searchable(c.Key) {
-		return uuid.Nil, nil, bad
+	var c orderedCursor
+	if json.Unmarshal(raw, &c) != nil || c.Field != field || field == "" || c.ID == uuid.Nil {
+		return uuid.Nil, bad
 	}
-	if _, err := time.Parse(time.DateOnly, c.Key); isDateOrder(field) && err != nil && c.Key != "-infinity" {
-		return uuid.Nil, nil, bad
-	}
-	return c.ID, &c.Key, nil
+	return c.ID, nil
 }
 
 func pageInfo(order wvsoft.Order, w wvsoft.Window, ids []uuid.UUID) *model.PageInfo {
 	info := &model.PageInfo{HasNextPage: w.HasNext, HasPreviousPage: w.HasPrevious}
 	if n := len(ids); n > 0 {
-		start, end := cursorIn(order, w.Keys, 0, ids[0]), cursorIn(order, w.Keys, n-1, ids[n-1])
+		start, end := cursorIn(order, ids[0]), cursorIn(order, ids[n-1])
 		info.StartCursor, info.EndCursor = &start, &end
 	}
 	return info
@@ -146,7 +139,7 @@ func edgesOf[R, E any](rows []R, w wvsoft.Window, order wvsoft.Order, id func(R)
 	ids := make([]uuid.UUID, len(rows))
 	for i, row := range rows {
 		ids[i] = id(row)
-		edges[i] = edge(cursorIn(order, w.Keys, i, ids[i]), row)
+		edges[i] = edge(cursorIn(order, ids[i]), row)
 	}
 	return edges, pageInfo(order, w, ids)
 }

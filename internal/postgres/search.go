@@ -221,7 +221,7 @@ func (l list) readable(c wvsoft.Condition, param func(any) string) (string, erro
 // order is the page's order in the direction it travels (backwards for last/before), the key
 // expression, and the keyset conditions of the rows after the cursor and of those not after it.
 type order struct {
-	by, key     string
+	by          string
 	after, upTo string
 }
 
@@ -231,29 +231,30 @@ func (l list) order(p wvsoft.Page, args *[]any) (order, error) {
 	if desc {
 		dir, gt, le = "DESC", "<", ">="
 	}
-	o := order{key: "NULL::text", by: fmt.Sprintf("%s %s", l.id, dir)}
+	o := order{by: fmt.Sprintf("%s %s", l.id, dir)}
 	left, right := l.id, ""
 	if p.Order.Field != "" {
 		fd, ok := l.fields[p.Order.Field]
 		if !ok || fd.key == "" {
 			return o, l.unusable(p.Order.Field, p.Order.Arg)
 		}
-		o.key = fd.key + "::text"
 		o.by = fmt.Sprintf("%s %s, %s %s", fd.key, dir, l.id, dir)
 		if p.After != uuid.Nil {
-			if p.Key == nil {
-				return o, wvsoft.Invalid("after", "not a cursor of this order")
-			}
-			*args = append(*args, *p.Key)
-			left, right = "("+fd.key+", "+l.id+")", fmt.Sprintf("($%d::%s, ", len(*args), fd.cast)
+			// The cursor names its row only; the row's sort key is read here, so that a cursor
+			// carries no value of the row (a name in a URL or a log would outlive an erasure)
+			// and cannot bring a key of its own. A row gone since, or out of the caller's reach
+			// (the same transaction, filter and row-level security), ends the list.
+			*args = append(*args, p.After)
+			left = "(" + fd.key + ", " + l.id + ")"
+			right = fmt.Sprintf("((SELECT %s FROM %s WHERE %s = $%d), ", fd.key, l.table, l.id, len(*args))
 		}
 	}
 	if p.After == uuid.Nil {
 		o.after, o.upTo = "TRUE", "FALSE"
 		return o, nil
 	}
-	*args = append(*args, p.After)
 	if right == "" {
+		*args = append(*args, p.After)
 		right = fmt.Sprintf("$%d", len(*args))
 	} else {
 		right += fmt.Sprintf("$%d)", len(*args))
@@ -265,9 +266,9 @@ func (l list) order(p wvsoft.Page, args *[]any) (order, error) {
 // page reads one page of l within the tenant filter ($1), the scope (a condition over the
 // parameters scopeArgs, $2...), the page's conditions and its cursor, into dest; and whether
 // rows lie beyond the page and before its cursor. Rows come in the list's order, also when the
-// page was read backwards. keyOf reads a row's sort key.
+// page was read backwards.
 func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scope string, scopeArgs []any,
-	p wvsoft.Page, dest *[]R, keyOf func(R) *string) (wvsoft.Window, error) {
+	p wvsoft.Page, dest *[]R) (wvsoft.Window, error) {
 	var w wvsoft.Window
 	clause, tenantArg := tenantClause(f)
 	args := append([]any{tenantArg}, scopeArgs...)
@@ -280,8 +281,8 @@ func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scop
 		return w, err
 	}
 	from := fmt.Sprintf(`FROM %s WHERE %s AND %s AND %s`, l.table, clause, scope, where)
-	rowsSQL := fmt.Sprintf(`SELECT %s, %s AS sort_key %s AND %s ORDER BY %s LIMIT $%d`,
-		l.columns, o.key, from, o.after, o.by, len(args)+1)
+	rowsSQL := fmt.Sprintf(`SELECT %s %s AND %s ORDER BY %s LIMIT $%d`,
+		l.columns, from, o.after, o.by, len(args)+1)
 	// The rows on the other side of the cursor: those not after it, in the same conditions.
 	behindSQL := fmt.Sprintf(`SELECT EXISTS (SELECT 1 %s AND %s)`, from, o.upTo)
 	var behind bool
@@ -307,14 +308,6 @@ func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scop
 	} else {
 		w.HasNext, w.HasPrevious = more, behind
 	}
-	if p.Order.Field != "" {
-		w.Keys = make([]string, len(*dest))
-		for i, r := range *dest {
-			if k := keyOf(r); k != nil {
-				w.Keys[i] = *k
-			}
-		}
-	}
 	return w, nil
 }
 
@@ -333,29 +326,14 @@ func count(ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scope stri
 	return n, err
 }
 
-// personRow and customerRow are rows read with their sort key.
-type personRow struct {
-	wvsoft.Person
-	SortKey *string `db:"sort_key"`
-}
-
-type customerRow struct {
-	wvsoft.Customer
-	SortKey *string `db:"sort_key"`
-}
-
 // Persons returns a page of one customer's data space: in the order of creation by default
 // (keyset on the primary key), or by a field through its index (tenant_id, key, id); either way
 // the cost of a page does not grow with the data space.
 func (d *DB) Persons(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, p wvsoft.Page) ([]*wvsoft.Person, wvsoft.Window, error) {
-	var rows []personRow
-	w, err := page(ctx, d, f, personList(), "tenant_id = $2", []any{tenant}, p, &rows, func(r personRow) *string { return r.SortKey })
+	var out []*wvsoft.Person
+	w, err := page(ctx, d, f, personList(), "tenant_id = $2", []any{tenant}, p, &out)
 	if err != nil {
 		return nil, w, err
-	}
-	out := make([]*wvsoft.Person, len(rows))
-	for i := range rows {
-		out[i] = &rows[i].Person
 	}
 	return out, w, d.openPersons(out)
 }
@@ -368,14 +346,10 @@ func (d *DB) CountPersons(ctx context.Context, f wvsoft.TenantFilter, tenant uui
 // Customers returns a page of the customer register, by default in the order of creation
 // (tenant ids are UUIDv7).
 func (d *DB) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, wvsoft.Window, error) {
-	var rows []customerRow
-	w, err := page(ctx, d, f, customerList(), "TRUE", nil, p, &rows, func(r customerRow) *string { return r.SortKey })
+	var out []*wvsoft.Customer
+	w, err := page(ctx, d, f, customerList(), "TRUE", nil, p, &out)
 	if err != nil {
 		return nil, w, err
-	}
-	out := make([]*wvsoft.Customer, len(rows))
-	for i := range rows {
-		out[i] = &rows[i].Customer
 	}
 	return out, w, nil
 }
@@ -385,22 +359,13 @@ func (d *DB) CountCustomers(ctx context.Context, f wvsoft.TenantFilter, where []
 	return count(ctx, d, f, customerList(), "TRUE", nil, where)
 }
 
-type contactPersonRow struct {
-	wvsoft.ContactPerson
-	SortKey *string `db:"sort_key"`
-}
-
 // ContactPersons returns a page of the contact persons within the filter, across customers: by
 // default in the order of creation.
 func (d *DB) ContactPersons(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.ContactPerson, wvsoft.Window, error) {
-	var rows []contactPersonRow
-	w, err := page(ctx, d, f, contactPersonList(), "TRUE", nil, p, &rows, func(r contactPersonRow) *string { return r.SortKey })
+	var out []*wvsoft.ContactPerson
+	w, err := page(ctx, d, f, contactPersonList(), "TRUE", nil, p, &out)
 	if err != nil {
 		return nil, w, err
-	}
-	out := make([]*wvsoft.ContactPerson, len(rows))
-	for i := range rows {
-		out[i] = &rows[i].ContactPerson
 	}
 	return out, w, nil
 }

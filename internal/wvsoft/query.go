@@ -61,9 +61,6 @@ type Order struct {
 type Window struct {
 	HasNext     bool
 	HasPrevious bool
-	// Keys are the rows' sort keys in the page's order (Order.Field), one per row, for their
-	// cursors; nil in the order of creation, whose cursor is the id alone.
-	Keys []string
 }
 
 // StatesOf lists every record state that the RecordState method of a kind's records can give,

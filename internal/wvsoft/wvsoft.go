@@ -193,9 +193,7 @@ func (f TenantFilter) Allows(t uuid.UUID) bool {
 // rows that meet every condition of Where.
 type Page struct {
 	First int
-	After uuid.UUID
-	// Key is the sort key of the cursor's row in an Order by a field (Window.Keys).
-	Key      *string
+	After    uuid.UUID
 	Backward bool
 	Order    Order
 	Where    []Condition
