@@ -192,7 +192,7 @@ func (f TenantFilter) Allows(t uuid.UUID) bool {
 // Backward, for the last First rows before it (uuid.Nil: before the end), in Order, among the
 // rows that meet every condition of Where.
 type Page struct {
-	First int
+	First    int
 	After    uuid.UUID
 	Backward bool
 	Order    Order
