@@ -9,14 +9,15 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 )
 
 // postTransport is gqlgen's POST transport with the answer written as it is: gqlgen's own passes
 // the whole response through encoding/json, which validates and compacts again the data that
 // gqlgen has just written as JSON (a json.RawMessage). For a page of 1,000 persons that was ~8%
-// of the request's CPU (issue 15). Requests that fail before they run (unreadable body, parse
-// or validation errors) go to gqlgen's transport, which answers them as before.
+// of the request's CPU (issue 15). A body that cannot be read or decoded goes to gqlgen's
+// transport, which answers it as before.
 type postTransport struct{ transport.POST }
 
 func (h postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
@@ -38,13 +39,23 @@ func (h postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	ctx := r.Context()
+	contentType := responseContentType(r)
+	w.Header().Set("Content-Type", contentType)
 	rc, opErr := exec.CreateOperationContext(ctx, params)
 	if opErr != nil {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h.POST.Do(w, r, exec)
+		// A document that does not parse, validate or pass the limits, answered as gqlgen's
+		// transport answers it, without running the operation's extensions a second time.
+		status := http.StatusOK
+		if errcode.GetErrorKind(opErr) == errcode.KindProtocol {
+			status = http.StatusUnprocessableEntity
+			if contentType == "application/graphql-response+json" {
+				status = http.StatusBadRequest
+			}
+		}
+		w.WriteHeader(status)
+		writeResponse(w, exec.DispatchError(graphql.WithOperationContext(ctx, rc), opErr))
 		return
 	}
-	w.Header().Set("Content-Type", responseContentType(r))
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	writeResponse(w, responses(ctx))
 }
