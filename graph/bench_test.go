@@ -31,7 +31,8 @@ import (
 )
 
 // The benchmarks of issue 4 (BENCHMARKS.md). Each workload runs in three modes in one run:
-// mode=off (no field hook: a benchmark-only switch), mode=shipped (authz.FieldHook) and
+// mode=off (no authorization: graph.WithoutAuthorization, a benchmark-only switch), mode=shipped
+// (authz.FieldHook and authz.ScalarField) and
 // mode=naive (one full OPA evaluation per field). `benchstat -col /mode` shows the ratios.
 
 // countingStore counts the store calls of a request: each is one SQL query (plus the
@@ -124,7 +125,7 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 		cfg := graph.HandlerConfig{Logger: logger, Limits: graph.Limits{MaxPageSize: 1000}}
 		switch mode {
 		case "off":
-			cfg = graph.WithFieldHook(cfg, func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) })
+			cfg = graph.WithoutAuthorization(cfg)
 		case "naive":
 			cfg = graph.WithFieldHook(cfg, naiveHook(env.engine))
 		}

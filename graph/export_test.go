@@ -1,11 +1,30 @@
 package graph
 
-import "github.com/99designs/gqlgen/graphql"
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+)
 
 // WithFieldHook replaces the authorization hook. It exists only in test binaries, so that the
 // benchmarks can compare the shipped hook with none and with a naive one; production code
 // cannot reach it.
 func WithFieldHook(cfg HandlerConfig, hook graphql.FieldMiddleware) HandlerConfig {
 	cfg.fieldHook = hook
+	return cfg
+}
+
+// WithoutAuthorization is the benchmarks' mode=off: no hook, and scalar struct fields shown as
+// read, so that the mode differs from the shipped one by authorization alone.
+func WithoutAuthorization(cfg HandlerConfig) HandlerConfig {
+	cfg.fieldHook = func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) }
+	cfg.scalars = scalarsUnchecked
+	return cfg
+}
+
+// WithScalarsThroughHook sends every field through gqlgen's path and the hook, as before the
+// generated fast path of scalar struct fields: the reference the fast path is compared with.
+func WithScalarsThroughHook(cfg HandlerConfig) HandlerConfig {
+	cfg.scalars = scalarsThroughHook
 	return cfg
 }

@@ -6316,6 +6316,12 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_grant(_ context.Cont
 }
 
 func (ec *executionContext) _AccessGrantSummary_requests(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.Requests); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6339,6 +6345,12 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_requests(_ context.C
 }
 
 func (ec *executionContext) _AccessGrantSummary_writes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.Writes); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6408,6 +6420,12 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_fields(_ context.Con
 }
 
 func (ec *executionContext) _AccessGrantSummary_firstAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.FirstAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6431,6 +6449,12 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_firstAt(_ context.Co
 }
 
 func (ec *executionContext) _AccessGrantSummary_lastAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.LastAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6454,6 +6478,12 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_lastAt(_ context.Con
 }
 
 func (ec *executionContext) _AccessLogCheckpoint_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogCheckpoint", field, obj, obj.TreeSize); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6477,6 +6507,12 @@ func (ec *executionContext) fieldContext_AccessLogCheckpoint_treeSize(_ context.
 }
 
 func (ec *executionContext) _AccessLogCheckpoint_rootHash(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogCheckpoint", field, obj, obj.RootHash); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6500,6 +6536,12 @@ func (ec *executionContext) fieldContext_AccessLogCheckpoint_rootHash(_ context.
 }
 
 func (ec *executionContext) _AccessLogCheckpoint_note(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogCheckpoint", field, obj, obj.Note); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6523,6 +6565,12 @@ func (ec *executionContext) fieldContext_AccessLogCheckpoint_note(_ context.Cont
 }
 
 func (ec *executionContext) _AccessLogCheckpoint_signedAt(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogCheckpoint) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogCheckpoint", field, obj, obj.SignedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6610,6 +6658,12 @@ func (ec *executionContext) fieldContext_AccessLogConnection_pageInfo(_ context.
 }
 
 func (ec *executionContext) _AccessLogConsistencyProof_from(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogConsistencyProof", field, obj, obj.From); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6633,6 +6687,12 @@ func (ec *executionContext) fieldContext_AccessLogConsistencyProof_from(_ contex
 }
 
 func (ec *executionContext) _AccessLogConsistencyProof_to(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogConsistencyProof) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogConsistencyProof", field, obj, obj.To); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6743,6 +6803,12 @@ func (ec *executionContext) fieldContext_AccessLogConsistencyProof_toCheckpoint(
 }
 
 func (ec *executionContext) _AccessLogEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogEdge) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogEdge", field, obj, obj.Cursor); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6798,6 +6864,12 @@ func (ec *executionContext) fieldContext_AccessLogEdge_node(_ context.Context, f
 }
 
 func (ec *executionContext) _AccessLogEntry_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogEntry", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6844,6 +6916,12 @@ func (ec *executionContext) fieldContext_AccessLogEntry_seq(_ context.Context, f
 }
 
 func (ec *executionContext) _AccessLogEntry_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogEntry", field, obj, obj.At); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6867,6 +6945,12 @@ func (ec *executionContext) fieldContext_AccessLogEntry_at(_ context.Context, fi
 }
 
 func (ec *executionContext) _AccessLogEntry_event(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogEntry", field, obj, obj.Event); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOAccessEvent2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6890,6 +6974,12 @@ func (ec *executionContext) fieldContext_AccessLogEntry_event(_ context.Context,
 }
 
 func (ec *executionContext) _AccessLogEntry_actorKind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogEntry", field, obj, obj.ActorKind); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7060,6 +7150,12 @@ func (ec *executionContext) fieldContext_AccessLogEntry_record(_ context.Context
 }
 
 func (ec *executionContext) _AccessLogInclusionProof_seq(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogInclusionProof", field, obj, obj.Seq); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7083,6 +7179,12 @@ func (ec *executionContext) fieldContext_AccessLogInclusionProof_seq(_ context.C
 }
 
 func (ec *executionContext) _AccessLogInclusionProof_treeSize(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogInclusionProof", field, obj, obj.TreeSize); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7106,6 +7208,12 @@ func (ec *executionContext) fieldContext_AccessLogInclusionProof_treeSize(_ cont
 }
 
 func (ec *executionContext) _AccessLogInclusionProof_record(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogInclusionProof", field, obj, obj.Record); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7129,6 +7237,12 @@ func (ec *executionContext) fieldContext_AccessLogInclusionProof_record(_ contex
 }
 
 func (ec *executionContext) _AccessLogInclusionProof_leafHash(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogInclusionProof", field, obj, obj.LeafHash); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7207,6 +7321,12 @@ func (ec *executionContext) fieldContext_AccessLogInclusionProof_checkpoint(_ co
 }
 
 func (ec *executionContext) _AccessLogVerification_intact(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.Intact); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7230,6 +7350,12 @@ func (ec *executionContext) fieldContext_AccessLogVerification_intact(_ context.
 }
 
 func (ec *executionContext) _AccessLogVerification_entries(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.Entries); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7253,6 +7379,12 @@ func (ec *executionContext) fieldContext_AccessLogVerification_entries(_ context
 }
 
 func (ec *executionContext) _AccessLogVerification_firstBrokenSeq(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.FirstBrokenSeq); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOInt2ᚖint(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7276,6 +7408,12 @@ func (ec *executionContext) fieldContext_AccessLogVerification_firstBrokenSeq(_ 
 }
 
 func (ec *executionContext) _AccessLogVerification_problem(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.Problem); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7322,6 +7460,12 @@ func (ec *executionContext) fieldContext_AccessScope_types(_ context.Context, fi
 }
 
 func (ec *executionContext) _AccessScope_specialCategories(ctx context.Context, field graphql.CollectedField, obj *model.AccessScope) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessScope", field, obj, obj.SpecialCategories); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7345,6 +7489,12 @@ func (ec *executionContext) fieldContext_AccessScope_specialCategories(_ context
 }
 
 func (ec *executionContext) _AccessScope_write(ctx context.Context, field graphql.CollectedField, obj *model.AccessScope) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessScope", field, obj, obj.Write); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7368,6 +7518,12 @@ func (ec *executionContext) fieldContext_AccessScope_write(_ context.Context, fi
 }
 
 func (ec *executionContext) _ApiKey_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7423,6 +7579,12 @@ func (ec *executionContext) fieldContext_ApiKey_customer(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ApiKey_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7446,6 +7608,12 @@ func (ec *executionContext) fieldContext_ApiKey_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _ApiKey_prefix(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.Prefix); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7469,6 +7637,12 @@ func (ec *executionContext) fieldContext_ApiKey_prefix(_ context.Context, field 
 }
 
 func (ec *executionContext) _ApiKey_canWrite(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.CanWrite); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOBoolean2ᚖbool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7492,6 +7666,12 @@ func (ec *executionContext) fieldContext_ApiKey_canWrite(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ApiKey_specialCategories(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.SpecialCategories); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOBoolean2ᚖbool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7515,6 +7695,12 @@ func (ec *executionContext) fieldContext_ApiKey_specialCategories(_ context.Cont
 }
 
 func (ec *executionContext) _ApiKey_createdAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.CreatedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7538,6 +7724,12 @@ func (ec *executionContext) fieldContext_ApiKey_createdAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _ApiKey_revokedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.APIKey) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ApiKey", field, obj, obj.RevokedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7561,6 +7753,12 @@ func (ec *executionContext) fieldContext_ApiKey_revokedAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _Breach_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Breach", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7584,6 +7782,12 @@ func (ec *executionContext) fieldContext_Breach_id(_ context.Context, field grap
 }
 
 func (ec *executionContext) _Breach_description(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Breach", field, obj, obj.Description); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7607,6 +7811,12 @@ func (ec *executionContext) fieldContext_Breach_description(_ context.Context, f
 }
 
 func (ec *executionContext) _Breach_discoveredAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Breach", field, obj, obj.DiscoveredAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7699,6 +7909,12 @@ func (ec *executionContext) fieldContext_Breach_approximateRecords(_ context.Con
 }
 
 func (ec *executionContext) _Breach_consequences(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Breach", field, obj, obj.Consequences); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7722,6 +7938,12 @@ func (ec *executionContext) fieldContext_Breach_consequences(_ context.Context, 
 }
 
 func (ec *executionContext) _Breach_measures(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Breach", field, obj, obj.Measures); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7745,6 +7967,12 @@ func (ec *executionContext) fieldContext_Breach_measures(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Breach_recordedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Breach) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Breach", field, obj, obj.RecordedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7800,6 +8028,12 @@ func (ec *executionContext) fieldContext_Breach_customers(_ context.Context, fie
 }
 
 func (ec *executionContext) _BreachCall_called(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachCall", field, obj, obj.Called); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7823,6 +8057,12 @@ func (ec *executionContext) fieldContext_BreachCall_called(_ context.Context, fi
 }
 
 func (ec *executionContext) _BreachCall_calledAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachCall", field, obj, obj.CalledAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7846,6 +8086,12 @@ func (ec *executionContext) fieldContext_BreachCall_calledAt(_ context.Context, 
 }
 
 func (ec *executionContext) _BreachCall_reached(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachCall", field, obj, obj.Reached); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7869,6 +8115,12 @@ func (ec *executionContext) fieldContext_BreachCall_reached(_ context.Context, f
 }
 
 func (ec *executionContext) _BreachCall_outcome(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachCall", field, obj, obj.Outcome); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7956,6 +8208,12 @@ func (ec *executionContext) fieldContext_BreachNotification_customer(_ context.C
 }
 
 func (ec *executionContext) _BreachNotification_emailedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachNotification", field, obj, obj.EmailedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7979,6 +8237,12 @@ func (ec *executionContext) fieldContext_BreachNotification_emailedAt(_ context.
 }
 
 func (ec *executionContext) _BreachNotification_phonedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachNotification) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachNotification", field, obj, obj.PhonedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8204,6 +8468,12 @@ func (ec *executionContext) fieldContext_Consent_history(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ConsentEvent_event(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ConsentEvent", field, obj, obj.Event); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8250,6 +8520,12 @@ func (ec *executionContext) fieldContext_ConsentEvent_basis(_ context.Context, f
 }
 
 func (ec *executionContext) _ConsentEvent_evidence(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ConsentEvent", field, obj, obj.Evidence); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8273,6 +8549,12 @@ func (ec *executionContext) fieldContext_ConsentEvent_evidence(_ context.Context
 }
 
 func (ec *executionContext) _ConsentEvent_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ConsentEvent", field, obj, obj.At); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8296,6 +8578,12 @@ func (ec *executionContext) fieldContext_ConsentEvent_at(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ConsentEvent_actorKind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ConsentEvent", field, obj, obj.ActorKind); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8319,6 +8607,12 @@ func (ec *executionContext) fieldContext_ConsentEvent_actorKind(_ context.Contex
 }
 
 func (ec *executionContext) _ContactPerson_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPerson", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8374,6 +8668,12 @@ func (ec *executionContext) fieldContext_ContactPerson_customer(_ context.Contex
 }
 
 func (ec *executionContext) _ContactPerson_salutation(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPerson", field, obj, obj.Salutation); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOSalutation2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8397,6 +8697,12 @@ func (ec *executionContext) fieldContext_ContactPerson_salutation(_ context.Cont
 }
 
 func (ec *executionContext) _ContactPerson_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPerson", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8420,6 +8726,12 @@ func (ec *executionContext) fieldContext_ContactPerson_name(_ context.Context, f
 }
 
 func (ec *executionContext) _ContactPerson_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPerson", field, obj, obj.Role); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOContactRole2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8443,6 +8755,12 @@ func (ec *executionContext) fieldContext_ContactPerson_role(_ context.Context, f
 }
 
 func (ec *executionContext) _ContactPerson_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPerson", field, obj, obj.Email); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8466,6 +8784,12 @@ func (ec *executionContext) fieldContext_ContactPerson_email(_ context.Context, 
 }
 
 func (ec *executionContext) _ContactPerson_phone(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ContactPerson) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPerson", field, obj, obj.Phone); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8576,6 +8900,12 @@ func (ec *executionContext) fieldContext_ContactPersonConnection_totalCount(_ co
 }
 
 func (ec *executionContext) _ContactPersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ContactPersonEdge) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ContactPersonEdge", field, obj, obj.Cursor); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8663,6 +8993,12 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_apiKey(_ context.Co
 }
 
 func (ec *executionContext) _CreateApiKeyPayload_secret(ctx context.Context, field graphql.CollectedField, obj *service.CreateAPIKeyPayload) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "CreateApiKeyPayload", field, obj, obj.Secret); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8686,6 +9022,12 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_secret(_ context.Co
 }
 
 func (ec *executionContext) _Customer_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8709,6 +9051,12 @@ func (ec *executionContext) fieldContext_Customer_id(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Customer_slug(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.Slug); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8732,6 +9080,12 @@ func (ec *executionContext) fieldContext_Customer_slug(_ context.Context, field 
 }
 
 func (ec *executionContext) _Customer_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8755,6 +9109,12 @@ func (ec *executionContext) fieldContext_Customer_name(_ context.Context, field 
 }
 
 func (ec *executionContext) _Customer_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.Email); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8778,6 +9138,12 @@ func (ec *executionContext) fieldContext_Customer_email(_ context.Context, field
 }
 
 func (ec *executionContext) _Customer_phone(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.Phone); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8801,6 +9167,12 @@ func (ec *executionContext) fieldContext_Customer_phone(_ context.Context, field
 }
 
 func (ec *executionContext) _Customer_street(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.Street); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8824,6 +9196,12 @@ func (ec *executionContext) fieldContext_Customer_street(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Customer_postalCode(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.PostalCode); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8847,6 +9225,12 @@ func (ec *executionContext) fieldContext_Customer_postalCode(_ context.Context, 
 }
 
 func (ec *executionContext) _Customer_city(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.City); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8870,6 +9254,12 @@ func (ec *executionContext) fieldContext_Customer_city(_ context.Context, field 
 }
 
 func (ec *executionContext) _Customer_kvkNumber(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.KvkNumber); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8893,6 +9283,12 @@ func (ec *executionContext) fieldContext_Customer_kvkNumber(_ context.Context, f
 }
 
 func (ec *executionContext) _Customer_iban(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.Iban); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8916,6 +9312,12 @@ func (ec *executionContext) fieldContext_Customer_iban(_ context.Context, field 
 }
 
 func (ec *executionContext) _Customer_relationshipStart(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.RelationshipStart); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalODate2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8939,6 +9341,12 @@ func (ec *executionContext) fieldContext_Customer_relationshipStart(_ context.Co
 }
 
 func (ec *executionContext) _Customer_relationshipEnd(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Customer", field, obj, obj.RelationshipEnd); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalODate2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9557,6 +9965,12 @@ func (ec *executionContext) fieldContext_CustomerConnection_totalCount(_ context
 }
 
 func (ec *executionContext) _CustomerEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CustomerEdge) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "CustomerEdge", field, obj, obj.Cursor); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9612,6 +10026,12 @@ func (ec *executionContext) fieldContext_CustomerEdge_node(_ context.Context, fi
 }
 
 func (ec *executionContext) _DataExport_json(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataExport) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataExport", field, obj, obj.JSON); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9635,6 +10055,12 @@ func (ec *executionContext) fieldContext_DataExport_json(_ context.Context, fiel
 }
 
 func (ec *executionContext) _DataExport_html(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataExport) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataExport", field, obj, obj.HTML); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9658,6 +10084,12 @@ func (ec *executionContext) fieldContext_DataExport_html(_ context.Context, fiel
 }
 
 func (ec *executionContext) _DataSubjectRequest_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9681,6 +10113,12 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_id(_ context.Context
 }
 
 func (ec *executionContext) _DataSubjectRequest_kind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.Kind); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNDataSubjectRequestKind2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9727,6 +10165,12 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_subjectId(_ context.
 }
 
 func (ec *executionContext) _DataSubjectRequest_receivedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.ReceivedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9750,6 +10194,12 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_receivedAt(_ context
 }
 
 func (ec *executionContext) _DataSubjectRequest_deadline(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.Deadline); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9773,6 +10223,12 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_deadline(_ context.C
 }
 
 func (ec *executionContext) _DataSubjectRequest_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.Status); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9796,6 +10252,12 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_status(_ context.Con
 }
 
 func (ec *executionContext) _DataSubjectRequest_completedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.CompletedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9883,6 +10345,12 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_export(_ context.Con
 }
 
 func (ec *executionContext) _FieldOutcome_field(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "FieldOutcome", field, obj, obj.Field); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9906,6 +10374,12 @@ func (ec *executionContext) fieldContext_FieldOutcome_field(_ context.Context, f
 }
 
 func (ec *executionContext) _FieldOutcome_action(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "FieldOutcome", field, obj, obj.Action); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9929,6 +10403,12 @@ func (ec *executionContext) fieldContext_FieldOutcome_action(_ context.Context, 
 }
 
 func (ec *executionContext) _FieldOutcome_reason(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "FieldOutcome", field, obj, obj.Reason); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9952,6 +10432,12 @@ func (ec *executionContext) fieldContext_FieldOutcome_reason(_ context.Context, 
 }
 
 func (ec *executionContext) _FieldOutcome_keptUntil(ctx context.Context, field graphql.CollectedField, obj *wvsoft.FieldOutcome) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "FieldOutcome", field, obj, obj.KeptUntil); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9998,6 +10484,12 @@ func (ec *executionContext) fieldContext_HistoryEntry_fields(_ context.Context, 
 }
 
 func (ec *executionContext) _HistoryEntry_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "HistoryEntry", field, obj, obj.At); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10021,6 +10513,12 @@ func (ec *executionContext) fieldContext_HistoryEntry_at(_ context.Context, fiel
 }
 
 func (ec *executionContext) _HistoryEntry_actorKind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "HistoryEntry", field, obj, obj.ActorKind); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10067,6 +10565,12 @@ func (ec *executionContext) fieldContext_HistoryEntry_actorId(_ context.Context,
 }
 
 func (ec *executionContext) _HistoryEntry_actorRole(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "HistoryEntry", field, obj, obj.ActorRole); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10113,6 +10617,12 @@ func (ec *executionContext) fieldContext_HistoryEntry_actor(_ context.Context, f
 }
 
 func (ec *executionContext) _Inquiry_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Inquiry", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10136,6 +10646,12 @@ func (ec *executionContext) fieldContext_Inquiry_id(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Inquiry_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Inquiry", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10159,6 +10675,12 @@ func (ec *executionContext) fieldContext_Inquiry_name(_ context.Context, field g
 }
 
 func (ec *executionContext) _Inquiry_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Inquiry", field, obj, obj.Email); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10182,6 +10704,12 @@ func (ec *executionContext) fieldContext_Inquiry_email(_ context.Context, field 
 }
 
 func (ec *executionContext) _Inquiry_question(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Inquiry", field, obj, obj.Question); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10205,6 +10733,12 @@ func (ec *executionContext) fieldContext_Inquiry_question(_ context.Context, fie
 }
 
 func (ec *executionContext) _Inquiry_receivedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Inquiry) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Inquiry", field, obj, obj.ReceivedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10228,6 +10762,12 @@ func (ec *executionContext) fieldContext_Inquiry_receivedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _InquiryCount_day(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryCount", field, obj, obj.Day); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNDate2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10251,6 +10791,12 @@ func (ec *executionContext) fieldContext_InquiryCount_day(_ context.Context, fie
 }
 
 func (ec *executionContext) _InquiryCount_received(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryCount", field, obj, obj.Received); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10274,6 +10820,12 @@ func (ec *executionContext) fieldContext_InquiryCount_received(_ context.Context
 }
 
 func (ec *executionContext) _InquiryCount_answered(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryCount", field, obj, obj.Answered); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10297,6 +10849,12 @@ func (ec *executionContext) fieldContext_InquiryCount_answered(_ context.Context
 }
 
 func (ec *executionContext) _InquiryCount_expired(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryCount", field, obj, obj.Expired); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10320,6 +10878,12 @@ func (ec *executionContext) fieldContext_InquiryCount_expired(_ context.Context,
 }
 
 func (ec *executionContext) _InquiryReceipt_received(ctx context.Context, field graphql.CollectedField, obj *service.InquiryReceipt) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryReceipt", field, obj, obj.Received); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10343,6 +10907,12 @@ func (ec *executionContext) fieldContext_InquiryReceipt_received(_ context.Conte
 }
 
 func (ec *executionContext) _InquiryReceipt_message(ctx context.Context, field graphql.CollectedField, obj *service.InquiryReceipt) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryReceipt", field, obj, obj.Message); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11686,6 +12256,12 @@ func (ec *executionContext) fieldContext_Mutation_runPurge(ctx context.Context, 
 }
 
 func (ec *executionContext) _OutboxMessage_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11709,6 +12285,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _OutboxMessage_recipient(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.Recipient); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11732,6 +12314,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_recipient(_ context.Conte
 }
 
 func (ec *executionContext) _OutboxMessage_subject(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.Subject); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11755,6 +12343,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_subject(_ context.Context
 }
 
 func (ec *executionContext) _OutboxMessage_body(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.Body); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11778,6 +12372,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_body(_ context.Context, f
 }
 
 func (ec *executionContext) _OutboxMessage_purpose(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.Purpose); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOMailPurpose2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11801,6 +12401,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_purpose(_ context.Context
 }
 
 func (ec *executionContext) _OutboxMessage_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.Status); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOOutboxStatus2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11824,6 +12430,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_status(_ context.Context,
 }
 
 func (ec *executionContext) _OutboxMessage_attempts(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.Attempts); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11847,6 +12459,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_attempts(_ context.Contex
 }
 
 func (ec *executionContext) _OutboxMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.CreatedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11870,6 +12488,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_createdAt(_ context.Conte
 }
 
 func (ec *executionContext) _OutboxMessage_sentAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.SentAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11893,6 +12517,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_sentAt(_ context.Context,
 }
 
 func (ec *executionContext) _OutboxMessage_lastError(ctx context.Context, field graphql.CollectedField, obj *wvsoft.OutboxMessage) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "OutboxMessage", field, obj, obj.LastError); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11916,6 +12546,12 @@ func (ec *executionContext) fieldContext_OutboxMessage_lastError(_ context.Conte
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PageInfo", field, obj, obj.HasNextPage); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11939,6 +12575,12 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PageInfo", field, obj, obj.HasPreviousPage); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11962,6 +12604,12 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 }
 
 func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PageInfo", field, obj, obj.StartCursor); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -11985,6 +12633,12 @@ func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context,
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PageInfo", field, obj, obj.EndCursor); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12008,6 +12662,12 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 }
 
 func (ec *executionContext) _Person_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12063,6 +12723,12 @@ func (ec *executionContext) fieldContext_Person_customer(_ context.Context, fiel
 }
 
 func (ec *executionContext) _Person_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12086,6 +12752,12 @@ func (ec *executionContext) fieldContext_Person_name(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Person_street(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Street); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12109,6 +12781,12 @@ func (ec *executionContext) fieldContext_Person_street(_ context.Context, field 
 }
 
 func (ec *executionContext) _Person_postalCode(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.PostalCode); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12132,6 +12810,12 @@ func (ec *executionContext) fieldContext_Person_postalCode(_ context.Context, fi
 }
 
 func (ec *executionContext) _Person_city(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.City); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12155,6 +12839,12 @@ func (ec *executionContext) fieldContext_Person_city(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Person_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Email); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12178,6 +12868,12 @@ func (ec *executionContext) fieldContext_Person_email(_ context.Context, field g
 }
 
 func (ec *executionContext) _Person_phone(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Phone); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12201,6 +12897,12 @@ func (ec *executionContext) fieldContext_Person_phone(_ context.Context, field g
 }
 
 func (ec *executionContext) _Person_birthDate(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.BirthDate); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalODate2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12224,6 +12926,12 @@ func (ec *executionContext) fieldContext_Person_birthDate(_ context.Context, fie
 }
 
 func (ec *executionContext) _Person_iban(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Iban); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12247,6 +12955,12 @@ func (ec *executionContext) fieldContext_Person_iban(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Person_bsn(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Bsn); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12270,6 +12984,12 @@ func (ec *executionContext) fieldContext_Person_bsn(_ context.Context, field gra
 }
 
 func (ec *executionContext) _Person_maritalStatus(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.MaritalStatus); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOMaritalStatus2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12293,6 +13013,12 @@ func (ec *executionContext) fieldContext_Person_maritalStatus(_ context.Context,
 }
 
 func (ec *executionContext) _Person_household(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.Household); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12316,6 +13042,12 @@ func (ec *executionContext) fieldContext_Person_household(_ context.Context, fie
 }
 
 func (ec *executionContext) _Person_medicalNotes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.MedicalNotes); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12339,6 +13071,12 @@ func (ec *executionContext) fieldContext_Person_medicalNotes(_ context.Context, 
 }
 
 func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.CreatedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12362,6 +13100,12 @@ func (ec *executionContext) fieldContext_Person_createdAt(_ context.Context, fie
 }
 
 func (ec *executionContext) _Person_updatedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Person) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Person", field, obj, obj.UpdatedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12472,6 +13216,12 @@ func (ec *executionContext) fieldContext_PersonConnection_totalCount(_ context.C
 }
 
 func (ec *executionContext) _PersonEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.PersonEdge) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PersonEdge", field, obj, obj.Cursor); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12527,6 +13277,12 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 }
 
 func (ec *executionContext) _ProcessingActivity_purpose(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingActivity", field, obj, obj.Purpose); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNPurpose2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12550,6 +13306,12 @@ func (ec *executionContext) fieldContext_ProcessingActivity_purpose(_ context.Co
 }
 
 func (ec *executionContext) _ProcessingActivity_description(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingActivity", field, obj, obj.Description); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12573,6 +13335,12 @@ func (ec *executionContext) fieldContext_ProcessingActivity_description(_ contex
 }
 
 func (ec *executionContext) _ProcessingActivity_legalBasis(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingActivity", field, obj, obj.LegalBasis); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12734,6 +13502,12 @@ func (ec *executionContext) fieldContext_ProcessingActivity_processors(_ context
 }
 
 func (ec *executionContext) _ProcessingRecords_controller(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.Controller); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12757,6 +13531,12 @@ func (ec *executionContext) fieldContext_ProcessingRecords_controller(_ context.
 }
 
 func (ec *executionContext) _ProcessingRecords_controllerContact(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.ControllerContact); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12780,6 +13560,12 @@ func (ec *executionContext) fieldContext_ProcessingRecords_controllerContact(_ c
 }
 
 func (ec *executionContext) _ProcessingRecords_securityMeasures(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.SecurityMeasures); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12803,6 +13589,12 @@ func (ec *executionContext) fieldContext_ProcessingRecords_securityMeasures(_ co
 }
 
 func (ec *executionContext) _ProcessingRecords_transfers(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.Transfers); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12826,6 +13618,12 @@ func (ec *executionContext) fieldContext_ProcessingRecords_transfers(_ context.C
 }
 
 func (ec *executionContext) _ProcessingRecords_html(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.HTML); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12881,6 +13679,12 @@ func (ec *executionContext) fieldContext_ProcessingRecords_activities(_ context.
 }
 
 func (ec *executionContext) _ProcessingRecords_json(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.JSON); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12904,6 +13708,12 @@ func (ec *executionContext) fieldContext_ProcessingRecords_json(_ context.Contex
 }
 
 func (ec *executionContext) _Processor_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Processor", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12927,6 +13737,12 @@ func (ec *executionContext) fieldContext_Processor_id(_ context.Context, field g
 }
 
 func (ec *executionContext) _Processor_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Processor", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12950,6 +13766,12 @@ func (ec *executionContext) fieldContext_Processor_name(_ context.Context, field
 }
 
 func (ec *executionContext) _Processor_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Processor", field, obj, obj.Role); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOProcessorRole2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12973,6 +13795,12 @@ func (ec *executionContext) fieldContext_Processor_role(_ context.Context, field
 }
 
 func (ec *executionContext) _Processor_declarationReference(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Processor) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Processor", field, obj, obj.DeclarationReference); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13019,6 +13847,12 @@ func (ec *executionContext) fieldContext_Processor_declarationDate(_ context.Con
 }
 
 func (ec *executionContext) _PurgeRun_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.PurgeRun) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PurgeRun", field, obj, obj.At); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13042,6 +13876,12 @@ func (ec *executionContext) fieldContext_PurgeRun_at(_ context.Context, field gr
 }
 
 func (ec *executionContext) _PurgeRun_dryRun(ctx context.Context, field graphql.CollectedField, obj *wvsoft.PurgeRun) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "PurgeRun", field, obj, obj.DryRun); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNBoolean2bool(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13856,6 +14696,12 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 }
 
 func (ec *executionContext) _RetentionRule_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "RetentionRule", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13925,6 +14771,12 @@ func (ec *executionContext) fieldContext_RetentionRule_purposes(_ context.Contex
 }
 
 func (ec *executionContext) _RetentionRule_data(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "RetentionRule", field, obj, obj.Data); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13948,6 +14800,12 @@ func (ec *executionContext) fieldContext_RetentionRule_data(_ context.Context, f
 }
 
 func (ec *executionContext) _RetentionRule_kept(ctx context.Context, field graphql.CollectedField, obj *wvsoft.RetentionRule) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "RetentionRule", field, obj, obj.Kept); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13971,6 +14829,12 @@ func (ec *executionContext) fieldContext_RetentionRule_kept(_ context.Context, f
 }
 
 func (ec *executionContext) _StaffMember_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "StaffMember", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14017,6 +14881,12 @@ func (ec *executionContext) fieldContext_StaffMember_email(_ context.Context, fi
 }
 
 func (ec *executionContext) _StaffMember_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "StaffMember", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14040,6 +14910,12 @@ func (ec *executionContext) fieldContext_StaffMember_name(_ context.Context, fie
 }
 
 func (ec *executionContext) _StaffMember_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "StaffMember", field, obj, obj.Role); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalORole2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14063,6 +14939,12 @@ func (ec *executionContext) fieldContext_StaffMember_role(_ context.Context, fie
 }
 
 func (ec *executionContext) _StaffMember_declarationSignedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "StaffMember", field, obj, obj.DeclarationSignedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14086,6 +14968,12 @@ func (ec *executionContext) fieldContext_StaffMember_declarationSignedAt(_ conte
 }
 
 func (ec *executionContext) _StaffMember_declarationExpiresAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.StaffMember) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "StaffMember", field, obj, obj.DeclarationExpiresAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14173,6 +15061,12 @@ func (ec *executionContext) fieldContext_Subscription_breachNotifications(_ cont
 }
 
 func (ec *executionContext) _SupportAccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14329,6 +15223,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_status(_ context.Con
 }
 
 func (ec *executionContext) _SupportAccessGrant_requestedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.RequestedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14352,6 +15252,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_requestedAt(_ contex
 }
 
 func (ec *executionContext) _SupportAccessGrant_answerBy(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.AnswerBy); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14375,6 +15281,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_answerBy(_ context.C
 }
 
 func (ec *executionContext) _SupportAccessGrant_decidedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.DecidedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14398,6 +15310,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_decidedAt(_ context.
 }
 
 func (ec *executionContext) _SupportAccessGrant_startsAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.StartsAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14421,6 +15339,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_startsAt(_ context.C
 }
 
 func (ec *executionContext) _SupportAccessGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.ExpiresAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14444,6 +15368,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_expiresAt(_ context.
 }
 
 func (ec *executionContext) _SupportAccessGrant_revokedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.RevokedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14467,6 +15397,12 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_revokedAt(_ context.
 }
 
 func (ec *executionContext) _SupportNotice_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportNotice", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14490,6 +15426,12 @@ func (ec *executionContext) fieldContext_SupportNotice_id(_ context.Context, fie
 }
 
 func (ec *executionContext) _SupportNotice_title(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportNotice", field, obj, obj.Title); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14513,6 +15455,12 @@ func (ec *executionContext) fieldContext_SupportNotice_title(_ context.Context, 
 }
 
 func (ec *executionContext) _SupportNotice_body(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportNotice", field, obj, obj.Body); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14536,6 +15484,12 @@ func (ec *executionContext) fieldContext_SupportNotice_body(_ context.Context, f
 }
 
 func (ec *executionContext) _SupportNotice_publishedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportNotice", field, obj, obj.PublishedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14559,6 +15513,12 @@ func (ec *executionContext) fieldContext_SupportNotice_publishedAt(_ context.Con
 }
 
 func (ec *executionContext) _SupportNotice_recipients(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportNotice) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportNotice", field, obj, obj.Recipients); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOInt2int(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14582,6 +15542,12 @@ func (ec *executionContext) fieldContext_SupportNotice_recipients(_ context.Cont
 }
 
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "User", field, obj, obj.ID()); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNID2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14637,6 +15603,12 @@ func (ec *executionContext) fieldContext_User_customer(_ context.Context, field 
 }
 
 func (ec *executionContext) _User_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "User", field, obj, obj.Email); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14660,6 +15632,12 @@ func (ec *executionContext) fieldContext_User_email(_ context.Context, field gra
 }
 
 func (ec *executionContext) _User_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "User", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14683,6 +15661,12 @@ func (ec *executionContext) fieldContext_User_name(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "User", field, obj, obj.Role); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOUserRole2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14706,6 +15690,12 @@ func (ec *executionContext) fieldContext_User_role(_ context.Context, field grap
 }
 
 func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.User) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "User", field, obj, obj.CreatedAt); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14729,6 +15719,12 @@ func (ec *executionContext) fieldContext_User_createdAt(_ context.Context, field
 }
 
 func (ec *executionContext) _Viewer_kind(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Subject) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Viewer", field, obj, obj.Kind); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNSubjectKind2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14752,6 +15748,12 @@ func (ec *executionContext) fieldContext_Viewer_kind(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Viewer_role(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Subject) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Viewer", field, obj, obj.Role); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalNRole2string(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14775,6 +15777,12 @@ func (ec *executionContext) fieldContext_Viewer_role(_ context.Context, field gr
 }
 
 func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Subject) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Viewer", field, obj, obj.Email); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -14798,6 +15806,12 @@ func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field g
 }
 
 func (ec *executionContext) _Viewer_name(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Subject) (ret graphql.Marshaler) {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "Viewer", field, obj, obj.Name); fast {
+		if done != nil {
+			return done
+		}
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
+	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -18001,7 +19015,7 @@ func (ec *executionContext) _AccessGrantSummary(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessGrantSummaryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18056,7 +19070,7 @@ func (ec *executionContext) _AccessGrantSummary(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogCheckpointImplementors = []string{"AccessLogCheckpoint"}
@@ -18065,7 +19079,7 @@ func (ec *executionContext) _AccessLogCheckpoint(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogCheckpointImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18104,7 +19118,7 @@ func (ec *executionContext) _AccessLogCheckpoint(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogConnectionImplementors = []string{"AccessLogConnection"}
@@ -18113,7 +19127,7 @@ func (ec *executionContext) _AccessLogConnection(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18142,7 +19156,7 @@ func (ec *executionContext) _AccessLogConnection(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogConsistencyProofImplementors = []string{"AccessLogConsistencyProof"}
@@ -18151,7 +19165,7 @@ func (ec *executionContext) _AccessLogConsistencyProof(ctx context.Context, sel 
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogConsistencyProofImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18195,7 +19209,7 @@ func (ec *executionContext) _AccessLogConsistencyProof(ctx context.Context, sel 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogEdgeImplementors = []string{"AccessLogEdge"}
@@ -18204,7 +19218,7 @@ func (ec *executionContext) _AccessLogEdge(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18233,7 +19247,7 @@ func (ec *executionContext) _AccessLogEdge(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogEntryImplementors = []string{"AccessLogEntry", "Node"}
@@ -18242,7 +19256,7 @@ func (ec *executionContext) _AccessLogEntry(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18323,7 +19337,7 @@ func (ec *executionContext) _AccessLogEntry(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogInclusionProofImplementors = []string{"AccessLogInclusionProof"}
@@ -18332,7 +19346,7 @@ func (ec *executionContext) _AccessLogInclusionProof(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogInclusionProofImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18381,7 +19395,7 @@ func (ec *executionContext) _AccessLogInclusionProof(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessLogVerificationImplementors = []string{"AccessLogVerification"}
@@ -18390,7 +19404,7 @@ func (ec *executionContext) _AccessLogVerification(ctx context.Context, sel ast.
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogVerificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18429,7 +19443,7 @@ func (ec *executionContext) _AccessLogVerification(ctx context.Context, sel ast.
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var accessScopeImplementors = []string{"AccessScope"}
@@ -18438,7 +19452,7 @@ func (ec *executionContext) _AccessScope(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessScopeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18472,7 +19486,7 @@ func (ec *executionContext) _AccessScope(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var apiKeyImplementors = []string{"ApiKey", "Node"}
@@ -18481,7 +19495,7 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, apiKeyImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18541,7 +19555,7 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var breachImplementors = []string{"Breach", "Node"}
@@ -18550,7 +19564,7 @@ func (ec *executionContext) _Breach(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, breachImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18623,7 +19637,7 @@ func (ec *executionContext) _Breach(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var breachCallImplementors = []string{"BreachCall"}
@@ -18632,7 +19646,7 @@ func (ec *executionContext) _BreachCall(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, breachCallImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18671,7 +19685,7 @@ func (ec *executionContext) _BreachCall(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var breachNotificationImplementors = []string{"BreachNotification"}
@@ -18680,7 +19694,7 @@ func (ec *executionContext) _BreachNotification(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, breachNotificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18757,7 +19771,7 @@ func (ec *executionContext) _BreachNotification(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var consentImplementors = []string{"Consent"}
@@ -18766,7 +19780,7 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, consentImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18796,7 +19810,7 @@ func (ec *executionContext) _Consent(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var consentEventImplementors = []string{"ConsentEvent"}
@@ -18805,7 +19819,7 @@ func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, consentEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18850,7 +19864,7 @@ func (ec *executionContext) _ConsentEvent(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var contactPersonImplementors = []string{"ContactPerson", "Node"}
@@ -18859,7 +19873,7 @@ func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactPersonImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18914,7 +19928,7 @@ func (ec *executionContext) _ContactPerson(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var contactPersonConnectionImplementors = []string{"ContactPersonConnection"}
@@ -18923,7 +19937,7 @@ func (ec *executionContext) _ContactPersonConnection(ctx context.Context, sel as
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactPersonConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18958,7 +19972,7 @@ func (ec *executionContext) _ContactPersonConnection(ctx context.Context, sel as
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var contactPersonEdgeImplementors = []string{"ContactPersonEdge"}
@@ -18967,7 +19981,7 @@ func (ec *executionContext) _ContactPersonEdge(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, contactPersonEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -18996,7 +20010,7 @@ func (ec *executionContext) _ContactPersonEdge(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var createApiKeyPayloadImplementors = []string{"CreateApiKeyPayload"}
@@ -19005,7 +20019,7 @@ func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.Se
 	fields := graphql.CollectFields(ec.OperationContext, sel, createApiKeyPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19034,7 +20048,7 @@ func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.Se
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var customerImplementors = []string{"Customer", "Node"}
@@ -19043,7 +20057,7 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19206,7 +20220,7 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var customerConnectionImplementors = []string{"CustomerConnection"}
@@ -19215,7 +20229,7 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19250,7 +20264,7 @@ func (ec *executionContext) _CustomerConnection(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var customerEdgeImplementors = []string{"CustomerEdge"}
@@ -19259,7 +20273,7 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, customerEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19288,7 +20302,7 @@ func (ec *executionContext) _CustomerEdge(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var dataExportImplementors = []string{"DataExport"}
@@ -19297,7 +20311,7 @@ func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, dataExportImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19326,7 +20340,7 @@ func (ec *executionContext) _DataExport(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var dataSubjectRequestImplementors = []string{"DataSubjectRequest", "Node"}
@@ -19335,7 +20349,7 @@ func (ec *executionContext) _DataSubjectRequest(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, dataSubjectRequestImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19400,7 +20414,7 @@ func (ec *executionContext) _DataSubjectRequest(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var fieldOutcomeImplementors = []string{"FieldOutcome"}
@@ -19409,7 +20423,7 @@ func (ec *executionContext) _FieldOutcome(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, fieldOutcomeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19448,7 +20462,7 @@ func (ec *executionContext) _FieldOutcome(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var historyEntryImplementors = []string{"HistoryEntry"}
@@ -19457,7 +20471,7 @@ func (ec *executionContext) _HistoryEntry(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, historyEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19508,7 +20522,7 @@ func (ec *executionContext) _HistoryEntry(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var inquiryImplementors = []string{"Inquiry", "Node"}
@@ -19517,7 +20531,7 @@ func (ec *executionContext) _Inquiry(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19561,7 +20575,7 @@ func (ec *executionContext) _Inquiry(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var inquiryCountImplementors = []string{"InquiryCount"}
@@ -19570,7 +20584,7 @@ func (ec *executionContext) _InquiryCount(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryCountImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19609,7 +20623,7 @@ func (ec *executionContext) _InquiryCount(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var inquiryReceiptImplementors = []string{"InquiryReceipt"}
@@ -19618,7 +20632,7 @@ func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.Selecti
 	fields := graphql.CollectFields(ec.OperationContext, sel, inquiryReceiptImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19647,7 +20661,7 @@ func (ec *executionContext) _InquiryReceipt(ctx context.Context, sel ast.Selecti
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var mutationImplementors = []string{"Mutation"}
@@ -19659,7 +20673,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -19893,7 +20907,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var outboxMessageImplementors = []string{"OutboxMessage", "Node"}
@@ -19902,7 +20916,7 @@ func (ec *executionContext) _OutboxMessage(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, outboxMessageImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -19971,7 +20985,7 @@ func (ec *executionContext) _OutboxMessage(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var pageInfoImplementors = []string{"PageInfo"}
@@ -19980,7 +20994,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20019,7 +21033,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var personImplementors = []string{"Person", "Node"}
@@ -20028,7 +21042,7 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, personImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20128,7 +21142,7 @@ func (ec *executionContext) _Person(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var personConnectionImplementors = []string{"PersonConnection"}
@@ -20137,7 +21151,7 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 	fields := graphql.CollectFields(ec.OperationContext, sel, personConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20172,7 +21186,7 @@ func (ec *executionContext) _PersonConnection(ctx context.Context, sel ast.Selec
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var personEdgeImplementors = []string{"PersonEdge"}
@@ -20181,7 +21195,7 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 	fields := graphql.CollectFields(ec.OperationContext, sel, personEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20210,7 +21224,7 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var processingActivityImplementors = []string{"ProcessingActivity"}
@@ -20219,7 +21233,7 @@ func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, processingActivityImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20283,7 +21297,7 @@ func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var processingRecordsImplementors = []string{"ProcessingRecords"}
@@ -20292,7 +21306,7 @@ func (ec *executionContext) _ProcessingRecords(ctx context.Context, sel ast.Sele
 	fields := graphql.CollectFields(ec.OperationContext, sel, processingRecordsImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20346,7 +21360,7 @@ func (ec *executionContext) _ProcessingRecords(ctx context.Context, sel ast.Sele
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var processorImplementors = []string{"Processor", "Node"}
@@ -20355,7 +21369,7 @@ func (ec *executionContext) _Processor(ctx context.Context, sel ast.SelectionSet
 	fields := graphql.CollectFields(ec.OperationContext, sel, processorImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20400,7 +21414,7 @@ func (ec *executionContext) _Processor(ctx context.Context, sel ast.SelectionSet
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var purgeRunImplementors = []string{"PurgeRun"}
@@ -20409,7 +21423,7 @@ func (ec *executionContext) _PurgeRun(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, purgeRunImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20444,7 +21458,7 @@ func (ec *executionContext) _PurgeRun(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var queryImplementors = []string{"Query"}
@@ -20456,7 +21470,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	})
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
 			Object: field.Name,
@@ -20608,7 +21622,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var retentionRuleImplementors = []string{"RetentionRule"}
@@ -20617,7 +21631,7 @@ func (ec *executionContext) _RetentionRule(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, retentionRuleImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20661,7 +21675,7 @@ func (ec *executionContext) _RetentionRule(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var staffMemberImplementors = []string{"StaffMember", "Node"}
@@ -20670,7 +21684,7 @@ func (ec *executionContext) _StaffMember(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, staffMemberImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20720,7 +21734,7 @@ func (ec *executionContext) _StaffMember(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var subscriptionImplementors = []string{"Subscription"}
@@ -20751,7 +21765,7 @@ func (ec *executionContext) _SupportAccessGrant(ctx context.Context, sel ast.Sel
 	fields := graphql.CollectFields(ec.OperationContext, sel, supportAccessGrantImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20835,7 +21849,7 @@ func (ec *executionContext) _SupportAccessGrant(ctx context.Context, sel ast.Sel
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var supportNoticeImplementors = []string{"SupportNotice", "Node"}
@@ -20844,7 +21858,7 @@ func (ec *executionContext) _SupportNotice(ctx context.Context, sel ast.Selectio
 	fields := graphql.CollectFields(ec.OperationContext, sel, supportNoticeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20888,7 +21902,7 @@ func (ec *executionContext) _SupportNotice(ctx context.Context, sel ast.Selectio
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var userImplementors = []string{"User", "Node"}
@@ -20897,7 +21911,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 	fields := graphql.CollectFields(ec.OperationContext, sel, userImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -20947,7 +21961,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var viewerImplementors = []string{"Viewer"}
@@ -20956,7 +21970,7 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21001,7 +22015,7 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -21010,7 +22024,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __DirectiveImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21054,7 +22068,7 @@ func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var __EnumValueImplementors = []string{"__EnumValue"}
@@ -21063,7 +22077,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 	fields := graphql.CollectFields(ec.OperationContext, sel, __EnumValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21102,7 +22116,7 @@ func (ec *executionContext) ___EnumValue(ctx context.Context, sel ast.SelectionS
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var __FieldImplementors = []string{"__Field"}
@@ -21111,7 +22125,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 	fields := graphql.CollectFields(ec.OperationContext, sel, __FieldImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21160,7 +22174,7 @@ func (ec *executionContext) ___Field(ctx context.Context, sel ast.SelectionSet, 
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var __InputValueImplementors = []string{"__InputValue"}
@@ -21169,7 +22183,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 	fields := graphql.CollectFields(ec.OperationContext, sel, __InputValueImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21218,7 +22232,7 @@ func (ec *executionContext) ___InputValue(ctx context.Context, sel ast.Selection
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var __SchemaImplementors = []string{"__Schema"}
@@ -21227,7 +22241,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 	fields := graphql.CollectFields(ec.OperationContext, sel, __SchemaImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21276,7 +22290,7 @@ func (ec *executionContext) ___Schema(ctx context.Context, sel ast.SelectionSet,
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 var __TypeImplementors = []string{"__Type"}
@@ -21285,7 +22299,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 	fields := graphql.CollectFields(ec.OperationContext, sel, __TypeImplementors)
 
 	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
+	deferred := deferredGroup(ctx, fields)
 	for i, field := range fields {
 		switch field.Name {
 		case "__typename":
@@ -21359,7 +22373,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 		ec.ProcessDeferredGroup(deferred)
 	}
 
-	return out
+	return marshalObject(fields, out.Values)
 }
 
 // endregion **************************** object.gotpl ****************************

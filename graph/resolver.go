@@ -6,6 +6,7 @@ package graph
 
 //go:generate go tool gqlgen generate
 //go:generate go run ../internal/codegen/seqlists generated.go lists_gen.go
+//go:generate go run ../internal/codegen/fastpath generated.go
 
 import (
 	"context"
@@ -38,6 +39,8 @@ type Resolver struct {
 	// maxPageSize is the largest page a connection returns; NewHandler sets it from
 	// HandlerConfig.Limits.
 	maxPageSize int
+	// scalars is how scalar struct fields are decided (scalarField); NewHandler sets it.
+	scalars scalarChecks
 }
 
 // retention is the retention policy of the resolver, the protocol's by default.

@@ -6,11 +6,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // postTransport is gqlgen's POST transport with the answer written as it is: gqlgen's own passes
@@ -99,7 +103,10 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	head.WriteByte('{')
 	if len(resp.Errors) > 0 {
 		head.WriteString(`"errors":`)
-		b, err := json.Marshal(resp.Errors)
+		b, err := appendErrors(make([]byte, 0, 160*len(resp.Errors)), resp.Errors)
+		if err != nil { // not in the form appendErrors writes: the general way
+			b, err = json.Marshal(resp.Errors)
+		}
 		if err != nil {
 			b = []byte(`[{"message":"internal error","extensions":{"code":"INTERNAL"}}]`)
 		}
@@ -121,4 +128,113 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 		}
 	}
 	w.Write([]byte("}"))
+}
+
+// appendErrors appends errs as encoding/json writes them. A page whose every record has a field
+// denied has thousands of errors that share a handful of messages and one extensions map (made
+// once per decision): each distinct message and map is encoded once, and the paths and
+// locations, which are names and numbers, are written directly.
+func appendErrors(b []byte, errs gqlerror.List) ([]byte, error) {
+	messages := map[string][]byte{}
+	extensions := map[uintptr][]byte{}
+	b = append(b, '[')
+	for i, e := range errs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if e == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		msg, ok := messages[e.Message]
+		if !ok {
+			var err error
+			if msg, err = json.Marshal(e.Message); err != nil {
+				return nil, err
+			}
+			messages[e.Message] = msg
+		}
+		b = append(b, `{"message":`...)
+		b = append(b, msg...)
+		if len(e.Path) > 0 {
+			b = append(b, `,"path":[`...)
+			for j, p := range e.Path {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				switch p := p.(type) {
+				case ast.PathIndex:
+					b = strconv.AppendInt(b, int64(p), 10)
+				case ast.PathName:
+					if !isName(string(p)) {
+						return nil, errNotPlain
+					}
+					b = append(b, '"')
+					b = append(b, p...)
+					b = append(b, '"')
+				default:
+					return nil, errNotPlain
+				}
+			}
+			b = append(b, ']')
+		}
+		if len(e.Locations) > 0 {
+			b = append(b, `,"locations":[`...)
+			for j, l := range e.Locations {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, '{')
+				if l.Line != 0 {
+					b = append(b, `"line":`...)
+					b = strconv.AppendInt(b, int64(l.Line), 10)
+				}
+				if l.Column != 0 {
+					if l.Line != 0 {
+						b = append(b, ',')
+					}
+					b = append(b, `"column":`...)
+					b = strconv.AppendInt(b, int64(l.Column), 10)
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		if len(e.Extensions) > 0 {
+			key := reflect.ValueOf(e.Extensions).Pointer()
+			ext, ok := extensions[key]
+			if !ok {
+				var err error
+				if ext, err = json.Marshal(e.Extensions); err != nil {
+					return nil, err
+				}
+				extensions[key] = ext
+			}
+			b = append(b, `,"extensions":`...)
+			b = append(b, ext...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// errNotPlain: an error appendErrors leaves to encoding/json.
+const errNotPlain = transportError("an error path that is not names and indexes")
+
+type transportError string
+
+func (e transportError) Error() string { return string(e) }
+
+// isName reports whether s is a GraphQL name ([_A-Za-z][_0-9A-Za-z]*), which JSON writes as is.
+func isName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '_' && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

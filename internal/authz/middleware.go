@@ -35,18 +35,9 @@ func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver)
 		return nil, wvsoft.Errorf(wvsoft.EUNAUTHENTICATED, "authentication required")
 	}
 	obj := objectOf(fc)
-	t := r.targetOf(fc.Object, fc.Field.Definition, obj)
-	if fc.Field.Definition.Directives.ForName("derived") != nil {
-		var ok bool
-		if t, ok = r.sourceOf(schema, obj, fc.Field.Name); !ok {
-			// A value whose source is unknown is denied: deny by default.
-			return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + fc.Object + "." + fc.Field.Name}
-		}
-	}
-	d := r.field(ctx, t, len(fc.Field.Selections) == 0)
-	d.count.addFor(t.shard)
-	if d.Grant != "" && d.Effect != Deny {
-		r.recordAccess(d, obj)
+	d, err := r.decide(ctx, schema, fc.Object, fc.Field.Definition, obj, len(fc.Field.Selections) == 0)
+	if err != nil {
+		return nil, err
 	}
 	switch d.Effect {
 	case Allow:
@@ -60,14 +51,66 @@ func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver)
 			return masked, nil
 		}
 	}
+	return nil, r.refusal(d, fc.Object, fc.Field.Name)
+}
+
+// ScalarField decides a field whose value gqlgen reads straight from obj's struct (a scalar or
+// enum, no resolver, no arguments): the same decision, count and access record as FieldHook,
+// asked by graph's generated code without the field context gqlgen would build for the hook
+// (issue 15: that context and its closures were most of a page's allocations). It returns the
+// value to show (v, or v masked) or the error that refuses it. fast is false where only the
+// hook can decide (a @derived value, whose source the schema describes).
+func ScalarField[T any](ctx context.Context, r *Request, object string, def *ast.FieldDefinition, obj any, v T) (out T, err error, fast bool) {
+	if def.Directives.ForName("derived") != nil {
+		return v, nil, false
+	}
+	d, err := r.decide(ctx, nil, object, def, obj, true)
+	if err != nil {
+		return v, err, true
+	}
+	switch d.Effect {
+	case Allow:
+		return v, nil, true
+	case Mask:
+		if masked, ok := applyMask(d.Mask, v); ok {
+			if m, ok := masked.(T); ok {
+				return m, nil, true
+			}
+		}
+	}
+	return v, r.refusal(d, object, def.Name), true
+}
+
+// decide is the one decision about field def of obj (of type object) that FieldHook and
+// ScalarField apply: counted, and noted as an access when it was made under a grant.
+func (r *Request) decide(ctx context.Context, schema *ast.Schema, object string, def *ast.FieldDefinition, obj any, leaf bool) (*fieldDecision, error) {
+	t := r.targetOf(object, def, obj)
+	if def.Directives.ForName("derived") != nil {
+		var ok bool
+		if t, ok = r.sourceOf(schema, obj, def.Name); !ok {
+			// A value whose source is unknown is denied: deny by default.
+			return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + object + "." + def.Name}
+		}
+	}
+	d := r.field(ctx, t, leaf)
+	d.count.addFor(t.shard)
+	if d.Grant != "" && d.Effect != Deny {
+		r.recordAccess(d, obj)
+	}
+	return d, nil
+}
+
+// refusal is the error of a field that d does not allow as it is (denied, or a mask that does
+// not apply to its value).
+func (r *Request) refusal(d *fieldDecision, object, field string) error {
 	if d.err == nil { // a mask that did not apply to this value
-		return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + fc.Object + "." + fc.Field.Name}
+		return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + object + "." + field}
 	}
 	if r.subject.Kind == wvsoft.SubjectAnonymous {
 		// A visitor without credentials is told what it lacks.
-		return nil, &wvsoft.Error{Code: wvsoft.EUNAUTHENTICATED, Message: "authentication required: send Authorization: Bearer <token or API key>"}
+		return &wvsoft.Error{Code: wvsoft.EUNAUTHENTICATED, Message: "authentication required: send Authorization: Bearer <token or API key>"}
 	}
-	return nil, d.err
+	return d.err
 }
 
 // sourceOf is the target of a derived value: the field of the record it comes from.
