@@ -93,6 +93,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	}
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
 	srv.SetParserTokenLimit(limits.MaxTokens)
+	srv.SetQueryCache(newQueryCache())
 	if cfg.TrustedDocuments != nil {
 		// First: a hash becomes its document before the limits measure it.
 		srv.Use(trustedDocumentsExtension{docs: cfg.TrustedDocuments})
@@ -105,7 +106,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 				return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}})
 			}
 		}
-		return next(withLoaders(ctx, r.authorized))
+		return next(withRefusals(withLoaders(ctx, r.authorized)))
 	})
 	if cfg.Subscriptions != nil {
 		// First, so that everything after it (the decision log, the access log) sees each

@@ -192,7 +192,7 @@ func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uu
 // AccessGrantsByID returns the grants among ids that the filter lets through.
 func (d *DB) AccessGrantsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.AccessGrant, error) {
 	rows := []grantRow{}
-	err := selectRows(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s AND id = ANY($2)`, pq.Array(ids))
+	err := selectByID(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return grants(rows), err
 }
 
