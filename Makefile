@@ -80,8 +80,8 @@ test-long:
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	WVSOFT_LEAK_SEARCH=long $(GO) test -count=1 -timeout 60m -run '^TestCrossTenantLeakSearch$$' -v ./graph/
 
-## bench: the authorization benchmarks (see BENCHMARKS.md).
-bench:
+## bench: the authorization benchmarks (see BENCHMARKS.md); W4 runs under wrk (installed when missing).
+bench: wrk
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./graph/ | tee bench.txt
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/auth"
+	wrkload "github.com/wvsoft/privacy/internal/benchpeer/wrk"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/httpserver"
 	"github.com/wvsoft/privacy/internal/pgtest"
@@ -330,44 +332,45 @@ func BenchmarkW5LargeTenant(b *testing.B) {
 	}
 }
 
-// W4: node(id:) lookups from many concurrent clients over real HTTP, in requests per second.
+// W4: node(id:) lookups from 16 concurrent clients over real HTTP, driven by wrk as in `make
+// bench-peer` (internal/benchpeer/wrk), rotating over 100 persons. Each iteration is one wrk run
+// of 3 s; ns/op is the time per request (1e9 / req/s), so that benchstat compares the modes.
+// Without wrk (`make wrk`) it is skipped.
 func BenchmarkW4NodeOverHTTP(b *testing.B) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		b.Skip("wrk is not installed (make wrk)")
+	}
 	e := sharedEnv(b)
 	tok := e.token(b, "member@bakkerij-de-vries.example")
 	rows, _, err := e.store.Persons(context.Background(), wvsoft.TenantFilter{Tenants: []uuid.UUID{e.small}}, e.small, wvsoft.Page{First: 100})
 	if err != nil {
 		b.Fatal(err)
 	}
+	bodies := make([]string, len(rows))
+	for i, p := range rows {
+		body, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { node(id: $id) { id ... on Person { name email iban bsn } } }`, "variables": map[string]any{"id": p.ID()}})
+		bodies[i] = string(body)
+	}
+	script := filepath.Join(b.TempDir(), "w4.lua")
+	if err := os.WriteFile(script, []byte(wrkload.Script(tok, bodies)), 0o600); err != nil {
+		b.Fatal(err)
+	}
 	for _, mode := range modes {
 		b.Run("mode="+mode, func(b *testing.B) {
 			srv := httptest.NewServer(e.handlers[mode])
 			defer srv.Close()
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-			var n atomic.Int64
-			b.SetParallelism(16)
-			b.ResetTimer()
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					id := rows[int(n.Add(1))%len(rows)].ID()
-					body, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { node(id: $id) { id ... on Person { name email iban bsn } } }`, "variables": map[string]any{"id": id}})
-					req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Authorization", "Bearer "+tok)
-					resp, err := client.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("status %d", resp.StatusCode)
-						return
-					}
+			var requests int64
+			var wall time.Duration
+			for range b.N {
+				r, err := wrkload.Run(context.Background(), srv.URL+"/graphql", 16, script, 3*time.Second)
+				if err != nil {
+					b.Fatal(err)
 				}
-			})
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+				requests, wall = requests+r.Requests, wall+r.Wall
+			}
+			rps := float64(requests) / wall.Seconds()
+			b.ReportMetric(rps, "req/s")
+			b.ReportMetric(1e9/rps, "ns/op")
 		})
 	}
 }

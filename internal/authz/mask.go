@@ -33,22 +33,28 @@ func applyMask(kind string, v any) (any, bool) {
 }
 
 // maskIBAN keeps the country code and the last four characters, in groups of four:
-// NL91ABNA0417164300 becomes "NL** **** **** **43 00".
+// NL91ABNA0417164300 becomes "NL** **** **** **43 00". It makes one string: a page of 1,000
+// persons masks 1,000 IBANs.
 func maskIBAN(iban string) string {
-	compact := strings.ReplaceAll(iban, " ", "")
-	if len(compact) < 6 {
+	n := len(iban) - strings.Count(iban, " ")
+	if n < 6 {
 		return "****"
 	}
-	b := []byte(compact)
-	for i := 2; i < len(b)-4; i++ {
-		b[i] = '*'
-	}
-	var out strings.Builder
-	for i, c := range b {
-		if i > 0 && i%4 == 0 {
-			out.WriteByte(' ')
+	out := make([]byte, 0, n+n/4)
+	i := 0 // position in the IBAN without its spaces
+	for k := 0; k < len(iban); k++ {
+		c := iban[k]
+		if c == ' ' {
+			continue
 		}
-		out.WriteByte(c)
+		if i > 0 && i%4 == 0 {
+			out = append(out, ' ')
+		}
+		if i >= 2 && i < n-4 {
+			c = '*'
+		}
+		out = append(out, c)
+		i++
 	}
-	return out.String()
+	return string(out)
 }

@@ -37,6 +37,7 @@ import (
 	_ "github.com/lib/pq" // the driver
 
 	"github.com/wvsoft/privacy/internal/auth"
+	wrkload "github.com/wvsoft/privacy/internal/benchpeer/wrk"
 	"github.com/wvsoft/privacy/internal/postgres"
 )
 
@@ -198,7 +199,7 @@ func run(ctx context.Context, o options) error {
 				return fmt.Errorf("%s %s: %w", s.name, w.name, err)
 			}
 			path := filepath.Join(work, s.name+"-"+w.name+".lua")
-			if err := os.WriteFile(path, []byte(luaScript(s.tokens[w.name], s.bodies[w.name])), 0o600); err != nil {
+			if err := os.WriteFile(path, []byte(wrkload.Script(s.tokens[w.name], s.bodies[w.name])), 0o600); err != nil {
 				return err
 			}
 			scripts[s.name+w.name] = path
@@ -620,29 +621,6 @@ func (s *server) check(ctx context.Context, w workload) error {
 	return nil
 }
 
-// luaScript is wrk's script: POST the bodies in turn with the token, and print the summary.
-func luaScript(token string, bodies []string) string {
-	var b strings.Builder
-	b.WriteString("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n")
-	fmt.Fprintf(&b, "wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", token)
-	if len(bodies) == 1 {
-		fmt.Fprintf(&b, "wrk.body = [==[%s]==]\n", bodies[0])
-	} else {
-		b.WriteString("local bodies = {\n")
-		for _, x := range bodies {
-			fmt.Fprintf(&b, "  [==[%s]==],\n", x)
-		}
-		b.WriteString("}\nlocal i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(nil, nil, nil, bodies[(i % #bodies) + 1])\nend\n")
-	}
-	b.WriteString(`done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.timeout, e.status, latency:percentile(50), latency:percentile(99)))
-end
-`)
-	return b.String()
-}
-
 type sample struct {
 	requests      int64
 	rps           float64
@@ -654,31 +632,15 @@ type sample struct {
 	serverCPU, db time.Duration
 }
 
-var resultLine = regexp.MustCompile(`RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)`)
-
-// wrk runs wrk with two threads (the machine has two cores) and the workload's clients.
+// wrk runs wrk with the workload's clients against the server.
 func wrk(ctx context.Context, s *server, w workload, script string, d time.Duration) (sample, error) {
-	secs := max(1, int(d.Round(time.Second)/time.Second))
-	cmd := exec.CommandContext(ctx, "wrk", "-t2", "-c"+strconv.Itoa(w.clients), "-d"+strconv.Itoa(secs)+"s",
-		"--timeout", "10s", "-s", script, s.url)
-	out, err := cmd.CombinedOutput()
+	r, err := wrkload.Run(ctx, s.url, w.clients, script, d)
+	smp := sample{requests: r.Requests, wall: r.Wall, socketErrors: r.SocketErrors, statusErrors: r.StatusErrors,
+		p50Ms: float64(r.P50) / float64(time.Millisecond), p99Ms: float64(r.P99) / float64(time.Millisecond)}
 	if err != nil {
-		return sample{}, fmt.Errorf("wrk: %w: %s", err, out)
+		return smp, fmt.Errorf("%s %s: %w", s.name, w.name, err)
 	}
-	m := resultLine.FindSubmatch(out)
-	if m == nil {
-		return sample{}, fmt.Errorf("wrk printed no result: %s", out)
-	}
-	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
-	smp := sample{requests: n(1), wall: time.Duration(n(2)) * time.Microsecond, socketErrors: n(3), statusErrors: n(4),
-		p50Ms: float64(n(5)) / 1000, p99Ms: float64(n(6)) / 1000}
-	if smp.socketErrors > 0 || smp.statusErrors > 0 {
-		return smp, fmt.Errorf("%s %s: %d socket errors, %d non-2xx answers", s.name, w.name, smp.socketErrors, smp.statusErrors)
-	}
-	if smp.requests == 0 {
-		return smp, fmt.Errorf("%s %s: no request completed", s.name, w.name)
-	}
-	smp.rps = float64(smp.requests) / smp.wall.Seconds()
+	smp.rps = r.RequestsPerSecond()
 	return smp, nil
 }
 
