@@ -24,8 +24,8 @@ import (
 
 	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/auth"
-	wrkload "github.com/wvsoft/privacy/internal/benchpeer/wrk"
 	"github.com/wvsoft/privacy/internal/authz"
+	wrkload "github.com/wvsoft/privacy/internal/benchpeer/wrk"
 	"github.com/wvsoft/privacy/internal/httpserver"
 	"github.com/wvsoft/privacy/internal/pgtest"
 	"github.com/wvsoft/privacy/internal/postgres"
