@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -68,23 +69,30 @@ func refuse(ctx context.Context, object string, field graphql.CollectedField, er
 		graphql.AddError(ctx, graphql.AddFieldLocationToError(ctx, err))
 		return
 	}
-	shown := &gqlerror.Error{Message: we.Message, Path: rs.pathOf(graphql.GetFieldContext(ctx), field.Alias), Extensions: we.Extensions}
-	if pos := field.Position; pos != nil && pos.Line != 0 {
-		shown.Locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
-	}
+	at := rs.fieldOf(field)
+	shown := &gqlerror.Error{Message: we.Message, Path: rs.pathOf(graphql.GetFieldContext(ctx), at.alias),
+		Locations: at.locations, Extensions: we.Extensions}
 	// Shown as it is: presentError passes an error without a cause that has its code.
 	graphql.AddError(ctx, shown)
 }
 
 // refusals is what the refusals of one operation share: the path of the record whose field was
-// refused last (the fields of a record are decided one after the other).
+// refused last (the fields of a record are decided one after the other), and each refused
+// field's name as a path element and its location, made once.
 type refusals struct {
-	last atomic.Pointer[recordPath]
+	last   atomic.Pointer[recordPath]
+	fields sync.Map // *ast.Field → *refusedField
 }
 
 type recordPath struct {
 	fc   *graphql.FieldContext
 	path ast.Path
+}
+
+// refusedField is what the errors of one field of the query share; read only once made.
+type refusedField struct {
+	alias     ast.PathElement
+	locations []gqlerror.Location
 }
 
 type refusalsKey struct{}
@@ -98,19 +106,51 @@ func refusalsFrom(ctx context.Context) *refusals {
 	return rs
 }
 
-// pathOf is the path of field alias of the record that parent resolved.
-func (rs *refusals) pathOf(parent *graphql.FieldContext, alias string) ast.Path {
+// fieldOf is what the errors of field share, as gqlgen would give each of them.
+func (rs *refusals) fieldOf(field graphql.CollectedField) *refusedField {
+	if f, ok := rs.fields.Load(field.Field); ok {
+		return f.(*refusedField)
+	}
+	f := &refusedField{alias: ast.PathName(field.Alias)}
+	if pos := field.Position; pos != nil && pos.Line != 0 {
+		f.locations = []gqlerror.Location{{Line: pos.Line, Column: pos.Column}}
+	}
+	actual, _ := rs.fields.LoadOrStore(field.Field, f)
+	return actual.(*refusedField)
+}
+
+// pathOf is the path of the field (alias) of the record that parent resolved.
+func (rs *refusals) pathOf(parent *graphql.FieldContext, alias ast.PathElement) ast.Path {
 	var prefix ast.Path
 	if last := rs.last.Load(); last != nil && last.fc == parent {
 		prefix = last.path
 	} else {
-		if parent != nil {
-			prefix = parent.Path()
-		}
+		prefix = pathTo(parent)
 		rs.last.Swap(&recordPath{fc: parent, path: prefix})
 	}
 	path := make(ast.Path, len(prefix)+1)
 	copy(path, prefix)
-	path[len(prefix)] = ast.PathName(alias)
+	path[len(prefix)] = alias
+	return path
+}
+
+// pathTo is fc.Path() in one allocation.
+func pathTo(fc *graphql.FieldContext) ast.Path {
+	n := 0
+	for it := fc; it != nil; it = it.Parent {
+		if it.Index != nil || it.Field.Field != nil {
+			n++
+		}
+	}
+	path := make(ast.Path, n)
+	for it := fc; it != nil; it = it.Parent {
+		if it.Index != nil {
+			n--
+			path[n] = ast.PathIndex(*it.Index)
+		} else if it.Field.Field != nil {
+			n--
+			path[n] = ast.PathName(it.Field.Alias)
+		}
+	}
 	return path
 }

@@ -99,22 +99,21 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 		w.Write(b)
 		return
 	}
-	var head bytes.Buffer
-	head.WriteByte('{')
+	w.Write([]byte("{"))
 	if len(resp.Errors) > 0 {
-		head.WriteString(`"errors":`)
-		b, err := appendErrors(make([]byte, 0, 160*len(resp.Errors)), resp.Errors)
+		// Written as it is made: a page with thousands of refused fields has ~400 KB of errors.
+		b, err := appendErrors(make([]byte, 0, 16+160*len(resp.Errors)), resp.Errors)
 		if err != nil { // not in the form appendErrors writes: the general way
 			b, err = json.Marshal(resp.Errors)
 		}
 		if err != nil {
 			b = []byte(`[{"message":"internal error","extensions":{"code":"INTERNAL"}}]`)
 		}
-		head.Write(b)
-		head.WriteByte(',')
+		w.Write([]byte(`"errors":`))
+		w.Write(b)
+		w.Write([]byte(","))
 	}
-	head.WriteString(`"data":`)
-	w.Write(head.Bytes())
+	w.Write([]byte(`"data":`))
 	if len(resp.Data) == 0 {
 		w.Write([]byte("null"))
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,6 +23,9 @@ type Request struct {
 
 	decisions table[fieldKey, *fieldDecision]
 	filters   table[filterKey, wvsoft.TenantFilter]
+	// lastRecord is the tenant and state of the record whose field was decided last: a record's
+	// fields are decided one after the other, and its state is the same for all of them.
+	lastRecord atomic.Pointer[recordTarget]
 
 	accessMu sync.Mutex
 	accesses map[string]*grantAccess // by grant id
@@ -164,8 +168,19 @@ type target struct {
 	shard byte
 }
 
+// recordTarget is the part of a target that is the record's.
+type recordTarget struct {
+	obj any // a pointer: compared by identity
+	t   target
+}
+
 // targetOf reads the tenant and record state of obj, whose field def of type object is decided.
 func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) target {
+	if last := r.lastRecord.Load(); last != nil && last.obj == obj {
+		t := last.t
+		t.object, t.def = object, def
+		return t
+	}
 	t := target{object: object, def: def}
 	if o, ok := obj.(wvsoft.Tenanted); ok {
 		t.tenant = o.Tenant()
@@ -188,7 +203,11 @@ func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) tar
 		t.state.IsSubject = o.UUID == r.subject.ID
 	default:
 		t.shard = byte(rand.Uint32())
+		return t
 	}
+	// Remembered only for these pointers, which compare by identity (never panic) and whose
+	// state is read once per request.
+	r.lastRecord.Store(&recordTarget{obj: obj, t: t})
 	return t
 }
 
