@@ -287,7 +287,7 @@ func TestMain(m *testing.M) {
 }
 
 func sharedEnv(b *testing.B) *benchEnv {
-	envOnce.Do(func() { env = newBenchEnv(keepAlive{b}, 0, 98) })
+	envOnce.Do(func() { env = newBenchEnv(keepAlive{b}, 1_000_000, 98) })
 	if env == nil {
 		b.Fatal("benchmark set-up failed")
 	}
