@@ -45,9 +45,16 @@ func TestMarshalObjectWritesAsFieldSet(t *testing.T) {
 	}
 }
 
-// appendErrors writes what encoding/json writes for the errors gqlgen collects.
-func TestAppendErrorsWritesAsEncodingJSON(t *testing.T) {
+// errorsJSON writes what encoding/json writes for the errors gqlgen collects, also across its
+// chunks.
+func TestErrorsJSONWritesAsEncodingJSON(t *testing.T) {
 	shared := map[string]any{"code": "FORBIDDEN"}
+	many := gqlerror.List{}
+	for i := range 3000 {
+		many = append(many, &gqlerror.Error{Message: "not allowed to read Person.bsn", Path: ast.Path{ast.PathName("persons"),
+			ast.PathName("edges"), ast.PathIndex(i), ast.PathName("node"), ast.PathName("bsn")},
+			Locations: []gqlerror.Location{{Line: 1, Column: 40}}, Extensions: shared})
+	}
 	cases := map[string]gqlerror.List{
 		"none": {},
 		"denied fields": {
@@ -56,25 +63,34 @@ func TestAppendErrorsWritesAsEncodingJSON(t *testing.T) {
 			{Message: "not allowed to read Person.phone", Path: ast.Path{ast.PathName("persons"), ast.PathName("edges"), ast.PathIndex(17), ast.PathName("node"), ast.PathName("phone")},
 				Locations: []gqlerror.Location{{Line: 1, Column: 40}}, Extensions: shared},
 		},
+		"many, in chunks":           many,
 		"escapes":                   {{Message: `<script> & "quotes" \ é ` + "\u2028\n\t\x01", Extensions: map[string]any{"code": "BAD_USER_INPUT", "field": "input.name", "n": 3, "list": []any{"a", 1.5, nil}}}},
 		"no path, partial location": {{Message: "x", Locations: []gqlerror.Location{{Line: 2}, {Column: 3}, {}}}},
 		"nil":                       {nil, {Message: "y", Path: ast.Path{}}},
-		"odd path":                  {{Message: "z", Path: ast.Path{ast.PathName("a-b")}}},
 	}
 	for name, errs := range cases {
 		want, err := json.Marshal(errs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendErrors(nil, errs)
-		if err == errNotPlain {
-			continue // writeResponse leaves it to encoding/json
+		e, ok := plainErrors(errs)
+		if !ok {
+			t.Errorf("%s: not plain", name)
+			continue
 		}
-		if err != nil || string(got) != string(want) {
-			t.Errorf("%s: got %s (%v), want %s", name, got, err, want)
+		var got bytes.Buffer
+		e.writeTo(&got)
+		if got.String() != string(want) {
+			t.Errorf("%s: got %.300s, want %.300s", name, got.String(), want)
 		}
 	}
-	if _, err := appendErrors(nil, cases["odd path"]); err != errNotPlain {
-		t.Errorf("a path element that is no name: %v, want errNotPlain", err)
+	// What it does not write, encoding/json does.
+	for name, errs := range map[string]gqlerror.List{
+		"a path element that is no name": {{Message: "z", Path: ast.Path{ast.PathName("a-b")}}},
+		"extensions json refuses":        {{Message: "z", Extensions: map[string]any{"f": func() {}}}},
+	} {
+		if _, ok := plainErrors(errs); ok {
+			t.Errorf("%s: taken as plain", name)
+		}
 	}
 }

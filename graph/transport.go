@@ -101,16 +101,14 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	}
 	w.Write([]byte("{"))
 	if len(resp.Errors) > 0 {
-		// Written as it is made: a page with thousands of refused fields has ~400 KB of errors.
-		b, err := appendErrors(make([]byte, 0, 16+160*len(resp.Errors)), resp.Errors)
-		if err != nil { // not in the form appendErrors writes: the general way
-			b, err = json.Marshal(resp.Errors)
-		}
-		if err != nil {
-			b = []byte(`[{"message":"internal error","extensions":{"code":"INTERNAL"}}]`)
-		}
 		w.Write([]byte(`"errors":`))
-		w.Write(b)
+		if e, ok := plainErrors(resp.Errors); ok {
+			e.writeTo(w)
+		} else if b, err := json.Marshal(resp.Errors); err == nil {
+			w.Write(b) // not in the form errorsJSON writes: the general way
+		} else {
+			w.Write([]byte(`[{"message":"internal error","extensions":{"code":"INTERNAL"}}]`))
+		}
 		w.Write([]byte(","))
 	}
 	w.Write([]byte(`"data":`))
@@ -129,35 +127,82 @@ func writeResponse(w io.Writer, resp *graphql.Response) {
 	w.Write([]byte("}"))
 }
 
-// appendErrors appends errs as encoding/json writes them. A page whose every record has a field
-// denied has thousands of errors that share a handful of messages and one extensions map (made
-// once per decision): each distinct message and map is encoded once, and the paths and
-// locations, which are names and numbers, are written directly.
-func appendErrors(b []byte, errs gqlerror.List) ([]byte, error) {
-	messages := map[string][]byte{}
-	extensions := map[uintptr][]byte{}
+// errorsJSON writes a response's errors as encoding/json writes them. A page whose every record
+// has a field denied has thousands of errors (~400 KB) that share a handful of messages and one
+// extensions map (made once per decision): each distinct message and map is encoded once, the
+// paths and locations, which are names and numbers, are written directly, and the whole goes
+// out in chunks, never as one buffer grown to its size (that copying was half their cost).
+type errorsJSON struct {
+	errs       gqlerror.List
+	messages   map[string][]byte
+	extensions map[uintptr][]byte
+}
+
+// errorChunk is how much errorsJSON collects before it writes.
+const errorChunk = 32 << 10
+
+// plainErrors prepares errs for errorsJSON, or reports that they are not all in the form it
+// writes (a path element that is no GraphQL name, extensions encoding/json refuses): those go
+// through encoding/json.
+func plainErrors(errs gqlerror.List) (*errorsJSON, bool) {
+	e := &errorsJSON{errs: errs, messages: map[string][]byte{}, extensions: map[uintptr][]byte{}}
+	for _, x := range errs {
+		if x == nil {
+			continue
+		}
+		for _, p := range x.Path {
+			switch p := p.(type) {
+			case ast.PathIndex:
+			case ast.PathName:
+				if !isName(string(p)) {
+					return nil, false
+				}
+			default:
+				return nil, false
+			}
+		}
+		if _, ok := e.messages[x.Message]; !ok {
+			msg, err := json.Marshal(x.Message)
+			if err != nil {
+				return nil, false
+			}
+			e.messages[x.Message] = msg
+		}
+		if len(x.Extensions) > 0 {
+			key := reflect.ValueOf(x.Extensions).Pointer()
+			if _, ok := e.extensions[key]; !ok {
+				ext, err := json.Marshal(x.Extensions)
+				if err != nil {
+					return nil, false
+				}
+				e.extensions[key] = ext
+			}
+		}
+	}
+	return e, true
+}
+
+// writeTo writes the errors as a JSON array.
+func (e *errorsJSON) writeTo(w io.Writer) {
+	b := make([]byte, 0, errorChunk+2048)
 	b = append(b, '[')
-	for i, e := range errs {
+	for i, x := range e.errs {
+		if len(b) >= errorChunk {
+			w.Write(b)
+			b = b[:0]
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if e == nil {
+		if x == nil {
 			b = append(b, "null"...)
 			continue
 		}
-		msg, ok := messages[e.Message]
-		if !ok {
-			var err error
-			if msg, err = json.Marshal(e.Message); err != nil {
-				return nil, err
-			}
-			messages[e.Message] = msg
-		}
 		b = append(b, `{"message":`...)
-		b = append(b, msg...)
-		if len(e.Path) > 0 {
+		b = append(b, e.messages[x.Message]...)
+		if len(x.Path) > 0 {
 			b = append(b, `,"path":[`...)
-			for j, p := range e.Path {
+			for j, p := range x.Path {
 				if j > 0 {
 					b = append(b, ',')
 				}
@@ -165,21 +210,16 @@ func appendErrors(b []byte, errs gqlerror.List) ([]byte, error) {
 				case ast.PathIndex:
 					b = strconv.AppendInt(b, int64(p), 10)
 				case ast.PathName:
-					if !isName(string(p)) {
-						return nil, errNotPlain
-					}
 					b = append(b, '"')
 					b = append(b, p...)
 					b = append(b, '"')
-				default:
-					return nil, errNotPlain
 				}
 			}
 			b = append(b, ']')
 		}
-		if len(e.Locations) > 0 {
+		if len(x.Locations) > 0 {
 			b = append(b, `,"locations":[`...)
-			for j, l := range e.Locations {
+			for j, l := range x.Locations {
 				if j > 0 {
 					b = append(b, ',')
 				}
@@ -199,30 +239,14 @@ func appendErrors(b []byte, errs gqlerror.List) ([]byte, error) {
 			}
 			b = append(b, ']')
 		}
-		if len(e.Extensions) > 0 {
-			key := reflect.ValueOf(e.Extensions).Pointer()
-			ext, ok := extensions[key]
-			if !ok {
-				var err error
-				if ext, err = json.Marshal(e.Extensions); err != nil {
-					return nil, err
-				}
-				extensions[key] = ext
-			}
+		if len(x.Extensions) > 0 {
 			b = append(b, `,"extensions":`...)
-			b = append(b, ext...)
+			b = append(b, e.extensions[reflect.ValueOf(x.Extensions).Pointer()]...)
 		}
 		b = append(b, '}')
 	}
-	return append(b, ']'), nil
+	w.Write(append(b, ']'))
 }
-
-// errNotPlain: an error appendErrors leaves to encoding/json.
-const errNotPlain = transportError("an error path that is not names and indexes")
-
-type transportError string
-
-func (e transportError) Error() string { return string(e) }
 
 // isName reports whether s is a GraphQL name ([_A-Za-z][_0-9A-Za-z]*), which JSON writes as is.
 func isName(s string) bool {
