@@ -106,7 +106,13 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 				return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}})
 			}
 		}
-		return next(withRefusals(withLoaders(ctx, r.authorized)))
+		ctx = withRefusals(withLoaders(ctx, r.authorized))
+		if req := authz.FromContext(ctx); req != nil {
+			// Again, nearer: every value's decision looks it up, through every context layer
+			// added since the HTTP middleware put it there.
+			ctx = authz.WithRequest(ctx, req)
+		}
+		return next(ctx)
 	})
 	if cfg.Subscriptions != nil {
 		// First, so that everything after it (the decision log, the access log) sees each

@@ -84,15 +84,23 @@ func ScalarField[T any](ctx context.Context, r *Request, object string, def *ast
 // decide is the one decision about field def of obj (of type object) that FieldHook and
 // ScalarField apply: counted, and noted as an access when it was made under a grant.
 func (r *Request) decide(ctx context.Context, schema *ast.Schema, object string, def *ast.FieldDefinition, obj any, leaf bool) (*fieldDecision, error) {
-	t := r.targetOf(object, def, obj)
-	if def.Directives.ForName("derived") != nil {
+	t, class := r.targetOf(object, def, obj)
+	var d *fieldDecision
+	switch {
+	case def.Directives.ForName("derived") != nil:
 		var ok bool
 		if t, ok = r.sourceOf(schema, obj, def.Name); !ok {
 			// A value whose source is unknown is denied: deny by default.
 			return nil, &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read " + object + "." + def.Name}
 		}
+		d = r.field(ctx, t, leaf)
+	case leaf && class != nil:
+		// The same decision as r.field's, found by the field alone among the records of
+		// this record's class.
+		d = class.field(def, func() *fieldDecision { return r.field(ctx, t, leaf) })
+	default:
+		d = r.field(ctx, t, leaf)
 	}
-	d := r.field(ctx, t, leaf)
 	d.count.addFor(t.shard)
 	if d.Grant != "" && d.Effect != Deny {
 		r.recordAccess(d, obj)
