@@ -213,9 +213,11 @@ func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) (ta
 		return t, nil
 	}
 	// A record like the one before it shares its class.
-	class := &recordClass{tenant: t.tenant, state: t.state}
+	var class *recordClass
 	if last != nil && last.class.tenant == t.tenant && last.class.state == t.state {
 		class = last.class
+	} else {
+		class = &recordClass{tenant: t.tenant, state: t.state}
 	}
 	r.lastRecord.Store(&recordTarget{obj: obj, t: t, class: class})
 	return t, class
