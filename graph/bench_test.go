@@ -403,6 +403,20 @@ func BenchmarkW4NodeOverHTTP(b *testing.B) {
 		body, _ := json.Marshal(map[string]any{"query": `query($id: ID!) { node(id: $id) { id ... on Person { name email iban bsn } } }`, "variables": map[string]any{"id": p.ID()}})
 		bodies[i] = string(body)
 	}
+	// wrk counts answers, not their content: each mode's answer is checked once here (the
+	// person and its fields, no error).
+	for _, mode := range modes {
+		var out struct {
+			Data struct {
+				Node map[string]any `json:"node"`
+			} `json:"data"`
+			Errors []any `json:"errors"`
+		}
+		if err := json.Unmarshal(e.do(b, mode, tok, `query($id: ID!) { node(id: $id) { id ... on Person { name email iban bsn } } }`,
+			map[string]any{"id": rows[0].ID()}), &out); err != nil || len(out.Errors) > 0 || out.Data.Node["name"] == nil {
+			b.Fatalf("%s: W4's answer is not a person: %v %v", mode, out.Errors, err)
+		}
+	}
 	script := filepath.Join(b.TempDir(), "w4.lua")
 	if err := os.WriteFile(script, []byte(wrkload.Script(tok, bodies)), 0o600); err != nil {
 		b.Fatal(err)

@@ -8549,12 +8549,6 @@ func (ec *executionContext) fieldContext_ConsentEvent_evidence(_ context.Context
 }
 
 func (ec *executionContext) _ConsentEvent_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ConsentEvent) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "ConsentEvent", field, obj, obj.At); fast {
-		if done != nil {
-			return done
-		}
-		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10165,12 +10159,6 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_subjectId(_ context.
 }
 
 func (ec *executionContext) _DataSubjectRequest_receivedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.ReceivedAt); fast {
-		if done != nil {
-			return done
-		}
-		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10194,12 +10182,6 @@ func (ec *executionContext) fieldContext_DataSubjectRequest_receivedAt(_ context
 }
 
 func (ec *executionContext) _DataSubjectRequest_deadline(ctx context.Context, field graphql.CollectedField, obj *wvsoft.DataSubjectRequest) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "DataSubjectRequest", field, obj, obj.Deadline); fast {
-		if done != nil {
-			return done
-		}
-		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10484,12 +10466,6 @@ func (ec *executionContext) fieldContext_HistoryEntry_fields(_ context.Context, 
 }
 
 func (ec *executionContext) _HistoryEntry_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.HistoryEntry) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "HistoryEntry", field, obj, obj.At); fast {
-		if done != nil {
-			return done
-		}
-		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10762,12 +10738,6 @@ func (ec *executionContext) fieldContext_Inquiry_receivedAt(_ context.Context, f
 }
 
 func (ec *executionContext) _InquiryCount_day(ctx context.Context, field graphql.CollectedField, obj *wvsoft.InquiryCount) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "InquiryCount", field, obj, obj.Day); fast {
-		if done != nil {
-			return done
-		}
-		return ec.marshalNDate2timeᚐTime(ctx, field.Selections, v)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13847,12 +13817,6 @@ func (ec *executionContext) fieldContext_Processor_declarationDate(_ context.Con
 }
 
 func (ec *executionContext) _PurgeRun_at(ctx context.Context, field graphql.CollectedField, obj *wvsoft.PurgeRun) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "PurgeRun", field, obj, obj.At); fast {
-		if done != nil {
-			return done
-		}
-		return ec.marshalNTime2timeᚐTime(ctx, field.Selections, v)
-	}
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,

@@ -18,6 +18,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -28,6 +29,7 @@ import (
 	"github.com/wvsoft/privacy/internal/httpserver"
 	"github.com/wvsoft/privacy/internal/pgtest"
 	"github.com/wvsoft/privacy/internal/postgres"
+	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
 // stack is the real server (HTTP, auth, authz hook, gqlgen, PostgreSQL) with a chosen policy.
@@ -410,4 +412,71 @@ func errorSet(errs []map[string]any) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// A field selected through an interface (Node.id) has the interface's one definition for every
+// type: it is decided for each record's own type. A policy that refuses ContactPerson.id and
+// allows Customer.id shows the customer's id and nulls the contact person (its id is non-null),
+// in either order within one request, through the fast path and through the hook.
+func TestInterfaceFieldIsDecidedPerType(t *testing.T) {
+	policy := `package wvsoft.authz
+import rego.v1
+default decision := {"effect": "allow"}
+decision := {"effect": "deny", "reason": "test"} if {
+	input.resource.type == "ContactPerson"
+	input.resource.field == "id"
+}
+rows := {"all": true}
+`
+	fast := newConfiguredStack(t, nil, unlimited, authz.WithFiles(fstest.MapFS{"types.rego": {Data: []byte(policy)}}))
+	slow := fast.twin(func(c *graph.HandlerConfig) { unlimited(c); *c = graph.WithScalarsThroughHook(*c) })
+	ctx := context.Background()
+	all := wvsoft.TenantFilter{All: true}
+	customers, _, err := fast.store.Customers(ctx, all, wvsoft.Page{First: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var customer, contact string
+	for _, c := range customers {
+		contacts, err := fast.store.ContactPersonsOf(ctx, all, []uuid.UUID{c.TenantID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Slug == "bakkerij-de-vries" && len(contacts[c.TenantID]) > 0 {
+			customer, contact = c.ID(), contacts[c.TenantID][0].ID()
+		}
+	}
+	if customer == "" {
+		t.Fatal("the demo data has no contact person of bakkerij-de-vries")
+	}
+	for _, s := range []*stack{fast, slow} {
+		for _, ids := range [][2]string{{customer, contact}, {contact, customer}} {
+			data, errs := s.query("admin@bakkerij-de-vries.example", fmt.Sprintf(`{ nodes(ids: [%q, %q]) { id } }`, ids[0], ids[1]))
+			nodes, _ := data["nodes"].([]any)
+			if len(nodes) != 2 {
+				t.Fatalf("nodes = %v, errors %v", data["nodes"], errs)
+			}
+			for i, id := range ids {
+				node, _ := nodes[i].(map[string]any)
+				switch {
+				case id == customer && (node == nil || node["id"] != customer):
+					t.Errorf("order %v: the customer's id was not shown: %v", ids, nodes[i])
+				case id == contact && node != nil:
+					t.Errorf("order %v: the contact person's refused id was shown: %v", ids, node)
+				}
+			}
+			if len(errs) != 1 || fmt.Sprint(errs[0]["path"]) != fmt.Sprintf("[nodes %d id]", indexOf(ids[:], contact)) {
+				t.Errorf("order %v: errors %v, want one at the contact person's id", ids, errs)
+			}
+		}
+	}
+}
+
+func indexOf(xs []string, x string) int {
+	for i, v := range xs {
+		if v == x {
+			return i
+		}
+	}
+	return -1
 }

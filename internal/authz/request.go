@@ -108,7 +108,8 @@ func (r *Request) Now() time.Time { return r.now }
 // fieldKey is what a field decision depends on: the field's schema definition (type and field),
 // the tenant of the object and its record state. The policy reads nothing else of the object.
 type fieldKey struct {
-	field  *ast.FieldDefinition // one per field of each type: it stands for the type too
+	field  *ast.FieldDefinition
+	object string // the object's type: a field selected through an interface (Node.id) has the interface's definition for every type
 	tenant uuid.UUID
 	state  wvsoft.RecordState
 	action string // "" for reading, the common case
@@ -176,11 +177,12 @@ type recordTarget struct {
 	class *recordClass
 }
 
-// recordClass keeps the scalar fields' decisions of records of one tenant and state, by field:
+// recordClass keeps the scalar fields' decisions of records of one type, tenant and state, by field:
 // the records of a page are mostly alike, and finding a decision by the field's pointer costs
 // less than by the whole key (issue 12: W1's 13,000 decisions). Its entries are the ones
 // Request.field returns for the class, so both ways give the same decision.
 type recordClass struct {
+	object    string // the records' type: a field selected through an interface has one definition for all
 	tenant    uuid.UUID
 	state     wvsoft.RecordState
 	decisions sync.Map // *ast.FieldDefinition → *fieldDecision
@@ -214,10 +216,10 @@ func (r *Request) targetOf(object string, def *ast.FieldDefinition, obj any) (ta
 	}
 	// A record like the one before it shares its class.
 	var class *recordClass
-	if last != nil && last.class.tenant == t.tenant && last.class.state == t.state {
+	if last != nil && last.class.object == object && last.class.tenant == t.tenant && last.class.state == t.state {
 		class = last.class
 	} else {
-		class = &recordClass{tenant: t.tenant, state: t.state}
+		class = &recordClass{object: object, tenant: t.tenant, state: t.state}
 	}
 	r.lastRecord.Store(&recordTarget{obj: obj, t: t, class: class})
 	return t, class
@@ -256,7 +258,7 @@ func (r *Request) targetOfNow(object string, def *ast.FieldDefinition, obj any) 
 // field returns the decision about one field of an object, evaluating the policy only the first
 // time the request meets this (field, tenant, record state).
 func (r *Request) field(ctx context.Context, t target, leaf bool) *fieldDecision {
-	k := fieldKey{field: t.def, tenant: t.tenant, state: t.state}
+	k := fieldKey{field: t.def, object: t.object, tenant: t.tenant, state: t.state}
 	if d, ok := r.decisions.peek(k); ok {
 		return d // the common case: a decision about this tenant's records, made and folded
 	}
@@ -377,7 +379,7 @@ func (r *Request) ReadField(ctx context.Context, object string, def *ast.FieldDe
 // within the write filter); for a create, the record about to be written.
 func (r *Request) WriteField(ctx context.Context, object string, def *ast.FieldDefinition, obj any) Decision {
 	t, _ := r.targetOfNow(object, def, obj)
-	d := r.decideOnce(ctx, fieldKey{field: def, tenant: t.tenant, state: t.state, action: ActionWrite}, t, ActionWrite)
+	d := r.decideOnce(ctx, fieldKey{field: def, object: object, tenant: t.tenant, state: t.state, action: ActionWrite}, t, ActionWrite)
 	d.count.add()
 	return d.Decision
 }

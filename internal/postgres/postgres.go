@@ -118,6 +118,9 @@ type DB struct {
 	subjectsLogger *slog.Logger
 	listener       *pq.Listener
 	stopNotify     chan struct{}
+	// citus: the database distributes the tables by tenant (lookupClause keeps the tenant test
+	// an index condition there, which is how Citus finds a lookup's one shard).
+	citus bool
 }
 
 // Option configures a DB.
@@ -292,7 +295,7 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) 
 		db.Close()
 		return nil, fmt.Errorf("on Citus the application role needs citus.propagate_set_commands = 'local' (it is %q): run `SELECT wvsoft_distribute()` as the owner, or ALTER ROLE %s SET citus.propagate_set_commands = 'local'", propagate, AppRole)
 	}
-	d.db = db
+	d.db, d.citus = db, citus
 	if d.subjects != nil {
 		d.listenSubjects(withTimeouts(appURL, d.statementTimeout))
 	}

@@ -40,10 +40,11 @@ func tenantClause(f wvsoft.TenantFilter) (string, any) {
 // costs every index that leads with tenant_id alike for such a lookup, and took one that reads
 // all of a customer's rows to find one id: a node(id:) read 1,000 index entries in a customer of
 // 1,000 persons, and would read 1,000,000 in the largest (issue 15). Row-level security bounds
-// the scan to the tenants as before; this wall still drops any row of another tenant.
-func lookupClause(f wvsoft.TenantFilter) (string, any) {
-	if f.All {
-		return "$1::uuid[] IS NULL", nil
+// the scan to the tenants as before; this wall still drops any row of another tenant. On Citus
+// the test stays an index condition: it is what routes the lookup to its tenant's shard.
+func (d *DB) lookupClause(f wvsoft.TenantFilter) (string, any) {
+	if f.All || d.citus {
+		return tenantClause(f)
 	}
 	return "(tenant_id = ANY($1)) IS TRUE", pq.Array(f.Tenants)
 }
@@ -56,7 +57,7 @@ func selectRows[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *
 
 // selectByID is selectRows for a lookup by primary key (lookupClause).
 func selectByID[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *[]T, format string, rest ...any) error {
-	clause, arg := lookupClause(f)
+	clause, arg := d.lookupClause(f)
 	return selectWhere(ctx, d, f, dest, clause, arg, format, rest...)
 }
 

@@ -37,6 +37,10 @@ var (
 	scalarContextRe = regexp.MustCompile(`(?m)^func \(ec \*executionContext\) fieldContext_([A-Za-z0-9]+)_(\w+)\(_ context\.Context, field graphql\.CollectedField\) \(fc \*graphql\.FieldContext, err error\) \{\n\treturn graphql\.NewScalarFieldContext\("([A-Za-z0-9]+)", field, (?:true|false), false, "\w+"\)\n\}\n`)
 )
 
+// neverNull are the Go types whose gqlgen marshalers (String, ID, Int, Boolean and enums)
+// never return null.
+var neverNull = map[string]bool{"string": true, "int": true, "int32": true, "int64": true, "bool": true}
+
 const (
 	marker      = "scalarField(ctx, ec.Resolvers, "
 	deferredOld = "\tout := graphql.NewFieldSet(fields)\n\tdeferred := graphql.NewDeferredGroup(ctx)\n"
@@ -86,8 +90,12 @@ func run(generated string) error {
 			return fn // an object-valued field, or one with arguments: the hook decides
 		}
 		v := g["vtype"]
-		if strings.HasPrefix(v, "[]") || strings.HasPrefix(v, "map[") || (g["nonnull"] == "true" && strings.HasPrefix(v, "*")) {
-			// Lists, and non-null pointers whose nil gqlgen reports: its own path.
+		if strings.HasPrefix(v, "[]") || strings.HasPrefix(v, "map[") {
+			return fn // lists: gqlgen's path
+		}
+		if g["nonnull"] == "true" && !neverNull[v] {
+			// A non-null value that its marshaler may refuse (a nil pointer, a zero time):
+			// gqlgen reports it at the field's path, which only its own path has.
 			return fn
 		}
 		rewritten++
