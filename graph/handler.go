@@ -151,6 +151,9 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	}
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		resp := next(ctx)
+		if rs := refusalsFrom(ctx); rs != nil && resp != nil {
+			resp.Errors = rs.appendTo(resp.Errors)
+		}
 		req := authz.FromContext(ctx)
 		if req == nil || !graphql.HasOperationContext(ctx) {
 			return resp

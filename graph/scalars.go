@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -59,8 +60,10 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 // refuse adds the error of a refused scalar field at the field's path and location, as gqlgen
 // adds a hook's error and presentError shows it. A page whose records each have a field denied
 // has thousands of these: a denial that carries its complete extensions (authz makes one per
-// decision) is made here ready to show, with the path of the record shared by its fields;
-// any other error takes gqlgen's way.
+// decision) is kept with the operation's refusals, with the path of the record shared by its
+// fields, and added to the response when it is complete (refusals.appendTo); any other error,
+// and any refusal under a deferred field (its payload comes later, with gqlgen's errors of its
+// own), takes gqlgen's way.
 func refuse(ctx context.Context, object string, field graphql.CollectedField, err error) {
 	rs := refusalsFrom(ctx)
 	we, ok := err.(*wvsoft.Error)
@@ -70,29 +73,58 @@ func refuse(ctx context.Context, object string, field graphql.CollectedField, er
 		return
 	}
 	at := rs.fieldOf(field)
-	shown := &gqlerror.Error{Message: we.Message, Path: rs.pathOf(graphql.GetFieldContext(ctx), at.alias),
-		Locations: at.locations, Extensions: we.Extensions}
-	// Shown as it is: presentError passes an error without a cause that has its code.
-	graphql.AddError(ctx, shown)
+	record := rs.recordOf(graphql.GetFieldContext(ctx))
+	if record.deferred {
+		// Shown as it is: presentError passes an error without a cause that has its code.
+		graphql.AddError(ctx, &gqlerror.Error{Message: we.Message, Path: record.pathOf(at.alias),
+			Locations: at.locations, Extensions: we.Extensions})
+		return
+	}
+	rs.mu.Lock()
+	rs.pending = append(rs.pending, refusal{record: record.path, field: at, err: we})
+	rs.mu.Unlock()
 }
 
 // refusals is what the refusals of one operation share: the path of the record whose field was
-// refused last (the fields of a record are decided one after the other), and each refused
-// field's name as a path element and its location, made once.
+// refused last (the fields of a record are decided one after the other), each refused field's
+// name as a path element and its location, made once, and the refusals not yet in a response.
 type refusals struct {
 	last   atomic.Pointer[recordPath]
 	fields sync.Map // *ast.Field → *refusedField
+
+	mu      sync.Mutex
+	pending []refusal
 }
 
 type recordPath struct {
 	fc   *graphql.FieldContext
 	path ast.Path
+	// deferred: a field on the way to the record is @defer'd, so its errors belong to a later
+	// payload, which gqlgen collects in a response context of its own.
+	deferred bool
+}
+
+// pathOf is the path of the record's field (alias), in one allocation.
+func (rp *recordPath) pathOf(alias ast.PathElement) ast.Path {
+	path := make(ast.Path, len(rp.path)+1)
+	copy(path, rp.path)
+	path[len(rp.path)] = alias
+	return path
 }
 
 // refusedField is what the errors of one field of the query share; read only once made.
 type refusedField struct {
 	alias     ast.PathElement
 	locations []gqlerror.Location
+}
+
+// refusal is one refused value: the record's path, shared by its other refusals, the field,
+// shared by the same field of every record, and the decision's error, shared by every value it
+// refuses.
+type refusal struct {
+	record ast.Path
+	field  *refusedField
+	err    *wvsoft.Error
 }
 
 type refusalsKey struct{}
@@ -119,19 +151,50 @@ func (rs *refusals) fieldOf(field graphql.CollectedField) *refusedField {
 	return actual.(*refusedField)
 }
 
-// pathOf is the path of the field (alias) of the record that parent resolved.
-func (rs *refusals) pathOf(parent *graphql.FieldContext, alias ast.PathElement) ast.Path {
-	var prefix ast.Path
+// recordOf is the path of the record that parent resolved.
+func (rs *refusals) recordOf(parent *graphql.FieldContext) *recordPath {
 	if last := rs.last.Load(); last != nil && last.fc == parent {
-		prefix = last.path
-	} else {
-		prefix = pathTo(parent)
-		rs.last.Swap(&recordPath{fc: parent, path: prefix})
+		return last
 	}
-	path := make(ast.Path, len(prefix)+1)
-	copy(path, prefix)
-	path[len(prefix)] = alias
-	return path
+	record := &recordPath{fc: parent, path: pathTo(parent)}
+	for it := parent; it != nil; it = it.Parent {
+		if it.Field.Field != nil && it.Field.IsDeferred() {
+			record.deferred = true
+			break
+		}
+	}
+	rs.last.Swap(record)
+	return record
+}
+
+// appendTo appends to errs the refusals made since the last response, as presentError shows
+// them: the errors and their paths in two allocations for all of them. Called once a response
+// is complete; a subscription's next event starts with none.
+func (rs *refusals) appendTo(errs gqlerror.List) gqlerror.List {
+	rs.mu.Lock()
+	pending := rs.pending
+	rs.pending = nil
+	rs.mu.Unlock()
+	if len(pending) == 0 {
+		return errs
+	}
+	n := 0
+	for _, p := range pending {
+		n += len(p.record) + 1
+	}
+	elements := make([]ast.PathElement, n)
+	shown := make([]gqlerror.Error, len(pending))
+	errs = slices.Grow(errs, len(pending))
+	for i, p := range pending {
+		k := len(p.record) + 1
+		path := ast.Path(elements[:k:k])
+		elements = elements[k:]
+		copy(path, p.record)
+		path[k-1] = p.field.alias
+		shown[i] = gqlerror.Error{Message: p.err.Message, Path: path, Locations: p.field.locations, Extensions: p.err.Extensions}
+		errs = append(errs, &shown[i])
+	}
+	return errs
 }
 
 // pathTo is fc.Path() in one allocation.
