@@ -108,6 +108,9 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		}
 		ctx = withRefusals(withLoaders(ctx, r.authorized))
 		if req := authz.FromContext(ctx); req != nil {
+			ctx = withGrantReads(ctx, req, func(ctx context.Context, accesses []wvsoft.Access) error {
+				return r.authorized.LogAccess(ctx, req.Subject(), accesses, r.Now())
+			})
 			// Again, nearer: every value's decision looks it up, through every context layer
 			// added since the HTTP middleware put it there.
 			ctx = authz.WithRequest(ctx, req)
@@ -129,6 +132,13 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 			return next(evCtx)
 		})
 	}
+	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		m := next(ctx)
+		if g := grantReadsFrom(ctx); g != nil {
+			g.rootResolved(ctx)
+		}
+		return m
+	})
 	hook := cfg.fieldHook
 	if hook == nil {
 		hook = authz.FieldHook(es.Schema())
@@ -186,12 +196,17 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		}
 		// What was read under a support-access grant is in the customer's log before the
 		// answer leaves; if the log cannot be written, the answer does not leave.
-		if accesses := req.Accesses(); len(accesses) > 0 {
-			if err := r.authorized.LogAccess(ctx, req.Subject(), accesses, r.Now()); err != nil {
-				cfg.Logger.ErrorContext(ctx, "access log write failed; answer withheld", "error", err.Error())
-				return &graphql.Response{Errors: gqlerror.List{{Message: "the access could not be logged; try again",
-					Extensions: map[string]any{"code": wvsoft.EUNAVAILABLE}}}}
+		// (grantReads starts it as soon as the query's last root field is resolved.)
+		logged, err := grantReadsFrom(ctx).wait()
+		if err == nil && (!logged || req.ReadAfterTaken()) {
+			if accesses := req.Accesses(); len(accesses) > 0 {
+				err = r.authorized.LogAccess(ctx, req.Subject(), accesses, r.Now())
 			}
+		}
+		if err != nil {
+			cfg.Logger.ErrorContext(ctx, "access log write failed; answer withheld", "error", err.Error())
+			return &graphql.Response{Errors: gqlerror.List{{Message: "the access could not be logged; try again",
+				Extensions: map[string]any{"code": wvsoft.EUNAVAILABLE}}}}
 		}
 		return resp
 	})

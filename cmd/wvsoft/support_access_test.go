@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"path/filepath"
 	"strings"
@@ -227,5 +228,69 @@ func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
 	}
 	if !found || dig(r.Data, "me", "customer", "accessLogVerification", "intact") != true {
 		t.Fatalf("the write is not in the access log: %+v", r)
+	}
+}
+
+// P9: what the director reads under a grant is in the customer's log before the answer leaves.
+// The entry is written while the answer is (graph.grantReads), so this checks that an entry that
+// cannot be written still withholds the answer: after an unsigned entry slipped into the log, the
+// server refuses to sign over it, and every read under the grant fails with UNAVAILABLE and no data,
+// with one root field, with two, and with a __typename beside them.
+func TestAnswerWithheldWhenTheAccessCannotBeLogged(t *testing.T) {
+	s := startServer(t, nil)
+	director := s.token("director@wvsoft.example")
+	admin := s.token("admin@bakkerij-de-vries.example")
+	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #12",
+		types: [Person]}) { id } }`, map[string]any{"c": customerID})
+	grantID := dig(r.Data, "requestSupportAccess", "id")
+	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); len(r.Errors) > 0 {
+		t.Fatalf("approve: %+v", r)
+	}
+	persons := `persons(customerId: "` + customerID + `", first: 3) { edges { node { id name } } }`
+	queries := map[string]string{
+		"one root field":  `{ ` + persons + ` }`,
+		"two root fields": `{ a: ` + persons + ` b: node(id: "` + customerID + `") { id } }`,
+		"and __typename":  `{ __typename ` + persons + ` }`,
+	}
+	answered := func(r gqlResponse) bool {
+		b, _ := json.Marshal(r.Data)
+		return strings.Contains(string(b), `"edges"`)
+	}
+	for name, q := range queries {
+		if r := s.query(director, q, nil); len(r.Errors) > 0 || !answered(r) {
+			t.Fatalf("%s: under the grant, before: %+v", name, r)
+		}
+	}
+	owner := s.owner(t)
+	// One entry per request, written once.
+	var entries int
+	if err := owner.QueryRow(`SELECT count(*) FROM access_log WHERE event = 'ACCESS'`).Scan(&entries); err != nil || entries != len(queries) {
+		t.Fatalf("%d ACCESS entries after %d requests (%v)", entries, len(queries), err)
+	}
+	tx, err := owner.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tenant string
+	if err := tx.QueryRow(`SELECT tenant_id FROM access_grants WHERE status = 'APPROVED'`).Scan(&tenant); err != nil {
+		t.Fatal(err)
+	}
+	tx.Exec(`SELECT set_config('app.tenants', $1, true)`, "{"+tenant+"}")
+	if _, err := tx.Exec(`SELECT * FROM access_log_append($1, gen_random_uuid(), now(), 'REVOKED', 'USER', NULL, NULL, '{}')`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for name, q := range queries {
+		r := s.query(director, q, nil)
+		if len(r.Errors) != 1 || r.codes()[0] != "UNAVAILABLE" || answered(r) {
+			t.Fatalf("%s: an access that could not be logged was answered: %+v", name, r)
+		}
+	}
+	// What is not read under the grant is answered.
+	if r := s.query(director, `{ __typename }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("a read outside the grant: %+v", r)
 	}
 }

@@ -29,7 +29,16 @@ type Request struct {
 
 	accessMu sync.Mutex
 	accesses map[string]*grantAccess // by grant id
-	records  map[string][]uuid.UUID  // returned records by type, for the decision log
+	// lastAccess is the record noted last and its grant: a record's fields are decided one
+	// after the other, so all but its first find it noted here instead of in the maps.
+	lastAccess struct {
+		record wvsoft.Node
+		grant  string
+	}
+	// taken: Accesses was asked for the access log before the answer was complete (TakeAccesses);
+	// readAfter: a field was read under a grant after that, so the log needs them again.
+	taken, readAfter bool
+	records          map[string][]uuid.UUID // returned records by type, for the decision log
 }
 
 // NoteRecords notes records of a type that the request returns, for the decision log. Resolvers
@@ -62,6 +71,10 @@ func (r *Request) recordAccess(d *fieldDecision, obj any) {
 	}
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
+	r.readAfter = r.readAfter || r.taken
+	if last := &r.lastAccess; last.record == n && last.grant == d.Grant {
+		return
+	}
 	if r.accesses == nil {
 		r.accesses = map[string]*grantAccess{}
 	}
@@ -71,12 +84,34 @@ func (r *Request) recordAccess(d *fieldDecision, obj any) {
 		r.accesses[d.Grant] = a
 	}
 	a.records[n] = struct{}{}
+	r.lastAccess.record, r.lastAccess.grant = n, d.Grant
 }
 
 // Accesses returns what the request read under support-access grants, for the access log.
 func (r *Request) Accesses() []wvsoft.Access {
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
+	return r.accessesLocked()
+}
+
+// TakeAccesses is Accesses once every field of the answer is decided but before the answer is
+// complete, so that the access log is written while the answer is: ReadAfterTaken tells whether
+// a field was read under a grant after all (then Accesses has more than the log).
+func (r *Request) TakeAccesses() []wvsoft.Access {
+	r.accessMu.Lock()
+	defer r.accessMu.Unlock()
+	r.taken = true
+	return r.accessesLocked()
+}
+
+// ReadAfterTaken reports a field read under a grant after TakeAccesses.
+func (r *Request) ReadAfterTaken() bool {
+	r.accessMu.Lock()
+	defer r.accessMu.Unlock()
+	return r.readAfter
+}
+
+func (r *Request) accessesLocked() []wvsoft.Access {
 	out := make([]wvsoft.Access, 0, len(r.accesses))
 	for id, a := range r.accesses {
 		grant, err := uuid.Parse(id)
