@@ -133,6 +133,10 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		})
 	}
 	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		if req := authz.FromContext(ctx); req != nil {
+			// Nearer still: every scalar value of the field's records looks it up.
+			ctx = authz.WithRequest(ctx, req)
+		}
 		m := next(ctx)
 		if g := grantReadsFrom(ctx); g != nil {
 			g.rootResolved(ctx)

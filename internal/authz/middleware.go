@@ -61,12 +61,14 @@ func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver)
 // value to show (v, or v masked) or the error that refuses it. fast is false where only the
 // hook can decide (a @derived value, whose source the schema describes).
 func ScalarField[T any](ctx context.Context, r *Request, object string, def *ast.FieldDefinition, obj any, v T) (out T, err error, fast bool) {
-	if def.Directives.ForName("derived") != nil {
-		return v, nil, false
-	}
-	d, err := r.decide(ctx, nil, object, def, obj, true)
-	if err != nil {
-		return v, err, true
+	d := r.decidedAlready(object, def, obj)
+	if d == nil {
+		if def.Directives.ForName("derived") != nil {
+			return v, nil, false
+		}
+		if d, err = r.decide(ctx, nil, object, def, obj, true); err != nil {
+			return v, err, true
+		}
 	}
 	switch d.Effect {
 	case Allow:

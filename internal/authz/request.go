@@ -217,19 +217,69 @@ type recordTarget struct {
 // less than by the whole key (issue 12: W1's 13,000 decisions). Its entries are the ones
 // Request.field returns for the class, so both ways give the same decision.
 type recordClass struct {
-	object    string // the records' type: a field selected through an interface has one definition for all
-	tenant    uuid.UUID
-	state     wvsoft.RecordState
-	decisions sync.Map // *ast.FieldDefinition → *fieldDecision
+	object string // the records' type: a field selected through an interface has one definition for all
+	tenant uuid.UUID
+	state  wvsoft.RecordState
+	// decided is read by every scalar field of every record of the class and written once per
+	// field: a short list searched by pointer, replaced whole when it grows (copy on write).
+	decided atomic.Pointer[[]classDecision]
+	mu      sync.Mutex // for writers
+}
+
+type classDecision struct {
+	def *ast.FieldDefinition
+	d   *fieldDecision
+}
+
+// lookup returns the class's decision about def, or nil before it is made.
+func (c *recordClass) lookup(def *ast.FieldDefinition) *fieldDecision {
+	if list := c.decided.Load(); list != nil {
+		for _, e := range *list {
+			if e.def == def {
+				return e.d
+			}
+		}
+	}
+	return nil
 }
 
 // field returns the class's decision about def, asking decide the first time.
 func (c *recordClass) field(def *ast.FieldDefinition, decide func() *fieldDecision) *fieldDecision {
-	if d, ok := c.decisions.Load(def); ok {
-		return d.(*fieldDecision)
+	if d := c.lookup(def); d != nil {
+		return d
 	}
-	d, _ := c.decisions.LoadOrStore(def, decide())
-	return d.(*fieldDecision)
+	d := decide()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first := c.lookup(def); first != nil {
+		return first
+	}
+	var list []classDecision
+	if old := c.decided.Load(); old != nil {
+		list = append(make([]classDecision, 0, len(*old)+1), *old...)
+	}
+	list = append(list, classDecision{def: def, d: d})
+	c.decided.Store(&list)
+	return d
+}
+
+// decidedAlready is decide's way for the common case, a scalar field of the record whose other
+// fields were just decided, once its class has the decision: no target is read and no directive
+// looked up (a @derived field's decision is never in a class, so it never comes this way).
+func (r *Request) decidedAlready(object string, def *ast.FieldDefinition, obj any) *fieldDecision {
+	last := r.lastRecord.Load()
+	if last == nil || last.obj != obj || last.class == nil || last.class.object != object {
+		return nil
+	}
+	d := last.class.lookup(def)
+	if d == nil {
+		return nil
+	}
+	d.count.addFor(last.t.shard)
+	if d.Grant != "" && d.Effect != Deny {
+		r.recordAccess(d, obj)
+	}
+	return d
 }
 
 // targetOf reads the tenant and record state of obj, whose field def of type object is decided,

@@ -1,6 +1,7 @@
 package wvsoft
 
 import (
+	"encoding/base64"
 	"errors"
 	"regexp"
 	"strings"
@@ -49,4 +50,28 @@ func FuzzParseGlobalID(f *testing.F) {
 			t.Fatalf("%q: ParseGlobalIDOf(%s) refused what ParseGlobalID took: %v", gid, kind, err)
 		}
 	})
+}
+
+// GlobalID writes what its plain form, base64(kind + ":" + uuid), writes, for every kind and for
+// a kind longer than its stack buffer.
+func TestGlobalIDIsBase64OfKindAndUUID(t *testing.T) {
+	kinds := []string{KindCustomer, KindContactPerson, KindUser, KindAPIKey, KindPerson, "", strings.Repeat("K", 33)}
+	ids := []uuid.UUID{uuid.Nil, uuid.Max, uuid.MustParse("01900000-0000-7000-8000-00000000abcd")}
+	for range 50 {
+		ids = append(ids, uuid.New())
+	}
+	for _, kind := range kinds {
+		for _, id := range ids {
+			want := base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + id.String()))
+			if got := GlobalID(kind, id); got != want {
+				t.Fatalf("GlobalID(%q, %s) = %q, want %q", kind, id, got, want)
+			}
+			if k, parsed, err := ParseGlobalID("id", GlobalID(kind, id)); kind == KindPerson && (err != nil || k != kind || parsed != id) {
+				t.Fatalf("ParseGlobalID(GlobalID(%q, %s)) = %q, %s, %v", kind, id, k, parsed, err)
+			}
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { GlobalID(KindPerson, ids[3]) }); n != 1 {
+		t.Fatalf("GlobalID makes %v allocations, want 1", n)
+	}
 }
