@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -393,7 +394,11 @@ func BenchmarkShippedOverOff(b *testing.B) {
 					m := (i + k) % 2
 					runtime.ReadMemStats(&ms)
 					alloc, c, start := ms.TotalAlloc, processCPU(), time.Now()
-					e.send(b, pair[m], w.credential, body)
+					// Labelled, so that one CPU profile of this benchmark holds both modes:
+					// go tool pprof -tagfocus mode=shipped (or off).
+					pprof.Do(context.Background(), pprof.Labels("mode", pair[m], "workload", w.name), func(context.Context) {
+						e.send(b, pair[m], w.credential, body)
+					})
 					wall[m] += time.Since(start)
 					cpu[m] += processCPU() - c
 					runtime.ReadMemStats(&ms)
