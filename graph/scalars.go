@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -60,10 +59,10 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 // refuse adds the error of a refused scalar field at the field's path and location, as gqlgen
 // adds a hook's error and presentError shows it. A page whose records each have a field denied
 // has thousands of these: a denial that carries its complete extensions (authz makes one per
-// decision) is kept with the operation's refusals, with the path of the record shared by its
-// fields, and added to the response when it is complete (refusals.appendTo); any other error,
-// and any refusal under a deferred field (its payload comes later, with gqlgen's errors of its
-// own), takes gqlgen's way.
+// decision) is kept with the operation's refusals as the record's field context, the field and
+// the decision's error, and added to the response when it is complete (refusals.appendTo), with
+// the paths made there; any other error, and any refusal under a deferred field (its payload
+// comes later, with gqlgen's errors of its own), takes gqlgen's way.
 func refuse(ctx context.Context, object string, field graphql.CollectedField, err error) {
 	rs := refusalsFrom(ctx)
 	we, ok := err.(*wvsoft.Error)
@@ -73,43 +72,37 @@ func refuse(ctx context.Context, object string, field graphql.CollectedField, er
 		return
 	}
 	at := rs.fieldOf(field)
-	record := rs.recordOf(graphql.GetFieldContext(ctx))
-	if record.deferred {
+	record := graphql.GetFieldContext(ctx)
+	if deferred(record) {
 		// Shown as it is: presentError passes an error without a cause that has its code.
-		graphql.AddError(ctx, &gqlerror.Error{Message: we.Message, Path: record.pathOf(at.alias),
+		path := pathTo(record)
+		graphql.AddError(ctx, &gqlerror.Error{Message: we.Message, Path: append(path[:len(path):len(path)], at.alias),
 			Locations: at.locations, Extensions: we.Extensions})
 		return
 	}
 	rs.mu.Lock()
-	rs.pending = append(rs.pending, refusal{record: record.path, field: at, err: we})
+	rs.pending = append(rs.pending, refusal{record: record, field: at, err: we})
 	rs.mu.Unlock()
 }
 
-// refusals is what the refusals of one operation share: the path of the record whose field was
-// refused last (the fields of a record are decided one after the other), each refused field's
-// name as a path element and its location, made once, and the refusals not yet in a response.
+// deferred reports a field on the way to the record that is @defer'd: its errors belong to a later
+// payload, which gqlgen collects in a response context of its own.
+func deferred(record *graphql.FieldContext) bool {
+	for it := record; it != nil; it = it.Parent {
+		if it.Field.Field != nil && it.Field.IsDeferred() {
+			return true
+		}
+	}
+	return false
+}
+
+// refusals is what the refusals of one operation share: each refused field's name as a path
+// element and its location, made once, and the refusals not yet in a response.
 type refusals struct {
-	last   atomic.Pointer[recordPath]
 	fields sync.Map // *ast.Field → *refusedField
 
 	mu      sync.Mutex
 	pending []refusal
-}
-
-type recordPath struct {
-	fc   *graphql.FieldContext
-	path ast.Path
-	// deferred: a field on the way to the record is @defer'd, so its errors belong to a later
-	// payload, which gqlgen collects in a response context of its own.
-	deferred bool
-}
-
-// pathOf is the path of the record's field (alias), in one allocation.
-func (rp *recordPath) pathOf(alias ast.PathElement) ast.Path {
-	path := make(ast.Path, len(rp.path)+1)
-	copy(path, rp.path)
-	path[len(rp.path)] = alias
-	return path
 }
 
 // refusedField is what the errors of one field of the query share; read only once made.
@@ -118,11 +111,11 @@ type refusedField struct {
 	locations []gqlerror.Location
 }
 
-// refusal is one refused value: the record's path, shared by its other refusals, the field,
-// shared by the same field of every record, and the decision's error, shared by every value it
-// refuses.
+// refusal is one refused value: the field context of its record (shared by the record's other
+// refusals: the fields of a record are decided one after the other), the field (shared by the
+// same field of every record) and the decision's error (shared by every value it refuses).
 type refusal struct {
-	record ast.Path
+	record *graphql.FieldContext
 	field  *refusedField
 	err    *wvsoft.Error
 }
@@ -151,25 +144,9 @@ func (rs *refusals) fieldOf(field graphql.CollectedField) *refusedField {
 	return actual.(*refusedField)
 }
 
-// recordOf is the path of the record that parent resolved.
-func (rs *refusals) recordOf(parent *graphql.FieldContext) *recordPath {
-	if last := rs.last.Load(); last != nil && last.fc == parent {
-		return last
-	}
-	record := &recordPath{fc: parent, path: pathTo(parent)}
-	for it := parent; it != nil; it = it.Parent {
-		if it.Field.Field != nil && it.Field.IsDeferred() {
-			record.deferred = true
-			break
-		}
-	}
-	rs.last.Swap(record)
-	return record
-}
-
 // appendTo appends to errs the refusals made since the last response, as presentError shows
-// them: the errors and their paths in two allocations for all of them. Called once a response
-// is complete; a subscription's next event starts with none.
+// them: the errors and all their paths in two allocations, each record's path found once.
+// Called once a response is complete; a subscription's next event starts with none.
 func (rs *refusals) appendTo(errs gqlerror.List) gqlerror.List {
 	rs.mu.Lock()
 	pending := rs.pending
@@ -178,19 +155,35 @@ func (rs *refusals) appendTo(errs gqlerror.List) gqlerror.List {
 	if len(pending) == 0 {
 		return errs
 	}
-	n := 0
+	n, depth := 0, 0
+	var record *graphql.FieldContext
 	for _, p := range pending {
-		n += len(p.record) + 1
+		if p.record != record {
+			record, depth = p.record, pathLen(p.record)
+		}
+		n += depth + 1
 	}
 	elements := make([]ast.PathElement, n)
 	shown := make([]gqlerror.Error, len(pending))
 	errs = slices.Grow(errs, len(pending))
+	var prefix ast.Path // the record's path, written once into the first of its errors' paths
+	record = nil
 	for i, p := range pending {
-		k := len(p.record) + 1
+		fresh := p.record != record || i == 0
+		if fresh {
+			record = p.record
+			prefix = elements[:pathLen(record)]
+		}
+		k := len(prefix) + 1
 		path := ast.Path(elements[:k:k])
 		elements = elements[k:]
-		copy(path, p.record)
+		if fresh {
+			fillPath(path[:k-1], record)
+		} else {
+			copy(path, prefix)
+		}
 		path[k-1] = p.field.alias
+		prefix = path[:k-1]
 		shown[i] = gqlerror.Error{Message: p.err.Message, Path: path, Locations: p.field.locations, Extensions: p.err.Extensions}
 		errs = append(errs, &shown[i])
 	}
@@ -199,13 +192,25 @@ func (rs *refusals) appendTo(errs gqlerror.List) gqlerror.List {
 
 // pathTo is fc.Path() in one allocation.
 func pathTo(fc *graphql.FieldContext) ast.Path {
+	path := make(ast.Path, pathLen(fc))
+	fillPath(path, fc)
+	return path
+}
+
+// pathLen is the length of fc.Path().
+func pathLen(fc *graphql.FieldContext) int {
 	n := 0
 	for it := fc; it != nil; it = it.Parent {
 		if it.Index != nil || it.Field.Field != nil {
 			n++
 		}
 	}
-	path := make(ast.Path, n)
+	return n
+}
+
+// fillPath writes fc.Path() into path, which has pathLen(fc) elements.
+func fillPath(path ast.Path, fc *graphql.FieldContext) {
+	n := len(path)
 	for it := fc; it != nil; it = it.Parent {
 		if it.Index != nil {
 			n--
@@ -215,5 +220,4 @@ func pathTo(fc *graphql.FieldContext) ast.Path {
 			path[n] = ast.PathName(it.Field.Alias)
 		}
 	}
-	return path
 }

@@ -38,6 +38,8 @@ type Request struct {
 	// taken: Accesses was asked for the access log before the answer was complete (TakeAccesses);
 	// readAfter: a field was read under a grant after that, so the log needs them again.
 	taken, readAfter bool
+	// takenOnce is taken for readers without the lock (decidedAlready).
+	takenOnce atomic.Bool
 	records          map[string][]uuid.UUID // returned records by type, for the decision log
 }
 
@@ -101,6 +103,7 @@ func (r *Request) TakeAccesses() []wvsoft.Access {
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
 	r.taken = true
+	r.takenOnce.Store(true)
 	return r.accessesLocked()
 }
 
@@ -210,6 +213,9 @@ type recordTarget struct {
 	obj   any // a pointer: compared by identity
 	t     target
 	class *recordClass
+	// noted is the grant under which the record is noted for the access log, once it is: its
+	// other fields read under that grant need not note it again.
+	noted atomic.Pointer[string]
 }
 
 // recordClass keeps the scalar fields' decisions of records of one type, tenant and state, by field:
@@ -277,7 +283,10 @@ func (r *Request) decidedAlready(object string, def *ast.FieldDefinition, obj an
 	}
 	d.count.addFor(last.t.shard)
 	if d.Grant != "" && d.Effect != Deny {
-		r.recordAccess(d, obj)
+		if g := last.noted.Load(); g == nil || *g != d.Grant || r.takenOnce.Load() {
+			r.recordAccess(d, obj)
+			last.noted.Store(&d.Grant)
+		}
 	}
 	return d
 }
