@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -18,6 +19,7 @@ import (
 // A 1,000-record page as the director: the entry takes ~6 ms of the database's time.
 type grantReads struct {
 	req       *authz.Request
+	single    bool // the query has one root field
 	log       func(context.Context, []wvsoft.Access) error
 	remaining atomic.Int32 // root fields not yet resolved
 	started   atomic.Bool
@@ -49,7 +51,7 @@ func withGrantReads(ctx context.Context, req *authz.Request, log func(context.Co
 	if roots == 0 {
 		return ctx
 	}
-	g := &grantReads{req: req, log: log, done: make(chan struct{})}
+	g := &grantReads{req: req, log: log, single: roots == 1, done: make(chan struct{})}
 	g.remaining.Add(roots)
 	return context.WithValue(ctx, grantReadsKey{}, g)
 }
@@ -61,7 +63,15 @@ func grantReadsFrom(ctx context.Context) *grantReads {
 
 // rootResolved starts the log entry when the last root field is resolved.
 func (g *grantReads) rootResolved(ctx context.Context) {
-	if g.remaining.Add(-1) != 0 {
+	if g.remaining.Add(-1) == 0 {
+		g.start(ctx)
+	}
+}
+
+// start writes what the request has read under grants so far, unless an entry is under way.
+// Root fields and their resolvers run on one goroutine after the other, so no two call it at once.
+func (g *grantReads) start(ctx context.Context) {
+	if g.started.Load() {
 		return
 	}
 	accesses := g.req.TakeAccesses()
@@ -73,6 +83,76 @@ func (g *grantReads) rootResolved(ctx context.Context) {
 		defer close(g.done)
 		g.err = g.log(ctx, accesses)
 	}()
+}
+
+// foresee starts the entry earlier still, when the list of a query's only root field is read
+// under a grant: authz.ForeseeAccesses decides the leaf fields the query selects of the list's
+// records (the same decisions the answer then finds made), and the entry is written while the
+// answer is built, which takes longer than the entry. What the answer reads beyond them (a nested
+// record, a @derived value) makes authz.ReadAfterTaken true, and the answer's end writes a
+// second entry with everything.
+func foresee[T any](ctx context.Context, kind string, rows []T) {
+	g := grantReadsFrom(ctx)
+	if g == nil || !g.single || g.started.Load() || len(g.req.Subject().Grants) == 0 || len(rows) == 0 {
+		return
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || pathLen(fc.Parent) != 0 || fc.Field.Definition == nil || !graphql.HasOperationContext(ctx) {
+		return // only a root field's own list: its records are all the answer holds
+	}
+	path, fields, ok := pathToRecords(graphql.GetOperationContext(ctx), fc.Field, kind)
+	if !ok {
+		return
+	}
+	var defs []*ast.FieldDefinition
+	for _, f := range fields {
+		if f.Definition != nil && len(f.Selections) == 0 && !strings.HasPrefix(f.Name, "__") &&
+			f.Definition.Directives.ForName("derived") == nil {
+			defs = append(defs, f.Definition)
+		}
+	}
+	records := make([]any, len(rows))
+	for i, row := range rows {
+		records[i] = row
+	}
+	if g.req.ForeseeAccesses(ctx, path, kind, defs, records) {
+		g.start(ctx)
+	}
+}
+
+// pathToRecords finds the fields the query selects of the records of type kind that field
+// returns: a list of them, or a connection whose edges' node is one. path are the connection's
+// edges and node; ok is false for any other shape (an alias twice, say), which foresee leaves
+// to the answer.
+func pathToRecords(oc *graphql.OperationContext, field graphql.CollectedField, kind string) (path []authz.PathField, fields []graphql.CollectedField, ok bool) {
+	typ := field.Definition.Type.Name()
+	if typ == kind {
+		return nil, graphql.CollectFields(oc, field.Selections, []string{kind}), true
+	}
+	edges, ok := onlyField(oc, field.Selections, typ, "edges")
+	if !ok {
+		return nil, nil, false
+	}
+	edgeType := edges.Definition.Type.Name()
+	node, ok := onlyField(oc, edges.Selections, edgeType, "node")
+	if !ok || node.Definition.Type.Name() != kind {
+		return nil, nil, false
+	}
+	path = []authz.PathField{{Object: typ, Def: edges.Definition}, {Object: edgeType, Def: node.Definition}}
+	return path, graphql.CollectFields(oc, node.Selections, []string{kind}), true
+}
+
+// onlyField is the one field called name that sel selects of type typ.
+func onlyField(oc *graphql.OperationContext, sel ast.SelectionSet, typ, name string) (graphql.CollectedField, bool) {
+	var found graphql.CollectedField
+	n := 0
+	for _, f := range graphql.CollectFields(oc, sel, []string{typ}) {
+		if f.Name == name {
+			found = f
+			n++
+		}
+	}
+	return found, n == 1 && found.Definition != nil
 }
 
 // wait returns the early entry's outcome; started is false when there was none, and the caller

@@ -153,4 +153,5 @@ func noteRecords[T any](ctx context.Context, kind string, rows []T, id func(T) u
 		ids[i] = id(row)
 	}
 	authz.NoteRecords(ctx, kind, ids...)
+	foresee(ctx, kind, rows)
 }

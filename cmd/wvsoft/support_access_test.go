@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +295,108 @@ func TestAnswerWithheldWhenTheAccessCannotBeLogged(t *testing.T) {
 	if r := s.query(director, `{ __typename }`, nil); len(r.Errors) > 0 {
 		t.Fatalf("a read outside the grant: %+v", r)
 	}
+}
+
+// What the director's answer showed under a grant is what its access-log entry lists: written
+// while the answer is built (graph.foresee), the entry names every record and field the answer
+// showed, no field it refused, and a read beyond what was foreseen (a nested record) is logged too.
+func TestAccessLogEntryIsWhatTheAnswerShowed(t *testing.T) {
+	s := startServer(t, nil)
+	director := s.token("director@wvsoft.example")
+	admin := s.token("admin@bakkerij-de-vries.example")
+	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #15",
+		types: [Person]}) { id } }`, map[string]any{"c": customerID})
+	grantID := dig(r.Data, "requestSupportAccess", "id")
+	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); len(r.Errors) > 0 {
+		t.Fatalf("approve: %+v", r)
+	}
+	type entry struct{ records, fields []string }
+	entries := func() []entry {
+		r := s.query(admin, `query($g: ID) { me { customer { accessLog(grantId: $g, first: 100) { edges { node { event records fields } } } } } }`,
+			map[string]any{"g": grantID})
+		var out []entry
+		for _, e := range dig(r.Data, "me", "customer", "accessLog", "edges").([]any) {
+			if dig(e, "node", "event") == "ACCESS" {
+				out = append(out, entry{toStrings(dig(e, "node", "records")), toStrings(dig(e, "node", "fields"))})
+			}
+		}
+		return out
+	}
+	persons := `persons(customerId: "` + customerID + `", first: 3)`
+	for _, c := range []struct {
+		name, query string
+		entries     int      // entries the request adds
+		fields      []string // exactly these
+		nested      bool     // a Person's customer is read too
+	}{
+		{"a page's leaf fields", `{ ` + persons + ` { edges { node { id name iban bsn } } } }`, 1,
+			[]string{"Person.iban", "Person.id", "Person.name"}, false},
+		{"with aliases and __typename", `{ __typename ` + persons + ` { edges { cursor node { __typename id n: name city } } } }`, 1,
+			[]string{"Person.city", "Person.id", "Person.name"}, false},
+		{"a shape not foreseen", `{ ` + persons + ` { a: edges { node { id } } b: edges { node { email } } } }`, 1,
+			[]string{"Person.email", "Person.id"}, false},
+		// The customer is read as register data (not under the grant); its persons are read under
+		// it, with a field the page did not select.
+		{"a nested list beyond the page", `{ ` + persons + ` { edges { node { id customer { id persons(first: 1) { edges { node { id email } } } } } } } }`, 0, nil, true},
+	} {
+		before := len(entries())
+		r := s.query(director, c.query, nil)
+		shown := idsIn(r.Data["persons"])
+		if len(shown) == 0 {
+			t.Fatalf("%s: nothing shown: %+v", c.name, r)
+		}
+		after := entries()
+		added := after[before:] // oldest first
+		if c.entries > 0 && len(added) != c.entries {
+			t.Fatalf("%s: %d entries added, want %d: %+v", c.name, len(added), c.entries, added)
+		}
+		if len(added) == 0 {
+			t.Fatalf("%s: no entry", c.name)
+		}
+		logged := map[string]bool{}
+		var fields []string
+		for _, e := range added {
+			for _, rec := range e.records {
+				logged[rec] = true
+			}
+			fields = append(fields, e.fields...)
+		}
+		for _, id := range shown {
+			if raw, _ := base64.RawURLEncoding.DecodeString(id); strings.HasPrefix(string(raw), "Customer:") {
+				continue // register data, which the director reads without the grant
+			}
+			if !logged[id] {
+				t.Fatalf("%s: record %s shown but not logged: %+v", c.name, id, added)
+			}
+		}
+		slices.Sort(fields)
+		fields = slices.Compact(fields)
+		if c.fields != nil && !slices.Equal(fields, c.fields) {
+			t.Fatalf("%s: fields logged %v, want %v", c.name, fields, c.fields)
+		}
+		if c.nested && (!slices.Contains(fields, "Person.id") || !slices.Contains(fields, "Person.email")) {
+			t.Fatalf("%s: fields %v", c.name, fields)
+		}
+	}
+}
+
+// idsIn is every "id" value in an answer's data, at any depth.
+func idsIn(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if id, ok := x.(string); ok && k == "id" {
+				out = append(out, id)
+			} else {
+				out = append(out, idsIn(x)...)
+			}
+		}
+	case []any:
+		for _, x := range v {
+			out = append(out, idsIn(x)...)
+		}
+	}
+	return out
 }

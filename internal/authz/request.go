@@ -38,8 +38,6 @@ type Request struct {
 	// taken: Accesses was asked for the access log before the answer was complete (TakeAccesses);
 	// readAfter: a field was read under a grant after that, so the log needs them again.
 	taken, readAfter bool
-	// takenOnce is taken for readers without the lock (decidedAlready).
-	takenOnce atomic.Bool
 	records          map[string][]uuid.UUID // returned records by type, for the decision log
 }
 
@@ -58,35 +56,85 @@ func NoteRecords(ctx context.Context, kind string, ids ...uuid.UUID) {
 	r.records[kind] = append(r.records[kind], ids...)
 }
 
-// grantAccess collects which records one request read under one grant. It keeps the objects;
-// their ids are made once, at the end. Which fields were read, the decisions' counts tell.
+// grantAccess collects which records one request read under one grant, and which fields (the
+// decisions that allowed them). It keeps the objects; their ids are made once, at the end.
 type grantAccess struct {
 	tenant  uuid.UUID
 	records map[wvsoft.Node]struct{}
+	fields  map[*fieldDecision]struct{}
 }
 
-// recordAccess notes that a field of obj was read under d's grant.
+// recordAccess notes that field d of obj was read under d's grant. After TakeAccesses, a record
+// or field not noted before makes ReadAfterTaken true.
 func (r *Request) recordAccess(d *fieldDecision, obj any) {
-	n, ok := obj.(wvsoft.Node)
-	if !ok {
-		return
-	}
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
-	r.readAfter = r.readAfter || r.taken
-	if last := &r.lastAccess; last.record == n && last.grant == d.Grant {
-		return
-	}
 	if r.accesses == nil {
 		r.accesses = map[string]*grantAccess{}
 	}
 	a := r.accesses[d.Grant]
 	if a == nil {
-		a = &grantAccess{tenant: d.tenant, records: map[wvsoft.Node]struct{}{}}
+		a = &grantAccess{tenant: d.tenant, records: map[wvsoft.Node]struct{}{}, fields: map[*fieldDecision]struct{}{}}
 		r.accesses[d.Grant] = a
 	}
-	a.records[n] = struct{}{}
-	r.lastAccess.record, r.lastAccess.grant = n, d.Grant
+	added := false
+	if !d.noted.Load() {
+		a.fields[d] = struct{}{}
+		d.noted.Store(true)
+		added = true
+	}
+	if n, ok := obj.(wvsoft.Node); ok {
+		if last := &r.lastAccess; last.record != n || last.grant != d.Grant {
+			if _, seen := a.records[n]; !seen {
+				a.records[n] = struct{}{}
+				added = true
+			}
+			last.record, last.grant = n, d.Grant
+		}
+	}
+	r.readAfter = r.readAfter || (added && r.taken)
+}
+
+// ForeseeAccesses notes, before an answer's list is built, what the list will show of its
+// records under a grant: for each record (of type object) the leaf fields defs, with the same
+// decisions the answer then finds made. The access log can then be written while the answer is
+// built (TakeAccesses includes them). path are the fields on the way from the list to its
+// records (a connection's edges and node, each as its object type and definition): if one of
+// them is denied, the records are not shown and nothing is foreseen. Nothing is counted; the
+// answer's own decisions count. It reports whether records were noted.
+func (r *Request) ForeseeAccesses(ctx context.Context, path []PathField, object string, defs []*ast.FieldDefinition, records []any) bool {
+	for _, p := range path {
+		t, _ := r.targetOfNow(p.Object, p.Def, nil)
+		if r.field(ctx, t, false).Effect == Deny {
+			return false
+		}
+	}
+	noted := false
+	var class *recordClass
+	for _, rec := range records {
+		t, ok := r.targetOfNow(object, nil, rec)
+		if !ok {
+			return noted // not a record: decided as the answer meets it
+		}
+		if class == nil || class.tenant != t.tenant || class.state != t.state {
+			class = &recordClass{object: object, tenant: t.tenant, state: t.state}
+		}
+		for _, def := range defs {
+			t.def = def
+			d := class.field(def, func() *fieldDecision { return r.field(ctx, t, true) })
+			if d.Grant != "" && d.Effect != Deny {
+				r.recordAccess(d, rec)
+				noted = true
+			}
+		}
+	}
+	return noted
+}
+
+// PathField is a field on the way from a list to its records: its object type and definition.
+type PathField struct {
+	Object string
+	Def    *ast.FieldDefinition
 }
 
 // Accesses returns what the request read under support-access grants, for the access log.
@@ -103,7 +151,6 @@ func (r *Request) TakeAccesses() []wvsoft.Access {
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
 	r.taken = true
-	r.takenOnce.Store(true)
 	return r.accessesLocked()
 }
 
@@ -129,12 +176,12 @@ func (r *Request) accessesLocked() []wvsoft.Access {
 				acc.Records = append(acc.Records, gid)
 			}
 		}
-		r.decisions.each(func(_ fieldKey, d *fieldDecision) {
-			if name := d.typ + "." + d.field; d.action == ActionRead && d.Grant == id && d.Effect != Deny && d.count.load() > 0 && !seen[name] {
+		for d := range a.fields {
+			if name := d.typ + "." + d.field; d.action == ActionRead && !seen[name] {
 				seen[name] = true
 				acc.Fields = append(acc.Fields, name)
 			}
-		})
+		}
 		out = append(out, acc)
 	}
 	return out
@@ -162,8 +209,11 @@ type fieldDecision struct {
 	action               string
 	input                Input // what the policy was asked, for the decision log and explanations
 	tenant               uuid.UUID
-	err                  error   // the FORBIDDEN error of a denied field, made once
-	count                counter // last: it is written by every field it decides, the rest only read
+	err                  error // the FORBIDDEN error of a denied field, made once
+	// noted: in its grant's fields for the access log (recordAccess; under the request's lock
+	// when set).
+	noted atomic.Bool
+	count counter // last: it is written by every field it decides, the rest only read
 }
 
 // NewRequest starts the authorization state of a request by subject.
@@ -283,7 +333,7 @@ func (r *Request) decidedAlready(object string, def *ast.FieldDefinition, obj an
 	}
 	d.count.addFor(last.t.shard)
 	if d.Grant != "" && d.Effect != Deny {
-		if g := last.noted.Load(); g == nil || *g != d.Grant || r.takenOnce.Load() {
+		if g := last.noted.Load(); g == nil || *g != d.Grant || !d.noted.Load() {
 			r.recordAccess(d, obj)
 			last.noted.Store(&d.Grant)
 		}
