@@ -108,9 +108,14 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		}
 		ctx = withRefusals(withLoaders(ctx, r.authorized))
 		if req := authz.FromContext(ctx); req != nil {
-			ctx = withGrantReads(ctx, req, func(ctx context.Context, accesses []wvsoft.Access) error {
-				return r.authorized.LogAccess(ctx, req.Subject(), accesses, r.Now())
-			})
+			if cfg.fieldHook == nil {
+				// Written early only where authz's hook decides: a list's fields are foreseen
+				// with its decisions (a replaced hook, in tests and benchmarks, decides otherwise
+				// or not at all, and the entry waits for the answer).
+				ctx = withGrantReads(ctx, req, func(ctx context.Context, accesses []wvsoft.Access) error {
+					return r.authorized.LogAccess(ctx, req.Subject(), accesses, r.Now())
+				})
+			}
 			// Again, nearer: every value's decision looks it up, through every context layer
 			// added since the HTTP middleware put it there.
 			ctx = authz.WithRequest(ctx, req)

@@ -96,6 +96,90 @@ func (r *Record) Same(o *Record) bool {
 	return reflect.DeepEqual(a, b)
 }
 
+// Text is the record as the database writes it (access_log_record: jsonb's text of the object,
+// keys ordered by length and then by bytes, ": " and ", " between), for a detail of lists of
+// plain names (printable ASCII without quotes or backslashes), which is what accesses are; ok is
+// false for any other detail. Equal texts are the same record: the append compares the
+// database's text with this byte for byte, instead of decoding both (~64 KB for an access to a
+// page of 1,000 records).
+func (r *Record) Text(detail map[string][]string) (text string, ok bool) {
+	if !plain(r.At) || !plain(r.Event) || !plain(r.ActorKind) {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(`{"v": `)
+	b.WriteString(strconv.Itoa(r.V))
+	b.WriteString(`, "at": "` + r.At + `", "id": "` + r.ID.String() + `", "seq": `)
+	b.WriteString(strconv.FormatInt(r.Seq, 10))
+	b.WriteString(`, "event": "` + r.Event + `", "detail": `)
+	if !listsText(&b, detail) {
+		return "", false
+	}
+	b.WriteString(`, "tenant": "` + r.Tenant.String() + `", "actor_id": `)
+	writeID(&b, r.ActorID)
+	b.WriteString(`, "grant_id": `)
+	writeID(&b, r.GrantID)
+	b.WriteString(`, "actor_kind": "` + r.ActorKind + `"}`)
+	return b.String(), true
+}
+
+// listsText writes detail as jsonb's text: keys by length, then bytes; a nil list is null.
+func listsText(b *strings.Builder, detail map[string][]string) bool {
+	keys := slices.Collect(maps.Keys(detail))
+	slices.SortFunc(keys, func(x, y string) int {
+		if len(x) != len(y) {
+			return len(x) - len(y)
+		}
+		return strings.Compare(x, y)
+	})
+	b.WriteByte('{')
+	for i, k := range keys {
+		if !plain(k) {
+			return false
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`"` + k + `": `)
+		list := detail[k]
+		if list == nil {
+			b.WriteString("null")
+			continue
+		}
+		b.WriteByte('[')
+		for j, v := range list {
+			if !plain(v) {
+				return false
+			}
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(`"` + v + `"`)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte('}')
+	return true
+}
+
+func writeID(b *strings.Builder, id *uuid.UUID) {
+	if id == nil {
+		b.WriteString("null")
+		return
+	}
+	b.WriteString(`"` + id.String() + `"`)
+}
+
+// plain: printable ASCII that JSON and jsonb write as it is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
 func sameID(a, b *uuid.UUID) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil

@@ -119,12 +119,13 @@ func (r *Request) ForeseeAccesses(ctx context.Context, path []PathField, object 
 		if class == nil || class.tenant != t.tenant || class.state != t.state {
 			class = &recordClass{object: object, tenant: t.tenant, state: t.state}
 		}
+		notedUnder := "" // the grant the record is noted under: its other fields need only be noted once each
 		for _, def := range defs {
 			t.def = def
 			d := class.field(def, func() *fieldDecision { return r.field(ctx, t, true) })
-			if d.Grant != "" && d.Effect != Deny {
+			if d.Grant != "" && d.Effect != Deny && (d.Grant != notedUnder || !d.noted.Load()) {
 				r.recordAccess(d, rec)
-				noted = true
+				notedUnder, noted = d.Grant, true
 			}
 		}
 	}

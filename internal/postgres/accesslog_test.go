@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -237,4 +238,58 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The append compares the database's text of a record with accesslog.Record.Text byte for byte
+// (a mismatch is decoded and compared as values, so a wrong Text costs time, not safety): for
+// access-like details the two must be the same text, or every access pays the slow way.
+func TestRecordTextIsTheDatabases(t *testing.T) {
+	db := pgtest.New(t)
+	owner, err := sql.Open("postgres", db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	actor, grant := uuid.New(), uuid.New()
+	at := time.Date(2026, 11, 27, 16, 48, 37, 637460000, time.UTC)
+	for name, c := range map[string]struct {
+		actor, grant *uuid.UUID
+		event, kind  string
+		detail       map[string][]string
+	}{
+		"an access":           {&actor, &grant, "ACCESS", "STAFF", map[string][]string{"records": {wvsoft.GlobalID("Person", uuid.New()), wvsoft.GlobalID("Person", uuid.New())}, "fields": {"Person.iban", "Person.id"}}},
+		"no fields":           {&actor, &grant, "ACCESS", "STAFF", map[string][]string{"records": {"UGVyc29uOng"}, "fields": nil}},
+		"empty lists":         {&actor, &grant, "ACCESS", "STAFF", map[string][]string{"records": {}, "fields": {}}},
+		"no actor, no grant":  {nil, nil, "EXPIRED", "SYSTEM", map[string][]string{}},
+		"keys of one length":  {&actor, nil, "ACCESS", "USER", map[string][]string{"bb": {"x"}, "aa": {"y"}, "c": {"z"}, "records": {"r"}}},
+		"a thousand records":  {&actor, &grant, "ACCESS", "STAFF", map[string][]string{"records": thousandIDs(), "fields": {"Person.id"}}},
+		"names with - and _ ": {&actor, &grant, "ACCESS", "STAFF", map[string][]string{"records": {"a-b_c", "A.b/c d~"}}},
+	} {
+		want := &accesslog.Record{V: 1, Tenant: uuid.New(), Seq: 42, ID: uuid.New(), At: at.Format(accesslog.TimeFormat), Event: c.event,
+			ActorKind: c.kind, ActorID: c.actor, GrantID: c.grant}
+		text, ok := want.Text(c.detail)
+		if !ok {
+			t.Fatalf("%s: no text", name)
+		}
+		raw, _ := json.Marshal(c.detail)
+		var got string
+		if err := owner.QueryRow(`SELECT access_log_record($1, $2, $3, $4, $5, $6, $7, $8, $9)`, want.Tenant, want.Seq, want.ID, at,
+			want.Event, want.ActorKind, want.ActorID, want.GrantID, string(raw)).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != text {
+			t.Fatalf("%s:\ndatabase %.400s\nText     %.400s", name, got, text)
+		}
+	}
+	if _, ok := (&accesslog.Record{V: 1, At: "x", Event: "ACCESS", ActorKind: "STAFF"}).Text(map[string][]string{"records": {`a"b`}}); ok {
+		t.Fatal("a name with a quote got a text; jsonb escapes it")
+	}
+}
+
+func thousandIDs() []string {
+	ids := make([]string, 1000)
+	for i := range ids {
+		ids[i] = wvsoft.GlobalID("Person", uuid.New())
+	}
+	return ids
 }
