@@ -97,24 +97,22 @@ func (r *Record) Same(o *Record) bool {
 }
 
 // Text is the record as the database writes it (access_log_record: jsonb's text of the object,
-// keys ordered by length and then by bytes, ": " and ", " between), for a detail of lists of
-// plain names (printable ASCII without quotes or backslashes), which is what accesses are; ok is
-// false for any other detail. Equal texts are the same record: the append compares the
-// database's text with this byte for byte, instead of decoding both (~64 KB for an access to a
-// page of 1,000 records).
-func (r *Record) Text(detail map[string][]string) (text string, ok bool) {
-	if !plain(r.At) || !plain(r.Event) || !plain(r.ActorKind) {
+// keys ordered by length and then by bytes, ": " and ", " between), given its detail as
+// DetailText wrote it; ok is false when a value would need escaping. Equal texts are the same
+// record: the append compares the database's text with this byte for byte, instead of decoding
+// both (~64 KB for an access to a page of 1,000 records).
+func (r *Record) Text(detail string) (text string, ok bool) {
+	if detail == "" || !plain(r.At) || !plain(r.Event) || !plain(r.ActorKind) {
 		return "", false
 	}
 	var b strings.Builder
+	b.Grow(len(detail) + 300)
 	b.WriteString(`{"v": `)
 	b.WriteString(strconv.Itoa(r.V))
 	b.WriteString(`, "at": "` + r.At + `", "id": "` + r.ID.String() + `", "seq": `)
 	b.WriteString(strconv.FormatInt(r.Seq, 10))
 	b.WriteString(`, "event": "` + r.Event + `", "detail": `)
-	if !listsText(&b, detail) {
-		return "", false
-	}
+	b.WriteString(detail)
 	b.WriteString(`, "tenant": "` + r.Tenant.String() + `", "actor_id": `)
 	writeID(&b, r.ActorID)
 	b.WriteString(`, "grant_id": `)
@@ -123,8 +121,11 @@ func (r *Record) Text(detail map[string][]string) (text string, ok bool) {
 	return b.String(), true
 }
 
-// listsText writes detail as jsonb's text: keys by length, then bytes; a nil list is null.
-func listsText(b *strings.Builder, detail map[string][]string) bool {
+// DetailText is a detail of lists of plain names (printable ASCII without quotes or
+// backslashes; an access's records and fields) as JSON in jsonb's canonical text: keys by
+// length, then by bytes; a nil list is null. It is valid JSON, so the append sends it as the
+// detail too. ok is false for a name that is not plain.
+func DetailText(detail map[string][]string) (text string, ok bool) {
 	keys := slices.Collect(maps.Keys(detail))
 	slices.SortFunc(keys, func(x, y string) int {
 		if len(x) != len(y) {
@@ -132,10 +133,19 @@ func listsText(b *strings.Builder, detail map[string][]string) bool {
 		}
 		return strings.Compare(x, y)
 	})
+	n := 2
+	for _, k := range keys {
+		n += len(k) + 8
+		for _, v := range detail[k] {
+			n += len(v) + 4
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
 	b.WriteByte('{')
 	for i, k := range keys {
 		if !plain(k) {
-			return false
+			return "", false
 		}
 		if i > 0 {
 			b.WriteString(", ")
@@ -149,17 +159,19 @@ func listsText(b *strings.Builder, detail map[string][]string) bool {
 		b.WriteByte('[')
 		for j, v := range list {
 			if !plain(v) {
-				return false
+				return "", false
 			}
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(`"` + v + `"`)
+			b.WriteByte('"')
+			b.WriteString(v)
+			b.WriteByte('"')
 		}
 		b.WriteByte(']')
 	}
 	b.WriteByte('}')
-	return true
+	return b.String(), true
 }
 
 func writeID(b *strings.Builder, id *uuid.UUID) {

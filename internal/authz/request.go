@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,13 +171,16 @@ func (r *Request) accessesLocked() []wvsoft.Access {
 			continue
 		}
 		acc := wvsoft.Access{GrantID: grant, TenantID: a.tenant}
-		seen := map[string]bool{}
-		for rec := range a.records {
-			if gid := rec.ID(); !seen[gid] {
-				seen[gid] = true
-				acc.Records = append(acc.Records, gid)
-			}
+		if len(a.records) > 0 {
+			acc.Records = make([]string, 0, len(a.records))
 		}
+		for rec := range a.records {
+			acc.Records = append(acc.Records, rec.ID())
+		}
+		// Two objects of one record (read twice) give one id twice.
+		slices.Sort(acc.Records)
+		acc.Records = slices.Compact(acc.Records)
+		seen := map[string]bool{}
 		for d := range a.fields {
 			if name := d.typ + "." + d.field; d.action == ActionRead && !seen[name] {
 				seen[name] = true

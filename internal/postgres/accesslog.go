@@ -55,9 +55,20 @@ func (d *DB) appendEntry(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, eve
 	if detail == nil {
 		detail = map[string]any{}
 	}
-	raw, err := json.Marshal(detail)
-	if err != nil {
-		return nil, err
+	// An access's lists of names are written as jsonb will write them (no encoding/json over
+	// thousands of names), and the record the database returns is then compared as text.
+	var raw []byte
+	detailText, ok := "", false
+	if lists := detailLists(detail); lists != nil {
+		detailText, ok = accesslog.DetailText(lists)
+	}
+	if ok {
+		raw = []byte(detailText)
+	} else {
+		var err error
+		if raw, err = json.Marshal(detail); err != nil {
+			return nil, err
+		}
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -74,7 +85,7 @@ func (d *DB) appendEntry(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, eve
 	}
 	want := &accesslog.Record{V: 1, Tenant: tenant, Seq: row.Seq, ID: id, At: at.Format(accesslog.TimeFormat), Event: event,
 		ActorKind: actorKind, ActorID: actor, GrantID: grant, Detail: raw}
-	root, err := d.extendedRoot(tenant, want, detailLists(detail), &row)
+	root, err := d.extendedRoot(tenant, want, detailText, &row)
 	if err != nil {
 		// A revocation, denial or expiry protects the customer: it must take effect even when
 		// the log was tampered with, so its entry stays unsigned (every verification and the
@@ -110,12 +121,12 @@ func detailLists(detail map[string]any) map[string][]string {
 
 // extendedRoot checks what access_log_append returned and computes the root to sign: the tree
 // of the newest checkpoint plus the one leaf of want's record.
-func (d *DB) extendedRoot(tenant uuid.UUID, want *accesslog.Record, lists map[string][]string, row *appendRow) (tlog.Hash, error) {
+func (d *DB) extendedRoot(tenant uuid.UUID, want *accesslog.Record, detailText string, row *appendRow) (tlog.Hash, error) {
 	refuse := func(why string, args ...any) (tlog.Hash, error) {
 		return tlog.Hash{}, fmt.Errorf("access log of customer %s: %s; refusing to sign it", tenant, fmt.Sprintf(why, args...))
 	}
 	// The same text is the same record; any other text is decoded and compared as values.
-	if text, ok := want.Text(lists); !ok || lists == nil || text != row.Record {
+	if text, ok := want.Text(detailText); !ok || text != row.Record {
 		rec, err := accesslog.ParseRecord([]byte(row.Record))
 		if err != nil || !rec.Same(want) {
 			return refuse("the database wrote entry %d other than asked", row.Seq)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -267,11 +268,18 @@ func TestRecordTextIsTheDatabases(t *testing.T) {
 	} {
 		want := &accesslog.Record{V: 1, Tenant: uuid.New(), Seq: 42, ID: uuid.New(), At: at.Format(accesslog.TimeFormat), Event: c.event,
 			ActorKind: c.kind, ActorID: c.actor, GrantID: c.grant}
-		text, ok := want.Text(c.detail)
+		detail, ok := accesslog.DetailText(c.detail)
+		if !ok {
+			t.Fatalf("%s: no detail text", name)
+		}
+		if raw, _ := json.Marshal(c.detail); !jsonEqual(t, raw, []byte(detail)) {
+			t.Fatalf("%s: the detail's text %s is not the JSON of %s", name, detail, raw)
+		}
+		text, ok := want.Text(detail)
 		if !ok {
 			t.Fatalf("%s: no text", name)
 		}
-		raw, _ := json.Marshal(c.detail)
+		raw := detail
 		var got string
 		if err := owner.QueryRow(`SELECT access_log_record($1, $2, $3, $4, $5, $6, $7, $8, $9)`, want.Tenant, want.Seq, want.ID, at,
 			want.Event, want.ActorKind, want.ActorID, want.GrantID, string(raw)).Scan(&got); err != nil {
@@ -281,9 +289,20 @@ func TestRecordTextIsTheDatabases(t *testing.T) {
 			t.Fatalf("%s:\ndatabase %.400s\nText     %.400s", name, got, text)
 		}
 	}
-	if _, ok := (&accesslog.Record{V: 1, At: "x", Event: "ACCESS", ActorKind: "STAFF"}).Text(map[string][]string{"records": {`a"b`}}); ok {
+	if _, ok := accesslog.DetailText(map[string][]string{"records": {`a"b`}}); ok {
 		t.Fatal("a name with a quote got a text; jsonb escapes it")
 	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func thousandIDs() []string {
