@@ -122,8 +122,11 @@ func (r *Request) ForeseeAccesses(ctx context.Context, path []PathField, object 
 		}
 		notedUnder := "" // the grant the record is noted under: its other fields need only be noted once each
 		for _, def := range defs {
-			t.def = def
-			d := class.field(def, func() *fieldDecision { return r.field(ctx, t, true) })
+			d := class.lookup(def)
+			if d == nil {
+				t.def = def
+				d = class.field(def, func() *fieldDecision { return r.field(ctx, t, true) })
+			}
 			if d.Grant != "" && d.Effect != Deny && (d.Grant != notedUnder || !d.noted.Load()) {
 				r.recordAccess(d, rec)
 				notedUnder, noted = d.Grant, true
