@@ -203,15 +203,7 @@ func toStrings(v any) []string {
 // special categories stay outside a grant that does not name them.
 func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
 	s := startServer(t, nil)
-	director := s.token("director@wvsoft.example")
-	admin := s.token("admin@bakkerij-de-vries.example")
-	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
-	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #9",
-		types: [Person], write: true}) { id } }`, map[string]any{"c": customerID})
-	grantID := dig(r.Data, "requestSupportAccess", "id")
-	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); len(r.Errors) > 0 {
-		t.Fatalf("approve: %+v", r)
-	}
+	director, admin, _, grantID := grantPersons(t, s, true)
 	person := dig(s.query(admin, `{ persons(first: 1) { edges { node { id } } } }`, nil).Data, "persons", "edges", 0, "node", "id")
 	if r := s.query(director, `mutation($id: ID!) { updatePerson(input: {id: $id, bsn: "111222333"}) { id } }`, map[string]any{"id": person}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
 		t.Fatalf("the director wrote a BSN outside the grant: %+v", r)
@@ -219,7 +211,7 @@ func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
 	if r := s.query(director, `mutation($id: ID!) { updatePerson(input: {id: $id, city: "Zwolle"}) { id } }`, map[string]any{"id": person}); len(r.Errors) > 0 {
 		t.Fatalf("update under the grant: %+v", r)
 	}
-	r = s.query(admin, `query($g: ID) { me { customer { accessLog(grantId: $g) { edges { node { event records fields } } } accessLogVerification { intact } } } }`,
+	r := s.query(admin, `query($g: ID) { me { customer { accessLog(grantId: $g) { edges { node { event records fields } } } accessLogVerification { intact } } } }`,
 		map[string]any{"g": grantID})
 	found := false
 	for _, e := range dig(r.Data, "me", "customer", "accessLog", "edges").([]any) {
@@ -240,15 +232,7 @@ func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
 // with one root field, with two, and with a __typename beside them.
 func TestAnswerWithheldWhenTheAccessCannotBeLogged(t *testing.T) {
 	s := startServer(t, nil)
-	director := s.token("director@wvsoft.example")
-	admin := s.token("admin@bakkerij-de-vries.example")
-	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
-	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #12",
-		types: [Person]}) { id } }`, map[string]any{"c": customerID})
-	grantID := dig(r.Data, "requestSupportAccess", "id")
-	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); len(r.Errors) > 0 {
-		t.Fatalf("approve: %+v", r)
-	}
+	director, _, customerID, _ := grantPersons(t, s, false)
 	persons := `persons(customerId: "` + customerID + `", first: 3) { edges { node { id name } } }`
 	queries := map[string]string{
 		"one root field":  `{ ` + persons + ` }`,
@@ -302,15 +286,7 @@ func TestAnswerWithheldWhenTheAccessCannotBeLogged(t *testing.T) {
 // showed, no field it refused, and a read beyond what was foreseen (a nested record) is logged too.
 func TestAccessLogEntryIsWhatTheAnswerShowed(t *testing.T) {
 	s := startServer(t, nil)
-	director := s.token("director@wvsoft.example")
-	admin := s.token("admin@bakkerij-de-vries.example")
-	customerID := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
-	r := s.query(director, `mutation($c: ID!) { requestSupportAccess(input: {customerId: $c, reason: "ticket #15",
-		types: [Person]}) { id } }`, map[string]any{"c": customerID})
-	grantID := dig(r.Data, "requestSupportAccess", "id")
-	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); len(r.Errors) > 0 {
-		t.Fatalf("approve: %+v", r)
-	}
+	director, admin, customerID, grantID := grantPersons(t, s, false)
 	type entry struct{ records, fields []string }
 	entries := func() []entry {
 		r := s.query(admin, `query($g: ID) { me { customer { accessLog(grantId: $g, first: 100) { edges { node { event records fields } } } } } }`,
@@ -399,4 +375,20 @@ func idsIn(v any) []string {
 		}
 	}
 	return out
+}
+
+// grantPersons has the director ask for a grant on the bakery's persons (writing too, if write)
+// and its admin approve it; it returns their tokens, the customer's id and the grant's.
+func grantPersons(t *testing.T, s *server, write bool) (director, admin, customerID, grantID string) {
+	t.Helper()
+	director = s.token("director@wvsoft.example")
+	admin = s.token("admin@bakkerij-de-vries.example")
+	customerID = dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	r := s.query(director, `mutation($c: ID!, $w: Boolean) { requestSupportAccess(input: {customerId: $c, reason: "a ticket",
+		types: [Person], write: $w}) { id } }`, map[string]any{"c": customerID, "w": write})
+	grantID, _ = dig(r.Data, "requestSupportAccess", "id").(string)
+	if r := s.query(admin, `mutation($id: ID!) { approveSupportAccess(input: {id: $id}) { status } }`, map[string]any{"id": grantID}); grantID == "" || len(r.Errors) > 0 {
+		t.Fatalf("the grant: %+v", r)
+	}
+	return director, admin, customerID, grantID
 }
