@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 func testKeys(t testing.TB) (*Keys, string) {
@@ -164,4 +165,46 @@ func TestSameComparesDetailAsValues(t *testing.T) {
 	if stored.Same(&reason) {
 		t.Error("a changed number is the same")
 	}
+}
+
+// Keys.Open knows the newest checkpoint it signed for a log by its text; every other note, also
+// one of the same log and size with another root or another key's signature, is verified.
+func TestKeysKnowTheirNewestCheckpoint(t *testing.T) {
+	skey, _, err := GenerateKey("wvsoft-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := NewKeys(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherKey, _, _ := GenerateKey("wvsoft-test")
+	other, _ := NewKeys(otherKey)
+	origin := Origin(uuid.New())
+	older, _ := keys.Sign(origin, 4, tlog.Hash{4})
+	newest, _ := keys.Sign(origin, 5, tlog.Hash{5})
+	for name, c := range map[string]struct {
+		note string
+		ok   bool
+	}{
+		"the newest":             {newest.Note, true},
+		"an older one":           {older.Note, true},
+		"another key's":          {must(other.Sign(origin, 5, tlog.Hash{5})).Note, false},
+		"the newest, root moved": {strings.Replace(newest.Note, Body(origin, 5, tlog.Hash{5}), Body(origin, 5, tlog.Hash{6}), 1), false},
+	} {
+		cp, err := keys.Open(c.note)
+		if (err == nil) != c.ok {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c.ok && (cp.Origin != origin || cp.Note != c.note) {
+			t.Fatalf("%s: %+v", name, cp)
+		}
+	}
+}
+
+func must(cp *Checkpoint, err error) *Checkpoint {
+	if err != nil {
+		panic(err)
+	}
+	return cp
 }

@@ -148,7 +148,7 @@ func (d *DB) extendedRoot(tenant uuid.UUID, want *accesslog.Record, detailText s
 		return refuse("the tree before entry %d is incomplete", row.Seq)
 	}
 	if row.LastNote.Valid {
-		last, err := accesslog.Open([]byte(row.LastNote.String), d.logKeys.Verifiers())
+		last, err := d.logKeys.Open(row.LastNote.String)
 		switch {
 		case err != nil:
 			return refuse("its newest checkpoint does not verify with this server's keys")
