@@ -96,7 +96,8 @@ func (r *Request) recordAccess(d *fieldDecision, obj any) {
 	r.readAfter = r.readAfter || (added && r.taken)
 }
 
-// ForeseeAccesses notes, before an answer's list is built, what the list will show of its
+// ForeseeAccesses notes, before or while an answer's list is built (it may run beside the
+// answer's own decisions: both note under the request's lock), what the list will show of its
 // records under a grant: for each record (of type object) the leaf fields defs, with the same
 // decisions the answer then finds made. The access log can then be written while the answer is
 // built (TakeAccesses includes them). path are the fields on the way from the list to its
