@@ -46,6 +46,26 @@ import (
 type countingStore struct {
 	wvsoft.Store
 	calls atomic.Int64
+	// accessLog is how the director's access-log entries are written: "" as shipped, or, only
+	// to measure what the entry costs (BenchmarkShippedOverOff's W2director/log=...), "none"
+	// (not written: P9 broken on purpose) or "no-records" (written without its records).
+	accessLog atomic.Pointer[string]
+}
+
+func (c *countingStore) LogAccess(ctx context.Context, actor *wvsoft.Subject, accesses []wvsoft.Access, at time.Time) error {
+	switch mode := c.accessLog.Load(); {
+	case mode == nil:
+	case *mode == "none":
+		return nil
+	case *mode == "no-records":
+		stripped := make([]wvsoft.Access, len(accesses))
+		for i, a := range accesses {
+			a.Records = nil
+			stripped[i] = a
+		}
+		accesses = stripped
+	}
+	return c.Store.LogAccess(ctx, actor, accesses, at)
 }
 
 func (c *countingStore) Customers(ctx context.Context, f wvsoft.TenantFilter, p wvsoft.Page) ([]*wvsoft.Customer, wvsoft.Window, error) {
@@ -407,12 +427,21 @@ func BenchmarkShippedOverOff(b *testing.B) {
 	for _, w := range []struct {
 		name, credential string
 		vars             map[string]any
+		accessLog        string // countingStore.accessLog
 	}{
-		{"W1", e.token(b, "member@bakkerij-de-vries.example"), nil},
-		{"W2key", e.keyW2, nil},
-		{"W2director", e.token(b, "director@wvsoft.example"), director},
+		{"W1", e.token(b, "member@bakkerij-de-vries.example"), nil, ""},
+		{"W2key", e.keyW2, nil, ""},
+		{"W2director", e.token(b, "director@wvsoft.example"), director, ""},
+		// What the director's access-log entry costs: the same page with the entry written
+		// without its 1,000 records, and not written at all (neither is allowed in production).
+		{"W2director/log=no-records", e.token(b, "director@wvsoft.example"), director, "no-records"},
+		{"W2director/log=none", e.token(b, "director@wvsoft.example"), director, "none"},
 	} {
 		b.Run(w.name, func(b *testing.B) {
+			if w.accessLog != "" {
+				e.counting.accessLog.Store(&w.accessLog)
+				defer e.counting.accessLog.Store(nil)
+			}
 			pair := [2]string{"off", "shipped"}
 			for _, mode := range pair {
 				checkObjects(b, e.do(b, mode, w.credential, w1Query, w.vars), 1000)
