@@ -3895,8 +3895,8 @@ type OutboxMessage implements Node {
   recipient: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
   "The subject."
   subject: String
-  "The text."
-  body: String @personal(category: CONTACT, purposes: [SUPPORT])
+  "The text, which greets the recipient by name: decided as that record's name."
+  body: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
   "Why it is sent."
   purpose: MailPurpose
   "Its state."

@@ -313,6 +313,10 @@ special_categories := {"NATIONAL_ID", "HEALTH"}
 # subject; this rule keeps that promise.
 restricted_purpose := "BILLING"
 
+# The roles that keep using a customer's billing data once it withdrew consent (P6: the fiscal
+# obligation), for reading and writing.
+withdrawn_consent_roles := {"BILLING", "DIRECTOR"}
+
 default decision := {"effect": "deny", "rule": "default.deny", "reason": "no rule allows it"}
 
 # Reading a field and writing it go through one chain of rules: writing is reading's rules for
@@ -363,10 +367,22 @@ field_decision := allow("anonymous.inquiry") if {
 	reading
 	target := links[input.resource.type][input.resource.field]
 	d := link_decision(target)
+} else := deny("record.restricted_write", "restricted processing: the record is kept as it is until its hold ends; nobody changes or deletes it") if {
+	# Before the grant and before fields without a category: a restricted record is kept for
+	# the purpose that holds it, unchanged, and deleting it (a write decided on its id) would
+	# break the erasure outcome's "kept until".
+	writing
+	input.resource.record.restricted
 } else := d if {
 	# Under a grant every field carries the grant, so that the access log records it.
 	grant := grant_for(input.resource.type, input.resource.tenant_id, input.action)
 	d := grant_decision(grant)
+} else := deny("staff.consent_withdrawn_write", "the customer withdrew consent: only billing staff change its records") if {
+	# Before fields without a category: deleting a record, or changing its role, is writing it.
+	writing
+	declared_staff
+	input.resource.record.consent_withdrawn
+	not input.subject.role in withdrawn_consent_roles
 } else := allow("field.not_personal") if {
 	not input.resource.category
 } else := deny("record.restricted", "restricted processing: the record is kept only for the purpose that holds it") if {
@@ -471,7 +487,7 @@ staff_decision := deny("staff.consent_withdrawn", "the customer withdrew consent
 	not "BILLING" in input.resource.purposes
 } else := allow("staff.consent_withdrawn_billing") if {
 	input.resource.record.consent_withdrawn
-	input.subject.role in {"BILLING", "DIRECTOR"}
+	input.subject.role in withdrawn_consent_roles
 } else := deny("staff.consent_withdrawn_billing_only", "the customer withdrew consent: only billing staff use its billing data") if {
 	input.resource.record.consent_withdrawn
 } else := allow("staff.purpose") if {

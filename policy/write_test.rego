@@ -122,8 +122,10 @@ some_write_implies_read(subject, type, field, record) if {
 
 test_consent_withdrawal_restricts_staff_writes if {
 	withdrawn := {"consent_withdrawn": true}
-	decide("write", staff("SUPPORT"), "ContactPerson", "phone", t1, withdrawn, []).rule == "staff.consent_withdrawn"
-	decide("write", staff("SUPPORT"), "ContactPerson", "name", t1, withdrawn, []).rule == "staff.consent_withdrawn_billing_only"
+	decide("write", staff("SUPPORT"), "ContactPerson", "phone", t1, withdrawn, []).rule == "staff.consent_withdrawn_write"
+	decide("write", staff("SUPPORT"), "ContactPerson", "name", t1, withdrawn, []).rule == "staff.consent_withdrawn_write"
+	decide("read", staff("SUPPORT"), "ContactPerson", "phone", t1, withdrawn, []).rule == "staff.consent_withdrawn"
+	decide("read", staff("SUPPORT"), "ContactPerson", "name", t1, withdrawn, []).rule == "staff.consent_withdrawn_billing_only"
 	decide("write", staff("BILLING"), "Customer", "iban", t1, withdrawn, []).effect == "allow"
 }
 
@@ -131,10 +133,59 @@ test_restricted_records_serve_billing_only if {
 	restricted := {"restricted": true}
 	decide("read", staff("BILLING"), "ContactPerson", "name", t1, restricted, []).effect == "allow"
 	decide("write", staff("BILLING"), "ContactPerson", "name", t1, restricted, []).rule == "reach.outside" # billing writes customers only
-	every action in ["read", "write"] {
-		decide(action, staff("SUPPORT"), "ContactPerson", "name", t1, restricted, []).rule == "record.restricted"
-		decide(action, staff("DIRECTOR"), "ContactPerson", "name", t1, restricted, []).effect == "allow"
-		decide(action, staff("DIRECTOR"), "ContactPerson", "phone", t1, restricted, []).effect == "deny"
-	}
+	decide("read", staff("SUPPORT"), "ContactPerson", "name", t1, restricted, []).rule == "record.restricted"
+	decide("read", staff("DIRECTOR"), "ContactPerson", "name", t1, restricted, []).effect == "allow"
+	decide("read", staff("DIRECTOR"), "ContactPerson", "phone", t1, restricted, []).effect == "deny"
 	decide("read", member, "ContactPerson", "name", t1, restricted, []).rule == "record.restricted"
 }
+
+# A restricted record is kept as it is until its hold ends: nobody writes any of its fields,
+# not even one without a category, and so nobody deletes it (a delete is decided on the id).
+test_restricted_records_are_written_by_nobody if {
+	restricted := {"restricted": true}
+	grant := {"id": "g1", "tenant_id": t1, "types": ["ContactPerson", "Person"], "special": true, "write": true, "expires_at": "2026-06-01T20:00:00Z"}
+
+	# Those who write contact persons at all (support, the customer's admin, the director under
+	# a writing grant); the others never reach them for writing.
+	every subject in [staff("SUPPORT"), staff("DIRECTOR"), admin] {
+		every field in ["id", "role", "name", "phone"] {
+			decide_any("write", subject, "ContactPerson", field, restricted, [grant]).rule == "record.restricted_write"
+			decide_any("write", subject, "ContactPerson", field, {}, [grant]).effect == "allow"
+		}
+	}
+	every subject in [staff("BILLING"), member, key(true, true)] {
+		decide_any("write", subject, "ContactPerson", "id", restricted, [grant]).rule == "reach.outside"
+	}
+}
+
+admin := {"kind": "USER", "id": "a", "role": "ADMIN", "tenant_id": t1, "can_write": true, "special_categories": true}
+
+# After a withdrawal staff outside billing change none of the customer's records: not a field
+# without a category, and not the record as a whole (a delete); billing keeps writing.
+test_consent_withdrawal_stops_staff_writes_of_every_field if {
+	withdrawn := {"consent_withdrawn": true}
+	every field in ["id", "role"] {
+		decide_any("write", staff("SUPPORT"), "ContactPerson", field, withdrawn, []).rule == "staff.consent_withdrawn_write"
+		decide_any("write", staff("SUPPORT"), "ContactPerson", field, {}, []).effect == "allow"
+		decide_any("read", staff("SUPPORT"), "ContactPerson", field, withdrawn, []).effect == "allow" # ids and roles stay listed
+	}
+	decide_any("write", staff("BILLING"), "Customer", "id", withdrawn, []).effect == "allow"
+	decide_any("write", member, "ContactPerson", "id", withdrawn, []).effect == "deny" # customer users do not write the register
+}
+
+# decide for any field, with or without a category (meta's, or none).
+decide_any(action, subject, type, field, record, grants) := d if {
+	m := object.get(meta, [type, field], [null, []])
+	resource := object.union(
+		{"type": type, "field": field, "purposes": m[1], "tenant_id": t1, "record": record},
+		category_of(m[0]),
+	)
+	d := authz.decision with input as {
+		"subject": subject, "action": action, "resource": resource,
+		"context": {"time_ns": time.parse_rfc3339_ns(now), "grants": grants},
+	}
+}
+
+category_of(null) := {}
+
+category_of(c) := {"category": c} if c != null

@@ -24,10 +24,33 @@ func TestErasureOutcomeIsEnforcedForEveryRole(t *testing.T) {
 	jansenAdmin := s.token("admin@jansen-installatie.example")
 	jansen := dig(s.query(jansenAdmin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
 	endRelationship(t, s, "jansen-installatie", time.Now().AddDate(0, -2, 0))
-	r := s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { contactPersons { id } } } }`, map[string]any{"id": jansen})
+	r := s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { contactPersons { id name email } } } }`, map[string]any{"id": jansen})
 	contactID, _ := dig(r.Data, "node", "contactPersons", 0, "id").(string)
-	if contactID == "" {
-		t.Fatalf("no contact person: %+v", r)
+	contactName, _ := dig(r.Data, "node", "contactPersons", 0, "name").(string)
+	contactEmail, _ := dig(r.Data, "node", "contactPersons", 0, "email").(string)
+	if contactID == "" || contactName == "" || contactEmail == "" {
+		t.Fatalf("no contact person with a name and an address: %+v", r)
+	}
+	// A breach mails the contact person, greeting it by name, before the erasure.
+	if r := s.query(support, `mutation($c: ID!, $at: Time!) { recordBreach(input: { description: "Gestolen laptop",
+		discoveredAt: $at, categories: [CONTACT], customerIds: [$c] }) { id } }`,
+		map[string]any{"c": jansen, "at": time.Now().Add(-time.Hour).Format(time.RFC3339)}); len(r.Errors) > 0 {
+		t.Fatalf("record breach: %+v", r)
+	}
+	mailedTo := func(who string) (messages []any) {
+		r := s.query(s.token(who), `{ outbox(first: 500) { recipient body status } }`, nil)
+		list, _ := dig(r.Data, "outbox").([]any) // nil for a role that does not read the outbox
+		for _, m := range list {
+			recipient, _ := dig(m, "recipient").(string)
+			body, _ := dig(m, "body").(string)
+			if strings.EqualFold(recipient, contactEmail) || strings.Contains(body, contactName) {
+				messages = append(messages, m)
+			}
+		}
+		return messages
+	}
+	if len(mailedTo("support@wvsoft.example")) == 0 {
+		t.Fatalf("support sees no mail to %s before the erasure", contactEmail)
 	}
 	r = s.query(support, `mutation($s: ID!) { registerDataSubjectRequest(input: {subjectId: $s, kind: ERASURE}) { id } }`, map[string]any{"s": contactID})
 	r = s.query(support, `mutation($id: ID!) { executeDataSubjectRequest(id: $id) { outcome { field action reason } } }`,
@@ -74,6 +97,36 @@ func TestErasureOutcomeIsEnforcedForEveryRole(t *testing.T) {
 	if kept == 0 {
 		t.Fatalf("the erasure kept nothing restricted, so nothing was checked: %+v", outcome)
 	}
+	// "Kept until" holds: nobody changes or deletes the restricted record before its hold ends,
+	// not support, not the customer's admin, not the director (the purge removes it then).
+	for _, who := range []string{"support@wvsoft.example", "admin@jansen-installatie.example", "director@wvsoft.example"} {
+		for _, m := range []string{
+			`mutation($id: ID!) { deleteContactPerson(id: $id) }`,
+			`mutation($id: ID!) { updateContactPerson(input: {id: $id, role: CONTACT}) { id } }`,
+		} {
+			if r := s.query(s.token(who), m, map[string]any{"id": contactID}); len(r.Errors) == 0 || r.codes()[0] != "FORBIDDEN" {
+				t.Errorf("%s wrote the restricted contact person (%s): %+v", who, m, r)
+			}
+		}
+	}
+	billing := s.token("billing@wvsoft.example")
+	if r := s.query(billing, `query($id: ID!) { node(id: $id) { ... on ContactPerson { name } } }`, map[string]any{"id": contactID}); dig(r.Data, "node", "name") == nil {
+		t.Fatalf("the restricted contact person is gone after the attempts: %+v", r)
+	}
+	// "ContactPerson.email ERASED" holds in the outbox too: the mail keeps neither the address
+	// nor the greeting with the name, for whoever reads the outbox, and unsent mail stays unsent.
+	for _, who := range []string{"support@wvsoft.example", "director@wvsoft.example", "billing@wvsoft.example"} {
+		if m := mailedTo(who); len(m) > 0 {
+			t.Errorf("%s still sees the erased contact person in the outbox: %+v", who, m)
+		}
+	}
+	r = s.query(support, `{ outbox(first: 500, status: PENDING) { recipient } }`, nil)
+	pending, _ := dig(r.Data, "outbox").([]any)
+	for _, m := range pending {
+		if dig(m, "recipient") == "" {
+			t.Errorf("mail to the erased address is still to be sent: %+v", r)
+		}
+	}
 }
 
 // Consent withdrawal restricts staff writes as it restricts their reads, and a derived value (an
@@ -95,27 +148,41 @@ func TestConsentWithdrawalRestrictsWritesAndDerivedValues(t *testing.T) {
 		t.Fatalf("record breach: %+v", r)
 	}
 	outbox := func() gqlResponse {
-		return s.query(support, `{ outbox(first: 100) { purpose recipient } }`, nil)
+		return s.query(support, `{ outbox(first: 100) { purpose recipient body } }`, nil)
 	}
-	contactAddresses := func(r gqlResponse) (shown, denied int) {
+	// What support sees of the breach mail: values shown, and values denied with the message of
+	// the field they come from (the address: the record's email; the body: its name).
+	seen := func(r gqlResponse, field, denial string) (shown, denied int) {
 		list, _ := dig(r.Data, "outbox").([]any)
 		for i, m := range list {
 			if dig(m, "purpose") != "BREACH" {
 				continue
 			}
-			if dig(m, "recipient") != nil {
+			if dig(m, field) != nil {
 				shown++
 			}
 			for _, e := range r.Errors {
-				if len(e.Path) == 3 && e.Path[1] == float64(i) && e.Message == "not allowed to read ContactPerson.email" {
+				if len(e.Path) == 3 && e.Path[1] == float64(i) && e.Path[2] == field && e.Message == denial {
 					denied++
 				}
 			}
 		}
 		return shown, denied
 	}
-	if shown, _ := contactAddresses(outbox()); shown == 0 {
-		t.Fatalf("support sees no contact person's address before the withdrawal: %+v", outbox())
+	contactAddresses := func(r gqlResponse) (shown, denied int) {
+		return seen(r, "recipient", "not allowed to read ContactPerson.email")
+	}
+	before := outbox()
+	if shown, _ := contactAddresses(before); shown == 0 {
+		t.Fatalf("support sees no contact person's address before the withdrawal: %+v", before)
+	}
+	// The body greets its recipient by name: a mail to an admin is decided as User.name, which
+	// support does not read; a mail to a contact person as ContactPerson.name, which it does.
+	if _, denied := seen(before, "body", "not allowed to read User.name"); denied == 0 {
+		t.Fatalf("support reads the bodies of mail to the customer's admins (their names): %+v", before)
+	}
+	if shown, _ := seen(before, "body", ""); shown == 0 {
+		t.Fatalf("support reads no body of mail to a contact person before the withdrawal: %+v", before)
 	}
 	update := `mutation($id: ID!) { updateContactPerson(input: {id: $id, phone: "+31 20 123 4567"}) { phone } }`
 	if r := s.query(support, update, map[string]any{"id": contact}); len(r.Errors) > 0 {
@@ -126,9 +193,15 @@ func TestConsentWithdrawalRestrictsWritesAndDerivedValues(t *testing.T) {
 		map[string]any{"c": customer}); dig(r.Data, "withdrawConsent", "given") != false {
 		t.Fatalf("withdraw: %+v", r)
 	}
+	// The record as a whole is not written: its id is decided first (staff.consent_withdrawn_write).
 	if r := s.query(support, update, map[string]any{"id": contact}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" ||
-		r.Errors[0].Extensions["field"] != "input.phone" {
+		r.Errors[0].Extensions["field"] != "input.id" {
 		t.Fatalf("support wrote a contact person after the withdrawal: %+v", r)
+	}
+	// Nor deleted: a delete writes the record, decided on its id, which has no category.
+	remove := `mutation($id: ID!) { deleteContactPerson(id: $id) }`
+	if r := s.query(support, remove, map[string]any{"id": contact}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
+		t.Fatalf("support deleted a contact person after the withdrawal: %+v", r)
 	}
 	create := `mutation($c: ID!) { createContactPerson(input: {customerId: $c, name: "Nieuw", role: CONTACT, email: "nieuw@example.org"}) { id } }`
 	if r := s.query(support, create, map[string]any{"c": customer}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
@@ -139,8 +212,12 @@ func TestConsentWithdrawalRestrictsWritesAndDerivedValues(t *testing.T) {
 		map[string]any{"id": customer}); len(r.Errors) > 0 {
 		t.Fatalf("billing cannot keep the billing data after the withdrawal: %+v", r)
 	}
-	if shown, denied := contactAddresses(outbox()); shown != 0 || denied == 0 {
+	after := outbox()
+	if shown, denied := contactAddresses(after); shown != 0 || denied == 0 {
 		t.Fatalf("support sees %d contact persons' addresses in the outbox after the withdrawal (%d denied)", shown, denied)
+	}
+	if shown, _ := seen(after, "body", ""); shown != 0 {
+		t.Fatalf("support reads %d breach mail bodies (greeting names) after the withdrawal: %+v", shown, after)
 	}
 }
 

@@ -147,7 +147,7 @@ func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.
 	// outcome on record, and of two executions at once only one erases.
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		var err error
-		if out, err = erase(ctx, tx, clause, arg, r, rules, now); err != nil {
+		if out, err = erase(ctx, tx, clause, arg, f.All, r, rules, now); err != nil {
 			return err
 		}
 		r.Outcome = out
@@ -156,8 +156,28 @@ func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.
 	return out, err
 }
 
+// eraseFromOutbox takes an erased contact person's address out of the mail written to it: the
+// address is erased (the outcome says so) and the greeting, its name, goes too; the letter
+// itself, what was sent and when, stays. Mail not yet sent is not sent (FAILED, with why). The
+// outbox is WvSoft's own table, which only the register flag opens: it is raised for this one
+// update, the erasure's own consequence, and lowered again.
+func eraseFromOutbox(ctx context.Context, tx *sqlx.Tx, allTenants bool, tenant uuid.UUID, email string) error {
+	if _, err := tx.ExecContext(ctx, setAllTenants(true)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET recipient = '',
+			body = CASE WHEN position(E'\n\n' IN body) > 0 THEN substr(body, position(E'\n\n' IN body) + 2) ELSE '' END,
+			status = CASE WHEN status = 'PENDING' THEN 'FAILED' ELSE status END,
+			last_error = CASE WHEN status = 'PENDING' THEN 'not sent: the recipient was erased' ELSE last_error END
+		WHERE tenant_id = $1 AND recipient_source = 'ContactPerson.email' AND lower(recipient) = lower($2)`, tenant, email); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, setAllTenants(allTenants))
+	return err
+}
+
 // erase does the erasure of EraseSubject inside tx.
-func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
+func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, allTenants bool, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
 	var out []wvsoft.FieldOutcome
 	err := func() error {
 		if r.SubjectType == wvsoft.KindPerson {
@@ -171,9 +191,18 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvsoft.D
 			out = append(out, wvsoft.FieldOutcome{Field: "Person", Action: "ERASED", Reason: "the whole record; no legal hold applies"})
 			return nil
 		}
-		var tenant uuid.UUID
-		if err := tx.GetContext(ctx, &tenant, `SELECT tenant_id FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID); err != nil {
+		var contact struct {
+			Tenant uuid.UUID `db:"tenant_id"`
+			Email  *string   `db:"email"`
+		}
+		if err := tx.GetContext(ctx, &contact, `SELECT tenant_id, email FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID); err != nil {
 			return err
+		}
+		tenant := contact.Tenant
+		if contact.Email != nil {
+			if err := eraseFromOutbox(ctx, tx, allTenants, tenant, *contact.Email); err != nil {
+				return err
+			}
 		}
 		var end *time.Time
 		if err := tx.GetContext(ctx, &end, `SELECT relationship_end FROM customers WHERE tenant_id = $1`, tenant); err != nil {

@@ -39,15 +39,23 @@ const (
 	OutboxFailed  = "FAILED"
 )
 
-// DerivedFrom names the record field an outbox message's recipient comes from: its address is
-// decided by that field's rule (a support employee sees an admin's login in the outbox only
-// where he may read User.email). An unknown source is denied.
+// DerivedFrom names the record field an outbox message's value comes from: the recipient is
+// the address of a record (a support employee sees an admin's login in the outbox only where he
+// may read User.email), and the body greets that record by its name (Greeting), so it is
+// decided as that record's name. An unknown source is denied.
 func (m *OutboxMessage) DerivedFrom(field string) (Source, bool) {
-	if field != "recipient" || m.RecipientSource == nil {
+	if m.RecipientSource == nil {
 		return Source{}, false
 	}
 	typ, f, ok := strings.Cut(*m.RecipientSource, ".")
 	if !ok {
+		return Source{}, false
+	}
+	switch field {
+	case "recipient":
+	case "body":
+		f = "name"
+	default:
 		return Source{}, false
 	}
 	src := Source{Type: typ, Field: f}
