@@ -203,7 +203,7 @@ func toStrings(v any) []string {
 // special categories stay outside a grant that does not name them.
 func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
 	s := startServer(t, nil)
-	director, admin, _, grantID := grantPersons(t, s, true)
+	director, admin, customerID, grantID := grantPersons(t, s, true)
 	person := dig(s.query(admin, `{ persons(first: 1) { edges { node { id } } } }`, nil).Data, "persons", "edges", 0, "node", "id")
 	if r := s.query(director, `mutation($id: ID!) { updatePerson(input: {id: $id, bsn: "111222333"}) { id } }`, map[string]any{"id": person}); len(r.Errors) != 1 || r.codes()[0] != "FORBIDDEN" {
 		t.Fatalf("the director wrote a BSN outside the grant: %+v", r)
@@ -222,6 +222,26 @@ func TestDirectorWriteUnderGrantIsLogged(t *testing.T) {
 	}
 	if !found || dig(r.Data, "me", "customer", "accessLogVerification", "intact") != true {
 		t.Fatalf("the write is not in the access log: %+v", r)
+	}
+	// A person created under the grant: the entry names the new record and every field written.
+	r = s.query(director, `mutation($c: ID!) { createPerson(input: {customerId: $c, name: "Piet Puk", city: "Zwolle", iban: "NL91ABNA0417164300"}) { id } }`,
+		map[string]any{"c": customerID})
+	created, _ := dig(r.Data, "createPerson", "id").(string)
+	if created == "" {
+		t.Fatalf("create under the grant: %+v", r)
+	}
+	r = s.query(admin, `query($g: ID) { me { customer { accessLog(grantId: $g) { edges { node { event records fields } } } } } }`,
+		map[string]any{"g": grantID})
+	// (The answer's id, read under the grant, is an entry of its own.)
+	var entries [][]string
+	want := []string{"Person.city", "Person.iban", "Person.name"}
+	for _, e := range dig(r.Data, "me", "customer", "accessLog", "edges").([]any) {
+		if recs := toStrings(dig(e, "node", "records")); len(recs) == 1 && recs[0] == created {
+			entries = append(entries, toStrings(dig(e, "node", "fields")))
+		}
+	}
+	if !slices.ContainsFunc(entries, func(fields []string) bool { return slices.Equal(fields, want) }) {
+		t.Fatalf("the create is logged with fields %v, want one with %v", entries, want)
 	}
 }
 

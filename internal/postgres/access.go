@@ -335,6 +335,7 @@ func (d *DB) logStaffWrite(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID, k
 	for i, f := range fields {
 		qualified[i] = kind + "." + f
 	}
+	sort.Strings(qualified) // as an access's fields are
 	fields = qualified
 	return d.appendLog(ctx, tx, tenant, wvsoft.EventAccess, actor.Kind, &actor.ID, grant,
 		map[string]any{"write": op, "records": []string{wvsoft.GlobalID(kind, id)}, "fields": fields}, at)

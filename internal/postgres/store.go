@@ -269,7 +269,7 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt); err != nil {
 			return err
 		}
-		return d.logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", nil, d.now())
+		return d.logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", p.Written(), d.now())
 	})
 }
 

@@ -148,6 +148,27 @@ type Person struct {
 // ID is the person's global ID.
 func (p *Person) ID() string { return GlobalID(KindPerson, p.UUID) }
 
+// Written names the fields of a new person that hold a value, as the schema names them: what
+// creating it wrote, which the access log records of a write by staff (Person.name, …).
+func (p *Person) Written() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"name", p.Name != nil}, {"street", p.Street != nil}, {"postalCode", p.PostalCode != nil},
+		{"city", p.City != nil}, {"email", p.Email != nil}, {"phone", p.Phone != nil},
+		{"birthDate", p.BirthDate != nil}, {"iban", p.Iban != nil}, {"bsn", p.Bsn != nil},
+		{"maritalStatus", p.MaritalStatus != nil}, {"household", p.Household != nil},
+		{"medicalNotes", p.MedicalNotes != nil},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
 // Node is any object with a global ID.
 type Node interface {
 	ID() string
