@@ -166,7 +166,7 @@ own_readable contains t if {
 
 # Admins read the processor register's rows, so that the article 15 export of a person of their
 # data space names its recipients (issue 16). The register's fields stay WvSoft's: an admin has
-# no Query.processors (link.outside) and no field of a Processor (reach.outside, no tenant).
+# no Query.processors (query.outside) and no field of a Processor (reach.outside, no tenant).
 own_readable contains "Processor" if {
 	customer_user
 	input.subject.role == "ADMIN"
@@ -351,7 +351,7 @@ field_decision := allow("anonymous.inquiry") if {
 	reading
 	target := links.Query[input.resource.field]
 	input.resource.type == "Query"
-	d := link_decision(target)
+	d := query_decision(target)
 } else := d if {
 	# A count reads whether rows exist: it is decided on the counted type, not as paging.
 	reading
@@ -413,18 +413,18 @@ grant_decision(grant) := deny("grant.special_category", "special category outsid
 mutation_decision := deny("mutation.whole_register", "only a subject that reaches every customer runs this") if {
 	input.resource.field in whole_register_mutations
 	not reach(mutation_types[input.resource.field], "write").all
-} else := allow("mutation.reach") if {
+} else := allow("mutation.reach_all") if {
 	r := reach(mutation_types[input.resource.field], "write")
 	r.all
-} else := allow("mutation.reach") if {
+} else := allow("mutation.reach_tenants") if {
 	r := reach(mutation_types[input.resource.field], "write")
 	count(r.tenants) > 0
 } else := deny("mutation.outside", "the subject may not write this type")
 
 # A subscription is for subjects that reach records of its type in some customer, or in all.
-subscription_decision := allow("subscription.reach") if {
+subscription_decision := allow("subscription.reach_all") if {
 	reach(subscription_types[input.resource.field], "read").all
-} else := allow("subscription.reach") if {
+} else := allow("subscription.reach_tenants") if {
 	count(reach(subscription_types[input.resource.field], "read").tenants) > 0
 } else := deny("subscription.outside", "the subject reaches no records this subscription delivers")
 
@@ -460,7 +460,12 @@ counts_within_reach(target) if {
 	count(reach(target, "read").tenants) > 0
 }
 
-# A link from the root (Query) has no tenant: it needs reach over every tenant.
+# A link from the root (Query) has no tenant: it needs reach over every tenant. The same test for
+# an object's link field has ids of its own, so that a decision names which branch made it.
+query_decision(target) := allow("query.visible") if visible(target)
+
+else := deny("query.outside", "the listed objects are outside the subject's reach")
+
 link_decision(target) := allow("link.visible") if visible(target)
 
 else := deny("link.outside", "the linked objects are outside the subject's reach")

@@ -638,28 +638,28 @@ test_unknown_action_denies_by_default if {
 
 test_whole_registers_need_reach_over_every_tenant if {
 	every field in ["breaches", "inquiries", "outbox", "purgeRuns", "recordsOfProcessing", "staffMembers"] {
-		decide(admin, "Query", field, "").rule == "link.outside"
+		decide(admin, "Query", field, "").rule == "query.outside"
 	}
-	decide(support, "Query", "breaches", "").rule == "link.visible"
+	decide(support, "Query", "breaches", "").rule == "query.visible"
 	decide(support, "Query", "outbox", "").effect == "allow"
 	decide(director, "Query", "purgeRuns", "").effect == "allow"
 	decide(support, "Query", "purgeRuns", "").effect == "deny"
 }
 
 test_mutations_name_their_rule if {
-	mutate(member, "createPerson").rule == "mutation.reach"
+	mutate(member, "createPerson").rule == "mutation.reach_tenants"
 	mutate(member, "createCustomer").rule == "mutation.outside"
 	mutate(support, "runPurge").rule == "mutation.whole_register"
-	mutate(director, "runPurge").rule == "mutation.reach"
+	mutate(director, "runPurge").rule == "mutation.reach_all"
 }
 
 # Subscriptions (issue 17): a customer's admin follows its support-access grants and breach
 # notifications, the director his grants; a subject that reaches none of a subscription's records
 # cannot subscribe, and staff without a current declaration nothing at all.
 test_subscriptions_need_reach_over_their_type if {
-	decide(admin, "Subscription", "supportAccessGrants", "").rule == "subscription.reach"
-	decide(admin, "Subscription", "breachNotifications", "").rule == "subscription.reach"
-	decide(director, "Subscription", "supportAccessGrants", "").rule == "subscription.reach"
+	decide(admin, "Subscription", "supportAccessGrants", "").rule == "subscription.reach_tenants"
+	decide(admin, "Subscription", "breachNotifications", "").rule == "subscription.reach_tenants"
+	decide(director, "Subscription", "supportAccessGrants", "").rule == "subscription.reach_all"
 	decide(support, "Subscription", "breachNotifications", "").effect == "allow"
 	decide(member, "Subscription", "supportAccessGrants", "").rule == "subscription.outside"
 	decide(read_key, "Subscription", "breachNotifications", "").rule == "subscription.outside"
