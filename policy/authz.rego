@@ -128,6 +128,12 @@ ledger_read := {"Consent", "ConsentEvent", "Processor", "ProcessingRecords", "Pr
 
 support_ledger := {"DataSubjectRequest", "HistoryEntry"}
 
+# Whose data the requests and history that staff see are about (resource.record.data_of): the
+# customer register's, never a data space's or a customer's accounts. reach gives it to the
+# server as the row condition `data_of`, which it puts into the SQL; the record's own decision
+# below (staff.ledger_outside_register) says the same of a record that got through anyway.
+staff_ledger_data_of := ["CUSTOMER"]
+
 director_ledger := {"StaffMember", "PurgeRun"}
 
 staff_types("read") := register_types | ledger_read if input.subject.role == "BILLING"
@@ -200,7 +206,11 @@ own_types("write") := own_writable
 
 # reach(type, action) is {"all": true} or {"tenants": [...]}. Nobody at WvSoft reaches a data
 # space (Person, User, ApiKey) but the director, and only through a customer's grant (P9).
-reach(type, action) := {"all": true} if {
+reach(type, action) := {"all": true, "data_of": staff_ledger_data_of} if {
+	declared_staff
+	type in staff_types(action)
+	type in support_ledger
+} else := {"all": true} if {
 	declared_staff
 	type in staff_types(action)
 } else := {"tenants": [input.subject.tenant_id]} if {
@@ -383,6 +393,10 @@ field_decision := allow("anonymous.inquiry") if {
 	declared_staff
 	input.resource.record.consent_withdrawn
 	not input.subject.role in withdrawn_consent_roles
+} else := deny("staff.ledger_outside_register", "WvSoft staff see requests and history about the customer register only") if {
+	declared_staff
+	input.resource.type in support_ledger
+	not input.resource.record.data_of in staff_ledger_data_of
 } else := allow("field.not_personal") if {
 	not input.resource.category
 } else := deny("record.restricted", "restricted processing: the record is kept only for the purpose that holds it") if {

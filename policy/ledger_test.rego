@@ -160,3 +160,30 @@ test_admin_reads_processor_rows_for_the_export if {
 	decide(admin, "Processor", "name", "", false).effect == "deny"
 	decide(admin, "Query", "processors", "", false).effect == "deny"
 }
+
+# Staff see requests and history about the customer register only: the rows come with the
+# condition (data_of), which the server puts into the SQL, and a record about a data space or a
+# customer's accounts that got through anyway is denied field by field.
+test_staff_see_requests_and_history_of_the_register_only if {
+	every type in ["DataSubjectRequest", "HistoryEntry"] {
+		rows(staff("SUPPORT"), type, "read") == {"all": true, "data_of": ["CUSTOMER"]}
+		rows(staff("DIRECTOR"), type, "read") == {"all": true, "data_of": ["CUSTOMER"]}
+		rows(admin, type, "read") == {"tenants": [t1]} # a customer's admin: all of its own
+		every field in ["at"] {
+			about(staff("SUPPORT"), type, field, "CUSTOMER").effect == "allow"
+			about(staff("SUPPORT"), type, field, "DATA_SPACE").rule == "staff.ledger_outside_register"
+			about(staff("SUPPORT"), type, field, "ACCOUNT").rule == "staff.ledger_outside_register"
+			about(admin, type, field, "DATA_SPACE").effect == "allow"
+		}
+	}
+	rows(staff("SUPPORT"), "Customer", "read") == {"all": true} # the register itself has no such condition
+}
+
+# A read of field of a record of type about data of data_of, in tenant t1.
+about(subject, type, field, data_of) := d if {
+	d := authz.decision with input as {
+		"subject": subject, "action": "read",
+		"resource": {"type": type, "field": field, "tenant_id": t1, "record": {"data_of": data_of}},
+		"context": {"time_ns": now_ns},
+	}
+}

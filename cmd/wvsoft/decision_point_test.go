@@ -310,3 +310,81 @@ func TestDecisionsComeFromThePolicy(t *testing.T) {
 		}
 	}
 }
+
+// Rows hidden by record state come from the policy: staff see a customer's data-subject requests
+// and change history about its register (contact persons), not about its data space, because the
+// policy's rows carry the condition (data_of) that the store puts into the SQL. The same server
+// with a policy whose staff condition names the data space too shows the person's request and
+// history to support: no rule of its own in SQL or Go kept them out.
+func TestLedgerRowsFollowThePolicy(t *testing.T) {
+	src, err := policy.Files.ReadFile("authz.rego")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const condition = `staff_ledger_data_of := ["CUSTOMER"]`
+	if !strings.Contains(string(src), condition) {
+		t.Fatal("the policy no longer has the condition this test changes")
+	}
+	widened := t.TempDir()
+	entries, err := policy.Files.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, _ := policy.Files.ReadFile(e.Name())
+		if e.Name() == "authz.rego" {
+			b = []byte(strings.Replace(string(src), condition, `staff_ledger_data_of := ["CUSTOMER", "DATA_SPACE"]`, 1))
+		}
+		if strings.HasSuffix(e.Name(), "_test.rego") && strings.Contains(string(b), `"data_of": ["CUSTOMER"]`) {
+			continue // the shipped policy's own test of the condition
+		}
+		if err := os.WriteFile(filepath.Join(widened, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, c := range []struct {
+		name       string
+		env        map[string]string
+		seesPerson bool
+	}{{"shipped", nil, false}, {"widened", map[string]string{"POLICY_DIR": widened}, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := startServer(t, c.env)
+			admin := s.token("admin@bakkerij-de-vries.example")
+			support := s.token("support@wvsoft.example")
+			customer := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+			person := dig(s.query(admin, `{ persons(first: 1) { edges { node { id } } } }`, nil).Data, "persons", "edges", 0, "node", "id").(string)
+			contact := dig(s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { contactPersons { id } } } }`,
+				map[string]any{"id": customer}).Data, "node", "contactPersons", 0, "id").(string)
+			register := `mutation($s: ID!) { registerDataSubjectRequest(input: {subjectId: $s, kind: ACCESS}) { id } }`
+			if r := s.query(admin, register, map[string]any{"s": person}); len(r.Errors) > 0 {
+				t.Fatalf("the admin registers a request about a person: %+v", r)
+			}
+			if r := s.query(support, register, map[string]any{"s": contact}); len(r.Errors) > 0 {
+				t.Fatalf("support registers a request about a contact person: %+v", r)
+			}
+			if r := s.query(admin, `mutation($id: ID!) { updatePerson(input: {id: $id, city: "Zwolle"}) { id } }`, map[string]any{"id": person}); len(r.Errors) > 0 {
+				t.Fatalf("the admin corrects a person: %+v", r)
+			}
+
+			about := map[string]bool{}
+			r := s.query(support, `query($id: ID!) { node(id: $id) { ... on Customer { dataSubjectRequests { subjectId } } } }`, map[string]any{"id": customer})
+			list, _ := dig(r.Data, "node", "dataSubjectRequests").([]any)
+			for _, q := range list {
+				id, _ := dig(q, "subjectId").(string)
+				about[id] = true
+			}
+			if !about[contact] {
+				t.Fatalf("support does not see the request about the contact person: %+v", r)
+			}
+			if about[person] != c.seesPerson {
+				t.Fatalf("support sees the request about the person: %v, want %v (%+v)", about[person], c.seesPerson, r)
+			}
+			r = s.query(support, `query($id: ID!) { history(objectId: $id) { fields } }`, map[string]any{"id": person})
+			history, _ := dig(r.Data, "history").([]any)
+			if (len(history) > 0) != c.seesPerson {
+				t.Fatalf("support sees %d history entries of the person, want them: %v (%+v)", len(history), c.seesPerson, r)
+			}
+		})
+	}
+}

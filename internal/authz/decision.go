@@ -180,11 +180,26 @@ func (c *compiled) rowsFor(ctx context.Context, in Input) (wvsoft.TenantFilter, 
 	if refusal, _ := obj["refusal"].(string); refusal != "" {
 		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "%s", refusal)
 	}
+	var dataOf []wvsoft.DataOf
+	if names, ok := obj["data_of"].([]any); ok {
+		for _, n := range names {
+			s, _ := n.(string)
+			d, ok := wvsoft.ParseDataOf(s)
+			if !ok {
+				return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (policy returned an unknown data_of)")
+			}
+			dataOf = append(dataOf, d)
+		}
+		if len(dataOf) == 0 {
+			// A condition that lets nothing through, not none at all.
+			return wvsoft.TenantFilter{}, nil
+		}
+	}
 	if all, _ := obj["all"].(bool); all {
-		return wvsoft.TenantFilter{All: true}, nil
+		return wvsoft.TenantFilter{All: true, DataOf: dataOf}, nil
 	}
 	list, _ := obj["tenants"].([]any)
-	f := wvsoft.TenantFilter{Tenants: make([]uuid.UUID, 0, len(list))}
+	f := wvsoft.TenantFilter{Tenants: make([]uuid.UUID, 0, len(list)), DataOf: dataOf}
 	for _, t := range list {
 		s, _ := t.(string)
 		id, err := uuid.Parse(s)

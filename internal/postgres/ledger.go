@@ -86,13 +86,46 @@ func (d *DB) RegisterRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvso
 	})
 }
 
+// requestKinds is the filter's record-state condition on requests (TenantFilter.DataOf) as the
+// kinds of subject they may be about, or nil for no condition.
+func requestKinds(f wvsoft.TenantFilter) pq.StringArray {
+	if len(f.DataOf) == 0 {
+		return nil
+	}
+	kinds := pq.StringArray{}
+	for _, k := range []string{wvsoft.KindContactPerson, wvsoft.KindPerson} {
+		if f.Shows(k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// historyTables is the filter's record-state condition on change history as the tables whose
+// objects' history it shows, or nil for no condition.
+func historyTables(f wvsoft.TenantFilter) pq.StringArray {
+	if len(f.DataOf) == 0 {
+		return nil
+	}
+	tables := pq.StringArray{}
+	for _, t := range historyOf {
+		if f.Shows(t.kind) {
+			tables = append(tables, t.name)
+		}
+	}
+	return tables
+}
+
+// historyOf are the tables whose changes change_history records (object_type), by name.
+var historyOf = map[string]table{customersTable.name: customersTable, contactPersonsTable.name: contactPersonsTable,
+	usersTable.name: usersTable, apiKeysTable.name: apiKeysTable, personsTable.name: personsTable}
+
 // Requests lists a customer's requests, newest first.
 func (d *DB) Requests(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) ([]*wvsoft.DataSubjectRequest, error) {
 	rows := []requestRow{}
-	// Staff reach every customer's requests, but only those about contact persons: never those
-	// about a data space.
+	// The policy's condition by record state (staff: requests about the register only).
 	err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND tenant_id = $2
-		AND (NOT $3 OR subject_type = 'ContactPerson') ORDER BY received_at DESC`, tenant, f.All)
+		AND ($3::text[] IS NULL OR subject_type = ANY ($3)) ORDER BY received_at DESC`, tenant, requestKinds(f))
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +136,7 @@ func (d *DB) Requests(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UU
 func (d *DB) RequestByID(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.DataSubjectRequest, error) {
 	rows := []requestRow{}
 	if err := selectRows(ctx, d, f, &rows, `SELECT `+requestColumns+` FROM data_subject_requests WHERE %s AND id = $2
-		AND (NOT $3 OR subject_type = 'ContactPerson')`, id, f.All); err != nil {
+		AND ($3::text[] IS NULL OR subject_type = ANY ($3))`, id, requestKinds(f)); err != nil {
 		return nil, err
 	}
 	list, err := requestList(rows)
@@ -261,21 +294,22 @@ func (d *DB) History(ctx context.Context, f wvsoft.TenantFilter, objectID uuid.U
 		wvsoft.HistoryEntry
 		F pq.StringArray `db:"fields"`
 	}{}
-	// Staff reach every tenant's history, but only of the register: never of a data space.
-	// The actor's name and role come from its own record, where row-level security lets the
+	// The policy's condition by record state (staff: the history of the register only). The
+	// actor's name and role come from its own record, where row-level security lets the
 	// request see it (a customer's users and keys only within their tenant).
 	err := selectRows(ctx, d, f, &rows, `SELECT h.tenant_id, h.id, h.object_type, h.object_id, h.fields, h.at, h.actor_kind, h.actor_id,
 		CASE h.actor_kind WHEN 'USER' THEN u.name WHEN 'STAFF' THEN s.name WHEN 'API_KEY' THEN k.name END AS actor_name,
 		CASE h.actor_kind WHEN 'USER' THEN u.role WHEN 'STAFF' THEN s.role WHEN 'API_KEY' THEN 'INTEGRATOR' END AS actor_role
-		FROM (SELECT * FROM change_history WHERE %s AND object_id = $2 AND (NOT $3 OR object_type IN ('customers', 'contact_persons'))) h
+		FROM (SELECT * FROM change_history WHERE %s AND object_id = $2 AND ($3::text[] IS NULL OR object_type = ANY ($3))) h
 		LEFT JOIN users u ON h.actor_kind = 'USER' AND u.tenant_id = h.tenant_id AND u.id = h.actor_id
 		LEFT JOIN api_keys k ON h.actor_kind = 'API_KEY' AND k.tenant_id = h.tenant_id AND k.id = h.actor_id
 		LEFT JOIN staff_members s ON h.actor_kind = 'STAFF' AND s.id = h.actor_id
-		ORDER BY h.at, h.id`, objectID, f.All)
+		ORDER BY h.at, h.id`, objectID, historyTables(f))
 	out := make([]*wvsoft.HistoryEntry, len(rows))
 	for i := range rows {
 		e := rows[i].HistoryEntry
 		e.Fields = rows[i].F
+		e.ObjectType = historyOf[e.ObjectType].kind // table names stay in this package
 		out[i] = &e
 	}
 	return out, err

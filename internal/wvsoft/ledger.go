@@ -47,6 +47,17 @@ type ConsentEvent struct {
 	ActorID   *uuid.UUID `db:"actor_id"`
 }
 
+// RecordState says whose data the request is about: a contact person is the customer register's,
+// a person its data space's.
+func (r *DataSubjectRequest) RecordState(time.Time) RecordState {
+	return RecordState{DataOf: DataOfKind(r.SubjectType)}
+}
+
+// RecordState says whose data the changed object is (ObjectType is its kind).
+func (c *HistoryEntry) RecordState(time.Time) RecordState {
+	return RecordState{DataOf: DataOfKind(c.ObjectType)}
+}
+
 // Tenant is the customer.
 func (e *ConsentEvent) Tenant() uuid.UUID { return e.TenantID }
 
@@ -104,7 +115,7 @@ type DataExport struct {
 type HistoryEntry struct {
 	TenantID   uuid.UUID  `db:"tenant_id"`
 	UUID       uuid.UUID  `db:"id"`
-	ObjectType string     `db:"object_type"`
+	ObjectType string     `db:"object_type"` // the changed object's kind (Kind*)
 	ObjectID   uuid.UUID  `db:"object_id"`
 	Fields     []string   `db:"-"`
 	At         time.Time  `db:"at"`

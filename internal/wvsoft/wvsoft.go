@@ -5,6 +5,7 @@ package wvsoft
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -194,6 +195,17 @@ type TenantFilter struct {
 	All bool
 	// Tenants lists the customers whose rows are visible when All is false.
 	Tenants []uuid.UUID
+	// DataOf, when not empty, lets through only rows about records that are these parties'
+	// data (RecordState.DataOf): the policy's row condition by record state (staff see requests
+	// and history about the customer register only). The store puts it into the SQL of the types
+	// that have such rows.
+	DataOf []DataOf
+}
+
+// Shows reports whether the filter's record-state condition lets through a row about a record
+// of kind (a Kind*).
+func (f TenantFilter) Shows(kind string) bool {
+	return len(f.DataOf) == 0 || slices.Contains(f.DataOf, DataOfKind(kind))
 }
 
 // Allows reports whether the filter lets rows of tenant t through.
@@ -501,6 +513,30 @@ const (
 )
 
 func (d DataOf) String() string { return nameOf(d, "", "CUSTOMER", "ACCOUNT", "DATA_SPACE") }
+
+// ParseDataOf is the DataOf named name (String's inverse).
+func ParseDataOf(name string) (DataOf, bool) {
+	for d := DataOfCustomer; d <= DataOfDataSpace; d++ {
+		if d.String() == name {
+			return d, true
+		}
+	}
+	return DataOfNone, false
+}
+
+// DataOfKind is whose data the records of a kind are: the register WvSoft keeps of its customers
+// (Customer, ContactPerson), a customer's accounts (User, ApiKey) or its data space (Person).
+func DataOfKind(kind string) DataOf {
+	switch kind {
+	case KindCustomer, KindContactPerson:
+		return DataOfCustomer
+	case KindUser, KindAPIKey:
+		return DataOfAccount
+	case KindPerson:
+		return DataOfDataSpace
+	}
+	return DataOfNone
+}
 
 // Relationship is the state of a customer relationship (RecordState.Relationship).
 type Relationship uint8
