@@ -18,8 +18,9 @@ import (
 // The rows the SQL fetches and the records the policy shows agree: on the seeded database, for
 // every demo identity and every tenant-owned type, a record comes back through the store (the
 // policy's `rows` filter in the SQL, row-level security behind it) exactly when the policy allows
-// reading its `id` with the record's tenant and state. No rule hides rows for their state today;
-// this test is what would notice one that the SQL does not follow.
+// reading its `id` with the record's tenant and state. Data-subject requests are hidden from staff
+// by their state (data_of: about a person's data space), the policy's condition in the SQL; this
+// test is what notices a rule by state that the SQL does not follow.
 func TestRowFilterAgreesWithDecisions(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
@@ -87,12 +88,49 @@ func TestRowFilterAgreesWithDecisions(t *testing.T) {
 	for _, c := range customers {
 		customerRecords = append(customerRecords, record{c.TenantID, c})
 	}
+	// Data-subject requests about a person and about a contact person of each customer: rows that
+	// the policy's condition by record state (data_of) tells apart for staff.
+	var requests []record
+	name := "Rows Agree"
+	person := &wvsoft.Person{TenantID: tenants[0], UUID: uuid.New(), Name: &name}
+	if err := app.CreatePerson(ctx, wvsoft.TenantFilter{Tenants: tenants[:1]}, person); err != nil {
+		t.Fatal(err)
+	}
+	persons = append(persons, record{person.UUID, person}) // the demo data has none
+	for i, subject := range []record{{person.UUID, person}, {person.UUID, person}, contacts[0], contacts[len(contacts)-1]} {
+		kind := wvsoft.KindPerson
+		if i >= 2 {
+			kind = wvsoft.KindContactPerson
+		}
+		now := time.Now()
+		r := &wvsoft.DataSubjectRequest{UUID: uuid.New(), Kind: "ACCESS", SubjectType: kind, SubjectID: subject.id,
+			ReceivedAt: now, Deadline: now.AddDate(0, 1, 0), Status: "OPEN"}
+		if err := app.RegisterRequest(ctx, wvsoft.TenantFilter{Tenants: tenants}, r); err != nil {
+			t.Fatal(err)
+		}
+		requests = append(requests, record{r.UUID, r})
+	}
+	requestsByID := func(ctx context.Context, want []uuid.UUID) ([]uuid.UUID, error) {
+		var out []uuid.UUID
+		for _, id := range want {
+			r, err := store.RequestByID(ctx, id)
+			switch {
+			case wvsoft.ErrorCode(err) == wvsoft.ENOTFOUND:
+			case err != nil:
+				return nil, err
+			default:
+				out = append(out, r.UUID)
+			}
+		}
+		return out, nil
+	}
 	fixtures := []fixture{
 		{wvsoft.KindCustomer, customerRecords, ids(store.CustomersByID, func(c *wvsoft.Customer) uuid.UUID { return c.TenantID })},
 		{wvsoft.KindContactPerson, contacts, ids(store.ContactPersonsByID, func(c *wvsoft.ContactPerson) uuid.UUID { return c.UUID })},
 		{wvsoft.KindUser, users, ids(store.UsersByID, func(u *wvsoft.User) uuid.UUID { return u.UUID })},
 		{wvsoft.KindAPIKey, keys, ids(store.APIKeysByID, func(k *wvsoft.APIKey) uuid.UUID { return k.UUID })},
 		{wvsoft.KindPerson, persons, ids(store.PersonsByID, func(p *wvsoft.Person) uuid.UUID { return p.UUID })},
+		{wvsoft.KindDataSubjectRequest, requests, requestsByID},
 	}
 
 	emails := []string{
