@@ -204,21 +204,22 @@ own_types("read") := own_readable
 
 own_types("write") := own_writable
 
-# reach(type, action) is {"all": true} or {"tenants": [...]}. Nobody at WvSoft reaches a data
+# reach(type, action) is {"all": true} or {"tenants": [...]}, with the id of the branch that gave
+# it ("rule"), which the decision log records. Nobody at WvSoft reaches a data
 # space (Person, User, ApiKey) but the director, and only through a customer's grant (P9).
-reach(type, action) := {"all": true, "data_of": staff_ledger_data_of} if {
+reach(type, action) := {"all": true, "data_of": staff_ledger_data_of, "rule": "reach.staff_register_only"} if {
 	declared_staff
 	type in staff_types(action)
 	type in support_ledger
-} else := {"all": true} if {
+} else := {"all": true, "rule": "reach.staff"} if {
 	declared_staff
 	type in staff_types(action)
-} else := {"tenants": [input.subject.tenant_id]} if {
+} else := {"tenants": [input.subject.tenant_id], "rule": "reach.own"} if {
 	type in own_types(action)
-} else := {"tenants": sort(granted)} if {
+} else := {"tenants": sort(granted), "rule": "reach.grant"} if {
 	granted := granted_tenants(type, action)
 	count(granted) > 0
-} else := {"tenants": []}
+} else := {"tenants": [], "rule": "reach.none"}
 
 rows := refusal if {
 	input.resource.type in object.keys(refusals)

@@ -173,11 +173,11 @@ masked_iban(d) if {
 	d.mask == "iban"
 }
 
-own := {"tenants": [t1]}
+own := {"tenants": [t1], "rule": "reach.own"}
 
-none := {"tenants": []}
+none := {"tenants": [], "rule": "reach.none"}
 
-everyone := {"all": true}
+everyone := {"all": true, "rule": "reach.staff"}
 
 # Whether the rows the SQL fetches for subject include tenant's rows of type.
 fetched(subject, type, _) if rows(subject, type, "read").all

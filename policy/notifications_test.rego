@@ -73,13 +73,13 @@ test_visitor_only_submits_inquiries if {
 		decide(visitor, "Query", field, "").effect == "deny"
 	}
 	decide(visitor, "Mutation", "answerInquiry", "").effect == "deny"
-	rows(visitor, "Inquiry", "read") == {"tenants": []}
+	without_rule(rows(visitor, "Inquiry", "read")) == {"tenants": []}
 }
 
 test_support_and_director_do_support_work if {
 	every role in ["SUPPORT", "DIRECTOR"] {
 		every type, fs in fields {
-			rows(staff(role), type, "read") == {"all": true}
+			without_rule(rows(staff(role), type, "read")) == {"all": true}
 			every field in fs {
 				decide(staff(role), type, field, "").effect == "allow"
 			}
@@ -93,7 +93,7 @@ test_support_and_director_do_support_work if {
 
 test_billing_and_accountant_do_not if {
 	every role in ["BILLING", "ACCOUNTANT"] {
-		rows(staff(role), "Inquiry", "read") == {"tenants": []}
+		without_rule(rows(staff(role), "Inquiry", "read")) == {"tenants": []}
 		decide(staff(role), "Inquiry", "email", "").effect == "deny"
 		decide(staff(role), "Mutation", "recordBreach", "").effect == "deny"
 		decide(staff(role), "OutboxMessage", "recipient", "").effect == "deny"
@@ -101,7 +101,7 @@ test_billing_and_accountant_do_not if {
 }
 
 test_admin_sees_own_breaches_and_reports if {
-	rows(admin, "BreachNotification", "read") == {"tenants": [t1]}
+	without_rule(rows(admin, "BreachNotification", "read")) == {"tenants": [t1]}
 	every field in fields.BreachNotification {
 		decide(admin, "BreachNotification", field, t1).effect == "allow"
 		decide(admin, "BreachNotification", field, t2).effect == "deny"
@@ -111,10 +111,13 @@ test_admin_sees_own_breaches_and_reports if {
 	decide(admin, "Customer", "breaches", t1).effect == "allow"
 	decide(admin, "Mutation", "reportBreachToAuthority", "").effect == "allow"
 	decide(admin, "Mutation", "recordBreach", "").effect == "deny"
-	rows(admin, "Inquiry", "read") == {"tenants": []}
+	without_rule(rows(admin, "Inquiry", "read")) == {"tenants": []}
 }
 
 test_member_sees_no_breaches if {
 	decide(member, "Customer", "breaches", t1).effect == "deny"
 	decide(member, "Mutation", "reportBreachToAuthority", "").effect == "deny"
 }
+
+# A rows answer without the id of the branch that gave it (test_rows_name_their_rule checks those).
+without_rule(r) := object.remove(r, ["rule"])

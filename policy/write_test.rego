@@ -93,7 +93,7 @@ test_grants_never_write_users_or_keys if {
 			"subject": staff("DIRECTOR"), "action": "write", "resource": {"type": type},
 			"context": {"time_ns": time.parse_rfc3339_ns(now), "grants": [g]},
 		}
-		r == {"tenants": []}
+		r == {"tenants": [], "rule": "reach.none"}
 	}
 }
 

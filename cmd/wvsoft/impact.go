@@ -134,6 +134,9 @@ func replay(ctx context.Context, engine *authz.Engine, log io.Reader, from time.
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Path == "" || ev.Input == nil {
 			continue // another line of a shared log (DECISION_LOG=stderr)
 		}
+		if ev.Path != authz.DecisionPath {
+			continue // a row filter (authz.RowsPath): not a field decision to replay
+		}
 		if !from.IsZero() && ev.Timestamp.Before(from) {
 			continue
 		}

@@ -177,6 +177,14 @@ func (c *compiled) rowsFor(ctx context.Context, in Input) (wvsoft.TenantFilter, 
 		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (policy evaluation failed)")
 	}
 	obj, _ := rs[0].Expressions[0].Value.(map[string]any)
+	f, err := filterOf(obj)
+	f.Rule, _ = obj["rule"].(string)
+	return f, err
+}
+
+// filterOf reads a rows answer: {"all": true} or {"tenants": [...]}, with an optional condition
+// on the rows' record state ("data_of") and a refusal ("refusal") to tell the caller.
+func filterOf(obj map[string]any) (wvsoft.TenantFilter, error) {
 	if refusal, _ := obj["refusal"].(string); refusal != "" {
 		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "%s", refusal)
 	}

@@ -19,8 +19,12 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// decisionPath names the decisions in the log as OPA names a query's path.
-const decisionPath = "wvsoft/authz/decision"
+// DecisionPath names the field decisions in the log as OPA names a query's path; RowsPath the
+// row filters (which tenants' rows of a type a request read or wrote, and the rule that said so).
+const (
+	DecisionPath = "wvsoft/authz/decision"
+	RowsPath     = "wvsoft/authz/rows"
+)
 
 // erasedSubjectID is the part of the input that never reaches the decision log, in OPA's mask
 // convention (a JSON pointer below /input, listed in the event's "erased"). The input holds no
@@ -110,7 +114,7 @@ func (r *Request) DecisionEvents(requestID, operation string, labels map[string]
 	r.accessMu.Unlock()
 	out := make([]DecisionEvent, 0, len(list))
 	for _, d := range list {
-		ev := DecisionEvent{DecisionID: uuid.NewString(), Path: decisionPath, Result: d.Decision,
+		ev := DecisionEvent{DecisionID: uuid.NewString(), Path: DecisionPath, Result: d.Decision,
 			Revision: r.policy.revision, Timestamp: at, Labels: labels, Erased: []string{erasedSubjectID}, RequestID: requestID,
 			Operation: operation, Count: d.count.load()}
 		if ev.inputJSON = r.policy.loggedInput(d.input); ev.inputJSON == nil {
@@ -130,6 +134,36 @@ func (r *Request) DecisionEvents(requestID, operation string, labels map[string]
 			delete(records, d.typ)
 		}
 		out = append(out, ev)
+	}
+	return append(out, r.rowEvents(requestID, operation, labels, at)...)
+}
+
+// rowEvents are the request's row filters as decision-log events (RowsPath): for each type and
+// action the store asked about, the tenants' rows it let through, as an allow (some rows) or a
+// deny (none), with the rule of the policy's branch.
+func (r *Request) rowEvents(requestID, operation string, labels map[string]string, at time.Time) []DecisionEvent {
+	type row struct {
+		k filterKey
+		f wvsoft.TenantFilter
+	}
+	var rows []row
+	r.filters.each(func(k filterKey, f wvsoft.TenantFilter) { rows = append(rows, row{k, f}) })
+	sort.Slice(rows, func(i, j int) bool {
+		return rows[i].k.typ+" "+rows[i].k.action < rows[j].k.typ+" "+rows[j].k.action
+	})
+	out := make([]DecisionEvent, 0, len(rows))
+	for _, rw := range rows {
+		input := Input{Subject: r.subject, Action: rw.k.action, Resource: Resource{Type: rw.k.typ}, Time: r.now}.value()
+		if s, ok := input["subject"].(map[string]any); ok {
+			delete(s, "id")
+		}
+		result := Decision{Effect: Deny, Rule: rw.f.Rule}
+		if rw.f.All || len(rw.f.Tenants) > 0 {
+			result.Effect = Allow
+		}
+		out = append(out, DecisionEvent{DecisionID: uuid.NewString(), Path: RowsPath, Input: input, Result: result,
+			Revision: r.policy.revision, Timestamp: at, Labels: labels, Erased: []string{erasedSubjectID}, RequestID: requestID,
+			Operation: operation, Count: 1})
 	}
 	return out
 }

@@ -52,11 +52,23 @@ func TestDecisionEventsInOPAShape(t *testing.T) {
 		}
 		NoteRecords(ctx, wvsoft.KindPerson, p.UUID)
 	}
+	// The rows the store asked for: an event of their own, with the branch of reach that said so.
+	if f, err := r.Filter(ctx, wvsoft.KindPerson, ActionRead); err != nil || len(f.Tenants) != 1 {
+		t.Fatalf("filter: %+v %v", f, err)
+	}
 	labels := map[string]string{"id": "server-1"}
 	events := r.DecisionEvents("req-1", "Persons", labels, time.Unix(1_780_315_200, 0))
-	if len(events) != 2 {
-		t.Fatalf("%d events, want one per distinct decision (2)", len(events))
+	if len(events) != 3 {
+		t.Fatalf("%d events, want one per distinct decision (2) and one per row filter (1)", len(events))
 	}
+	if rows := events[2]; rows.Path != RowsPath || rows.Result.Rule != "reach.own" || rows.Result.Effect != Allow ||
+		rows.Input["resource"].(map[string]any)["type"] != wvsoft.KindPerson {
+		t.Fatalf("the row filter's event: %+v", rows)
+	}
+	if raw, _ := json.Marshal(events[2]); strings.Contains(string(raw), key.String()) {
+		t.Fatalf("the caller's id is in the row filter's event: %s", raw)
+	}
+	events = events[:2]
 	raw, err := json.Marshal(events)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +141,7 @@ func TestHTTPUploadInBatches(t *testing.T) {
 	defer srv.Close()
 	l := NewDecisionLog(HTTPUpload{URL: srv.URL}, WithBatch(3, time.Hour))
 	for i := range 7 {
-		l.Enqueue([]DecisionEvent{{DecisionID: uuid.NewString(), Path: decisionPath, Count: int64(i)}})
+		l.Enqueue([]DecisionEvent{{DecisionID: uuid.NewString(), Path: DecisionPath, Count: int64(i)}})
 	}
 	l.Close()
 	mu.Lock()
@@ -155,7 +167,7 @@ func TestDecisionLogDropsWhenFull(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		for range 10 {
-			l.Enqueue([]DecisionEvent{{DecisionID: uuid.NewString(), Path: decisionPath}})
+			l.Enqueue([]DecisionEvent{{DecisionID: uuid.NewString(), Path: DecisionPath}})
 		}
 		close(done)
 	}()

@@ -200,6 +200,9 @@ type TenantFilter struct {
 	// and history about the customer register only). The store puts it into the SQL of the types
 	// that have such rows.
 	DataOf []DataOf
+	// Rule is the id of the policy's branch that gave the filter (reach.staff, reach.own, …),
+	// for the decision log; the stores do not read it.
+	Rule string
 }
 
 // Shows reports whether the filter's record-state condition lets through a row about a record
