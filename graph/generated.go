@@ -3997,7 +3997,7 @@ type DataExport {
 
 "One change of an object."
 type HistoryEntry {
-  "The columns that changed."
+  "The fields that changed, as this API names them (name, postalCode, ...)."
   fields: [String!]!
   "When."
   at: Time!
