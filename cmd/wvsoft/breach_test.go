@@ -198,6 +198,20 @@ func TestSupportNoticeGoesToCurrentCustomers(t *testing.T) {
 	if len(smtpd.Messages()) != 3 {
 		t.Fatalf("%d notices", len(smtpd.Messages()))
 	}
+	// Once the bakery withdraws consent, support no longer uses its contacts' addresses (the
+	// policy's staff.consent_withdrawn on ContactPerson.email decides each recipient): the next
+	// notice reaches nobody.
+	admin := s.token("admin@bakkerij-de-vries.example")
+	customer := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	if r := s.query(admin, `mutation($c: ID!) { withdrawConsent(input: {customerId: $c, basis: EMAIL}) { given } }`,
+		map[string]any{"c": customer}); dig(r.Data, "withdrawConsent", "given") != false {
+		t.Fatalf("withdraw: %+v", r)
+	}
+	r = s.query(s.token("support@wvsoft.example"), `mutation { publishSupportNotice(input: {title: "Onderhoud zondag",
+		body: "Zondag is de software niet bereikbaar."}) { recipients } }`, nil)
+	if dig(r.Data, "publishSupportNotice", "recipients") != float64(0) {
+		t.Fatalf("a notice after the withdrawal: %+v", r)
+	}
 }
 
 // endRelationship ends a customer relationship in the past, as time passing would; the API only

@@ -518,7 +518,8 @@ func Filter(ctx context.Context, typ, action string) (wvsoft.TenantFilter, error
 // ReadField decides whether the request may read field def of obj, an object of type object
 // (nil for a field of a root type), as the hook decides it, and counts it like the hook. It is
 // for a field the hook does not see again although its answer may change: a subscription's root
-// field, decided once when the subscription starts and again at each of its events.
+// field, decided once when the subscription starts and again at each of its events; and for a
+// value the server uses on the subject's behalf, such as the address a notice is mailed to.
 func (r *Request) ReadField(ctx context.Context, object string, def *ast.FieldDefinition, obj any) Decision {
 	t, _ := r.targetOfNow(object, def, obj)
 	d := r.field(ctx, t, false)

@@ -513,12 +513,24 @@ func (s *Store) InquiryCounts(ctx context.Context) ([]*wvsoft.InquiryCount, erro
 	return s.next.InquiryCounts(ctx, f)
 }
 
+// PublishNotice mails a notice to the contact persons whose address the author may use: each is
+// decided as reading its ContactPerson.email (after a customer withdrew consent, support may not).
 func (s *Store) PublishNotice(ctx context.Context, n *wvsoft.SupportNotice) error {
 	f, err := Filter(ctx, wvsoft.KindSupportNotice, ActionWrite)
 	if err != nil {
 		return err
 	}
-	return s.next.PublishNotice(ctx, f, n)
+	r := FromContext(ctx)
+	var email *ast.FieldDefinition
+	if s.schema != nil && s.schema.Types[wvsoft.KindContactPerson] != nil {
+		email = s.schema.Types[wvsoft.KindContactPerson].Fields.ForName("email")
+	}
+	if r == nil || email == nil {
+		return wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed to mail contact persons")
+	}
+	return s.next.PublishNotice(ctx, f, n, func(c *wvsoft.ContactPerson) bool {
+		return r.ReadField(ctx, wvsoft.KindContactPerson, email, c).Effect == Allow
+	})
 }
 
 func (s *Store) SupportNotices(ctx context.Context) ([]*wvsoft.SupportNotice, error) {

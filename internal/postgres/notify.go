@@ -233,20 +233,25 @@ func (d *DB) InquiryCounts(ctx context.Context, f wvsoft.TenantFilter) ([]*wvsof
 	return rows, err
 }
 
-// PublishNotice mails a support notice to the contact persons of current customers (P8).
-func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft.SupportNotice) error {
+// PublishNotice mails a support notice to the contact persons of current customers (P8) with an
+// address, one message per address and customer, those mayMail lets through (the policy decides,
+// in internal/authz: after a customer withdrew consent support no longer uses its contacts'
+// addresses). Candidates, notice and mail are one transaction.
+func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft.SupportNotice, mayMail func(*wvsoft.ContactPerson) bool) error {
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		var recipients []struct {
-			TenantID uuid.UUID `db:"tenant_id"`
-			mailRecipient
-		}
-		if err := tx.SelectContext(ctx, &recipients, `SELECT DISTINCT ON (cp.tenant_id, lower(cp.email)) cp.tenant_id, lower(cp.email) AS email,
-			'ContactPerson.email' AS source, cp.salutation, cp.name
+		var candidates []*wvsoft.ContactPerson
+		if err := tx.SelectContext(ctx, &candidates, `SELECT DISTINCT ON (cp.tenant_id, lower(cp.email)) cp.tenant_id, cp.id,
+			cp.salutation, cp.name, cp.role, lower(cp.email) AS email, cp.phone, cp.restricted_at, c.relationship_end
 			FROM contact_persons cp JOIN customers c USING (tenant_id)
 			WHERE cp.email IS NOT NULL AND (c.relationship_end IS NULL OR c.relationship_end >= $1::date)
-			AND cp.tenant_id NOT IN (SELECT tenant FROM consent_state WHERE event = 'WITHDRAWN')
-			ORDER BY 1, 2`, n.PublishedAt); err != nil {
+			ORDER BY cp.tenant_id, lower(cp.email)`, n.PublishedAt); err != nil {
 			return err
+		}
+		var recipients []*wvsoft.ContactPerson
+		for _, c := range candidates {
+			if mayMail(c) {
+				recipients = append(recipients, c)
+			}
 		}
 		n.Recipients = len(recipients)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO support_notices (id, title, body, published_by, published_at, recipients)
@@ -254,9 +259,10 @@ func (d *DB) PublishNotice(ctx context.Context, f wvsoft.TenantFilter, n *wvsoft
 			return err
 		}
 		letter := wvsoft.Letter{Subject: n.Title, Body: n.Body + "\n\nMet vriendelijke groet,\nWvSoft support\n\n-- \nU ontvangt dit als contactpersoon van een klant van WvSoft; dit is geen nieuwsbrief.\n"}
-		for _, r := range recipients {
-			tenant := r.TenantID
-			if err := enqueue(ctx, tx, &tenant, []mailRecipient{r.mailRecipient}, letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
+		for _, c := range recipients {
+			tenant := c.TenantID
+			to := mailRecipient{Email: *c.Email, Source: wvsoft.KindContactPerson + ".email", Salutation: c.Salutation, Name: c.Name}
+			if err := enqueue(ctx, tx, &tenant, []mailRecipient{to}, letter, wvsoft.PurposeSupportNotice, &n.UUID, n.PublishedAt); err != nil {
 				return err
 			}
 		}

@@ -214,7 +214,9 @@ type Notifications interface {
 	AnswerInquiry(ctx context.Context, f TenantFilter, id uuid.UUID, answer Letter, now time.Time) error
 	InquiryCounts(ctx context.Context, f TenantFilter) ([]*InquiryCount, error)
 
-	PublishNotice(ctx context.Context, f TenantFilter, n *SupportNotice) error
+	// PublishNotice mails n to the contact persons of current customers (P8) that mayMail lets
+	// through: the policy's decision whether the author may use the person's address.
+	PublishNotice(ctx context.Context, f TenantFilter, n *SupportNotice, mayMail func(*ContactPerson) bool) error
 	SupportNotices(ctx context.Context, f TenantFilter) ([]*SupportNotice, error)
 
 	Outbox(ctx context.Context, f TenantFilter, status *string, limit int) ([]*OutboxMessage, error)
