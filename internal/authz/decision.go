@@ -189,6 +189,11 @@ func filterOf(obj map[string]any) (wvsoft.TenantFilter, error) {
 		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "%s", refusal)
 	}
 	var dataOf []wvsoft.DataOf
+	if raw, present := obj["data_of"]; present {
+		if _, ok := raw.([]any); !ok {
+			return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (policy returned a data_of that is not a list)")
+		}
+	}
 	if names, ok := obj["data_of"].([]any); ok {
 		for _, n := range names {
 			s, _ := n.(string)

@@ -267,3 +267,29 @@ func TestPrintReachesTheLog(t *testing.T) {
 		t.Fatalf("print did not reach the log: %s", buf.String())
 	}
 }
+
+// A rows answer's record-state condition fails closed: on a type whose store does not put it into
+// its SQL, or in a shape the server does not know, the request gets no rows at all.
+func TestRowConditionFailsClosed(t *testing.T) {
+	staff := &wvsoft.Subject{Kind: wvsoft.SubjectStaff, ID: uuid.New(), Role: wvsoft.RoleSupport}
+	for _, c := range []struct {
+		name, rows, typ string
+		allowed         bool
+	}{
+		{"a type whose SQL takes it", `{"all": true, "data_of": ["CUSTOMER"]}`, wvsoft.KindDataSubjectRequest, true},
+		{"a type whose SQL does not", `{"all": true, "data_of": ["CUSTOMER"]}`, wvsoft.KindCustomer, false},
+		{"not a list", `{"all": true, "data_of": "CUSTOMER"}`, wvsoft.KindDataSubjectRequest, false},
+		{"an unknown name", `{"all": true, "data_of": ["EVERYONE"]}`, wvsoft.KindDataSubjectRequest, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := engineWith(t, "package wvsoft.authz\nimport rego.v1\ndecision := {\"effect\": \"deny\"}\nrows := "+c.rows+"\n")
+			f, err := e.NewRequest(staff).Filter(context.Background(), c.typ, authz.ActionRead)
+			if c.allowed != (err == nil) || (err != nil && (f.All || len(f.Tenants) > 0)) {
+				t.Fatalf("filter %+v, error %v; want allowed: %v", f, err, c.allowed)
+			}
+			if c.allowed && (!f.All || len(f.DataOf) != 1 || f.DataOf[0] != wvsoft.DataOfCustomer) {
+				t.Fatalf("filter %+v: the condition is lost", f)
+			}
+		})
+	}
+}

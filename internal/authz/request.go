@@ -251,7 +251,18 @@ func (r *Request) Filter(ctx context.Context, typ, action string) (wvsoft.Tenant
 	if err != nil {
 		return f, err
 	}
+	if len(f.DataOf) > 0 && !rowConditionSupported(typ) {
+		// A condition the store would not put into its SQL would let every row through: deny.
+		return wvsoft.TenantFilter{}, wvsoft.Errorf(wvsoft.EFORBIDDEN, "no access (the policy's data_of condition is not supported for %s)", typ)
+	}
 	return r.filters.put(k, f), nil
+}
+
+// rowConditionSupported reports the types whose store operations put a filter's record-state
+// condition (TenantFilter.DataOf) into their SQL: internal/postgres's requestKinds and
+// historyTables. For any other type a policy that answers rows with data_of is refused.
+func rowConditionSupported(typ string) bool {
+	return typ == wvsoft.KindDataSubjectRequest || typ == wvsoft.KindHistoryEntry
 }
 
 // target is what a field decision is about: the object's type and field, and the tenant and

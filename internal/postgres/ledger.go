@@ -180,7 +180,7 @@ func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.
 	// outcome on record, and of two executions at once only one erases.
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		var err error
-		if out, err = erase(ctx, tx, clause, arg, f.All, r, rules, now); err != nil {
+		if out, err = erase(ctx, tx, clause, arg, f, r, rules, now); err != nil {
 			return err
 		}
 		r.Outcome = out
@@ -189,28 +189,58 @@ func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.
 	return out, err
 }
 
-// eraseFromOutbox takes an erased contact person's address out of the mail written to it: the
-// address is erased (the outcome says so) and the greeting, its name, goes too; the letter
-// itself, what was sent and when, stays. Mail not yet sent is not sent (FAILED, with why). The
-// outbox is WvSoft's own table, which only the register flag opens: it is raised for this one
-// update, the erasure's own consequence, and lowered again.
-func eraseFromOutbox(ctx context.Context, tx *sqlx.Tx, allTenants bool, tenant uuid.UUID, email string) error {
-	if _, err := tx.ExecContext(ctx, setAllTenants(true)); err != nil {
+// eraseFromOutbox takes an erased contact person's address and name out of the mail written to
+// it. The greeting names the person and goes (a neutral one takes its place); the letter itself,
+// what was sent and when, stays. Where nobody else of the customer has the address (another
+// contact person, a user's login), the address goes too and mail not yet sent is not sent
+// (FAILED, with why). Where someone does, the mail stays addressed to that record (a breach notice
+// to an admin whose login it is must still go out, P4). The outbox is WvSoft's own table, which
+// only the register flag opens, and a customer's users only its tenant: both are raised for these
+// statements, the erasure's own consequence, and the transaction's settings restored after.
+func eraseFromOutbox(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, tenant, person uuid.UUID, email string) error {
+	if _, err := tx.ExecContext(ctx, setTenants(append(append([]uuid.UUID{}, f.Tenants...), tenant), true)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET recipient = '',
-			body = CASE WHEN position(E'\n\n' IN body) > 0 THEN substr(body, position(E'\n\n' IN body) + 2) ELSE '' END,
-			status = CASE WHEN status = 'PENDING' THEN 'FAILED' ELSE status END,
-			last_error = CASE WHEN status = 'PENDING' THEN 'not sent: the recipient was erased' ELSE last_error END
-		WHERE tenant_id = $1 AND recipient_source = 'ContactPerson.email' AND lower(recipient) = lower($2)`, tenant, email); err != nil {
+	var owner struct {
+		User    bool `db:"user"`
+		Contact bool `db:"contact"`
+	}
+	if err := tx.GetContext(ctx, &owner, `SELECT
+			EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND lower(email) = lower($2)) AS user,
+			EXISTS (SELECT 1 FROM contact_persons WHERE tenant_id = $1 AND lower(email) = lower($2) AND id <> $3) AS contact`,
+		tenant, email, person); err != nil {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, setAllTenants(allTenants))
+	// The body is the greeting, a blank line and the letter (enqueue); a body without the blank
+	// line (written before greetings) names nobody and stays.
+	const ungreeted = `CASE WHEN position(E'\n\n' IN body) > 0
+		THEN $3 || substr(body, position(E'\n\n' IN body)) ELSE body END`
+	var err error
+	switch {
+	case owner.Contact:
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET body = `+ungreeted+`
+			WHERE tenant_id = $1 AND recipient_source = 'ContactPerson.email' AND lower(recipient) = lower($2)`,
+			tenant, email, wvsoft.Greeting(nil, nil))
+	case owner.User:
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET body = `+ungreeted+`, recipient_source = 'User.email'
+			WHERE tenant_id = $1 AND recipient_source = 'ContactPerson.email' AND lower(recipient) = lower($2)`,
+			tenant, email, wvsoft.Greeting(nil, nil))
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET recipient = '', body = `+ungreeted+`,
+				status = CASE WHEN status = 'PENDING' THEN 'FAILED' ELSE status END,
+				last_error = CASE WHEN status = 'PENDING' THEN 'not sent: the recipient was erased' ELSE last_error END
+			WHERE tenant_id = $1 AND recipient_source = 'ContactPerson.email' AND lower(recipient) = lower($2)`,
+			tenant, email, wvsoft.Greeting(nil, nil))
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, setTenants(f.Tenants, f.All))
 	return err
 }
 
 // erase does the erasure of EraseSubject inside tx.
-func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, allTenants bool, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
+func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
 	var out []wvsoft.FieldOutcome
 	err := func() error {
 		if r.SubjectType == wvsoft.KindPerson {
@@ -233,7 +263,7 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, allTenants 
 		}
 		tenant := contact.Tenant
 		if contact.Email != nil {
-			if err := eraseFromOutbox(ctx, tx, allTenants, tenant, *contact.Email); err != nil {
+			if err := eraseFromOutbox(ctx, tx, f, tenant, r.SubjectID, *contact.Email); err != nil {
 				return err
 			}
 		}

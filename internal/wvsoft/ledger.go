@@ -152,8 +152,9 @@ func (c *HistoryEntry) DerivedFrom(field string) (Source, bool) {
 	}
 	typ := c.actorType()
 	if typ == "" {
-		// The system has no name; the value is null, decided as the entry's own kind.
-		return Source{Type: KindHistoryEntry, Field: "actorKind", TenantID: c.TenantID}, true
+		// The system has no name; the value is null, decided as the entry's own kind, with the
+		// entry's own state (whose data it is about).
+		return Source{Type: KindHistoryEntry, Field: "actorKind", TenantID: c.TenantID, State: c.RecordState(time.Time{})}, true
 	}
 	src := Source{Type: typ, Field: "name"}
 	switch typ {
