@@ -70,18 +70,17 @@ func (g *grantReads) rootResolved(ctx context.Context) {
 }
 
 // start writes what the request has read under grants, on a goroutine of its own, unless an
-// entry is under way: first, if foreseen is given, it notes what the answer's list will show
-// (and reports whether it noted anything), so that the answer goes on being built meanwhile.
-// An entry with nothing to write is skipped: the answer's end then writes what was read.
-func (g *grantReads) start(ctx context.Context, foreseen func() bool) {
+// entry is under way: first, if foresee is given, it notes what the answer's list will show, so
+// that the answer goes on being built meanwhile. An entry with nothing to write is skipped: the
+// answer's end then writes what was read.
+func (g *grantReads) start(ctx context.Context, foresee func()) {
 	if !g.started.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
 		defer close(g.done)
-		if foreseen != nil && !foreseen() {
-			g.skipped = true
-			return
+		if foresee != nil {
+			foresee()
 		}
 		accesses := g.req.TakeAccesses()
 		if len(accesses) == 0 {
@@ -130,10 +129,7 @@ func foresee[T any](ctx context.Context, kind string, rows []T) {
 		return
 	}
 	rest := records[1:]
-	g.start(ctx, func() bool {
-		g.req.ForeseeAccesses(ctx, path, kind, defs, rest)
-		return true
-	})
+	g.start(ctx, func() { g.req.ForeseeAccesses(ctx, path, kind, defs, rest) })
 }
 
 // pathToRecords finds the fields the query selects of the records of type kind that field
