@@ -1,137 +1,76 @@
 package graph
 
-// The article 15 export and the article 30 records (issue 16): generated from the declarations
-// that exist (the schema's @personal categories and purposes, the retention schedule, the
-// processor register, the access log and the outbox), in words a person can read (Dutch).
+// What the article 15 export and the article 30 records need from the GraphQL layer: the
+// schema's @personal declarations, and a data subject's record read through the same executor
+// and authorization hook as any query. The documents themselves are composed by the service
+// (internal/service/documents.go).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"html/template"
 	"sort"
-	"strings"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/google/uuid"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/wvsoft/privacy/graph/model"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// exportPurpose is one purpose an item serves, with its legal basis.
-type exportPurpose struct {
-	Purpose    string `json:"purpose"`
-	Label      string `json:"label"`
-	LegalBasis string `json:"legal_basis"`
-}
-
-// exportItem is one personal-data field of the export (article 15(1)(a)-(d), (g)).
-type exportItem struct {
-	Field         string          `json:"field"`
-	Label         string          `json:"label"`
-	Category      string          `json:"category"`
-	CategoryLabel string          `json:"category_label"`
-	Value         any             `json:"value"`
-	Shown         string          `json:"shown"`
-	Purposes      []exportPurpose `json:"purposes"`
-	RetentionRule string          `json:"retention_rule"`
-	Retention     string          `json:"retention"`
-	Source        string          `json:"source"`
-	Recipients    []string        `json:"recipients"`
-}
-
-// exportLogEntry is an access-log entry about the subject's record: who read or wrote it under a
-// support grant, when, which fields; never values.
-type exportLogEntry struct {
-	At     time.Time `json:"at"`
-	Event  string    `json:"event"`
-	Who    string    `json:"who"`
-	Fields []string  `json:"fields"`
-	Grant  string    `json:"grant,omitempty"`
-}
-
-// exportMail is one e-mail sent (or queued) to the subject.
-type exportMail struct {
-	CreatedAt time.Time  `json:"created_at"`
-	SentAt    *time.Time `json:"sent_at,omitempty"`
-	Subject   string     `json:"subject"`
-	Purpose   string     `json:"purpose"`
-	Status    string     `json:"status"`
-}
-
-// exportDoc is the whole article 15 export.
-type exportDoc struct {
-	Controller      string           `json:"controller"`
-	ControllerRole  string           `json:"controller_role"`
-	Contact         string           `json:"contact"`
-	SubjectID       string           `json:"subject_id"`
-	SubjectType     string           `json:"subject_type"`
-	SubjectKind     string           `json:"subject_kind"`
-	Name            string           `json:"name"`
-	Customer        string           `json:"customer,omitempty"`
-	Role            string           `json:"role,omitempty"`
-	ExportedAt      time.Time        `json:"exported_at"`
-	Items           []exportItem     `json:"items"`
-	AccessLog       []exportLogEntry `json:"access_log"`
-	AccessLogNote   string           `json:"access_log_note"`
-	Mail            []exportMail     `json:"mail"`
-	MailNote        string           `json:"mail_note"`
-	Transfers       string           `json:"transfers"`
-	AutomatedDecide string           `json:"automated_decisions"`
-	Rights          string           `json:"rights"`
-	Withheld        []string         `json:"withheld,omitempty"`
-}
-
-// personalDirective reads a field's @personal category and purposes.
-func personalDirective(f *ast.FieldDefinition) (string, []string, bool) {
-	dir := f.Directives.ForName("personal")
-	if dir == nil {
-		return "", nil, false
+// personalFields reads every field's @personal declaration out of the schema: types by name,
+// fields in the schema's order.
+func personalFields(schema *ast.Schema) []wvsoft.PersonalField {
+	names := make([]string, 0, len(schema.Types))
+	for name := range schema.Types {
+		names = append(names, name)
 	}
-	cat, purposes := "", []string{}
-	if a := dir.Arguments.ForName("category"); a != nil {
-		cat = a.Value.Raw
-	}
-	if a := dir.Arguments.ForName("purposes"); a != nil {
-		for _, c := range a.Value.Children {
-			purposes = append(purposes, c.Value.Raw)
-		}
-	}
-	return cat, purposes, true
-}
-
-// processorsServing lists, per purpose, the processors that serve it, in words; with a type,
-// only those that hold records of that type.
-func processorsServing(processors []*wvsoft.Processor, typ string) map[string][]string {
-	out := map[string][]string{}
-	for _, p := range processors {
-		if typ != "" && !wvsoft.ProcessorHolds(p.Role, typ) {
-			continue
-		}
-		for _, purpose := range wvsoft.ProcessorServes(p.Role) {
-			out[purpose] = append(out[purpose], p.Name+" ("+wvsoft.ProcessorRoleLabel(p.Role)+")")
+	sort.Strings(names)
+	var out []wvsoft.PersonalField
+	for _, name := range names {
+		for _, fd := range schema.Types[name].Fields {
+			if pf, ok := personalField(name, fd); ok {
+				out = append(out, pf)
+			}
 		}
 	}
 	return out
 }
 
-// Export gathers everything held about the subject of an access request (service.Exporter). What to export comes
-// from the schema: every field of the subject's type with an @personal category, so that a new
-// field with a category is exported without more code. The fields are read through the same
-// executor and authorization hook as any query, as the caller.
-func (r *Resolver) Export(ctx context.Context, req *wvsoft.DataSubjectRequest, now time.Time) (*wvsoft.DataExport, error) {
-	typeName, id := req.SubjectType, req.SubjectID
+// personalField reads one field's @personal category and purposes.
+func personalField(typ string, f *ast.FieldDefinition) (wvsoft.PersonalField, bool) {
+	dir := f.Directives.ForName("personal")
+	if dir == nil {
+		return wvsoft.PersonalField{}, false
+	}
+	pf := wvsoft.PersonalField{Type: typ, Field: f.Name, Purposes: []string{}, Derived: f.Directives.ForName("derived") != nil}
+	if a := dir.Arguments.ForName("category"); a != nil {
+		pf.Category = a.Value.Raw
+	}
+	if a := dir.Arguments.ForName("purposes"); a != nil {
+		for _, c := range a.Value.Children {
+			pf.Purposes = append(pf.Purposes, c.Value.Raw)
+		}
+	}
+	return pf, true
+}
+
+// ReadSubject reads a data subject's record for the article 15 export (service.SubjectReader):
+// every field of its type with an @personal category, so that a new field with a category is
+// exported without more code, read through the same executor and authorization hook as any
+// query, as the caller. What the caller may not read is withheld and named.
+func (r *Resolver) ReadSubject(ctx context.Context, typeName string, id uuid.UUID) (*wvsoft.SubjectRecord, error) {
 	es := NewExecutableSchema(Config{Resolvers: r})
 	def := es.Schema().Types[typeName]
-	var fields []*ast.FieldDefinition
+	if def == nil {
+		return nil, wvsoft.NotFound("data subject")
+	}
+	var fields []wvsoft.PersonalField
 	selection := "id customer { name }"
 	for _, f := range def.Fields {
-		if f.Directives.ForName("personal") != nil {
-			fields = append(fields, f)
+		if pf, ok := personalField(typeName, f); ok {
+			fields = append(fields, pf)
 			selection += " " + f.Name
 		}
 	}
@@ -157,415 +96,20 @@ func (r *Resolver) Export(ctx context.Context, req *wvsoft.DataSubjectRequest, n
 	if err := json.Unmarshal(resp.Data, &data); err != nil || data.Node == nil {
 		return nil, wvsoft.NotFound("data subject")
 	}
-	processors, err := r.authorized.Processors(ctx)
-	if err != nil {
-		return nil, err
+	rec := &wvsoft.SubjectRecord{Type: typeName, GlobalID: gid}
+	if c, ok := data.Node["customer"].(map[string]any); ok {
+		rec.Customer, _ = c["name"].(string)
 	}
-	serving := processorsServing(processors, typeName)
-	rules := map[string]wvsoft.RetentionRule{}
-	for _, rule := range wvsoft.RetentionRules(r.retention()) {
-		rules[rule.Name] = rule
-	}
-	customer, _ := digJSON(data.Node, "customer", "name").(string)
-	name, _ := data.Node["name"].(string)
-	doc := exportDoc{SubjectID: gid, SubjectType: typeName, Name: name, Customer: customer, ExportedAt: now.UTC(),
-		Contact: wvsoft.ControllerContact, Transfers: wvsoft.Transfers,
-		AutomatedDecide: "Er vindt geen geautomatiseerde besluitvorming of profilering plaats.",
-		AccessLog:       []exportLogEntry{}, Mail: []exportMail{}}
-	if role, ok := data.Node["role"].(string); ok {
-		doc.Role = valueLabel(role)
-	}
-	if typeName == wvsoft.KindPerson {
-		doc.Controller, doc.ControllerRole = customer, "verwerkingsverantwoordelijke; WvSoft is verwerker (host van de software)"
-		doc.SubjectKind = "persoon in de omgeving van " + customer
-		doc.Rights = "U kunt " + customer + " vragen uw gegevens te verbeteren of te wissen, de verwerking te beperken of bezwaar te maken. " +
-			"U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl)."
-	} else {
-		doc.Controller, doc.ControllerRole = wvsoft.ControllerName, "verwerkingsverantwoordelijke"
-		doc.SubjectKind = "contactpersoon van klant " + customer
-		doc.Rights = "U kunt WvSoft vragen uw gegevens te verbeteren of te wissen, de verwerking te beperken of bezwaar te maken " +
-			"(" + wvsoft.ControllerContact + "). U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl)."
-	}
+	rec.Name, _ = data.Node["name"].(string)
+	rec.Role, _ = data.Node["role"].(string)
 	for _, f := range fields {
-		cat, purposes, _ := personalDirective(f)
-		item := exportItem{Field: f.Name, Label: fieldLabel(typeName, f.Name), Category: cat, CategoryLabel: wvsoft.CategoryLabel(cat),
-			Value: data.Node[f.Name], Shown: shown(data.Node[f.Name]), Source: wvsoft.DataSource(typeName, customer)}
-		seen := map[string]bool{}
-		for _, p := range purposes {
-			item.Purposes = append(item.Purposes, exportPurpose{Purpose: p, Label: wvsoft.PurposeLabel(p), LegalBasis: wvsoft.LegalBasis(p)})
-			for _, who := range append(wvsoft.StaffRecipients(p), serving[p]...) {
-				if !seen[who] {
-					seen[who] = true
-					item.Recipients = append(item.Recipients, who)
-				}
-			}
-		}
-		if rule, ok := rules[wvsoft.FieldRetention(typeName, f.Name)]; ok {
-			item.RetentionRule, item.Retention = rule.Name, rule.KeptNL
-		}
-		doc.Items = append(doc.Items, item)
-	}
-	if typeName == wvsoft.KindPerson {
-		entries, _, err := r.authorized.AccessLog(ctx, req.TenantID, wvsoft.AccessLogFilter{Record: &gid}, 0, 500)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			le := exportLogEntry{At: e.At.UTC(), Event: e.Event, Who: actorLabel(e.ActorKind, e.GrantID != nil), Fields: detailStrings(e.Detail, "fields")}
-			if e.GrantID != nil {
-				le.Grant = wvsoft.GlobalID(wvsoft.KindAccessGrant, *e.GrantID)
-			}
-			doc.AccessLog = append(doc.AccessLog, le)
-		}
-		doc.AccessLogNote = "Het toegangslogboek van " + customer + " legt vast wie van WvSoft, met toestemming van " + customer +
-			", uw gegevens heeft ingezien of gewijzigd. Hieronder staan de keren dat dat uw gegevens betrof."
-		doc.MailNote = "WvSoft stuurt personen in de omgeving van een klant geen e-mail."
-	} else {
-		doc.AccessLogNote = "Uw gegevens staan in het klantenbestand van WvSoft. Medewerkers lezen ze alleen voor hun doel " +
-			"(ondersteuning of facturering); dat valt niet onder het toegangslogboek, dat alleen toegang tot de eigen omgeving van een klant vastlegt."
-		doc.MailNote = "De e-mail die WvSoft u stuurde (ook wat nog verzonden wordt)."
-		if email, ok := data.Node["email"].(string); ok && email != "" {
-			mail, err := r.authorized.MailTo(ctx, req.TenantID, wvsoft.KindContactPerson+".email", email)
-			if err != nil {
-				return nil, err
-			}
-			for _, m := range mail {
-				doc.Mail = append(doc.Mail, exportMail{CreatedAt: m.CreatedAt.UTC(), SentAt: m.SentAt, Subject: m.Subject,
-					Purpose: mailPurposeLabel(m.Purpose), Status: mailStatusLabel(m.Status)})
-			}
-		}
+		rec.Fields = append(rec.Fields, wvsoft.SubjectField{PersonalField: f, Value: data.Node[f.Field]})
 	}
 	for _, e := range resp.Errors {
 		if len(e.Path) > 0 {
-			doc.Withheld = append(doc.Withheld, e.Path.String())
+			rec.Withheld = append(rec.Withheld, e.Path.String())
 		}
 	}
-	sort.Strings(doc.Withheld)
-	js, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	var html bytes.Buffer
-	if err := exportPage().Execute(&html, doc); err != nil {
-		return nil, err
-	}
-	return &wvsoft.DataExport{JSON: string(js), HTML: html.String()}, nil
+	sort.Strings(rec.Withheld)
+	return rec, nil
 }
-
-// digJSON follows keys through decoded JSON.
-func digJSON(v any, keys ...string) any {
-	for _, k := range keys {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[k]
-	}
-	return v
-}
-
-// fieldLabel is a field's name in Dutch, as a person says it.
-func fieldLabel(typ, field string) string {
-	switch field {
-	case "salutation":
-		return "Aanhef"
-	case "name":
-		return "Naam"
-	case "email":
-		return "E-mailadres"
-	case "phone":
-		return "Telefoonnummer"
-	case "street":
-		return "Straat en huisnummer"
-	case "postalCode":
-		return "Postcode"
-	case "city":
-		return "Woonplaats"
-	case "birthDate":
-		return "Geboortedatum"
-	case "iban":
-		return "Bankrekeningnummer (IBAN)"
-	case "bsn":
-		return "Burgerservicenummer (BSN)"
-	case "maritalStatus":
-		return "Burgerlijke staat"
-	case "household":
-		return "Gezinssituatie"
-	case "medicalNotes":
-		return "Medische aantekeningen"
-	case "kvkNumber":
-		return "KvK-nummer"
-	}
-	return typ + " " + field
-}
-
-// valueLabel says an enum value in Dutch; other values unchanged.
-func valueLabel(v string) string {
-	switch v {
-	case "DHR":
-		return "de heer"
-	case "MW":
-		return "mevrouw"
-	case "OWNER":
-		return "eigenaar"
-	case "DIRECTOR":
-		return "directeur"
-	case "CONTACT":
-		return "contactpersoon"
-	case "UNMARRIED":
-		return "ongehuwd"
-	case "MARRIED":
-		return "gehuwd"
-	case "REGISTERED_PARTNERSHIP":
-		return "geregistreerd partnerschap"
-	case "DIVORCED":
-		return "gescheiden"
-	case "WIDOWED":
-		return "weduwe of weduwnaar"
-	}
-	return v
-}
-
-// shown is a value as the document shows it: enums in words, dates as dd-mm-jjjj.
-func shown(v any) string {
-	s, ok := v.(string)
-	if !ok || s == "" {
-		return "niet ingevuld"
-	}
-	if d, err := time.Parse("2006-01-02", s); err == nil {
-		return d.Format("02-01-2006")
-	}
-	return valueLabel(s)
-}
-
-// actorLabel says who acted in an access-log entry.
-func actorLabel(kind string, granted bool) string {
-	switch {
-	case kind == "STAFF" && granted:
-		return "de directeur van WvSoft, met toestemming van de klant"
-	case kind == "STAFF":
-		return "een medewerker van WvSoft"
-	case kind == "USER":
-		return "een gebruiker van de klant"
-	case kind == "SYSTEM":
-		return "het systeem"
-	}
-	return "onbekend"
-}
-
-func mailPurposeLabel(p string) string {
-	switch p {
-	case wvsoft.PurposeBreach:
-		return "melding van een (mogelijk) datalek"
-	case wvsoft.PurposeSupportNotice:
-		return "ondersteuningsbericht"
-	case wvsoft.PurposeSupportAccess:
-		return "toegang tot de eigen omgeving"
-	case wvsoft.PurposeInquiryAnswer:
-		return "antwoord op een vraag"
-	}
-	return p
-}
-
-func mailStatusLabel(s string) string {
-	switch s {
-	case wvsoft.OutboxSent:
-		return "verzonden"
-	case wvsoft.OutboxPending:
-		return "wordt verzonden"
-	case wvsoft.OutboxFailed:
-		return "niet bezorgd"
-	}
-	return s
-}
-
-// dateNL formats a time as a Dutch date and time.
-func dateNL(t time.Time) string {
-	return t.In(amsterdam()).Format("02-01-2006 15:04")
-}
-
-// amsterdam is the time zone the documents speak in.
-func amsterdam() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Amsterdam"); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
-// documentCSS is the print style of both documents: A4, no colours that a printer drops, no
-// table row split over pages, nothing loaded from elsewhere (P12).
-const documentCSS = `
-@page { size: A4; margin: 18mm 16mm; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #000; line-height: 1.35; margin: 0 auto; max-width: 190mm; }
-h1 { font-size: 18pt; margin: 0 0 2mm; }
-h2 { font-size: 12.5pt; margin: 7mm 0 2mm; border-bottom: 1px solid #000; }
-p.meta { margin: 0 0 4mm; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #555; padding: 1.5mm 2mm; vertical-align: top; text-align: left; }
-th { background: #eee; }
-tr { page-break-inside: avoid; break-inside: avoid; }
-td.value { font-weight: bold; }
-ul { margin: 0; padding-left: 4mm; }
-@media print { body { max-width: none; } a { color: #000; text-decoration: none; } }
-`
-
-// documentFuncs are the templates' functions.
-func documentFuncs() template.FuncMap {
-	return template.FuncMap{"date": dateNL, "css": func() template.CSS { return template.CSS(documentCSS) },
-		"category": wvsoft.CategoryLabel, "join": strings.Join}
-}
-
-// exportPage is the human-readable export: the modern form of the protocol's "printscreen".
-func exportPage() *template.Template {
-	return template.Must(template.New("export").Funcs(documentFuncs()).Parse(exportHTML))
-}
-
-const exportHTML = `<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><title>Inzage persoonsgegevens: {{.Name}}</title>
-<style>{{css}}</style></head>
-<body>
-<h1>{{.Name}}</h1>
-<p class="meta">Inzage in uw persoonsgegevens (artikel 15 AVG), opgesteld op {{date .ExportedAt}}.<br>
-U bent {{.SubjectKind}}{{if .Role}} ({{.Role}}){{end}}.<br>
-Verantwoordelijk voor deze gegevens: {{.Controller}} ({{.ControllerRole}}).</p>
-
-<h2>Uw gegevens</h2>
-<table>
-<thead><tr><th>Gegeven</th><th>Waarde</th><th>Soort gegeven</th><th>Waarvoor en op welke grond</th><th>Hoe lang bewaard</th><th>Herkomst</th><th>Wie ontvangt het</th></tr></thead>
-<tbody>{{range .Items}}
-<tr><td>{{.Label}}</td><td class="value">{{.Shown}}</td><td>{{.CategoryLabel}}</td>
-<td><ul>{{range .Purposes}}<li>{{.Label}}: {{.LegalBasis}}</li>{{end}}</ul></td>
-<td>{{.Retention}}</td><td>{{.Source}}</td>
-<td><ul>{{range .Recipients}}<li>{{.}}</li>{{end}}</ul></td></tr>{{end}}
-</tbody></table>
-{{if .Withheld}}<p>Niet getoond, omdat wie deze inzage opstelde ze niet mag inzien: {{range $i, $w := .Withheld}}{{if $i}}, {{end}}{{$w}}{{end}}. Vraag ernaar bij {{.Controller}}.</p>{{end}}
-
-<h2>Wie uw gegevens inzag</h2>
-<p>{{.AccessLogNote}}</p>
-{{if .AccessLog}}<table>
-<thead><tr><th>Wanneer</th><th>Wie</th><th>Welke gegevens</th></tr></thead>
-<tbody>{{range .AccessLog}}<tr><td>{{date .At}}</td><td>{{.Who}}</td><td>{{range $i, $f := .Fields}}{{if $i}}, {{end}}{{$f}}{{end}}</td></tr>{{end}}</tbody>
-</table>{{else}}<p>Geen vermeldingen.</p>{{end}}
-
-<h2>E-mail aan u</h2>
-<p>{{.MailNote}}</p>
-{{if .Mail}}<table>
-<thead><tr><th>Wanneer</th><th>Onderwerp</th><th>Waarom</th><th>Status</th></tr></thead>
-<tbody>{{range .Mail}}<tr><td>{{date .CreatedAt}}</td><td>{{.Subject}}</td><td>{{.Purpose}}</td><td>{{.Status}}</td></tr>{{end}}</tbody>
-</table>{{else}}<p>Geen e-mail.</p>{{end}}
-
-<h2>Verder</h2>
-<p>Doorgifte buiten de EER: {{.Transfers}}</p>
-<p>{{.AutomatedDecide}}</p>
-<p>{{.Rights}}</p>
-<p>Contact: {{.Contact}}</p>
-</body></html>
-`
-
-// recordsOfProcessing builds the article 30 records from the schema's @personal declarations,
-// the retention schedule and the processor register: one activity per purpose, each with only
-// the processors that serve that purpose.
-func (r *Resolver) recordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error) {
-	processors, err := r.authorized.Processors(ctx)
-	if err != nil {
-		return nil, err
-	}
-	serving := processorsServing(processors, "")
-	rules := wvsoft.RetentionRules(r.retention())
-	byPurpose := map[string]*model.ProcessingActivity{}
-	cats := map[string]map[string]bool{}
-	schema := NewExecutableSchema(Config{Resolvers: r}).Schema()
-	names := make([]string, 0, len(schema.Types))
-	for name := range schema.Types {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		for _, fd := range schema.Types[name].Fields {
-			if fd.Directives.ForName("derived") != nil {
-				continue // shown elsewhere; its home field is listed
-			}
-			cat, purposes, ok := personalDirective(fd)
-			if !ok {
-				continue
-			}
-			for _, purpose := range purposes {
-				a := byPurpose[purpose]
-				if a == nil {
-					a = &model.ProcessingActivity{Purpose: purpose, Description: wvsoft.PurposeLabel(purpose),
-						LegalBasis: wvsoft.LegalBasis(purpose), DataSubjects: wvsoft.DataSubjects(purpose),
-						Recipients: append(append([]string{}, wvsoft.StaffRecipients(purpose)...), serving[purpose]...),
-						Processors: append([]string{}, serving[purpose]...)}
-					byPurpose[purpose] = a
-					cats[purpose] = map[string]bool{}
-					for _, rule := range rules {
-						for _, rp := range rule.Purposes {
-							if rp == purpose {
-								a.Retention = append(a.Retention, rule.Name+": "+rule.DataNL+": "+rule.KeptNL)
-							}
-						}
-					}
-				}
-				a.Fields = append(a.Fields, name+"."+fd.Name)
-				if !cats[purpose][cat] {
-					cats[purpose][cat] = true
-					a.Categories = append(a.Categories, cat)
-				}
-			}
-		}
-	}
-	out := &model.ProcessingRecords{Controller: wvsoft.ControllerName, ControllerContact: wvsoft.ControllerContact,
-		SecurityMeasures: wvsoft.SecurityMeasures, Transfers: wvsoft.Transfers}
-	for _, purpose := range []string{"SUPPORT", "BILLING", "SERVICE"} {
-		if a := byPurpose[purpose]; a != nil {
-			sort.Strings(a.Categories)
-			out.Activities = append(out.Activities, a)
-		}
-	}
-	js, err := json.MarshalIndent(struct {
-		Controller        string                      `json:"controller"`
-		ControllerContact string                      `json:"controller_contact"`
-		SecurityMeasures  string                      `json:"security_measures"`
-		Transfers         string                      `json:"transfers"`
-		Activities        []*model.ProcessingActivity `json:"activities"`
-	}{out.Controller, out.ControllerContact, out.SecurityMeasures, out.Transfers, out.Activities}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	out.JSON = string(js)
-	var html bytes.Buffer
-	if err := recordsPage().Execute(&html, out); err != nil {
-		return nil, err
-	}
-	out.HTML = html.String()
-	return out, nil
-}
-
-// recordsPage is the printable article 30 document.
-func recordsPage() *template.Template {
-	return template.Must(template.New("records").Funcs(documentFuncs()).Parse(recordsHTML))
-}
-
-const recordsHTML = `<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><title>Register van verwerkingsactiviteiten: {{.Controller}}</title>
-<style>{{css}}</style></head>
-<body>
-<h1>Register van verwerkingsactiviteiten</h1>
-<p class="meta">Artikel 30 lid 1 AVG. Verwerkingsverantwoordelijke: {{.Controller}}, {{.ControllerContact}}.</p>
-{{range .Activities}}
-<h2>Doel: {{.Description}}</h2>
-<table><tbody>
-<tr><th>Grondslag</th><td>{{.LegalBasis}}</td></tr>
-<tr><th>Betrokkenen</th><td><ul>{{range .DataSubjects}}<li>{{.}}</li>{{end}}</ul></td></tr>
-<tr><th>Soorten gegevens</th><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{category $c}}{{end}}</td></tr>
-<tr><th>Ontvangers</th><td><ul>{{range .Recipients}}<li>{{.}}</li>{{end}}</ul></td></tr>
-<tr><th>Verwerkers</th><td>{{if .Processors}}{{join .Processors "; "}}{{else}}geen{{end}}</td></tr>
-<tr><th>Bewaartermijnen</th><td><ul>{{range .Retention}}<li>{{.}}</li>{{end}}</ul></td></tr>
-</tbody></table>
-{{end}}
-<h2>Doorgifte</h2>
-<p>{{.Transfers}}</p>
-<h2>Beveiliging</h2>
-<p>{{.SecurityMeasures}}</p>
-</body></html>
-`

@@ -648,7 +648,7 @@ type QueryResolver interface {
 	StaffMembers(ctx context.Context) ([]*wvsoft.StaffMember, error)
 	Processors(ctx context.Context) ([]*wvsoft.Processor, error)
 	RetentionRules(ctx context.Context) ([]*wvsoft.RetentionRule, error)
-	RecordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error)
+	RecordsOfProcessing(ctx context.Context) (*wvsoft.ProcessingRecords, error)
 	PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error)
 	Outbox(ctx context.Context, status *string, first *int) ([]*wvsoft.OutboxMessage, error)
 	Customers(ctx context.Context, first *int, after *string, last *int, before *string, filter *model.CustomerFilter, orderBy *model.CustomerOrder) (*model.CustomerConnection, error)
@@ -13246,7 +13246,7 @@ func (ec *executionContext) fieldContext_PersonEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _ProcessingActivity_purpose(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_purpose(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingActivity", field, obj, obj.Purpose); fast {
 		if done != nil {
 			return done
@@ -13275,7 +13275,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_purpose(_ context.Co
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "Purpose")
 }
 
-func (ec *executionContext) _ProcessingActivity_description(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_description(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingActivity", field, obj, obj.Description); fast {
 		if done != nil {
 			return done
@@ -13304,7 +13304,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_description(_ contex
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingActivity_legalBasis(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_legalBasis(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingActivity", field, obj, obj.LegalBasis); fast {
 		if done != nil {
 			return done
@@ -13333,7 +13333,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_legalBasis(_ context
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingActivity_dataSubjects(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_dataSubjects(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13356,7 +13356,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_dataSubjects(_ conte
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingActivity_recipients(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_recipients(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13379,7 +13379,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_recipients(_ context
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingActivity_categories(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_categories(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13402,7 +13402,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_categories(_ context
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "DataCategory")
 }
 
-func (ec *executionContext) _ProcessingActivity_fields(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_fields(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13425,7 +13425,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_fields(_ context.Con
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingActivity_retention(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_retention(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13448,7 +13448,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_retention(_ context.
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingActivity_processors(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingActivity) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingActivity_processors(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13471,7 +13471,7 @@ func (ec *executionContext) fieldContext_ProcessingActivity_processors(_ context
 	return graphql.NewScalarFieldContext("ProcessingActivity", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingRecords_controller(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_controller(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.Controller); fast {
 		if done != nil {
 			return done
@@ -13500,7 +13500,7 @@ func (ec *executionContext) fieldContext_ProcessingRecords_controller(_ context.
 	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingRecords_controllerContact(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_controllerContact(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.ControllerContact); fast {
 		if done != nil {
 			return done
@@ -13529,7 +13529,7 @@ func (ec *executionContext) fieldContext_ProcessingRecords_controllerContact(_ c
 	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingRecords_securityMeasures(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_securityMeasures(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.SecurityMeasures); fast {
 		if done != nil {
 			return done
@@ -13558,7 +13558,7 @@ func (ec *executionContext) fieldContext_ProcessingRecords_securityMeasures(_ co
 	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingRecords_transfers(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_transfers(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.Transfers); fast {
 		if done != nil {
 			return done
@@ -13587,7 +13587,7 @@ func (ec *executionContext) fieldContext_ProcessingRecords_transfers(_ context.C
 	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingRecords_html(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_html(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.HTML); fast {
 		if done != nil {
 			return done
@@ -13616,7 +13616,7 @@ func (ec *executionContext) fieldContext_ProcessingRecords_html(_ context.Contex
 	return graphql.NewScalarFieldContext("ProcessingRecords", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProcessingRecords_activities(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_activities(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13628,8 +13628,8 @@ func (ec *executionContext) _ProcessingRecords_activities(ctx context.Context, f
 			return obj.Activities, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
-			return ec.marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.ProcessingActivity) graphql.Marshaler {
+			return ec.marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessingActivityᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13648,7 +13648,7 @@ func (ec *executionContext) fieldContext_ProcessingRecords_activities(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _ProcessingRecords_json(ctx context.Context, field graphql.CollectedField, obj *model.ProcessingRecords) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProcessingRecords_json(ctx context.Context, field graphql.CollectedField, obj *wvsoft.ProcessingRecords) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "ProcessingRecords", field, obj, obj.JSON); fast {
 		if done != nil {
 			return done
@@ -14355,8 +14355,8 @@ func (ec *executionContext) _Query_recordsOfProcessing(ctx context.Context, fiel
 			return ec.Resolvers.Query().RecordsOfProcessing(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.ProcessingRecords) graphql.Marshaler {
-			return ec.marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingRecords(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.ProcessingRecords) graphql.Marshaler {
+			return ec.marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessingRecords(ctx, selections, v)
 		},
 		true,
 		false,
@@ -21193,7 +21193,7 @@ func (ec *executionContext) _PersonEdge(ctx context.Context, sel ast.SelectionSe
 
 var processingActivityImplementors = []string{"ProcessingActivity"}
 
-func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.SelectionSet, obj *model.ProcessingActivity) graphql.Marshaler {
+func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.ProcessingActivity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, processingActivityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -21266,7 +21266,7 @@ func (ec *executionContext) _ProcessingActivity(ctx context.Context, sel ast.Sel
 
 var processingRecordsImplementors = []string{"ProcessingRecords"}
 
-func (ec *executionContext) _ProcessingRecords(ctx context.Context, sel ast.SelectionSet, obj *model.ProcessingRecords) graphql.Marshaler {
+func (ec *executionContext) _ProcessingRecords(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.ProcessingRecords) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, processingRecordsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -22923,11 +22923,11 @@ func (ec *executionContext) marshalNPersonOrderField2githubᚗcomᚋwvsoftᚋpri
 	return v
 }
 
-func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ProcessingActivity) graphql.Marshaler {
+func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessingActivityᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.ProcessingActivity) graphql.Marshaler {
 	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivity(ctx, sel, v[i])
+		return ec.marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessingActivity(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -22939,7 +22939,7 @@ func (ec *executionContext) marshalNProcessingActivity2ᚕᚖgithubᚗcomᚋwvso
 	return ret
 }
 
-func (ec *executionContext) marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingActivity(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingActivity) graphql.Marshaler {
+func (ec *executionContext) marshalNProcessingActivity2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessingActivity(ctx context.Context, sel ast.SelectionSet, v *wvsoft.ProcessingActivity) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProcessingActivity!")
 		return graphql.Null
@@ -24202,7 +24202,7 @@ func (ec *executionContext) unmarshalOPersonOrder2ᚖgithubᚗcomᚋwvsoftᚋpri
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐProcessingRecords(ctx context.Context, sel ast.SelectionSet, v *model.ProcessingRecords) graphql.Marshaler {
+func (ec *executionContext) marshalOProcessingRecords2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐProcessingRecords(ctx context.Context, sel ast.SelectionSet, v *wvsoft.ProcessingRecords) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

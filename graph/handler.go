@@ -77,7 +77,8 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
 	r.service = service.New(r.authorized, service.WithClock(r.Now), service.WithRetention(r.retention()),
-		service.WithInquiryLimit(r.InquiryLimit), service.WithExporter(r))
+		service.WithInquiryLimit(r.InquiryLimit), service.WithSubjectReader(r),
+		service.WithDeclarations(personalFields(es.Schema())))
 	srv := handler.New(es)
 	if cfg.Subscriptions != nil {
 		if cfg.Logger != nil {

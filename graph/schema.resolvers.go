@@ -34,11 +34,11 @@ func (r *accessLogEntryResolver) Grant(ctx context.Context, obj *wvsoft.AccessLo
 }
 
 func (r *accessLogEntryResolver) Records(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error) {
-	return detailStrings(obj.Detail, "records"), nil
+	return obj.DetailList("records"), nil
 }
 
 func (r *accessLogEntryResolver) Fields(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error) {
-	return detailStrings(obj.Detail, "fields"), nil
+	return obj.DetailList("fields"), nil
 }
 
 func (r *accessLogEntryResolver) Reason(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error) {
@@ -429,8 +429,8 @@ func (r *queryResolver) RetentionRules(ctx context.Context) ([]*wvsoft.Retention
 	return out, nil
 }
 
-func (r *queryResolver) RecordsOfProcessing(ctx context.Context) (*model.ProcessingRecords, error) {
-	return r.recordsOfProcessing(ctx)
+func (r *queryResolver) RecordsOfProcessing(ctx context.Context) (*wvsoft.ProcessingRecords, error) {
+	return r.service.RecordsOfProcessing(ctx)
 }
 
 func (r *queryResolver) PurgeRuns(ctx context.Context) ([]*wvsoft.PurgeRun, error) {

@@ -63,14 +63,3 @@ func (r *Resolver) accessLog(ctx context.Context, tenant uuid.UUID, grantID *str
 	}
 	return c, nil
 }
-
-func detailStrings(detail map[string]any, key string) []string {
-	list, _ := detail[key].([]any)
-	out := make([]string, 0, len(list))
-	for _, v := range list {
-		if s, ok := v.(string); ok {
-			out = append(out, s)
-		}
-	}
-	return out
-}

@@ -189,46 +189,6 @@ type PersonOrder struct {
 	Direction graphql.Omittable[*OrderDirection] `json:"direction,omitempty"`
 }
 
-// One processing activity.
-type ProcessingActivity struct {
-	// The purpose.
-	Purpose string `json:"purpose"`
-	// The purpose in words (Dutch) (article 30(1)(b)).
-	Description string `json:"description"`
-	// The legal basis of the processing for this purpose.
-	LegalBasis string `json:"legalBasis"`
-	// The categories of data subjects (article 30(1)(c)).
-	DataSubjects []string `json:"dataSubjects"`
-	// The categories of recipients: who at WvSoft, and the processors that serve this purpose (article 30(1)(d)).
-	Recipients []string `json:"recipients"`
-	// The data categories processed for it.
-	Categories []string `json:"categories"`
-	// The fields, as Type.field, that serve it (from @personal in the schema).
-	Fields []string `json:"fields"`
-	// The retention rules that apply.
-	Retention []string `json:"retention"`
-	// The processors that serve this purpose, and only those.
-	Processors []string `json:"processors"`
-}
-
-// The records of processing activities (article 30).
-type ProcessingRecords struct {
-	// The controller.
-	Controller string `json:"controller"`
-	// The controller's contact details (article 30(1)(a)).
-	ControllerContact string `json:"controllerContact"`
-	// A general description of the technical and organisational security measures (article 30(1)(g)).
-	SecurityMeasures string `json:"securityMeasures"`
-	// Transfers to a third country or an international organisation (article 30(1)(e)).
-	Transfers string `json:"transfers"`
-	// The records as a printable HTML document in Dutch.
-	HTML string `json:"html"`
-	// One activity per purpose: the categories and fields from the schema, the retention, the processors.
-	Activities []*ProcessingActivity `json:"activities"`
-	// The same as JSON, for filing.
-	JSON string `json:"json"`
-}
-
 // The entry points for reading.
 type Query struct {
 }

@@ -14,8 +14,8 @@ type configError string
 
 func (e configError) Error() string { return string(e) }
 
-// errNoExporter: a server always configures an exporter.
-const errNoExporter = configError("service: access requests need WithExporter")
+// errNoSubjectReader: a server always configures what reads a subject's record.
+const errNoSubjectReader = configError("service: access requests need WithSubjectReader")
 
 // GiveConsent records that the customer consents to support access on the basis given.
 func (s *Service) GiveConsent(ctx context.Context, input ConsentInput) (*wvsoft.Consent, error) {
@@ -99,10 +99,7 @@ func (s *Service) ExecuteDataSubjectRequest(ctx context.Context, gid string) (*w
 		}
 		return req, nil
 	case wvsoft.RequestAccess:
-		if s.exporter == nil {
-			return nil, errNoExporter
-		}
-		if req.Export, err = s.exporter.Export(ctx, req, now); err != nil {
+		if req.Export, err = s.export(ctx, req, now); err != nil {
 			return nil, err
 		}
 	}

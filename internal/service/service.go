@@ -1,6 +1,7 @@
 // Package service holds the business rules of every operation that changes something: it
 // validates and normalises input, mints ids and API key secrets, and carries out data-subject
-// requests. The GraphQL resolvers (graph/) and the command line (cmd/wvsoft) both call it, so a
+// requests, and composes the documents the AVG asks for (the article 15 export, the article 30
+// records). The GraphQL resolvers (graph/) and the command line (cmd/wvsoft) both call it, so a
 // rule lives in one place whoever asks.
 //
 // It reaches the data only through the authorized store (authz.Store), which asks the policy for
@@ -23,11 +24,12 @@ type RateLimiter interface {
 	Take(ctx context.Context, key string) (time.Duration, error)
 }
 
-// Exporter builds the article 15 export of a data subject, as the caller may read it. The
-// GraphQL layer implements it, because the export reads the subject's fields through the same
-// executor and field hook as any query.
-type Exporter interface {
-	Export(ctx context.Context, req *wvsoft.DataSubjectRequest, now time.Time) (*wvsoft.DataExport, error)
+// SubjectReader reads a data subject's record as the caller may read it: every field of its type
+// with an @personal category. The GraphQL layer implements it, because the record is read through
+// the same executor and field hook as any query, so the export withholds what the caller may not
+// read.
+type SubjectReader interface {
+	ReadSubject(ctx context.Context, typ string, id uuid.UUID) (*wvsoft.SubjectRecord, error)
 }
 
 // Service carries out the operations. Make one with New.
@@ -36,7 +38,8 @@ type Service struct {
 	now          wvsoft.Clock
 	retention    wvsoft.RetentionPolicy
 	inquiryLimit RateLimiter
-	exporter     Exporter
+	subjects     SubjectReader
+	declarations []wvsoft.PersonalField
 }
 
 // Option configures a Service.
@@ -57,9 +60,15 @@ func WithRetention(p wvsoft.RetentionPolicy) Option { return func(s *Service) { 
 // WithInquiryLimit limits website inquiries per client address (P5); without it, no limit.
 func WithInquiryLimit(l RateLimiter) Option { return func(s *Service) { s.inquiryLimit = l } }
 
-// WithExporter sets what builds article 15 exports; without it, access requests cannot be
-// carried out.
-func WithExporter(e Exporter) Option { return func(s *Service) { s.exporter = e } }
+// WithSubjectReader sets what reads a data subject's record for the article 15 export; without
+// it, access requests cannot be carried out.
+func WithSubjectReader(r SubjectReader) Option { return func(s *Service) { s.subjects = r } }
+
+// WithDeclarations gives the schema's @personal declarations, in the schema's order, that the
+// article 30 records are built from.
+func WithDeclarations(fields []wvsoft.PersonalField) Option {
+	return func(s *Service) { s.declarations = fields }
+}
 
 // New returns a service over the authorized store.
 func New(store *authz.Store, opts ...Option) *Service {

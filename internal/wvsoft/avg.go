@@ -185,3 +185,60 @@ func DurationEN(d time.Duration) string {
 	}
 	return strconv.Itoa(days) + " days"
 }
+
+// PersonalField is one field's @personal declaration in the schema: its category and the
+// purposes it serves. The schema is the one place they are declared; the GraphQL layer reads
+// them out of it and hands them to the documents, which never read the schema themselves.
+type PersonalField struct {
+	Type     string
+	Field    string
+	Category string
+	Purposes []string
+	// Derived: the field shows another field's value (@derived); the records list that field.
+	Derived bool
+}
+
+// SubjectRecord is a data subject's record as the caller may read it: every @personal field of
+// its type, read with the caller's rights, and which fields were withheld.
+type SubjectRecord struct {
+	Type     string
+	GlobalID string
+	// Name, Customer and Role, as far as the caller may read them ("" otherwise).
+	Name     string
+	Customer string
+	Role     string
+	Fields   []SubjectField
+	// Withheld are the paths of the fields the caller may not read, sorted.
+	Withheld []string
+}
+
+// SubjectField is one field of a SubjectRecord with its value (nil when not filled in or withheld).
+type SubjectField struct {
+	PersonalField
+	Value any
+}
+
+// ProcessingRecords are the records of processing activities (article 30).
+type ProcessingRecords struct {
+	Controller        string                `json:"controller"`
+	ControllerContact string                `json:"controller_contact"`
+	SecurityMeasures  string                `json:"security_measures"`
+	Transfers         string                `json:"transfers"`
+	Activities        []*ProcessingActivity `json:"activities"`
+	// JSON and HTML are the same records for filing and for print.
+	JSON string `json:"-"`
+	HTML string `json:"-"`
+}
+
+// ProcessingActivity is one activity of the records: one purpose.
+type ProcessingActivity struct {
+	Purpose      string   `json:"purpose"`
+	Description  string   `json:"description"`
+	LegalBasis   string   `json:"legalBasis"`
+	DataSubjects []string `json:"dataSubjects"`
+	Recipients   []string `json:"recipients"`
+	Categories   []string `json:"categories"`
+	Fields       []string `json:"fields"`
+	Retention    []string `json:"retention"`
+	Processors   []string `json:"processors"`
+}

@@ -414,6 +414,19 @@ func (e *AccessLogEntry) ID() string { return GlobalID(KindAccessLog, e.UUID) }
 // Tenant is the customer whose log holds the entry.
 func (e *AccessLogEntry) Tenant() uuid.UUID { return e.TenantID }
 
+// DetailList is the list of names under key in the entry's detail ("records", "fields"),
+// empty when there is none.
+func (e *AccessLogEntry) DetailList(key string) []string {
+	list, _ := e.Detail[key].([]any)
+	out := make([]string, 0, len(list))
+	for _, v := range list {
+		if s, ok := v.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Access log events.
 const (
 	EventRequested = "REQUESTED"
