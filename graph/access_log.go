@@ -35,6 +35,15 @@ func (r *Resolver) accessLogCheckpoint(ctx context.Context, tenant uuid.UUID) (*
 	return checkpointModel(c), err
 }
 
+func (r *Resolver) accessLogSignedFrom(ctx context.Context, tenant uuid.UUID) (*int, error) {
+	n, err := r.authorized.SignedFrom(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	from := int(n)
+	return &from, nil
+}
+
 func (r *Resolver) accessLogInclusionProof(ctx context.Context, tenant uuid.UUID, seq int, treeSize *int) (*model.AccessLogInclusionProof, error) {
 	p, err := r.authorized.InclusionProof(ctx, tenant, int64(seq), int64Ptr(treeSize))
 	if err != nil {

@@ -98,17 +98,18 @@ type ComplexityRoot struct {
 	}
 
 	AccessLogEntry struct {
-		ActorKind func(childComplexity int) int
-		At        func(childComplexity int) int
-		Event     func(childComplexity int) int
-		Fields    func(childComplexity int) int
-		Grant     func(childComplexity int) int
-		Hash      func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Reason    func(childComplexity int) int
-		Record    func(childComplexity int) int
-		Records   func(childComplexity int) int
-		Seq       func(childComplexity int) int
+		ActorKind  func(childComplexity int) int
+		At         func(childComplexity int) int
+		Checkpoint func(childComplexity int) int
+		Event      func(childComplexity int) int
+		Fields     func(childComplexity int) int
+		Grant      func(childComplexity int) int
+		Hash       func(childComplexity int) int
+		ID         func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Record     func(childComplexity int) int
+		Records    func(childComplexity int) int
+		Seq        func(childComplexity int) int
 	}
 
 	AccessLogInclusionProof struct {
@@ -222,6 +223,7 @@ type ComplexityRoot struct {
 		AccessLogCheckpoint       func(childComplexity int) int
 		AccessLogConsistencyProof func(childComplexity int, from int, to *int) int
 		AccessLogInclusionProof   func(childComplexity int, seq int, treeSize *int) int
+		AccessLogSignedFrom       func(childComplexity int) int
 		AccessLogSummary          func(childComplexity int, grantID *string) int
 		AccessLogVerification     func(childComplexity int) int
 		Breaches                  func(childComplexity int) int
@@ -529,6 +531,7 @@ type AccessLogEntryResolver interface {
 	Reason(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
 	Hash(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
 	Record(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
+	Checkpoint(ctx context.Context, obj *wvsoft.AccessLogEntry) (*model.AccessLogCheckpoint, error)
 }
 type ApiKeyResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error)
@@ -572,6 +575,7 @@ type CustomerResolver interface {
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
 	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
 	AccessLogCheckpoint(ctx context.Context, obj *wvsoft.Customer) (*model.AccessLogCheckpoint, error)
+	AccessLogSignedFrom(ctx context.Context, obj *wvsoft.Customer) (*int, error)
 	AccessLogInclusionProof(ctx context.Context, obj *wvsoft.Customer, seq int, treeSize *int) (*model.AccessLogInclusionProof, error)
 	AccessLogConsistencyProof(ctx context.Context, obj *wvsoft.Customer, from int, to *int) (*model.AccessLogConsistencyProof, error)
 	AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.GrantAccessSummary, error)
@@ -831,6 +835,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccessLogEntry.At(childComplexity), true
+	case "AccessLogEntry.checkpoint":
+		if e.ComplexityRoot.AccessLogEntry.Checkpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccessLogEntry.Checkpoint(childComplexity), true
 	case "AccessLogEntry.event":
 		if e.ComplexityRoot.AccessLogEntry.Event == nil {
 			break
@@ -1340,6 +1350,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Customer.AccessLogInclusionProof(childComplexity, args["seq"].(int), args["treeSize"].(*int)), true
+	case "Customer.accessLogSignedFrom":
+		if e.ComplexityRoot.Customer.AccessLogSignedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Customer.AccessLogSignedFrom(childComplexity), true
 	case "Customer.accessLogSummary":
 		if e.ComplexityRoot.Customer.AccessLogSummary == nil {
 			break
@@ -3300,6 +3316,8 @@ type Customer implements Node {
   accessLogVerification: AccessLogVerification
   "The newest signed checkpoint of the access log (the customer's admins). Keep its note: a later check against it shows any change, insertion or deletion up to its size."
   accessLogCheckpoint: AccessLogCheckpoint
+  "The first entry of the access log with a signed checkpoint of its own (the customer's admins): the server signs the log after every entry it appends, so every entry from here on has one (AccessLogEntry.checkpoint); entries before it date from before the log was signed."
+  accessLogSignedFrom: Int
   "A proof that an entry is in the access log's tree of a given size, such as that of a checkpoint you kept (the customer's admins)."
   accessLogInclusionProof(
     "The entry's position, AccessLogEntry.seq: 1 to the tree size."
@@ -3637,6 +3655,8 @@ type AccessLogEntry implements Node {
   hash: String
   "The entry's canonical record: the exact text the leaf hash covers, from which every other field here is read. A verifier rebuilds the tree from these (README, The verifiable access log)."
   record: String
+  "The signed checkpoint of the tree that ends with this entry. Null for an entry the server did not sign, which a verifier reports unless it comes before Customer.accessLogSignedFrom."
+  checkpoint: AccessLogCheckpoint
 }
 
 "A page of access-log entries."
@@ -4581,6 +4601,8 @@ func (ec *executionContext) childFields_AccessLogEntry(ctx context.Context, fiel
 		return ec.fieldContext_AccessLogEntry_hash(ctx, field)
 	case "record":
 		return ec.fieldContext_AccessLogEntry_record(ctx, field)
+	case "checkpoint":
+		return ec.fieldContext_AccessLogEntry_checkpoint(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccessLogEntry", field.Name)
 }
@@ -4837,6 +4859,8 @@ func (ec *executionContext) childFields_Customer(ctx context.Context, field grap
 		return ec.fieldContext_Customer_accessLogVerification(ctx, field)
 	case "accessLogCheckpoint":
 		return ec.fieldContext_Customer_accessLogCheckpoint(ctx, field)
+	case "accessLogSignedFrom":
+		return ec.fieldContext_Customer_accessLogSignedFrom(ctx, field)
 	case "accessLogInclusionProof":
 		return ec.fieldContext_Customer_accessLogInclusionProof(ctx, field)
 	case "accessLogConsistencyProof":
@@ -7147,6 +7171,38 @@ func (ec *executionContext) _AccessLogEntry_record(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AccessLogEntry_record(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AccessLogEntry", field, true, true, "String")
+}
+
+func (ec *executionContext) _AccessLogEntry_checkpoint(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccessLogEntry_checkpoint(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AccessLogEntry().Checkpoint(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AccessLogCheckpoint) graphql.Marshaler {
+			return ec.marshalOAccessLogCheckpoint2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐAccessLogCheckpoint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AccessLogEntry_checkpoint(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AccessLogEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccessLogCheckpoint(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AccessLogInclusionProof_seq(ctx context.Context, field graphql.CollectedField, obj *model.AccessLogInclusionProof) (ret graphql.Marshaler) {
@@ -9641,6 +9697,29 @@ func (ec *executionContext) fieldContext_Customer_accessLogCheckpoint(_ context.
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Customer_accessLogSignedFrom(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Customer_accessLogSignedFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Customer().AccessLogSignedFrom(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Customer_accessLogSignedFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Customer", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Customer_accessLogInclusionProof(ctx context.Context, field graphql.CollectedField, obj *wvsoft.Customer) (ret graphql.Marshaler) {
@@ -19287,6 +19366,12 @@ func (ec *executionContext) _AccessLogEntry(ctx context.Context, sel ast.Selecti
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._AccessLogEntry_record(ctx, field, obj)
 				})
+		case "checkpoint":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccessLogEntry_checkpoint(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -20133,6 +20218,12 @@ func (ec *executionContext) _Customer(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Customer_accessLogCheckpoint(ctx, field, obj)
+				})
+		case "accessLogSignedFrom":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Customer_accessLogSignedFrom(ctx, field, obj)
 				})
 		case "accessLogInclusionProof":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,

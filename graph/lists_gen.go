@@ -13,7 +13,7 @@ func resolvedConcurrently(typ, field string) bool {
 		}
 	case "AccessLogEntry":
 		switch field {
-		case "fields", "grant", "hash", "reason", "record", "records", "seq":
+		case "checkpoint", "fields", "grant", "hash", "reason", "record", "records", "seq":
 			return true
 		}
 	case "ApiKey":
@@ -53,7 +53,7 @@ func resolvedConcurrently(typ, field string) bool {
 		}
 	case "Customer":
 		switch field {
-		case "accessLog", "accessLogCheckpoint", "accessLogConsistencyProof", "accessLogInclusionProof", "accessLogSummary", "accessLogVerification", "apiKeys", "breaches", "consent", "contactPersons", "dataSubjectRequests", "persons", "supportAccessGrants", "users":
+		case "accessLog", "accessLogCheckpoint", "accessLogConsistencyProof", "accessLogInclusionProof", "accessLogSignedFrom", "accessLogSummary", "accessLogVerification", "apiKeys", "breaches", "consent", "contactPersons", "dataSubjectRequests", "persons", "supportAccessGrants", "users":
 			return true
 		}
 	case "CustomerConnection":
@@ -73,7 +73,7 @@ func resolvedConcurrently(typ, field string) bool {
 		}
 	case "Node":
 		switch field {
-		case "accessLog", "accessLogCheckpoint", "accessLogConsistencyProof", "accessLogInclusionProof", "accessLogSummary", "accessLogVerification", "apiKeys", "approximatePersons", "approximateRecords", "breaches", "categories", "consent", "contactPersons", "customer", "customers", "dataSubjectRequests", "declarationDate", "durationMinutes", "email", "fields", "grant", "hash", "persons", "reason", "record", "records", "scope", "seq", "status", "subjectId", "supportAccessGrants", "users":
+		case "accessLog", "accessLogCheckpoint", "accessLogConsistencyProof", "accessLogInclusionProof", "accessLogSignedFrom", "accessLogSummary", "accessLogVerification", "apiKeys", "approximatePersons", "approximateRecords", "breaches", "categories", "checkpoint", "consent", "contactPersons", "customer", "customers", "dataSubjectRequests", "declarationDate", "durationMinutes", "email", "fields", "grant", "hash", "persons", "reason", "record", "records", "scope", "seq", "status", "subjectId", "supportAccessGrants", "users":
 			return true
 		}
 	case "Person":

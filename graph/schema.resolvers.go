@@ -58,6 +58,10 @@ func (r *accessLogEntryResolver) Record(ctx context.Context, obj *wvsoft.AccessL
 	return &record, nil
 }
 
+func (r *accessLogEntryResolver) Checkpoint(ctx context.Context, obj *wvsoft.AccessLogEntry) (*model.AccessLogCheckpoint, error) {
+	return checkpointModel(obj.Checkpoint), nil
+}
+
 func (r *apiKeyResolver) Customer(ctx context.Context, obj *wvsoft.APIKey) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
@@ -170,6 +174,10 @@ func (r *customerResolver) AccessLogVerification(ctx context.Context, obj *wvsof
 
 func (r *customerResolver) AccessLogCheckpoint(ctx context.Context, obj *wvsoft.Customer) (*model.AccessLogCheckpoint, error) {
 	return r.accessLogCheckpoint(ctx, obj.TenantID)
+}
+
+func (r *customerResolver) AccessLogSignedFrom(ctx context.Context, obj *wvsoft.Customer) (*int, error) {
+	return r.accessLogSignedFrom(ctx, obj.TenantID)
 }
 
 func (r *customerResolver) AccessLogInclusionProof(ctx context.Context, obj *wvsoft.Customer, seq int, treeSize *int) (*model.AccessLogInclusionProof, error) {

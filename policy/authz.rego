@@ -268,7 +268,7 @@ links := {
 	"Customer": {
 		"contactPersons": "ContactPerson", "users": "User", "apiKeys": "ApiKey", "persons": "Person",
 		"supportAccessGrants": "SupportAccessGrant", "accessLog": "AccessLogEntry", "accessLogVerification": "AccessLogEntry",
-		"accessLogCheckpoint": "AccessLogEntry", "accessLogInclusionProof": "AccessLogEntry",
+		"accessLogCheckpoint": "AccessLogEntry", "accessLogSignedFrom": "AccessLogEntry", "accessLogInclusionProof": "AccessLogEntry",
 		"accessLogConsistencyProof": "AccessLogEntry", "accessLogSummary": "AccessLogEntry",
 		"breaches": "BreachNotification", "consent": "Consent", "dataSubjectRequests": "DataSubjectRequest",
 	},

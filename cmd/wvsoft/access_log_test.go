@@ -16,6 +16,7 @@ import (
 
 	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/mailtest"
+	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
 // Issue 14 end to end, as a customer's admin lives it: the director works under a grant, the
@@ -216,6 +217,44 @@ func TestVerifiableAccessLogEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer owner.Close()
+		// The owner appends an entry, record and tree made as the server makes them, but cannot
+		// sign it: the API serves every entry's own checkpoint, so the check names the entry.
+		tenant, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindCustomer, customerID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := owner.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`SET LOCAL app.tenants = '{` + tenant.String() + `}'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`SELECT access_log_append($1, gen_random_uuid(), now(), 'ACCESS', 'SYSTEM', NULL, NULL, '{}')`, tenant); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := verify(); err == nil || !strings.Contains(out, "BROKEN at entry 7") || !strings.Contains(out, "no signed checkpoint of its own") {
+			t.Fatalf("the API path missed an appended entry: %v\n%s", err, out)
+		}
+		if r := s.query(admin, `{ me { customer { accessLogSignedFrom accessLog(first: 10) { edges { node { seq checkpoint { treeSize } } } } } } }`, nil); len(r.Errors) > 0 ||
+			dig(r.Data, "me", "customer", "accessLogSignedFrom") != float64(1) {
+			t.Fatalf("entries and their checkpoints: %+v", r)
+		} else {
+			edges := dig(r.Data, "me", "customer", "accessLog", "edges").([]any)
+			if len(edges) != 7 || dig(edges[0], "node", "checkpoint", "treeSize") != float64(1) || dig(edges[6], "node", "checkpoint") != nil {
+				t.Fatalf("entries and their checkpoints: %v", edges)
+			}
+		}
+		// The entry goes again; the tree is rebuilt below.
+		if _, err := owner.Exec(`ALTER TABLE access_log DISABLE TRIGGER USER`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := owner.Exec(`DELETE FROM access_log WHERE tenant_id = $1 AND seq = 7`, tenant); err != nil {
+			t.Fatal(err)
+		}
 		// The owner turns the first access into a read of someone else, with the tree recomputed:
 		// the server serves the changed record, the kept checkpoint catches it.
 		for _, q := range []string{

@@ -474,12 +474,14 @@ func report(stdout io.Writer, name string, rep *accesslog.Report) error {
 // and the newest signed checkpoint. Nothing the server says is trusted: the records are hashed
 // here, the checkpoints checked with the public key the customer holds.
 func fetchLog(ctx context.Context, endpoint, token string, tenant uuid.UUID) (accesslog.Log, error) {
-	l := accesslog.Log{Tenant: tenant, Sparse: true}
+	// Every entry comes with its own checkpoint, as in the database: an entry the server did not
+	// sign is reported, not only a change to what the newest checkpoint covers.
+	l := accesslog.Log{Tenant: tenant}
 	if token == "" {
 		return l, errors.New("--api needs the admin's bearer token: --token or WVSOFT_TOKEN")
 	}
-	const q = `query($after: String) { me { customer { id accessLogCheckpoint { note }
-		accessLog(first: 500, after: $after) { edges { node { seq record } } pageInfo { hasNextPage endCursor } } } } }`
+	const q = `query($after: String) { me { customer { id accessLogCheckpoint { note } accessLogSignedFrom
+		accessLog(first: 500, after: $after) { edges { node { seq record checkpoint { note } } } pageInfo { hasNextPage endCursor } } } } }`
 	var after *string
 	for {
 		body, err := json.Marshal(map[string]any{"query": q, "variables": map[string]any{"after": after}})
@@ -504,11 +506,15 @@ func fetchLog(ctx context.Context, endpoint, token string, tenant uuid.UUID) (ac
 						Checkpoint *struct {
 							Note string `json:"note"`
 						} `json:"accessLogCheckpoint"`
-						Log struct {
+						SignedFrom *int64 `json:"accessLogSignedFrom"`
+						Log        struct {
 							Edges []struct {
 								Node struct {
-									Seq    int64  `json:"seq"`
-									Record string `json:"record"`
+									Seq        int64  `json:"seq"`
+									Record     string `json:"record"`
+									Checkpoint *struct {
+										Note string `json:"note"`
+									} `json:"checkpoint"`
 								} `json:"node"`
 							} `json:"edges"`
 							PageInfo struct {
@@ -539,11 +545,20 @@ func fetchLog(ctx context.Context, endpoint, token string, tenant uuid.UUID) (ac
 		if id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindCustomer, c.ID); err != nil || id != tenant {
 			return l, errors.New("the token's customer is not the one the checkpoint is of")
 		}
-		if after == nil && c.Checkpoint != nil {
-			l.Checkpoints = append(l.Checkpoints, c.Checkpoint.Note)
+		if after == nil {
+			if c.SignedFrom == nil {
+				return l, fmt.Errorf("%s does not say from which entry its log is signed (accessLogSignedFrom)", endpoint)
+			}
+			l.Adopted = *c.SignedFrom - 1
+			if c.Checkpoint != nil {
+				l.Checkpoints = append(l.Checkpoints, c.Checkpoint.Note)
+			}
 		}
 		for _, e := range c.Log.Edges {
 			l.Entries = append(l.Entries, accesslog.Entry{Seq: e.Node.Seq, Record: []byte(e.Node.Record)})
+			if e.Node.Checkpoint != nil {
+				l.Checkpoints = append(l.Checkpoints, e.Node.Checkpoint.Note)
+			}
 		}
 		if !c.Log.PageInfo.HasNextPage || c.Log.PageInfo.EndCursor == nil {
 			return l, nil

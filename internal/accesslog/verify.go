@@ -53,9 +53,6 @@ type Log struct {
 	// Adopted is the size the log had before checkpoints existed (migration 00006); those
 	// entries have no checkpoint of their own size.
 	Adopted int64
-	// Sparse says the checkpoints are a selection, such as the newest one the API serves:
-	// entries without a checkpoint of their own are then not reported.
-	Sparse bool
 }
 
 // Verify checks a customer's log:
@@ -156,7 +153,7 @@ func Verify(l Log, known note.Verifiers, kept []byte) *Report {
 			add(lastGood+1, "an entry between %d and %d is not the entry that was signed (altered, inserted or replaced)", lastGood+1, first)
 		}
 	}
-	for s := l.Adopted + 1; s <= n && !l.Sparse; s++ {
+	for s := l.Adopted + 1; s <= n; s++ {
 		if !signed[s] {
 			add(s, "entry %d has no signed checkpoint of its own: it was not appended by the server (or its checkpoint was removed)", s)
 			break

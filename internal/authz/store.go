@@ -652,6 +652,14 @@ func (s *Store) LatestCheckpoint(ctx context.Context, tenant uuid.UUID) (*wvsoft
 	return s.next.LatestCheckpoint(ctx, f, tenant)
 }
 
+func (s *Store) SignedFrom(ctx context.Context, tenant uuid.UUID) (int64, error) {
+	f, err := logFilter(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	return s.next.SignedFrom(ctx, f, tenant)
+}
+
 func (s *Store) InclusionProof(ctx context.Context, tenant uuid.UUID, seq int64, treeSize *int64) (*wvsoft.InclusionProof, error) {
 	f, err := logFilter(ctx, tenant)
 	if err != nil {

@@ -283,6 +283,16 @@ func (d *DB) LatestCheckpoint(ctx context.Context, f wvsoft.TenantFilter, tenant
 	return rows[0].domain(), nil
 }
 
+// SignedFrom is the first entry of a customer's log that has a checkpoint of its own.
+func (d *DB) SignedFrom(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (int64, error) {
+	rows := []int64{}
+	err := selectRows(ctx, d, f, &rows, `SELECT size FROM access_log_adopted WHERE %s AND tenant_id = $2`, tenant)
+	if err != nil || len(rows) == 0 {
+		return 1, err
+	}
+	return rows[0] + 1, nil
+}
+
 // logSize is the number of entries of a customer's log that tx sees.
 func logSize(ctx context.Context, tx *sqlx.Tx, tenant uuid.UUID) (int64, error) {
 	var n int64
@@ -421,20 +431,33 @@ func (d *DB) AccessSummaries(ctx context.Context, f wvsoft.TenantFilter, tenant 
 // AccessLog returns a page of a customer's log in order, optionally for one grant and a time
 // window. Each entry is read out of its record, the bytes its leaf hash covers.
 func (d *DB) AccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, filter wvsoft.AccessLogFilter, afterSeq int64, first int) ([]*wvsoft.AccessLogEntry, bool, error) {
-	rows := []wvsoft.AccessLogEntry{}
-	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, record
-		FROM access_log WHERE %s AND tenant_id = $2 AND seq > $3
-		AND ($4::uuid IS NULL OR grant_id = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
-		AND ($8::text IS NULL OR (jsonb_typeof(detail->'records') = 'array' AND detail->'records' ? $8))
-		ORDER BY tenant_id, seq LIMIT $7`, tenant, afterSeq, nullUUID(filter.GrantID), filter.From, filter.To, first+1, filter.Record)
+	// Each entry comes with the checkpoint of its own size, so that a verifier reading the log
+	// through the API checks, as one reading the database does, that every entry was signed.
+	rows := []struct {
+		wvsoft.AccessLogEntry
+		Root   []byte     `db:"cp_root"`
+		Note   *string    `db:"cp_note"`
+		MadeAt *time.Time `db:"cp_made_at"`
+	}{}
+	err := selectRows(ctx, d, f, &rows, `SELECT l.*, c.root AS cp_root, c.note AS cp_note, c.made_at AS cp_made_at
+		FROM (SELECT tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, record
+		  FROM access_log WHERE %s AND tenant_id = $2 AND seq > $3
+		  AND ($4::uuid IS NULL OR grant_id = $4) AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
+		  AND ($8::text IS NULL OR (jsonb_typeof(detail->'records') = 'array' AND detail->'records' ? $8))
+		  ORDER BY tenant_id, seq LIMIT $7) l
+		LEFT JOIN access_log_checkpoints c ON c.tenant_id = l.tenant_id AND c.tenant_id = $2 AND c.size = l.seq
+		ORDER BY l.tenant_id, l.seq`, tenant, afterSeq, nullUUID(filter.GrantID), filter.From, filter.To, first+1, filter.Record)
 	if err != nil {
 		return nil, false, err
 	}
 	out := make([]*wvsoft.AccessLogEntry, len(rows))
 	for i := range rows {
-		e := rows[i]
+		e := rows[i].AccessLogEntry
 		if err := fromRecord(&e); err != nil {
 			return nil, false, err
+		}
+		if r := rows[i]; r.Note != nil {
+			e.Checkpoint = &wvsoft.LogCheckpoint{TenantID: e.TenantID, Size: e.Seq, Root: r.Root, Note: *r.Note, MadeAt: *r.MadeAt}
 		}
 		out[i] = &e
 	}

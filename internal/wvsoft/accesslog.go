@@ -60,6 +60,9 @@ type GrantAccessSummary struct {
 // inside the support-access methods.
 type VerifiableLog interface {
 	LatestCheckpoint(ctx context.Context, f TenantFilter, tenant uuid.UUID) (*LogCheckpoint, error)
+	// SignedFrom is the first entry of a customer's log that has a checkpoint of its own: the
+	// entries before it date from before the log was signed.
+	SignedFrom(ctx context.Context, f TenantFilter, tenant uuid.UUID) (int64, error)
 	InclusionProof(ctx context.Context, f TenantFilter, tenant uuid.UUID, seq int64, treeSize *int64) (*InclusionProof, error)
 	ConsistencyProof(ctx context.Context, f TenantFilter, tenant uuid.UUID, from int64, to *int64) (*ConsistencyProof, error)
 	AccessSummaries(ctx context.Context, f TenantFilter, tenant uuid.UUID, grant *uuid.UUID) ([]*GrantAccessSummary, error)

@@ -406,6 +406,8 @@ type AccessLogEntry struct {
 	// Record is the canonical record the tree's leaf hash covers; Hash is that leaf hash.
 	Record []byte `db:"record"`
 	Hash   []byte `db:"-"`
+	// Checkpoint is the signed checkpoint of the tree that ends with this entry, if any.
+	Checkpoint *LogCheckpoint `db:"-"`
 }
 
 // ID is the entry's global ID.
