@@ -453,17 +453,6 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
 			{"data-space.api-keys", `DELETE FROM api_keys k USING customers c WHERE c.tenant_id = k.tenant_id
 				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
-			// Evidence about a customer goes with its billing data, once the fiscal hold ends.
-			{"evidence.consent-events", `DELETE FROM consent_events e USING customers c WHERE c.tenant_id = e.tenant_id
-				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
-			{"evidence.change-history", `DELETE FROM change_history e USING customers c WHERE c.tenant_id = e.tenant_id
-				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
-			{"evidence.data-subject-requests", `DELETE FROM data_subject_requests e USING customers c WHERE c.tenant_id = e.tenant_id
-				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
-			{"evidence.breach-notifications", `DELETE FROM breach_customers e USING customers c WHERE c.tenant_id = e.tenant_id
-				AND c.relationship_end IS NOT NULL AND make_date(extract(year FROM c.relationship_end)::int + $2, 12, 31) < $1::date`, []any{now, rules.FiscalYears}},
-			{"request-records", `DELETE FROM data_subject_requests WHERE status = 'DONE' AND completed_at < $1`,
-				[]any{now.AddDate(-wvsoft.RequestRecordYears, 0, 0)}},
 			{"website-inquiries", `DELETE FROM inquiries WHERE received_at < $1`, []any{now.Add(-rules.InquiryMaxAge)}},
 			{"delivered-mail", `DELETE FROM outbox WHERE status <> 'PENDING' AND coalesce(sent_at, created_at) < $1`, []any{now.Add(-rules.SentMailAge)}},
 		}
@@ -484,6 +473,20 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 			if _, err := tx.ExecContext(ctx, q, pq.Array(purged)); err != nil {
 				return err
 			}
+		}
+		// Evidence about a customer goes with its billing data once the fiscal hold ends, and a
+		// completed request's record after its own years: the owner's function, which applies
+		// the schedule itself, since the application may not delete evidence.
+		var evidence []struct {
+			Rule    string `db:"rule"`
+			Removed int    `db:"removed"`
+		}
+		if err := tx.SelectContext(ctx, &evidence, `SELECT rule, removed FROM purge_evidence($1, $2, $3, $4)`,
+			now, rules.FiscalYears, wvsoft.RequestRecordYears, dryRun); err != nil {
+			return err
+		}
+		for _, e := range evidence {
+			run.Counts[e.Rule] += e.Removed
 		}
 		// The access logs and grants of former customers past the fiscal hold: the owner's
 		// function, which keeps the log append-only for everyone else.

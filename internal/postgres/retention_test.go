@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +129,57 @@ func TestEveryTableHasARetentionRule(t *testing.T) {
 	}
 	if len(tables) < len(covered) {
 		t.Fatalf("tables: %v", tables)
+	}
+}
+
+// Consent events, the change history, data-subject requests and breach notifications are
+// evidence: the application role deletes none of them, even reaching every customer; only the
+// retention schedule's own function removes them, and a current customer's none.
+func TestEvidenceIsDeletedOnlyByTheRetentionRule(t *testing.T) {
+	db, app := openApp(t)
+	ctx := context.Background()
+	owner, err := sql.Open("postgres", db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	tables := []string{"consent_events", "change_history", "data_subject_requests", "breach_customers", "breach_calls"}
+	for _, table := range tables {
+		tx, err := app.SQL().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`SET LOCAL app.all_tenants = 'on'`); err != nil {
+			t.Fatal(err)
+		}
+		_, err = tx.Exec(`DELETE FROM ` + table)
+		tx.Rollback()
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("the application deleted from %s: %v", table, err)
+		}
+	}
+	var tenant string
+	var events int
+	if err := owner.QueryRow(`SELECT tenant_id, count(*) FROM consent_events GROUP BY tenant_id ORDER BY count(*) DESC LIMIT 1`).Scan(&tenant, &events); err != nil {
+		t.Fatal(err)
+	}
+	// The application names a date far ahead: a real run decides by the database's own date.
+	if _, err := owner.Exec(`UPDATE customers SET relationship_end = current_date WHERE tenant_id = $1`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	run, err := app.Purge(ctx, wvsoft.DefaultRetention(), time.Now().AddDate(30, 0, 0), false)
+	if err != nil || run.Counts["evidence.consent-events"] != 0 {
+		t.Fatalf("evidence purged before the fiscal hold ended: %+v %v", run, err)
+	}
+	if _, err := owner.Exec(`UPDATE customers SET relationship_start = '2010-01-01', relationship_end = '2015-06-30' WHERE tenant_id = $1`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	run, err = app.Purge(ctx, wvsoft.DefaultRetention(), time.Now(), false)
+	if err != nil || run.Counts["evidence.consent-events"] != events {
+		t.Fatalf("purge after the hold: %+v %v (want %d consent events)", run, err, events)
+	}
+	var left int
+	if err := owner.QueryRow(`SELECT count(*) FROM consent_events WHERE tenant_id = $1`, tenant).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d consent events left: %v", left, err)
 	}
 }
