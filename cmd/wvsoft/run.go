@@ -760,7 +760,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		logger.Info("trusted documents", "documents", trusted.Len(), "required", trusted.Required)
 	}
 	resolver := &graph.Resolver{Store: db, Now: time.Now,
-		InquiryLimit: ratelimit.New(db, "inquiry", cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
+		InquiryLimit: ratelimit.New(db, "inquiry", keys.Secret("rate limit"), cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
 	subs := graph.NewSubscriptions(authn.Authenticate, engine.NewRequest, events,
 		graph.WithOrigins(cfg.CORSOrigins), graph.WithRecheck(cfg.SubscriptionRecheck))
 	gql := graph.NewHandler(resolver,

@@ -3,6 +3,7 @@ package postgres
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -38,6 +39,7 @@ type Keyring struct {
 type dataKey struct {
 	id   string
 	aead cipher.AEAD
+	raw  []byte
 }
 
 // NewKeyring reads the current key and any old keys, each the standard base64 of 32 random
@@ -78,7 +80,16 @@ func parseKey(encoded string) (*dataKey, error) {
 	// The id is a hash of the key: it names the key without revealing it, and the same key
 	// always gets the same id.
 	sum := sha256.Sum256(append([]byte("wvsoft data key id\x00"), raw...))
-	return &dataKey{id: hex.EncodeToString(sum[:4]), aead: aead}, nil
+	return &dataKey{id: hex.EncodeToString(sum[:4]), aead: aead, raw: raw}, nil
+}
+
+// Secret is a key for purpose derived from the current data key (HMAC-SHA256), for what must
+// be keyed with something the database does not hold, such as the rate limits' hashes of client
+// addresses. Every server with the same DATA_ENCRYPTION_KEY derives the same secret.
+func (k *Keyring) Secret(purpose string) []byte {
+	mac := hmac.New(sha256.New, k.current.raw)
+	mac.Write([]byte("wvsoft secret\x00" + purpose))
+	return mac.Sum(nil)
 }
 
 // CurrentKeyID is the id of the key that new values are written with.

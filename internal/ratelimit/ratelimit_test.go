@@ -26,13 +26,15 @@ func open(t *testing.T, url string) *postgres.DB {
 // The limit is the database's: two stores on one database, taking at once, together allow the
 // burst exactly, then one per interval; the refusal says how long to wait; other keys and other
 // limits are apart; the table keeps no address and forgets full buckets.
+const secret = "the servers' shared rate-limit secret"
+
 func TestSharedLimit(t *testing.T) {
 	db := pgtest.New(t)
 	a, b := open(t, db.AppURL), open(t, db.AppURL)
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	la := ratelimit.New(a, "inquiry", 5, 10*time.Minute, clock)
-	lb := ratelimit.New(b, "inquiry", 5, 10*time.Minute, clock)
+	la := ratelimit.New(a, "inquiry", []byte(secret), 5, 10*time.Minute, clock)
+	lb := ratelimit.New(b, "inquiry", []byte(secret), 5, 10*time.Minute, clock)
 	ctx := context.Background()
 
 	var allowed atomic.Int32
@@ -63,7 +65,7 @@ func TestSharedLimit(t *testing.T) {
 	if wait, _ := la.Take(ctx, "192.0.2.2"); wait != 0 {
 		t.Fatal("another address was limited")
 	}
-	if wait, _ := ratelimit.New(a, "other", 1, time.Hour, clock).Take(ctx, "192.0.2.1"); wait != 0 {
+	if wait, _ := ratelimit.New(a, "other", []byte(secret), 1, time.Hour, clock).Take(ctx, "192.0.2.1"); wait != 0 {
 		t.Fatal("another limit shares the bucket")
 	}
 	now = now.Add(4 * time.Minute)
@@ -95,5 +97,29 @@ func TestSharedLimit(t *testing.T) {
 	owner.QueryRow(`SELECT count(*) FROM rate_limits`).Scan(&rows)
 	if rows != 1 {
 		t.Fatalf("%d rows after every bucket filled up, want only the new one", rows)
+	}
+}
+
+// The table's keys give no address back to someone who reads the database and hashes the
+// candidates (there are only 2^32 IPv4 addresses): they are keyed with the servers' secret.
+func TestKeysRevealNoAddress(t *testing.T) {
+	db := pgtest.New(t)
+	ctx := context.Background()
+	l := ratelimit.New(open(t, db.AppURL), "inquiry", []byte(secret), 5, time.Minute, time.Now)
+	if _, err := l.Take(ctx, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := sql.Open("postgres", db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	var rows, found int
+	if err := owner.QueryRow(`SELECT count(*), count(*) FILTER (WHERE key = sha256('inquiry'::bytea || '\x00'::bytea || '192.0.2.1'::bytea)
+		OR key = sha256('192.0.2.1'::bytea)) FROM rate_limits`).Scan(&rows, &found); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || found != 0 {
+		t.Fatalf("rate_limits: %d rows, %d found by hashing the address", rows, found)
 	}
 }
