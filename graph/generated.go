@@ -3433,8 +3433,8 @@ type ContactPerson implements Node {
   salutation: Salutation @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
   "Full name."
   name: String @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
-  "Role at the customer."
-  role: ContactRole
+  "Role at the customer: what WvSoft keeps about the person, with the name."
+  role: ContactRole @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
   "E-mail address (support-only data: it goes 30 days after the relationship ends)."
   email: String @personal(category: CONTACT, purposes: [SUPPORT])
   "Phone number."
@@ -4342,7 +4342,7 @@ input CreateCustomerInput {
   kvkNumber: String
   "IBAN, checked with its checksum."
   iban: String
-  "Start of the relationship; defaults to today."
+  "Start of the relationship, not after today; defaults to today."
   relationshipStart: Date
 }
 

@@ -28,7 +28,7 @@ decide(subject, grants, type, field, tenant) := d if {
 	}
 }
 
-evidence_fields := ["accessLogCheckpoint", "accessLogInclusionProof", "accessLogConsistencyProof", "accessLogSummary"]
+evidence_fields := ["accessLogCheckpoint", "accessLogSignedFrom", "accessLogInclusionProof", "accessLogConsistencyProof", "accessLogSummary"]
 
 test_admins_read_their_evidence if {
 	every field in evidence_fields {

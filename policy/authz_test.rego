@@ -38,6 +38,7 @@ personal := {
 	"ContactPerson": {
 		"salutation": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
 		"name": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
+		"role": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
 		"email": {"category": "CONTACT", "purposes": ["SUPPORT"]},
 		"phone": {"category": "CONTACT", "purposes": ["SUPPORT"]},
 	},

@@ -232,7 +232,7 @@ func TestArticle15ExportEndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(exportJSON), &doc); err != nil {
 		t.Fatalf("the JSON export: %v", err)
 	}
-	if doc.Name != contactName || doc.Role != "eigenaar" || doc.Customer != customerName || doc.Controller != "WvSoft" || len(doc.Items) != 4 {
+	if doc.Name != contactName || doc.Role != "eigenaar" || doc.Customer != customerName || doc.Controller != "WvSoft" || len(doc.Items) != 5 {
 		t.Fatalf("the export's subject: %s", exportJSON)
 	}
 	for _, it := range doc.Items {
@@ -245,6 +245,10 @@ func TestArticle15ExportEndToEnd(t *testing.T) {
 		}
 		if it.Field == "salutation" && it.Shown != "de heer" {
 			t.Errorf("the salutation is shown as %q", it.Shown)
+		}
+		// The role at the customer is kept about the person, so it is one of the items.
+		if it.Field == "role" && (it.Shown != "eigenaar" || it.Label != "Rol bij de klant") {
+			t.Errorf("the role is shown as %q (%q)", it.Shown, it.Label)
 		}
 		if it.Field == "phone" && !strings.Contains(it.Retention, "30 dagen") {
 			t.Errorf("the phone's retention: %q", it.Retention)

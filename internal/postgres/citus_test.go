@@ -109,8 +109,9 @@ func TestCitusInvariants(t *testing.T) {
 		// Citus: each statement over a tenant table compares tenant_id with one value. Only the
 		// owner's bulk operations read across tenants: the fill of the lookup tables, and the
 		// hourly purge of former customers' access logs, which is on no request's path.
-		// The hourly retention purge of access logs (migration 00008) is such a bulk operation too.
-		if bad := fanOutStatements(t, ctx, owner, tenants, "wvsoft_fill_lookups", "purge_access_logs"); len(bad) > 0 {
+		// The hourly retention purge of access logs and of the other evidence is such a bulk
+		// operation too.
+		if bad := fanOutStatements(t, ctx, owner, tenants, "wvsoft_fill_lookups", "purge_access_logs", "purge_evidence"); len(bad) > 0 {
 			t.Fatalf("statements that would go to every shard:\n%s", strings.Join(bad, "\n"))
 		}
 	})

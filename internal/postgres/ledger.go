@@ -278,14 +278,16 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, f wvsoft.Te
 			// A current customer: nothing is under a fiscal hold yet that needs the person.
 			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
 			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "no legal hold applies"},
-				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "no legal hold applies"})
+				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "no legal hold applies"},
+				wvsoft.FieldOutcome{Field: "ContactPerson.role", Action: "ERASED", Reason: "no legal hold applies"})
 			return err
 		}
 		hold := rules.FiscalHoldUntil(*end)
 		if now.After(hold.AddDate(0, 0, 1)) { // the hold's last day has passed
 			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
 			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "the fiscal retention period has ended"},
-				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "the fiscal retention period has ended"})
+				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "the fiscal retention period has ended"},
+				wvsoft.FieldOutcome{Field: "ContactPerson.role", Action: "ERASED", Reason: "the fiscal retention period has ended"})
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE contact_persons SET phone = NULL, email = NULL, restricted_at = $3, hold_until = $4
@@ -294,7 +296,8 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, f wvsoft.Te
 		}
 		reason := "billing data of a former customer: kept, restricted to billing, for the fiscal retention period (7 years after the end of the year the relationship ended)"
 		out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "KEPT", Reason: reason, KeptUntil: &hold},
-			wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "KEPT", Reason: reason, KeptUntil: &hold})
+			wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "KEPT", Reason: reason, KeptUntil: &hold},
+			wvsoft.FieldOutcome{Field: "ContactPerson.role", Action: "KEPT", Reason: reason, KeptUntil: &hold})
 		return nil
 	}()
 	return out, err

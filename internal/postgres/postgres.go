@@ -409,7 +409,10 @@ func mapError(err error) error {
 				return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the relationship cannot end before it started", Field: "input.relationshipEnd"}
 			}
 			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input violates a rule of the register"}
-		case "not_null_violation", "foreign_key_violation":
+		case "foreign_key_violation":
+			// The input names an object that does not exist (or that went meanwhile).
+			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input refers to an object that does not exist"}
+		case "not_null_violation":
 			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input violates a rule of the register"}
 		case "insufficient_privilege":
 			return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed"}

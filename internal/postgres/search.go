@@ -225,7 +225,9 @@ type order struct {
 	after, upTo string
 }
 
-func (l list) order(p wvsoft.Page, args *[]any) (order, error) {
+// within is the condition of the list's own rows (the tenant filter and the list's scope): the
+// cursor's row is looked up among them only.
+func (l list) order(p wvsoft.Page, within string, args *[]any) (order, error) {
 	desc := p.Order.Desc != p.Backward // the direction the page travels in
 	dir, gt, le := "ASC", ">", "<="
 	if desc {
@@ -242,11 +244,13 @@ func (l list) order(p wvsoft.Page, args *[]any) (order, error) {
 		if p.After != uuid.Nil {
 			// The cursor names its row only; the row's sort key is read here, so that a cursor
 			// carries no value of the row (a name in a URL or a log would outlive an erasure)
-			// and cannot bring a key of its own. A row gone since, or out of the caller's reach
-			// (the same transaction, filter and row-level security), ends the list.
+			// and cannot bring a key of its own. The row is looked up among the list's own rows:
+			// a cursor of another list (another customer's, within the caller's reach or not)
+			// would otherwise tell where that row sorts. A row gone since, or not in the list,
+			// ends the list. Naming the list's tenant also routes the look-up to its shard.
 			*args = append(*args, p.After)
 			left = "(" + fd.key + ", " + l.id + ")"
-			right = fmt.Sprintf("((SELECT %s FROM %s WHERE %s = $%d), ", fd.key, l.table, l.id, len(*args))
+			right = fmt.Sprintf("((SELECT %s FROM %s WHERE %s = $%d AND %s), ", fd.key, l.table, l.id, len(*args), within)
 		}
 	}
 	if p.After == uuid.Nil {
@@ -276,7 +280,7 @@ func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scop
 	if err != nil {
 		return w, err
 	}
-	o, err := l.order(p, &args)
+	o, err := l.order(p, clause+" AND "+scope, &args)
 	if err != nil {
 		return w, err
 	}

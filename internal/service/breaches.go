@@ -108,7 +108,7 @@ func (s *Service) ReportBreachToAuthority(ctx context.Context, input ReportBreac
 		return nil, err
 	}
 	in := &inputs{}
-	number := in.required("input.reportNumber", input.ReportNumber, text(100))
+	number := in.required("input.reportNumber", input.ReportNumber, line(100))
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -124,7 +124,7 @@ const inquiryReceived = "Thank you. We answer by e-mail and then delete your que
 // SubmitInquiry stores a website visitor's question (P5), within the per-address limit.
 func (s *Service) SubmitInquiry(ctx context.Context, input SubmitInquiryInput) (*InquiryReceipt, error) {
 	in := &inputs{}
-	name := in.required("input.name", input.Name, text(200))
+	name := in.required("input.name", input.Name, line(200))
 	email := in.required("input.email", input.Email, validate.Email)
 	question := in.required("input.question", input.Question, text(5000))
 	if in.err != nil {
@@ -175,7 +175,7 @@ func (s *Service) AnswerInquiry(ctx context.Context, input AnswerInquiryInput) (
 // PublishSupportNotice publishes a notice to every customer.
 func (s *Service) PublishSupportNotice(ctx context.Context, input PublishSupportNoticeInput) (*wvsoft.SupportNotice, error) {
 	in := &inputs{}
-	title := in.required("input.title", input.Title, text(200))
+	title := in.required("input.title", input.Title, line(200))
 	body := in.required("input.body", input.Body, text(20000))
 	if in.err != nil {
 		return nil, in.err

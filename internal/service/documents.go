@@ -293,6 +293,8 @@ func fieldLabel(typ, field string) string {
 		return "Medische aantekeningen"
 	case "kvkNumber":
 		return "KvK-nummer"
+	case "role":
+		return "Rol bij de klant"
 	}
 	return typ + " " + field
 }

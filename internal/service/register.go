@@ -28,16 +28,16 @@ func (s *Service) CreateCustomer(ctx context.Context, input CreateCustomerInput)
 	if slug := in.required("input.slug", input.Slug, validate.Slug); slug != nil {
 		c.Slug = *slug
 	}
-	c.Name = in.required("input.name", input.Name, text(200))
+	c.Name = in.required("input.name", input.Name, line(200))
 	c.Email = in.optional("input.email", input.Email, validate.Email, false)
 	c.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
-	c.Street = in.optional("input.street", input.Street, text(200), false)
+	c.Street = in.optional("input.street", input.Street, line(200), false)
 	c.PostalCode = in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	c.City = in.optional("input.city", input.City, text(100), false)
+	c.City = in.optional("input.city", input.City, line(100), false)
 	c.KvkNumber = in.optional("input.kvkNumber", input.KVKNumber, validate.KvK, false)
 	c.Iban = in.optional("input.iban", input.Iban, validate.IBAN, false)
 	now := s.now()
-	c.RelationshipStart = in.date("input.relationshipStart", input.RelationshipStart, now, false)
+	c.RelationshipStart = in.date("input.relationshipStart", input.RelationshipStart, now, true)
 	if c.RelationshipStart == nil {
 		today := now.UTC().Truncate(24 * time.Hour)
 		c.RelationshipStart = &today
@@ -58,12 +58,12 @@ func (s *Service) UpdateCustomer(ctx context.Context, input UpdateCustomerInput)
 		return nil, err
 	}
 	in := &inputs{}
-	in.optional("input.name", input.Name, text(200), true)
+	in.optional("input.name", input.Name, line(200), true)
 	in.optional("input.email", input.Email, validate.Email, false)
 	in.optional("input.phone", input.Phone, validate.Phone, false)
-	in.optional("input.street", input.Street, text(200), false)
+	in.optional("input.street", input.Street, line(200), false)
 	in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	in.optional("input.city", input.City, text(100), false)
+	in.optional("input.city", input.City, line(100), false)
 	in.optional("input.kvkNumber", input.KVKNumber, validate.KvK, false)
 	in.optional("input.iban", input.Iban, validate.IBAN, false)
 	// The end starts the retention clocks, and it is the end the paperwork says: it may lie in
@@ -90,7 +90,7 @@ func (s *Service) CreateContactPerson(ctx context.Context, input CreateContactPe
 	in := &inputs{}
 	c := &wvsoft.ContactPerson{TenantID: tenant, UUID: id}
 	c.Salutation = in.optional("input.salutation", input.Salutation, oneOf, false)
-	c.Name = in.required("input.name", input.Name, text(200))
+	c.Name = in.required("input.name", input.Name, line(200))
 	c.Role = in.required("input.role", input.Role, oneOf)
 	c.Email = in.optional("input.email", input.Email, validate.Email, false)
 	c.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
@@ -111,7 +111,7 @@ func (s *Service) UpdateContactPerson(ctx context.Context, input UpdateContactPe
 	}
 	in := &inputs{}
 	in.optional("input.salutation", input.Salutation, oneOf, false)
-	in.optional("input.name", input.Name, text(200), true)
+	in.optional("input.name", input.Name, line(200), true)
 	in.optional("input.role", input.Role, oneOf, true)
 	in.optional("input.email", input.Email, validate.Email, false)
 	in.optional("input.phone", input.Phone, validate.Phone, false)
@@ -135,7 +135,7 @@ func (s *Service) CreateUser(ctx context.Context, input CreateUserInput) (*wvsof
 	in := &inputs{}
 	u := &wvsoft.User{TenantID: actor(ctx).TenantID, UUID: id}
 	u.Email = in.required("input.email", input.Email, validate.Email)
-	u.Name = in.required("input.name", input.Name, text(200))
+	u.Name = in.required("input.name", input.Name, line(200))
 	u.Role = in.required("input.role", input.Role, oneOf)
 	if in.err != nil {
 		return nil, in.err
@@ -153,7 +153,7 @@ func (s *Service) UpdateUser(ctx context.Context, input UpdateUserInput) (*wvsof
 		return nil, err
 	}
 	in := &inputs{}
-	in.optional("input.name", input.Name, text(200), true)
+	in.optional("input.name", input.Name, line(200), true)
 	in.optional("input.role", input.Role, oneOf, true)
 	if in.err != nil {
 		return nil, in.err
@@ -181,7 +181,7 @@ const apiKeyShownPrefix = 6
 // its hash is stored.
 func (s *Service) CreateAPIKey(ctx context.Context, input CreateAPIKeyInput) (*CreateAPIKeyPayload, error) {
 	in := &inputs{}
-	name := in.required("input.name", input.Name, text(200))
+	name := in.required("input.name", input.Name, line(200))
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -226,10 +226,10 @@ func (s *Service) CreatePerson(ctx context.Context, input CreatePersonInput) (*w
 	}
 	in := &inputs{}
 	p := &wvsoft.Person{TenantID: tenant, UUID: id}
-	p.Name = in.required("input.name", input.Name, text(200))
-	p.Street = in.optional("input.street", input.Street, text(200), false)
+	p.Name = in.required("input.name", input.Name, line(200))
+	p.Street = in.optional("input.street", input.Street, line(200), false)
 	p.PostalCode = in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	p.City = in.optional("input.city", input.City, text(100), false)
+	p.City = in.optional("input.city", input.City, line(100), false)
 	p.Email = in.optional("input.email", input.Email, validate.Email, false)
 	p.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
 	p.BirthDate = in.date("input.birthDate", input.BirthDate, s.now(), true)
@@ -254,10 +254,10 @@ func (s *Service) UpdatePerson(ctx context.Context, input UpdatePersonInput) (*w
 		return nil, err
 	}
 	in := &inputs{}
-	in.optional("input.name", input.Name, text(200), true)
-	in.optional("input.street", input.Street, text(200), false)
+	in.optional("input.name", input.Name, line(200), true)
+	in.optional("input.street", input.Street, line(200), false)
 	in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	in.optional("input.city", input.City, text(100), false)
+	in.optional("input.city", input.City, line(100), false)
 	in.optional("input.email", input.Email, validate.Email, false)
 	in.optional("input.phone", input.Phone, validate.Phone, false)
 	in.date("input.birthDate", input.BirthDate, s.now(), true)

@@ -112,8 +112,8 @@ func (s *Service) ExecuteDataSubjectRequest(ctx context.Context, gid string) (*w
 // RegisterProcessor adds a processor with its AVG declaration to the register.
 func (s *Service) RegisterProcessor(ctx context.Context, input ProcessorInput) (*wvsoft.Processor, error) {
 	in := &inputs{}
-	name := in.required("input.name", input.Name, text(200))
-	ref := in.required("input.declarationReference", input.DeclarationReference, text(500))
+	name := in.required("input.name", input.Name, line(200))
+	ref := in.required("input.declarationReference", input.DeclarationReference, line(500))
 	if in.err != nil {
 		return nil, in.err
 	}

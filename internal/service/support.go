@@ -45,7 +45,7 @@ func (s *Service) RequestSupportAccess(ctx context.Context, input RequestSupport
 		ScopeTypes: dedupe(input.Types), ScopeSpecial: flag(input.SpecialCategories, false), ScopeWrite: flag(input.Write, false),
 		DurationSeconds: int(duration / time.Second), RequestedAt: now, AnswerBy: now.Add(wvsoft.DefaultAnswerWithin)}
 	if err := s.store.RequestAccess(ctx, g); err != nil {
-		return nil, err
+		return nil, wvsoft.OnField(err, "input.customerId")
 	}
 	return g, nil
 }

@@ -16,6 +16,9 @@ type check func(string) (string, error)
 // text checks free text of 1 to max characters.
 func text(max int) check { return func(s string) (string, error) { return validate.Text(s, 1, max) } }
 
+// line checks one line of 1 to max characters: a name, a street, a title.
+func line(max int) check { return func(s string) (string, error) { return validate.Line(s, 1, max) } }
+
 // oneOf accepts values the schema already validated (enums).
 func oneOf(s string) (string, error) { return s, nil }
 

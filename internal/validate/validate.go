@@ -186,6 +186,19 @@ func Text(s string, min, max int) (string, error) {
 	return s, nil
 }
 
+// Line checks text of one line, such as a name or a street, of min to max characters: Text
+// without line breaks or tabs, so that it cannot start a new line in a document, a mail or a log.
+func Line(s string, min, max int) (string, error) {
+	s, err := Text(s, min, max)
+	if err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(s, "\n\t\u2028\u2029\u0085") {
+		return "", errors.New("must be one line (no line breaks or tabs)")
+	}
+	return s, nil
+}
+
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

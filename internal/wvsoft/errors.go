@@ -51,6 +51,19 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field}
 }
 
+// OnField names field as the offending input of err when err is a refusal of the input that
+// does not name one yet, such as the store's answer that a referenced customer does not exist:
+// the store knows the reference, the caller knows which input field carried it.
+func OnField(err error, field string) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Field != "" || (e.Code != EINVALID && e.Code != ENOTFOUND) {
+		return err
+	}
+	named := *e
+	named.Field = field
+	return &named
+}
+
 // NotFound is what a caller sees for an object that does not exist and for one it may not see:
 // the two must be indistinguishable.
 func NotFound(what string) *Error {
