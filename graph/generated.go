@@ -3825,16 +3825,16 @@ type BreachNotification {
   calls: [BreachCall!]
 }
 
-"A phone call by WvSoft staff to inform a customer of a breach."
+"A phone call by WvSoft staff to inform a customer of a breach. It names the contact person called by reference: what it shows of that person is decided as that person's fields, and goes with them when the person is erased."
 type BreachCall {
-  "Whom staff called (name and role at the customer)."
-  called: String @personal(category: IDENTITY, purposes: [SUPPORT])
+  "Whom staff called: the contact person's name and role at the customer, decided as ContactPerson.name."
+  called: String @derived @personal(category: IDENTITY, purposes: [SUPPORT])
   "When."
   calledAt: Time
   "Whether the call reached the person."
   reached: Boolean
-  "What was said or agreed."
-  outcome: String
+  "What was said or agreed: about the person called, decided as the number called (ContactPerson.phone, support data) and erased with it."
+  outcome: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
 }
 
 "A website visitor's question (P5). It is deleted with all its personal data once answered."
@@ -4199,8 +4199,8 @@ input LogBreachCallInput {
   breachId: ID!
   "The customer called."
   customerId: ID!
-  "Whom staff called, 1 to 200 characters."
-  called: String!
+  "The contact person called: one of the customer's (Customer.contactPersons)."
+  contactPersonId: ID!
   "When; defaults to now."
   calledAt: Time
   "Whether the call reached the person."
@@ -8084,11 +8084,11 @@ func (ec *executionContext) fieldContext_Breach_customers(_ context.Context, fie
 }
 
 func (ec *executionContext) _BreachCall_called(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
-	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachCall", field, obj, obj.Called); fast {
+	if v, done, fast := scalarField(ctx, ec.Resolvers, "BreachCall", field, obj, obj.Called()); fast {
 		if done != nil {
 			return done
 		}
-		return ec.marshalOString2string(ctx, field.Selections, v)
+		return ec.marshalOString2ᚖstring(ctx, field.Selections, v)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -8098,18 +8098,18 @@ func (ec *executionContext) _BreachCall_called(ctx context.Context, field graphq
 			return ec.fieldContext_BreachCall_called(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Called, nil
+			return obj.Called(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_BreachCall_called(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("BreachCall", field, false, false, "String")
+	return graphql.NewScalarFieldContext("BreachCall", field, true, false, "String")
 }
 
 func (ec *executionContext) _BreachCall_calledAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.BreachCall) (ret graphql.Marshaler) {
@@ -17918,7 +17918,7 @@ func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"breachId", "customerId", "called", "calledAt", "reached", "outcome"}
+	fieldsInOrder := [...]string{"breachId", "customerId", "contactPersonId", "calledAt", "reached", "outcome"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -17939,13 +17939,13 @@ func (ec *executionContext) unmarshalInputLogBreachCallInput(ctx context.Context
 				return it, err
 			}
 			it.CustomerID = data
-		case "called":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("called"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+		case "contactPersonId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactPersonId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.Called = data
+			it.ContactPersonID = data
 		case "calledAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("calledAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)

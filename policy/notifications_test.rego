@@ -28,7 +28,10 @@ personal := {
 		"recipient": {"category": "CONTACT", "purposes": ["SUPPORT"]},
 		"body": {"category": "CONTACT", "purposes": ["SUPPORT"]},
 	},
-	"BreachCall": {"called": {"category": "IDENTITY", "purposes": ["SUPPORT"]}},
+	"BreachCall": {
+		"called": {"category": "IDENTITY", "purposes": ["SUPPORT"]},
+		"outcome": {"category": "CONTACT", "purposes": ["SUPPORT"]},
+	},
 }
 
 decide(subject, type, field, tenant) := d if {

@@ -73,9 +73,11 @@ func TestBreachEndToEnd(t *testing.T) {
 	if r := s.query(support, notFully, nil); len(dig(r.Data, "breachesNotFullyInformed").([]any)) != 1 {
 		t.Fatalf("before the call: %+v", r)
 	}
-	r = s.query(support, `mutation($b: ID!, $c: ID!) { logBreachCall(input: {breachId: $b, customerId: $c,
-		called: "J. de Vries (eigenaar)", reached: true, outcome: "Geïnformeerd; meldt zelf bij de AP"}) { phonedAt } }`,
-		map[string]any{"b": breachID, "c": customerID})
+	contactID := dig(s.query(support, `query($c: ID!) { node(id: $c) { ... on Customer { contactPersons { id } } } }`,
+		map[string]any{"c": customerID}).Data, "node", "contactPersons", 0, "id")
+	r = s.query(support, `mutation($b: ID!, $c: ID!, $p: ID!) { logBreachCall(input: {breachId: $b, customerId: $c,
+		contactPersonId: $p, reached: true, outcome: "Geïnformeerd; meldt zelf bij de AP"}) { phonedAt } }`,
+		map[string]any{"b": breachID, "c": customerID, "p": contactID})
 	if dig(r.Data, "logBreachCall", "phonedAt") == nil {
 		t.Fatalf("call: %+v", r)
 	}
@@ -225,5 +227,113 @@ func endRelationship(t *testing.T, s *server, slug string, end time.Time) {
 	defer owner.Close()
 	if _, err := owner.Exec(`UPDATE customers SET relationship_end = $2 WHERE slug = $1`, slug, end.Format("2006-01-02")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A breach call names the contact person called by reference, so nothing of that person
+// outlives what the person's own record allows: support reads whom it reached and what was said
+// while the customer consents; after an erasure (of a former
+// customer's contact person, whose name is kept restricted to billing) the outcome is gone and
+// the name is withheld, through every path that reaches the calls. The erasure says so. A call
+// naming another customer's contact person is refused on that field.
+func TestBreachCallFollowsTheContactPerson(t *testing.T) {
+	s := startServer(t, nil)
+	support := s.token("support@wvsoft.example")
+	billing := s.token("billing@wvsoft.example")
+	admin := s.token("admin@jansen-installatie.example")
+	jansen := dig(s.query(admin, `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	bakkerij := dig(s.query(s.token("admin@bakkerij-de-vries.example"), `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
+	contactsOf := func(customer string) []any {
+		r := s.query(support, `query($c: ID!) { node(id: $c) { ... on Customer { contactPersons { id name role } } } }`, map[string]any{"c": customer})
+		list, _ := dig(r.Data, "node", "contactPersons").([]any)
+		if len(list) == 0 {
+			t.Fatalf("contact persons: %+v", r)
+		}
+		return list
+	}
+	contact := contactsOf(jansen)[0]
+	contactID, name := dig(contact, "id").(string), dig(contact, "name").(string)
+	r := s.query(support, `mutation($c: ID!, $at: Time!) { recordBreach(input: {description: "Verloren USB-stick", discoveredAt: $at,
+		categories: [CONTACT], approximatePersons: 3, approximateRecords: 3, customerIds: [$c] }) { id } }`,
+		map[string]any{"c": jansen, "at": time.Now().Add(-time.Hour).Format(time.RFC3339)})
+	breachID, _ := dig(r.Data, "recordBreach", "id").(string)
+	logCall := `mutation($b: ID!, $c: ID!, $p: ID!) { logBreachCall(input: {breachId: $b, customerId: $c, contactPersonId: $p,
+		reached: true, outcome: "Besproken met de eigenaar; hij belt de AP"}) { phonedAt } }`
+	if r := s.query(support, logCall, map[string]any{"b": breachID, "c": jansen, "p": dig(contactsOf(bakkerij)[0], "id")}); len(r.Errors) != 1 ||
+		r.codes()[0] != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != "input.contactPersonId" {
+		t.Fatalf("a call to another customer's contact person: %+v", r.Errors)
+	}
+	if r := s.query(support, logCall, map[string]any{"b": breachID, "c": jansen, "p": contactID}); len(r.Errors) > 0 {
+		t.Fatalf("log the call: %+v", r.Errors)
+	}
+	// Every path to the calls, as support.
+	paths := map[string]string{
+		"breaches":                 `{ breaches { customers { calls { called outcome } } } }`,
+		"breachesNotFullyInformed": `{ breachesNotFullyInformed { calls { called outcome } } }`,
+		"Customer.breaches":        `query($c: ID!) { node(id: $c) { ... on Customer { breaches { calls { called outcome } } } } }`,
+	}
+	calls := func(who, path string) []any {
+		t.Helper()
+		r := s.query(who, paths[path], map[string]any{"c": jansen})
+		var found []any
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				if c, ok := v["calls"].([]any); ok {
+					found = append(found, c...)
+				}
+				for _, x := range v {
+					walk(x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			}
+		}
+		walk(r.Data)
+		return found
+	}
+	for path := range paths {
+		got := calls(support, path)
+		if path == "breachesNotFullyInformed" {
+			continue // informed by phone now; the e-mail may still be pending without SMTP
+		}
+		if len(got) != 1 || dig(got[0], "called") != name+" (OWNER)" || dig(got[0], "outcome") == nil {
+			t.Fatalf("%s while the customer consents: %v", path, got)
+		}
+	}
+	// The customer ends the relationship; the person is erased; the name is kept for billing.
+	if r := s.query(billing, `mutation($id: ID!, $end: Date!) { updateCustomer(input: {id: $id, relationshipEnd: $end}) { id } }`,
+		map[string]any{"id": jansen, "end": time.Now().AddDate(0, -2, 0).Format("2006-01-02")}); len(r.Errors) != 0 {
+		t.Fatalf("end the relationship: %+v", r)
+	}
+	r = s.query(support, `mutation($s: ID!) { registerDataSubjectRequest(input: {subjectId: $s, kind: ERASURE}) { id } }`, map[string]any{"s": contactID})
+	reqID, _ := dig(r.Data, "registerDataSubjectRequest", "id").(string)
+	r = s.query(support, `mutation($id: ID!) { executeDataSubjectRequest(id: $id) { outcome { field action } } }`, map[string]any{"id": reqID})
+	outcome := map[string]any{}
+	list, _ := dig(r.Data, "executeDataSubjectRequest", "outcome").([]any)
+	for _, o := range list {
+		outcome[dig(o, "field").(string)] = dig(o, "action")
+	}
+	if outcome["BreachCall.outcome"] != "ERASED" || outcome["BreachCall.called"] != "KEPT" || outcome["ContactPerson.name"] != "KEPT" {
+		t.Fatalf("the erasure's outcome does not name the call: %+v", r)
+	}
+	for path := range paths {
+		for _, c := range calls(support, path) {
+			if dig(c, "called") != nil || dig(c, "outcome") != nil {
+				t.Errorf("%s: support still reads the erased person through the call: %v", path, c)
+			}
+		}
+	}
+	owner, err := sql.Open("postgres", s.db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	var copies int
+	if err := owner.QueryRow(`SELECT count(*) FROM breach_calls WHERE called IS NOT NULL OR outcome IS NOT NULL`).Scan(&copies); err != nil || copies != 0 {
+		t.Fatalf("%d breach calls keep a copy of a person's data: %v", copies, err)
 	}
 }

@@ -274,8 +274,30 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, f wvsoft.Te
 		out = append(out,
 			wvsoft.FieldOutcome{Field: "ContactPerson.phone", Action: "ERASED", Reason: "support-only data"},
 			wvsoft.FieldOutcome{Field: "ContactPerson.email", Action: "ERASED", Reason: "support-only data"})
+		// The breach calls to the person stay: they are the evidence that the customer was
+		// informed. What was said is about the person, support data: it goes now. Whom a call
+		// reached is the person's name, read from the record, so it follows the record below.
+		var calls int
+		if err := tx.GetContext(ctx, &calls, `WITH erased AS (UPDATE breach_calls SET outcome = NULL
+			WHERE tenant_id = $1 AND contact_person_id = $2 RETURNING 1) SELECT count(*) FROM erased`, tenant, r.SubjectID); err != nil {
+			return err
+		}
+		if calls > 0 {
+			out = append(out, wvsoft.FieldOutcome{Field: "BreachCall.outcome", Action: "ERASED", Reason: "support-only data: what was said in a breach call to the person"})
+		}
+		callsGo := func(reason string) error {
+			if calls == 0 {
+				return nil
+			}
+			out = append(out, wvsoft.FieldOutcome{Field: "BreachCall.called", Action: "ERASED", Reason: reason + "; the calls stay as evidence that the customer was informed"})
+			_, err := tx.ExecContext(ctx, `UPDATE breach_calls SET contact_person_id = NULL WHERE tenant_id = $1 AND contact_person_id = $2`, tenant, r.SubjectID)
+			return err
+		}
 		if end == nil || end.After(now) {
 			// A current customer: nothing is under a fiscal hold yet that needs the person.
+			if err := callsGo("no legal hold applies"); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
 			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "no legal hold applies"},
 				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "no legal hold applies"},
@@ -284,6 +306,9 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, f wvsoft.Te
 		}
 		hold := rules.FiscalHoldUntil(*end)
 		if now.After(hold.AddDate(0, 0, 1)) { // the hold's last day has passed
+			if err := callsGo("the fiscal retention period has ended"); err != nil {
+				return err
+			}
 			_, err := tx.ExecContext(ctx, `DELETE FROM contact_persons WHERE `+clause+` AND id = $2`, arg, r.SubjectID)
 			out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "ERASED", Reason: "the fiscal retention period has ended"},
 				wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "ERASED", Reason: "the fiscal retention period has ended"},
@@ -298,6 +323,10 @@ func erase(ctx context.Context, tx *sqlx.Tx, clause string, arg any, f wvsoft.Te
 		out = append(out, wvsoft.FieldOutcome{Field: "ContactPerson.name", Action: "KEPT", Reason: reason, KeptUntil: &hold},
 			wvsoft.FieldOutcome{Field: "ContactPerson.salutation", Action: "KEPT", Reason: reason, KeptUntil: &hold},
 			wvsoft.FieldOutcome{Field: "ContactPerson.role", Action: "KEPT", Reason: reason, KeptUntil: &hold})
+		if calls > 0 {
+			out = append(out, wvsoft.FieldOutcome{Field: "BreachCall.called", Action: "KEPT", KeptUntil: &hold,
+				Reason: "shows the contact person's name, and is restricted with it: " + reason})
+		}
 		return nil
 	}()
 	return out, err

@@ -149,8 +149,13 @@ func (d *DB) CustomerBreach(ctx context.Context, f wvsoft.TenantFilter, tenant, 
 // BreachCalls lists the calls logged to a customer about a breach.
 func (d *DB) BreachCalls(ctx context.Context, f wvsoft.TenantFilter, tenant, breach uuid.UUID) ([]*wvsoft.BreachCall, error) {
 	rows := []*wvsoft.BreachCall{}
-	err := selectRows(ctx, d, f, &rows, `SELECT tenant_id, id, breach_id, called_by, called, called_at, reached, outcome
-		FROM breach_calls WHERE %s AND tenant_id = $2 AND breach_id = $3 ORDER BY called_at`, tenant, breach)
+	// The contact person is read with the call, in the same tenant: its name is shown, decided
+	// as that person's name (wvsoft.BreachCall.DerivedFrom).
+	err := selectRows(ctx, d, f, &rows, `SELECT c.*, cp.name AS contact_name, cp.role AS contact_role, cp.restricted_at AS contact_restricted_at
+		FROM (SELECT tenant_id, id, breach_id, called_by, contact_person_id, called_at, reached, outcome
+		        FROM breach_calls WHERE %s AND tenant_id = $2 AND breach_id = $3) c
+		LEFT JOIN contact_persons cp ON cp.tenant_id = $2 AND cp.tenant_id = c.tenant_id AND cp.id = c.contact_person_id
+		ORDER BY c.called_at`, tenant, breach)
 	return rows, err
 }
 
@@ -158,9 +163,15 @@ func (d *DB) BreachCalls(ctx context.Context, f wvsoft.TenantFilter, tenant, bre
 func (d *DB) LogBreachCall(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.BreachCall) (*wvsoft.BreachNotification, error) {
 	var out wvsoft.BreachNotification
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO breach_calls (tenant_id, id, breach_id, called_by, called, called_at, reached, outcome)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, c.TenantID, c.UUID, c.BreachID, c.CalledBy, c.Called, c.CalledAt, c.Reached, c.Outcome); err != nil {
+		// The contact person called is one of the customer's.
+		res, err := tx.ExecContext(ctx, `INSERT INTO breach_calls (tenant_id, id, breach_id, called_by, contact_person_id, called_at, reached, outcome)
+			SELECT $1,$2,$3,$4,cp.id,$6,$7,$8 FROM contact_persons cp WHERE cp.tenant_id = $1 AND cp.id = $5`,
+			c.TenantID, c.UUID, c.BreachID, c.CalledBy, c.ContactPersonID, c.CalledAt, c.Reached, c.Outcome)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "no such contact person of this customer", Field: "input.contactPersonId"}
 		}
 		if err := tx.GetContext(ctx, &out, `UPDATE breach_customers SET phoned_at = CASE WHEN $3 THEN least(coalesce(phoned_at, $4), $4) ELSE phoned_at END
 			WHERE tenant_id = $1 AND breach_id = $2 RETURNING `+notificationColumns, c.TenantID, c.BreachID, c.Reached, c.CalledAt); err != nil {

@@ -79,8 +79,11 @@ func (s *Service) LogBreachCall(ctx context.Context, input LogBreachCallInput) (
 	if err != nil {
 		return nil, err
 	}
+	contact, err := wvsoft.ParseGlobalIDOf("input.contactPersonId", wvsoft.KindContactPerson, input.ContactPersonID)
+	if err != nil {
+		return nil, err
+	}
 	in := &inputs{}
-	called := in.required("input.called", input.Called, text(200))
 	outcome := in.optional("input.outcome", input.Outcome, text(2000), false)
 	if in.err != nil {
 		return nil, in.err
@@ -97,7 +100,7 @@ func (s *Service) LogBreachCall(ctx context.Context, input LogBreachCallInput) (
 		return nil, err
 	}
 	return s.store.LogBreachCall(ctx, &wvsoft.BreachCall{TenantID: tenant, UUID: id, BreachID: breach,
-		CalledBy: actor(ctx).ID, Called: *called, CalledAt: at, Reached: input.Reached, Outcome: outcome})
+		CalledBy: actor(ctx).ID, ContactPersonID: &contact, CalledAt: at, Reached: input.Reached, Outcome: outcome})
 }
 
 // ReportBreachToAuthority records the caller's customer's report to the Autoriteit

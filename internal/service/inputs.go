@@ -169,8 +169,8 @@ type LogBreachCallInput struct {
 	BreachID string `json:"breachId"`
 	// The customer called.
 	CustomerID string `json:"customerId"`
-	// Whom staff called, 1 to 200 characters.
-	Called string `json:"called"`
+	// The contact person called: one of the customer's.
+	ContactPersonID string `json:"contactPersonId"`
 	// When; defaults to now.
 	CalledAt graphql.Omittable[*time.Time] `json:"calledAt,omitempty"`
 	// Whether the call reached the person.

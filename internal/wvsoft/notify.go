@@ -149,19 +149,59 @@ func (n *BreachNotification) InformedAt() *time.Time {
 }
 
 // BreachCall is a phone call that staff logged to inform a customer of a breach.
+// It names the contact person called by reference: the name it shows is that person's own.
 type BreachCall struct {
-	TenantID uuid.UUID `db:"tenant_id"`
-	UUID     uuid.UUID `db:"id"`
-	BreachID uuid.UUID `db:"breach_id"`
-	CalledBy uuid.UUID `db:"called_by"`
-	Called   string    `db:"called"`
-	CalledAt time.Time `db:"called_at"`
-	Reached  bool      `db:"reached"`
-	Outcome  *string   `db:"outcome"`
+	TenantID        uuid.UUID  `db:"tenant_id"`
+	UUID            uuid.UUID  `db:"id"`
+	BreachID        uuid.UUID  `db:"breach_id"`
+	CalledBy        uuid.UUID  `db:"called_by"`
+	ContactPersonID *uuid.UUID `db:"contact_person_id"`
+	CalledAt        time.Time  `db:"called_at"`
+	Reached         bool       `db:"reached"`
+	Outcome         *string    `db:"outcome"`
+	// The contact person as read with the call: name, role and whether it is restricted.
+	ContactName       *string    `db:"contact_name"`
+	ContactRole       *string    `db:"contact_role"`
+	ContactRestricted *time.Time `db:"contact_restricted_at"`
 }
 
 // Tenant is the customer that was called.
 func (c *BreachCall) Tenant() uuid.UUID { return c.TenantID }
+
+// Called is whom staff called: the contact person's name and role at the customer.
+func (c *BreachCall) Called() *string {
+	if c.ContactName == nil {
+		return nil
+	}
+	s := *c.ContactName
+	if c.ContactRole != nil {
+		s += " (" + *c.ContactRole + ")"
+	}
+	return &s
+}
+
+// DerivedFrom names the contact person's fields a call shows: whom it reached is that person's
+// name, and what was said is decided as the number that was called, the person's support data.
+// A call without its contact person (erased, or logged before calls named one) shows neither.
+func (c *BreachCall) DerivedFrom(field string) (Source, bool) {
+	if c.ContactPersonID == nil || c.ContactName == nil {
+		return Source{}, false
+	}
+	src := Source{Type: KindContactPerson, TenantID: c.TenantID,
+		State: RecordState{DataOf: DataOfCustomer, Restricted: c.ContactRestricted != nil}}
+	if c.ContactRole != nil {
+		src.State.ContactRole = contactRoleOf(*c.ContactRole)
+	}
+	switch field {
+	case "called":
+		src.Field = "name"
+	case "outcome":
+		src.Field = "phone"
+	default:
+		return Source{}, false
+	}
+	return src, true
+}
 
 // Inquiry is a website visitor's question (P5).
 type Inquiry struct {
