@@ -232,7 +232,7 @@ func endRelationship(t *testing.T, s *server, slug string, end time.Time) {
 
 // A breach call names the contact person called by reference, so nothing of that person
 // outlives what the person's own record allows: support reads whom it reached and what was said
-// while the customer consents; after an erasure (of a former
+// while the customer consents, not after a withdrawal; after an erasure (of a former
 // customer's contact person, whose name is kept restricted to billing) the outcome is gone and
 // the name is withheld, through every path that reaches the calls. The erasure says so. A call
 // naming another customer's contact person is refused on that field.
@@ -304,6 +304,24 @@ func TestBreachCallFollowsTheContactPerson(t *testing.T) {
 			t.Fatalf("%s while the customer consents: %v", path, got)
 		}
 	}
+	// A withdrawal of consent: support reads neither, until the customer consents again.
+	consent := func(mutation string) {
+		t.Helper()
+		if r := s.query(admin, `mutation($c: ID!) { `+mutation+`(input: {customerId: $c, basis: EMAIL}) { given } }`,
+			map[string]any{"c": jansen}); len(r.Errors) > 0 {
+			t.Fatalf("%s: %+v", mutation, r.Errors)
+		}
+	}
+	consent("withdrawConsent")
+	waitFor(t, "the withdrawal to reach support", func() bool {
+		got := calls(support, "breaches")
+		return len(got) == 1 && dig(got[0], "called") == nil && dig(got[0], "outcome") == nil
+	})
+	consent("giveConsent")
+	waitFor(t, "the consent to reach support", func() bool {
+		got := calls(support, "breaches")
+		return len(got) == 1 && dig(got[0], "called") != nil
+	})
 	// The customer ends the relationship; the person is erased; the name is kept for billing.
 	if r := s.query(billing, `mutation($id: ID!, $end: Date!) { updateCustomer(input: {id: $id, relationshipEnd: $end}) { id } }`,
 		map[string]any{"id": jansen, "end": time.Now().AddDate(0, -2, 0).Format("2006-01-02")}); len(r.Errors) != 0 {
