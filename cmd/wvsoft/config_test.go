@@ -61,7 +61,7 @@ func TestProductionHidesTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey})
+	s := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey, "ALLOW_DEVELOPMENT_TOKENS": "true"})
 	member := s.token("member@bakkerij-de-vries.example")
 	r := s.query(member, `{ __schema { types { name } } }`, nil)
 	if r.Data["__schema"] != nil || len(r.Errors) == 0 {

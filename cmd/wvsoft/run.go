@@ -303,7 +303,21 @@ func browsableURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// checkSignIn refuses development sign-in in production unless ALLOW_DEVELOPMENT_TOKENS asks
+// for it: a production server without OIDC would otherwise accept the tokens anyone with the
+// key file mints, for any identity.
+func checkSignIn(cfg config) error {
+	if cfg.Production && cfg.OIDCJWKSURL == "" && !cfg.DevelopmentTokens {
+		return errors.New("production signs in with OIDC: set OIDC_ISSUER and OIDC_JWKS_URL (README, Sign-in); " +
+			"ALLOW_DEVELOPMENT_TOKENS=true accepts development tokens instead, which whoever reads TOKEN_KEY_FILE can mint for anyone")
+	}
+	return nil
+}
+
 func printToken(ctx context.Context, cfg config, email, customer string, ttl time.Duration, stdout io.Writer) error {
+	if err := checkSignIn(cfg); err != nil {
+		return err
+	}
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -611,6 +625,9 @@ func appDatabaseURL(cfg config) (string, error) {
 }
 
 func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	if err := checkSignIn(cfg); err != nil {
+		return err
+	}
 	// Listen first: a port in use is the first and only error, before any worker starts (and
 	// then logs its own cancellation as if something else had failed).
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
@@ -699,6 +716,10 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			auth.WithMaxLifetime(cfg.TokenMaxLifetime), auth.WithClaims(cfg.OIDCEmailClaim, cfg.OIDCEmailVerifiedClaim),
 			auth.WithCustomerClaim(cfg.OIDCCustomerClaim))
 	} else {
+		if cfg.Production {
+			logger.Warn("production accepts development tokens (ALLOW_DEVELOPMENT_TOKENS): whoever reads TOKEN_KEY_FILE signs in as anyone; configure OIDC_ISSUER and OIDC_JWKS_URL",
+				"setting", "ALLOW_DEVELOPMENT_TOKENS")
+		}
 		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	}
 	if err != nil {
@@ -986,6 +1007,10 @@ type config struct {
 	StatementTimeout    time.Duration
 	// PprofAddr serves Go's profiles on a loopback address of its own (PPROF_ADDR); empty: off.
 	PprofAddr string
+	// DevelopmentTokens lets a production server without OIDC accept the development tokens
+	// that `wvsoft token` signs with TOKEN_KEY_FILE (ALLOW_DEVELOPMENT_TOKENS): whoever can
+	// read that file is anyone, the director included, so production asks for it by name.
+	DevelopmentTokens bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -1105,11 +1130,24 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return d
 	}
+	boolean := func(name string, def bool) bool {
+		switch v := strings.ToLower(getenv(name)); v {
+		case "":
+			return def
+		case "true", "1", "on":
+			return true
+		case "false", "0", "off":
+			return false
+		}
+		errs = append(errs, fmt.Errorf("%s must be true or false, not %q", name, getenv(name)))
+		return def
+	}
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
 	c.TokenMaxLifetime = duration("TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
 	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
 	c.SubscriptionRecheck = duration("SUBSCRIPTION_RECHECK_INTERVAL", graph.DefaultRecheck)
 	c.StatementTimeout = duration("DATABASE_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout)
+	c.DevelopmentTokens = boolean("ALLOW_DEVELOPMENT_TOKENS", false)
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataOldKeys = append(c.DataOldKeys, k)

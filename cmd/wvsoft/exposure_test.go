@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wvsoft/privacy/internal/accesslog"
+	"github.com/wvsoft/privacy/internal/pgtest"
+)
+
+// productionEnv is what a production server needs besides sign-in, on the test's database.
+func productionEnv(t *testing.T, db *pgtest.DB) map[string]string {
+	t.Helper()
+	skey, _, err := accesslog.GenerateKey("wvsoft-access-log-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey,
+		"DATABASE_URL": db.OwnerURL, "DATA_ENCRYPTION_KEY": db.DataKey, "LISTEN_ADDR": "127.0.0.1:0",
+		"TOKEN_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"), "DECISION_LOG": "off", "LOG_FORMAT": "json"}
+}
+
+// A production server without OIDC does not start on development sign-in, nor does `wvsoft
+// token` mint a token for it, unless ALLOW_DEVELOPMENT_TOKENS says so; then it warns at start.
+func TestProductionRefusesDevelopmentSignIn(t *testing.T) {
+	db := pgtest.New(t)
+	env := productionEnv(t, db)
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, logs bytes.Buffer
+	err := run(ctx, []string{"wvsoft", "serve"}, getenv, &out, &logs)
+	if err == nil || !strings.Contains(err.Error(), "ALLOW_DEVELOPMENT_TOKENS") || strings.Contains(out.String(), "GraphQL:") {
+		t.Fatalf("production without OIDC: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	err = run(ctx, []string{"wvsoft", "token", "director@wvsoft.example"}, getenv, &out, &logs)
+	if err == nil || !strings.Contains(err.Error(), "ALLOW_DEVELOPMENT_TOKENS") || out.Len() > 0 {
+		t.Fatalf("a development token minted for production: %v %q", err, out.String())
+	}
+	env["ALLOW_DEVELOPMENT_TOKENS"] = "true"
+	s := startServerOn(t, db, env["TOKEN_KEY_FILE"], env)
+	if r := s.query(s.token("director@wvsoft.example"), `{ me { role } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("opted in, the development token is refused: %+v", r)
+	}
+	var warned bool
+	for _, line := range strings.Split(s.logs.String(), "\n") {
+		warned = warned || strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, "ALLOW_DEVELOPMENT_TOKENS")
+	}
+	if !warned {
+		t.Fatalf("no warning names ALLOW_DEVELOPMENT_TOKENS:\n%s", s.logs.String())
+	}
+}
