@@ -605,7 +605,11 @@ func loadLogKeys(cfg config, create bool) (*accesslog.Keys, error) {
 			return nil, fmt.Errorf("development access-log key %s: %w", cfg.LogSigningKeyFile, err)
 		}
 	}
-	return accesslog.NewKeys(skey, cfg.LogVerifierKeys...)
+	keys, err := accesslog.NewKeys(skey, cfg.LogVerifierKeys...)
+	if err != nil {
+		return nil, fmt.Errorf("ACCESS_LOG_SIGNING_KEY, ACCESS_LOG_VERIFIER_KEYS: %w", err)
+	}
+	return keys, nil
 }
 
 func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
@@ -632,7 +636,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	// then logs its own cancellation as if something else had failed).
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	defer ln.Close() // srv.Serve closes it too; this covers the returns before it
 	decisionLog, closeDecisions, err := newDecisionLog(cfg, stdout, stderr, logger)
@@ -691,6 +695,9 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	engine, err := authz.New(ctx, opts...)
 	if err != nil {
+		if cfg.PolicyDir != "" {
+			return fmt.Errorf("policy (POLICY_DIR %s): %w", cfg.PolicyDir, err)
+		}
 		return fmt.Errorf("policy: %w", err)
 	}
 	if err := engine.Watch(ctx); err != nil {
@@ -1039,30 +1046,27 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogSigningKeyFile:      get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
 		Token:                  getenv("WVSOFT_TOKEN"),
 		PprofAddr:              getenv("PPROF_ADDR"),
-		Production:             get("WVSOFT_ENV", "development") == "production",
 	}
+	// One rule for every setting: unset takes the default, a value that cannot be taken stops
+	// the start and names the setting (a typo must not quietly become the default).
+	var errs []error
+	oneOf := func(name, def string, allowed ...string) string {
+		v := get(name, def)
+		for _, a := range allowed {
+			if v == a {
+				return v
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s must be %s, not %q", name, strings.Join(allowed, " or "), v))
+		return def
+	}
+	c.Production = oneOf("WVSOFT_ENV", "development", "development", "production") == "production"
 	c.SMTPURL = getenv("SMTP_URL")
-	c.InquiryBurst, c.InquiryInterval = 5, 10*time.Minute
-	if v, err := strconv.Atoi(getenv("INQUIRY_BURST")); err == nil && v > 0 {
-		c.InquiryBurst = v
-	}
-	if v, err := time.ParseDuration(getenv("INQUIRY_INTERVAL")); err == nil && v > 0 {
-		c.InquiryInterval = v
-	}
-	c.OutboxPoll = 2 * time.Second
-	if v, err := time.ParseDuration(getenv("OUTBOX_POLL_INTERVAL")); err == nil && v > 0 {
-		c.OutboxPoll = v
-	}
-	c.Introspection = !c.Production
-	if v := strings.ToLower(getenv("GRAPHQL_INTROSPECTION")); v != "" {
-		c.Introspection = v == "true" || v == "1" || v == "on"
-	}
 	c.LogFormat = "text"
 	if c.Production {
 		c.LogFormat = "json"
 	}
-	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
-	var errs []error
+	c.LogFormat = oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
 	c.LogLevel = slog.LevelInfo
 	if v := getenv("LOG_LEVEL"); v != "" {
 		switch strings.ToLower(v) {
@@ -1079,11 +1083,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.DecisionLog = "stderr"
 	}
 	c.DecisionLog = get("DECISION_LOG", c.DecisionLog)
-	c.TrustedDocuments = get("GRAPHQL_TRUSTED_DOCUMENTS", "off")
+	c.TrustedDocuments = oneOf("GRAPHQL_TRUSTED_DOCUMENTS", "off", "off", "allowed", "required")
 	c.TrustedDocumentsDir = getenv("GRAPHQL_TRUSTED_DOCUMENTS_DIR")
 	switch {
-	case c.TrustedDocuments != "off" && c.TrustedDocuments != "allowed" && c.TrustedDocuments != "required":
-		errs = append(errs, fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS must be off, allowed or required, not %q", c.TrustedDocuments))
 	case c.TrustedDocuments != "off" && c.TrustedDocumentsDir == "":
 		errs = append(errs, errors.New("GRAPHQL_TRUSTED_DOCUMENTS needs GRAPHQL_TRUSTED_DOCUMENTS_DIR, the directory of the trusted .graphql documents"))
 	}
@@ -1142,6 +1144,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, fmt.Errorf("%s must be true or false, not %q", name, getenv(name)))
 		return def
 	}
+	c.InquiryBurst = 5
+	positive("INQUIRY_BURST", &c.InquiryBurst)
+	c.InquiryInterval = duration("INQUIRY_INTERVAL", 10*time.Minute)
+	c.OutboxPoll = duration("OUTBOX_POLL_INTERVAL", 2*time.Second)
+	c.Introspection = boolean("GRAPHQL_INTROSPECTION", !c.Production)
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
 	c.TokenMaxLifetime = duration("TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
 	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
