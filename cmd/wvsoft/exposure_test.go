@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/pgtest"
+	"github.com/wvsoft/privacy/policy"
 )
 
 // productionEnv is what a production server needs besides sign-in, on the test's database.
@@ -53,5 +55,36 @@ func TestProductionRefusesDevelopmentSignIn(t *testing.T) {
 	}
 	if !warned {
 		t.Fatalf("no warning names ALLOW_DEVELOPMENT_TOKENS:\n%s", s.logs.String())
+	}
+}
+
+// POLICY_DIR is read as the watcher watches it: its own *.rego files. A backup copy in a
+// subdirectory is not loaded (it made "multiple default rules" of the policy).
+func TestPolicyDirIsItsTopDirectory(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := policy.Files.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "backup"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		src, err := policy.Files.ReadFile(e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{filepath.Join(dir, e.Name()), filepath.Join(dir, "backup", e.Name())} {
+			if err := os.WriteFile(p, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s := startServer(t, map[string]string{"POLICY_DIR": dir})
+	if r := s.query(s.token("member@bakkerij-de-vries.example"), `{ me { role } }`, nil); len(r.Errors) > 0 {
+		t.Fatalf("%+v", r)
+	}
+	if strings.Contains(s.logs.String(), "backup/") {
+		t.Fatalf("the subdirectory was read:\n%s", s.logs.String())
 	}
 }
