@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +87,52 @@ func TestPolicyDirIsItsTopDirectory(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), "backup/") {
 		t.Fatalf("the subdirectory was read:\n%s", s.logs.String())
+	}
+}
+
+// A decision-log event carries the input of its own request's second: the same query in the
+// next second logs that second's time (policy impact replays it), not the first one's.
+func TestDecisionLogInputIsOfItsSecond(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "decisions.log")
+	s := startServer(t, map[string]string{"DECISION_LOG": file})
+	member := s.token("member@bakkerij-de-vries.example")
+	for range 2 {
+		// Early in a second, so that the request does not cross into the next.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 50*time.Millisecond)))
+		if r := s.query(member, `query Me { me { role } }`, nil); len(r.Errors) > 0 {
+			t.Fatal(r.Errors)
+		}
+	}
+	if err := s.shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seconds := map[int64]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var ev struct {
+			Operation string    `json:"operation"`
+			Timestamp time.Time `json:"timestamp"`
+			Input     struct {
+				Context struct {
+					TimeNS int64 `json:"time_ns"`
+				} `json:"context"`
+			} `json:"input"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Operation != "Me" {
+			continue
+		}
+		if got, want := ev.Input.Context.TimeNS/1e9, ev.Timestamp.Unix(); got != want {
+			t.Errorf("an event of second %d carries the input of second %d", want, got)
+		}
+		seconds[ev.Input.Context.TimeNS/1e9] = true
+	}
+	if len(seconds) != 2 {
+		t.Fatalf("the two requests' events name the seconds %v, want two", seconds)
 	}
 }
