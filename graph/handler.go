@@ -91,6 +91,8 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	srv.AddTransport(postTransport{})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(introspectionOff{})
 	}
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
 	srv.SetParserTokenLimit(limits.MaxTokens)

@@ -136,3 +136,42 @@ func TestDecisionLogInputIsOfItsSecond(t *testing.T) {
 		t.Fatalf("the two requests' events name the seconds %v, want two", seconds)
 	}
 }
+
+// startProduction starts a production server (development tokens allowed, for the test's own).
+func startProduction(t *testing.T, extra map[string]string) *server {
+	t.Helper()
+	db := pgtest.New(t)
+	env := productionEnv(t, db)
+	env["ALLOW_DEVELOPMENT_TOKENS"] = "true"
+	for k, v := range extra {
+		env[k] = v
+	}
+	return startServerOn(t, db, env["TOKEN_KEY_FILE"], env)
+}
+
+// Introspection off is the server's setting, not its failure: asking for __schema or __type
+// (directly or through a fragment, with or without a credential) is refused with
+// INTROSPECTION_DISABLED before anything runs, and writes no ERROR line.
+func TestIntrospectionOffIsNoInternalError(t *testing.T) {
+	s := startProduction(t, nil)
+	member := s.token("member@bakkerij-de-vries.example")
+	docs := map[string]string{
+		"__schema": `{ __schema { types { name } } }`,
+		"__type":   `query Look { ...F } fragment F on Query { __type(name: "Person") { name } }`,
+	}
+	for field, doc := range docs {
+		for _, credential := range []string{"", member} {
+			r := s.query(credential, doc, nil)
+			if r.Data["__schema"] != nil || len(r.Errors) != 1 || r.codes()[0] != "INTROSPECTION_DISABLED" ||
+				r.Errors[0].Extensions["field"] != field || r.status != 200 && r.status != 422 {
+				t.Errorf("%s (credential %t): %d %+v", field, credential != "", r.status, r)
+			}
+		}
+	}
+	if r := s.query(member, `{ __typename me { role } }`, nil); len(r.Errors) > 0 || r.Data["__typename"] != "Query" {
+		t.Errorf("__typename: %+v", r)
+	}
+	if strings.Contains(s.logs.String(), `"level":"ERROR"`) {
+		t.Errorf("refused introspection logged as an error:\n%s", s.logs.String())
+	}
+}
