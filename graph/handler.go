@@ -36,8 +36,9 @@ type HandlerConfig struct {
 	// trusts, and with Required runs nothing else (GRAPHQL_TRUSTED_DOCUMENTS).
 	TrustedDocuments *TrustedDocuments
 	Introspection    bool
-	// FieldSuggestions lets validation errors suggest field names ("Did you mean ...?"), which
-	// tells a caller the schema that turning introspection off hides; off in production.
+	// FieldSuggestions lets validation errors suggest names ("Did you mean ...?") and name the
+	// schema's types, which tells a caller the schema that turning introspection off hides; off
+	// in production (schemaHiding).
 	FieldSuggestions bool
 	// Limits bound depth, cost, aliases, size and page size of a request; zero fields take the
 	// defaults.
@@ -95,6 +96,11 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		srv.Use(introspectionOff{})
 	}
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
+	var hiding *schemaHiding
+	if !cfg.FieldSuggestions {
+		hiding = newSchemaHiding(es.Schema())
+		srv.SetValidationRulesFn(hiding.rules)
+	}
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.SetQueryCache(newQueryCache())
 	if cfg.TrustedDocuments != nil {
@@ -223,7 +229,12 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		return resp
 	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		return presentError(ctx, cfg.Logger, err)
+		out := presentError(ctx, cfg.Logger, err)
+		var gqlErr *gqlerror.Error
+		if hiding != nil && errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			hiding.redact(out) // a refused document's message, made by gqlparser
+		}
+		return out
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()))

@@ -6,9 +6,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/pgtest"
@@ -173,5 +177,61 @@ func TestIntrospectionOffIsNoInternalError(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), `"level":"ERROR"`) {
 		t.Errorf("refused introspection logged as an error:\n%s", s.logs.String())
+	}
+}
+
+// In production a refused document's message suggests no names (arguments, input fields, enum
+// values, types, fields) and names none of the schema's types; development keeps both.
+func TestProductionValidationNamesNothingOfTheSchema(t *testing.T) {
+	src, err := os.ReadFile("../../schema.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, gerr := gqlparser.LoadSchema(&ast.Source{Name: "schema.graphql", Input: string(src)})
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	var hidden []string
+	for name, def := range schema.Types {
+		if !def.BuiltIn && def != schema.Query && def != schema.Mutation && def != schema.Subscription {
+			hidden = append(hidden, name)
+		}
+	}
+	typeName := regexp.MustCompile(`\b(` + strings.Join(hidden, "|") + `)\b`)
+	type doc struct {
+		query string
+		vars  map[string]any
+	}
+	docs := map[string]doc{
+		"argument":    {`{ persons(frist: 2) { edges { node { id } } } }`, nil},
+		"input field": {`mutation { requestSupportAccess(input: {customerId: "x", reasn: "ticket 1", types: [Person]}) { id } }`, nil},
+		"enum value":  {`mutation { requestSupportAccess(input: {customerId: "x", reason: "ticket 1", types: [Persn]}) { id } }`, nil},
+		"type":        {`query($o: CustomerOrdr) { customers(first: 1, orderBy: $o) { edges { node { id } } } }`, nil},
+		"field":       {`{ me { rol } }`, nil},
+		"input type":  {`mutation { requestSupportAccess(input: 3) { id } }`, nil},
+		"variable enum": {`mutation($i: RequestSupportAccessInput!) { requestSupportAccess(input: $i) { id } }`,
+			map[string]any{"i": map[string]any{"customerId": "x", "reason": "ticket 1", "types": []string{"Persn"}}}},
+	}
+	prod := startProduction(t, nil)
+	dev := startServer(t, nil)
+	for _, s := range []*server{prod, dev} {
+		member := s.token("member@bakkerij-de-vries.example")
+		for name, d := range docs {
+			r := s.query(member, d.query, d.vars)
+			if len(r.Errors) == 0 || r.codes()[0] != "GRAPHQL_VALIDATION_FAILED" {
+				t.Fatalf("%s: %+v", name, r)
+			}
+			var msg string
+			for _, e := range r.Errors {
+				msg += e.Message + "\n"
+			}
+			suggests, names := strings.Contains(msg, "Did you mean"), typeName.FindString(msg)
+			if s == prod && (suggests || names != "") {
+				t.Errorf("production, %s: %q", name, msg)
+			}
+			if s == dev && name != "input type" && name != "variable enum" && name != "type" && !suggests {
+				t.Errorf("development, %s: no suggestion in %q", name, msg)
+			}
+		}
 	}
 }
