@@ -113,6 +113,7 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"SUBSCRIPTION_RECHECK_INTERVAL": "1 minute",
 		"DATABASE_STATEMENT_TIMEOUT":    "never",
 		"CORS_ALLOWED_ORIGINS":          "*",
+		"ALLOWED_HOSTS":                 "https://api.wvsoft.example/",
 		"TRUSTED_PROXIES":               "the proxy",
 		"DATA_ENCRYPTION_KEY":           "short",
 		"DATA_ENCRYPTION_OLD_KEYS":      "short",

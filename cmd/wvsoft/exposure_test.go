@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -233,5 +235,69 @@ func TestProductionValidationNamesNothingOfTheSchema(t *testing.T) {
 				t.Errorf("development, %s: no suggestion in %q", name, msg)
 			}
 		}
+	}
+}
+
+// requestAs sends a request to the server under another Host header, as a browser does for a page
+// whose name was rebound to the server's address.
+func (s *server) requestAs(host, method, path, credential, body string) (int, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Host = host
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", "http://"+host)
+	}
+	if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// A development server answers the names of this machine and those configured; a foreign
+// name rebound to its address (DNS rebinding) gets 421 and nothing else: no demo tokens, no
+// GraphQL answers. Production answers ALLOWED_HOSTS when set. The health probes answer any.
+func TestServersAnswerOnlyTheirHosts(t *testing.T) {
+	const rebound = "rebind.attacker.example:8080"
+	const query = `{"query": "{ persons(first: 1) { edges { node { bsn medicalNotes } } } }"}`
+	dev := startServer(t, map[string]string{"ALLOWED_HOSTS": "wvsoft.test"})
+	member := dev.token("member@bakkerij-de-vries.example")
+	port := dev.url[strings.LastIndex(dev.url, ":")+1:]
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "wvsoft.test:" + port, "LOCALHOST"} {
+		if status, body := dev.requestAs(host, http.MethodGet, "/playground/identities.json", "", ""); status != 200 || !strings.Contains(body, `"token"`) {
+			t.Errorf("development, Host %s: %d %.80s", host, status, body)
+		}
+	}
+	for _, route := range []struct{ method, path, credential, body string }{
+		{http.MethodGet, "/playground/identities.json", "", ""},
+		{http.MethodPost, "/graphql", member, query},
+		{http.MethodGet, "/playground/", "", ""},
+	} {
+		status, body := dev.requestAs(rebound, route.method, route.path, route.credential, route.body)
+		if status != http.StatusMisdirectedRequest || strings.Contains(body, "token") || strings.Contains(body, "data") ||
+			strings.Contains(body, "wvsoft.test") {
+			t.Errorf("development, rebound %s %s: %d %.200s", route.method, route.path, status, body)
+		}
+	}
+	if status, _ := dev.requestAs(rebound, http.MethodGet, "/healthz", "", ""); status != 200 {
+		t.Errorf("healthz under another name: %d", status)
+	}
+
+	prod := startProduction(t, map[string]string{"ALLOWED_HOSTS": "api.wvsoft.example"})
+	member = prod.token("member@bakkerij-de-vries.example")
+	if status, body := prod.requestAs("api.wvsoft.example", http.MethodPost, "/graphql", member, query); status != 200 || !strings.Contains(body, `"data"`) {
+		t.Errorf("production, its own name: %d %.200s", status, body)
+	}
+	if status, body := prod.requestAs(rebound, http.MethodPost, "/graphql", member, query); status != http.StatusMisdirectedRequest || strings.Contains(body, "data") {
+		t.Errorf("production, another name: %d %.200s", status, body)
 	}
 }

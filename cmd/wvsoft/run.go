@@ -781,6 +781,20 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer, Subscriptions: subs})
 	serverOpts := []httpserver.Option{httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
 		httpserver.WithTrustedProxies(cfg.TrustedProxies)}
+	// A development server answers the names it is reached by on this machine (and those
+	// configured), never a foreign name rebound to its address; production those configured.
+	if !cfg.Production || len(cfg.AllowedHosts) > 0 {
+		hosts := cfg.AllowedHosts
+		if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				hosts = append(hosts, host)
+			}
+		}
+		serverOpts = append(serverOpts, httpserver.WithAllowedHosts(hosts...))
+	} else {
+		logger.Warn("ALLOWED_HOSTS is not set: every Host header is answered; set the names the server is reached by",
+			"setting", "ALLOWED_HOSTS")
+	}
 	if !cfg.Production && cfg.OIDCJWKSURL == "" {
 		// The development playground switches between the demo identities (policy authors try
 		// a change as each role); a server that verifies OIDC tokens issues none.
@@ -992,13 +1006,15 @@ type config struct {
 	OutboxPoll             time.Duration
 	Limits                 graph.Limits
 	CORSOrigins            []string
-	TrustedProxies         []netip.Prefix
-	DataKey                string
-	DataOldKeys            []string
-	DataKeyFile            string
-	LogSigningKey          string
-	LogSigningKeyFile      string
-	LogVerifierKeys        []string
+	// AllowedHosts are the Host header names answered besides this machine's (ALLOWED_HOSTS).
+	AllowedHosts      []string
+	TrustedProxies    []netip.Prefix
+	DataKey           string
+	DataOldKeys       []string
+	DataKeyFile       string
+	LogSigningKey     string
+	LogSigningKeyFile string
+	LogVerifierKeys   []string
 	// PolicyAuthors may ask for explanations of decisions in production (POLICY_AUTHORS).
 	PolicyAuthors []string
 	// TrustedDocuments is off, allowed or required; TrustedDocumentsDir holds the documents.
@@ -1115,6 +1131,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var body int
 	positive("GRAPHQL_MAX_BODY_BYTES", &body)
 	c.Limits.MaxBodyBytes = int64(body)
+	hosts, err := httpserver.ParseAllowedHosts(getenv("ALLOWED_HOSTS"))
+	errs = append(errs, err)
+	c.AllowedHosts = hosts
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
