@@ -208,7 +208,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		}
 		if cfg.Metrics != nil {
 			defer func() {
-				cfg.Metrics.ObserveRequest(name, outcome(resp), time.Since(oc.Stats.OperationStart))
+				cfg.Metrics.ObserveRequest(metricsOperation(cfg.TrustedDocuments, oc, name), outcome(resp), time.Since(oc.Stats.OperationStart))
 				cfg.Metrics.CountDecisions(req.Effects())
 			}()
 		}
@@ -272,6 +272,20 @@ func explain(ctx context.Context, req *authz.Request, resp *graphql.Response) {
 	}
 	revision, decisions := req.Explain()
 	resp.Extensions["explain"] = map[string]any{"available": true, "policyRevision": revision, "decisions": decisions}
+}
+
+// OtherOperation is the metrics' operation label of every document that is not trusted.
+const OtherOperation = "other"
+
+// metricsOperation is the operation label of the metrics: the name only of a trusted document
+// (GRAPHQL_TRUSTED_DOCUMENTS), whose names the operator chose; any other document is
+// OtherOperation. A name a client makes up is no new series: the label values are bounded by
+// the trusted documents.
+func metricsOperation(trusted *TrustedDocuments, oc *graphql.OperationContext, name string) string {
+	if trusted == nil || !trusted.Has(oc.RawQuery) {
+		return OtherOperation
+	}
+	return name
 }
 
 // outcome classifies a response for the metrics.

@@ -114,6 +114,7 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"DATABASE_STATEMENT_TIMEOUT":    "never",
 		"CORS_ALLOWED_ORIGINS":          "*",
 		"ALLOWED_HOSTS":                 "https://api.wvsoft.example/",
+		"METRICS_ADDR":                  "0.0.0.0:9464", // not loopback, and no METRICS_TOKEN
 		"TRUSTED_PROXIES":               "the proxy",
 		"DATA_ENCRYPTION_KEY":           "short",
 		"DATA_ENCRYPTION_OLD_KEYS":      "short",
@@ -129,7 +130,7 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"TOKEN_KEY_FILE": true, "DATA_ENCRYPTION_KEY_FILE": true, "ACCESS_LOG_SIGNING_KEY_FILE": true,
 		"OIDC_ISSUER": true, "OIDC_AUDIENCE": true, "OIDC_JWKS_URL": true, "OIDC_EMAIL_CLAIM": true,
 		"OIDC_EMAIL_VERIFIED_CLAIM": true, "OIDC_CUSTOMER_CLAIM": true, "WVSOFT_TOKEN": true,
-		"POLICY_AUTHORS": true, "DECISION_LOG": true}
+		"POLICY_AUTHORS": true, "DECISION_LOG": true, "METRICS_TOKEN": true}
 	src, err := os.ReadFile("run.go")
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 	for name, value := range bad {
 		env := map[string]string{"DATABASE_URL": db.OwnerURL, "DATA_ENCRYPTION_KEY": db.DataKey, "LISTEN_ADDR": "127.0.0.1:0",
 			"TOKEN_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"), "DECISION_LOG": "off",
-			"ACCESS_LOG_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "log-key"), name: value}
+			"ACCESS_LOG_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "log-key"), "METRICS_ADDR": "off", name: value}
 		if name == "GRAPHQL_TRUSTED_DOCUMENTS_DIR" {
 			env["GRAPHQL_TRUSTED_DOCUMENTS"] = "allowed"
 		}

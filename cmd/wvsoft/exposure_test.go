@@ -30,7 +30,8 @@ func productionEnv(t *testing.T, db *pgtest.DB) map[string]string {
 	}
 	return map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey,
 		"DATABASE_URL": db.OwnerURL, "DATA_ENCRYPTION_KEY": db.DataKey, "LISTEN_ADDR": "127.0.0.1:0",
-		"TOKEN_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"), "DECISION_LOG": "off", "LOG_FORMAT": "json"}
+		"TOKEN_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"), "DECISION_LOG": "off", "LOG_FORMAT": "json",
+		"METRICS_ADDR": "127.0.0.1:0"}
 }
 
 // A production server without OIDC does not start on development sign-in, nor does `wvsoft

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -810,7 +811,14 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			return out, nil
 		}))
 	}
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), serverOpts...)
+	// The metrics are on a listener of their own (METRICS_ADDR), not the API's: they tell the
+	// state of grants and the outbox, for operators only.
+	stopMetrics, err := serveMetrics(cfg, m.Handler(), logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, nil, serverOpts...)
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
@@ -857,6 +865,50 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	logger.Info("stopped: every request finished")
 	return nil
+}
+
+// DefaultMetricsAddr is where the metrics are served unless METRICS_ADDR says otherwise: this
+// machine only.
+const DefaultMetricsAddr = "127.0.0.1:9464"
+
+// serveMetrics serves /metrics on METRICS_ADDR, a listener of its own: a loopback address, or
+// another with METRICS_TOKEN, which every scrape must send as its bearer token. The default
+// address taken (a second server on the machine) turns the metrics off with a warning; an
+// address the operator chose that cannot be had stops the start.
+func serveMetrics(cfg config, metrics http.Handler, logger *slog.Logger, stdout io.Writer) (func(), error) {
+	if cfg.MetricsAddr == "off" {
+		return func() {}, nil
+	}
+	addr := cfg.MetricsAddr
+	if addr == "" {
+		addr = DefaultMetricsAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if cfg.MetricsAddr == "" {
+			logger.Warn("metrics off: their default address is taken; set METRICS_ADDR", "addr", addr, "setting", "METRICS_ADDR")
+			return func() {}, nil
+		}
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	h := metrics
+	if cfg.MetricsToken != "" {
+		want := []byte("Bearer " + cfg.MetricsToken)
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				http.Error(w, "the metrics need METRICS_TOKEN as bearer token", http.StatusUnauthorized)
+				return
+			}
+			metrics.ServeHTTP(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stdout, "Metrics:    %s/metrics\n", browsableURL(ln.Addr()))
+	return func() { srv.Close() }, nil
 }
 
 // servePprof serves Go's runtime profiles (net/http/pprof) on a listener of their own, never on
@@ -1030,6 +1082,10 @@ type config struct {
 	StatementTimeout    time.Duration
 	// PprofAddr serves Go's profiles on a loopback address of its own (PPROF_ADDR); empty: off.
 	PprofAddr string
+	// MetricsAddr serves /metrics on a listener of its own (METRICS_ADDR; empty:
+	// DefaultMetricsAddr, off: none); MetricsToken is the bearer token a scrape must send,
+	// required for an address that is not loopback (METRICS_TOKEN).
+	MetricsAddr, MetricsToken string
 	// DevelopmentTokens lets a production server without OIDC accept the development tokens
 	// that `wvsoft token` signs with TOKEN_KEY_FILE (ALLOW_DEVELOPMENT_TOKENS): whoever can
 	// read that file is anyone, the director included, so production asks for it by name.
@@ -1062,6 +1118,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogSigningKeyFile:      get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
 		Token:                  getenv("WVSOFT_TOKEN"),
 		PprofAddr:              getenv("PPROF_ADDR"),
+		MetricsAddr:            getenv("METRICS_ADDR"),
+		MetricsToken:           getenv("METRICS_TOKEN"),
 	}
 	// One rule for every setting: unset takes the default, a value that cannot be taken stops
 	// the start and names the setting (a typo must not quietly become the default).
@@ -1131,6 +1189,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var body int
 	positive("GRAPHQL_MAX_BODY_BYTES", &body)
 	c.Limits.MaxBodyBytes = int64(body)
+	if c.MetricsAddr != "" && c.MetricsAddr != "off" {
+		host, _, err := net.SplitHostPort(c.MetricsAddr)
+		ip, perr := netip.ParseAddr(host)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("METRICS_ADDR must be host:port (127.0.0.1:9464) or off, not %q", c.MetricsAddr))
+		case (perr != nil || !ip.IsLoopback()) && host != "localhost" && c.MetricsToken == "":
+			errs = append(errs, fmt.Errorf("METRICS_ADDR %s is not a loopback address: set METRICS_TOKEN, the bearer token Prometheus sends", c.MetricsAddr))
+		}
+	}
 	hosts, err := httpserver.ParseAllowedHosts(getenv("ALLOWED_HOSTS"))
 	errs = append(errs, err)
 	c.AllowedHosts = hosts
