@@ -36,8 +36,9 @@ type HandlerConfig struct {
 	// trusts, and with Required runs nothing else (GRAPHQL_TRUSTED_DOCUMENTS).
 	TrustedDocuments *TrustedDocuments
 	Introspection    bool
-	// FieldSuggestions lets validation errors suggest field names ("Did you mean ...?"), which
-	// tells a caller the schema that turning introspection off hides; off in production.
+	// FieldSuggestions lets validation errors suggest names ("Did you mean ...?") and name the
+	// schema's types, which tells a caller the schema that turning introspection off hides; off
+	// in production (schemaHiding).
 	FieldSuggestions bool
 	// Limits bound depth, cost, aliases, size and page size of a request; zero fields take the
 	// defaults.
@@ -91,8 +92,15 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	srv.AddTransport(postTransport{})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(introspectionOff{})
 	}
 	srv.SetDisableSuggestion(!cfg.FieldSuggestions)
+	var hiding *schemaHiding
+	if !cfg.FieldSuggestions {
+		hiding = newSchemaHiding(es.Schema())
+		srv.SetValidationRulesFn(hiding.rules)
+	}
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.SetQueryCache(newQueryCache())
 	if cfg.TrustedDocuments != nil {
@@ -200,7 +208,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		}
 		if cfg.Metrics != nil {
 			defer func() {
-				cfg.Metrics.ObserveRequest(name, outcome(resp), time.Since(oc.Stats.OperationStart))
+				cfg.Metrics.ObserveRequest(metricsOperation(cfg.TrustedDocuments, oc, name), outcome(resp), time.Since(oc.Stats.OperationStart))
 				cfg.Metrics.CountDecisions(req.Effects())
 			}()
 		}
@@ -221,7 +229,12 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 		return resp
 	})
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
-		return presentError(ctx, cfg.Logger, err)
+		out := presentError(ctx, cfg.Logger, err)
+		var gqlErr *gqlerror.Error
+		if hiding != nil && errors.As(err, &gqlErr) && gqlErr.Err == nil {
+			hiding.redact(out) // a refused document's message, made by gqlparser
+		}
+		return out
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
 		cfg.Logger.ErrorContext(ctx, "panic in resolver", "panic", p, "stack", string(debug.Stack()))
@@ -259,6 +272,20 @@ func explain(ctx context.Context, req *authz.Request, resp *graphql.Response) {
 	}
 	revision, decisions := req.Explain()
 	resp.Extensions["explain"] = map[string]any{"available": true, "policyRevision": revision, "decisions": decisions}
+}
+
+// OtherOperation is the metrics' operation label of every document that is not trusted.
+const OtherOperation = "other"
+
+// metricsOperation is the operation label of the metrics: the name only of a trusted document
+// (GRAPHQL_TRUSTED_DOCUMENTS), whose names the operator chose; any other document is
+// OtherOperation. A name a client makes up is no new series: the label values are bounded by
+// the trusted documents.
+func metricsOperation(trusted *TrustedDocuments, oc *graphql.OperationContext, name string) string {
+	if trusted == nil || !trusted.Has(oc.RawQuery) {
+		return OtherOperation
+	}
+	return name
 }
 
 // outcome classifies a response for the metrics.

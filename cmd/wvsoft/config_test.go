@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/accesslog"
+	"github.com/wvsoft/privacy/internal/pgtest"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -61,7 +67,7 @@ func TestProductionHidesTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey})
+	s := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey, "ALLOW_DEVELOPMENT_TOKENS": "true"})
 	member := s.token("member@bakkerij-de-vries.example")
 	r := s.query(member, `{ __schema { types { name } } }`, nil)
 	if r.Data["__schema"] != nil || len(r.Errors) == 0 {
@@ -75,5 +81,80 @@ func TestProductionHidesTheSchema(t *testing.T) {
 	r = d.query(d.token("member@bakkerij-de-vries.example"), `{ me { rol } }`, nil)
 	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "Did you mean") {
 		t.Fatalf("no suggestions in development: %+v", r)
+	}
+}
+
+// Every setting run.go reads follows one rule: a value the program cannot take stops the start
+// with an error that names the setting; none falls back to its default in silence. The table
+// must cover every name run.go reads, so that a new setting is added here with its bad value.
+func TestEverySettingRefusesABadValue(t *testing.T) {
+	bad := map[string]string{
+		"WVSOFT_ENV":                    "prod",
+		"LISTEN_ADDR":                   "nowhere",
+		"POLICY_DIR":                    filepath.Join(t.TempDir(), "missing"),
+		"LOG_FORMAT":                    "JSON-lines",
+		"LOG_LEVEL":                     "loud",
+		"GRAPHQL_INTROSPECTION":         "yes please",
+		"GRAPHQL_TRUSTED_DOCUMENTS":     "some",
+		"GRAPHQL_TRUSTED_DOCUMENTS_DIR": filepath.Join(t.TempDir(), "missing"),
+		"GRAPHQL_MAX_DEPTH":             "deep",
+		"GRAPHQL_MAX_COMPLEXITY":        "0",
+		"GRAPHQL_MAX_ALIASES":           "-3",
+		"GRAPHQL_MAX_QUERY_BYTES":       "1k",
+		"GRAPHQL_MAX_TOKENS":            "many",
+		"GRAPHQL_MAX_PAGE_SIZE":         "1.5",
+		"GRAPHQL_MAX_BODY_BYTES":        "1MB",
+		"INQUIRY_BURST":                 "lots",
+		"INQUIRY_INTERVAL":              "often",
+		"OUTBOX_POLL_INTERVAL":          "-2s",
+		"SHUTDOWN_TIMEOUT":              "soon",
+		"TOKEN_MAX_LIFETIME":            "0",
+		"REQUEST_TIMEOUT":               "30",
+		"SUBSCRIPTION_RECHECK_INTERVAL": "1 minute",
+		"DATABASE_STATEMENT_TIMEOUT":    "never",
+		"CORS_ALLOWED_ORIGINS":          "*",
+		"ALLOWED_HOSTS":                 "https://api.wvsoft.example/",
+		"METRICS_ADDR":                  "0.0.0.0:9464", // not loopback, and no METRICS_TOKEN
+		"TRUSTED_PROXIES":               "the proxy",
+		"DATA_ENCRYPTION_KEY":           "short",
+		"DATA_ENCRYPTION_OLD_KEYS":      "short",
+		"ACCESS_LOG_SIGNING_KEY":        "not a key",
+		"ACCESS_LOG_VERIFIER_KEYS":      "not a key",
+		"PPROF_ADDR":                    "0.0.0.0:6060",
+		"SMTP_URL":                      "smtp://%zz",
+		"ALLOW_DEVELOPMENT_TOKENS":      "maybe",
+	}
+	// Free text: any value is one the program takes (a name, an address it connects to later,
+	// a file it creates); what is wrong with it shows where it is used.
+	free := map[string]bool{"DATABASE_URL": true, "APP_DATABASE_URL": true, "APP_DATABASE_PASSWORD": true,
+		"TOKEN_KEY_FILE": true, "DATA_ENCRYPTION_KEY_FILE": true, "ACCESS_LOG_SIGNING_KEY_FILE": true,
+		"OIDC_ISSUER": true, "OIDC_AUDIENCE": true, "OIDC_JWKS_URL": true, "OIDC_EMAIL_CLAIM": true,
+		"OIDC_EMAIL_VERIFIED_CLAIM": true, "OIDC_CUSTOMER_CLAIM": true, "WVSOFT_TOKEN": true,
+		"POLICY_AUTHORS": true, "DECISION_LOG": true, "METRICS_TOKEN": true}
+	src, err := os.ReadFile("run.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := regexp.MustCompile(`\b(?:getenv|get|positive|duration|boolean|oneOf)\("([A-Z][A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1)
+	for _, m := range read {
+		if _, ok := bad[m[1]]; !ok && !free[m[1]] {
+			t.Errorf("run.go reads %s: give it a bad value here (or list it as free text)", m[1])
+		}
+	}
+	db := pgtest.New(t)
+	for name, value := range bad {
+		env := map[string]string{"DATABASE_URL": db.OwnerURL, "DATA_ENCRYPTION_KEY": db.DataKey, "LISTEN_ADDR": "127.0.0.1:0",
+			"TOKEN_KEY_FILE": filepath.Join(t.TempDir(), "key.pem"), "DECISION_LOG": "off",
+			"ACCESS_LOG_SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "log-key"), "METRICS_ADDR": "off", name: value}
+		if name == "GRAPHQL_TRUSTED_DOCUMENTS_DIR" {
+			env["GRAPHQL_TRUSTED_DOCUMENTS"] = "allowed"
+		}
+		// A setting taken as its default lets the server start: it runs until the deadline.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := run(ctx, []string{"wvsoft", "serve"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: the start went on, or its error does not name the setting: %v", name, value, err)
+		}
 	}
 }

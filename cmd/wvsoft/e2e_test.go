@@ -23,6 +23,7 @@ import (
 type server struct {
 	t       *testing.T
 	url     string
+	metrics string // the metrics listener's /metrics
 	keyFile string
 	db      *pgtest.DB
 	logs    *syncBuffer
@@ -82,6 +83,8 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 		"DATA_ENCRYPTION_KEY": db.DataKey,
 		// Servers of one test share the access log's signing key, as they share the token key.
 		"ACCESS_LOG_SIGNING_KEY_FILE": filepath.Join(filepath.Dir(keyFile), "access-log-signing-key"),
+		// The metrics' own listener, on a port of its own per server.
+		"METRICS_ADDR": "127.0.0.1:0",
 	}
 	for k, v := range extraEnv {
 		env[k] = v
@@ -100,10 +103,13 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 			t.Errorf("serve ended with %v", err)
 		}
 	})
-	urls := make(chan string, 1)
+	urls, metrics := make(chan string, 1), make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdoutR)
 		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "Metrics:"); ok {
+				metrics <- strings.TrimSpace(rest) // printed before GraphQL:
+			}
 			if rest, ok := strings.CutPrefix(sc.Text(), "GraphQL:"); ok {
 				urls <- strings.TrimSuffix(strings.TrimSpace(rest), "/graphql")
 			}
@@ -132,6 +138,10 @@ func startServerOn(t *testing.T, db *pgtest.DB, keyFile string, extraEnv map[str
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.url = base
+	select {
+	case s.metrics = <-metrics:
+	default: // METRICS_ADDR=off
+	}
 	return s
 }
 

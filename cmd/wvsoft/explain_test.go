@@ -70,7 +70,7 @@ func TestExplainDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prod := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey, "POLICY_AUTHORS": "Support@WvSoft.example"})
+	prod := startServer(t, map[string]string{"WVSOFT_ENV": "production", "ACCESS_LOG_SIGNING_KEY": skey, "ALLOW_DEVELOPMENT_TOKENS": "true", "POLICY_AUTHORS": "Support@WvSoft.example"})
 	if resp, err := http.Get(prod.url + "/playground/identities.json"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("production hands out demo tokens: %v %v", err, resp.Status)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -303,7 +304,21 @@ func browsableURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// checkSignIn refuses development sign-in in production unless ALLOW_DEVELOPMENT_TOKENS asks
+// for it: a production server without OIDC would otherwise accept the tokens anyone with the
+// key file mints, for any identity.
+func checkSignIn(cfg config) error {
+	if cfg.Production && cfg.OIDCJWKSURL == "" && !cfg.DevelopmentTokens {
+		return errors.New("production signs in with OIDC: set OIDC_ISSUER and OIDC_JWKS_URL (README, Sign-in); " +
+			"ALLOW_DEVELOPMENT_TOKENS=true accepts development tokens instead, which whoever reads TOKEN_KEY_FILE can mint for anyone")
+	}
+	return nil
+}
+
 func printToken(ctx context.Context, cfg config, email, customer string, ttl time.Duration, stdout io.Writer) error {
+	if err := checkSignIn(cfg); err != nil {
+		return err
+	}
 	db, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -606,7 +621,11 @@ func loadLogKeys(cfg config, create bool) (*accesslog.Keys, error) {
 			return nil, fmt.Errorf("development access-log key %s: %w", cfg.LogSigningKeyFile, err)
 		}
 	}
-	return accesslog.NewKeys(skey, cfg.LogVerifierKeys...)
+	keys, err := accesslog.NewKeys(skey, cfg.LogVerifierKeys...)
+	if err != nil {
+		return nil, fmt.Errorf("ACCESS_LOG_SIGNING_KEY, ACCESS_LOG_VERIFIER_KEYS: %w", err)
+	}
+	return keys, nil
 }
 
 func openApp(ctx context.Context, cfg config, opts ...postgres.Option) (*postgres.DB, error) {
@@ -626,11 +645,14 @@ func appDatabaseURL(cfg config) (string, error) {
 }
 
 func serve(ctx context.Context, cfg config, getenv func(string) string, logger *slog.Logger, stdout, stderr io.Writer) error {
+	if err := checkSignIn(cfg); err != nil {
+		return err
+	}
 	// Listen first: a port in use is the first and only error, before any worker starts (and
 	// then logs its own cancellation as if something else had failed).
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("LISTEN_ADDR: %w", err)
 	}
 	defer ln.Close() // srv.Serve closes it too; this covers the returns before it
 	decisionLog, closeDecisions, err := newDecisionLog(cfg, stdout, stderr, logger)
@@ -689,6 +711,9 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	engine, err := authz.New(ctx, opts...)
 	if err != nil {
+		if cfg.PolicyDir != "" {
+			return fmt.Errorf("policy (POLICY_DIR %s): %w", cfg.PolicyDir, err)
+		}
 		return fmt.Errorf("policy: %w", err)
 	}
 	if err := engine.Watch(ctx); err != nil {
@@ -714,6 +739,10 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			auth.WithMaxLifetime(cfg.TokenMaxLifetime), auth.WithClaims(cfg.OIDCEmailClaim, cfg.OIDCEmailVerifiedClaim),
 			auth.WithCustomerClaim(cfg.OIDCCustomerClaim))
 	} else {
+		if cfg.Production {
+			logger.Warn("production accepts development tokens (ALLOW_DEVELOPMENT_TOKENS): whoever reads TOKEN_KEY_FILE signs in as anyone; configure OIDC_ISSUER and OIDC_JWKS_URL",
+				"setting", "ALLOW_DEVELOPMENT_TOKENS")
+		}
 		authn, err = auth.NewDevelopment(db, time.Now, cfg.TokenKeyFile, auth.WithMaxLifetime(cfg.TokenMaxLifetime))
 	}
 	if err != nil {
@@ -768,6 +797,20 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			Limits: cfg.Limits, Metrics: m, Tracer: tracer, Subscriptions: subs})
 	serverOpts := []httpserver.Option{httpserver.WithCORSOrigins(cfg.CORSOrigins), httpserver.WithRequestTimeout(cfg.RequestTimeout),
 		httpserver.WithTrustedProxies(cfg.TrustedProxies)}
+	// A development server answers the names it is reached by on this machine (and those
+	// configured), never a foreign name rebound to its address; production those configured.
+	if !cfg.Production || len(cfg.AllowedHosts) > 0 {
+		hosts := cfg.AllowedHosts
+		if host, _, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+			if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+				hosts = append(hosts, host)
+			}
+		}
+		serverOpts = append(serverOpts, httpserver.WithAllowedHosts(hosts...))
+	} else {
+		logger.Warn("ALLOWED_HOSTS is not set: every Host header is answered; set the names the server is reached by",
+			"setting", "ALLOWED_HOSTS")
+	}
 	if !cfg.Production && cfg.OIDCJWKSURL == "" {
 		// The development playground switches between the demo identities (policy authors try
 		// a change as each role); a server that verifies OIDC tokens issues none.
@@ -783,7 +826,14 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			return out, nil
 		}))
 	}
-	handler := httpserver.NewServer(logger, authn, engine, db, gql, m.Handler(), serverOpts...)
+	// The metrics are on a listener of their own (METRICS_ADDR), not the API's: they tell the
+	// state of grants and the outbox, for operators only.
+	stopMetrics, err := serveMetrics(cfg, m.Handler(), logger, stdout)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	handler := httpserver.NewServer(logger, authn, engine, db, gql, nil, serverOpts...)
 	if tracingOn {
 		handler = otelhttp.NewHandler(handler, "http", otelhttp.WithTracerProvider(tp))
 	}
@@ -830,6 +880,50 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	}
 	logger.Info("stopped: every request finished")
 	return nil
+}
+
+// DefaultMetricsAddr is where the metrics are served unless METRICS_ADDR says otherwise: this
+// machine only.
+const DefaultMetricsAddr = "127.0.0.1:9464"
+
+// serveMetrics serves /metrics on METRICS_ADDR, a listener of its own: a loopback address, or
+// another with METRICS_TOKEN, which every scrape must send as its bearer token. The default
+// address taken (a second server on the machine) turns the metrics off with a warning; an
+// address the operator chose that cannot be had stops the start.
+func serveMetrics(cfg config, metrics http.Handler, logger *slog.Logger, stdout io.Writer) (func(), error) {
+	if cfg.MetricsAddr == "off" {
+		return func() {}, nil
+	}
+	addr := cfg.MetricsAddr
+	if addr == "" {
+		addr = DefaultMetricsAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if cfg.MetricsAddr == "" {
+			logger.Warn("metrics off: their default address is taken; set METRICS_ADDR", "addr", addr, "setting", "METRICS_ADDR")
+			return func() {}, nil
+		}
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	h := metrics
+	if cfg.MetricsToken != "" {
+		want := []byte("Bearer " + cfg.MetricsToken)
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				http.Error(w, "the metrics need METRICS_TOKEN as bearer token", http.StatusUnauthorized)
+				return
+			}
+			metrics.ServeHTTP(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(stdout, "Metrics:    %s/metrics\n", browsableURL(ln.Addr()))
+	return func() { srv.Close() }, nil
 }
 
 // servePprof serves Go's runtime profiles (net/http/pprof) on a listener of their own, never on
@@ -979,13 +1073,15 @@ type config struct {
 	OutboxPoll             time.Duration
 	Limits                 graph.Limits
 	CORSOrigins            []string
-	TrustedProxies         []netip.Prefix
-	DataKey                string
-	DataOldKeys            []string
-	DataKeyFile            string
-	LogSigningKey          string
-	LogSigningKeyFile      string
-	LogVerifierKeys        []string
+	// AllowedHosts are the Host header names answered besides this machine's (ALLOWED_HOSTS).
+	AllowedHosts      []string
+	TrustedProxies    []netip.Prefix
+	DataKey           string
+	DataOldKeys       []string
+	DataKeyFile       string
+	LogSigningKey     string
+	LogSigningKeyFile string
+	LogVerifierKeys   []string
 	// PolicyAuthors may ask for explanations of decisions in production (POLICY_AUTHORS).
 	PolicyAuthors []string
 	// TrustedDocuments is off, allowed or required; TrustedDocumentsDir holds the documents.
@@ -1001,6 +1097,14 @@ type config struct {
 	StatementTimeout    time.Duration
 	// PprofAddr serves Go's profiles on a loopback address of its own (PPROF_ADDR); empty: off.
 	PprofAddr string
+	// MetricsAddr serves /metrics on a listener of its own (METRICS_ADDR; empty:
+	// DefaultMetricsAddr, off: none); MetricsToken is the bearer token a scrape must send,
+	// required for an address that is not loopback (METRICS_TOKEN).
+	MetricsAddr, MetricsToken string
+	// DevelopmentTokens lets a production server without OIDC accept the development tokens
+	// that `wvsoft token` signs with TOKEN_KEY_FILE (ALLOW_DEVELOPMENT_TOKENS): whoever can
+	// read that file is anyone, the director included, so production asks for it by name.
+	DevelopmentTokens bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -1029,30 +1133,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 		LogSigningKeyFile:      get("ACCESS_LOG_SIGNING_KEY_FILE", ".data/access-log-signing-key"),
 		Token:                  getenv("WVSOFT_TOKEN"),
 		PprofAddr:              getenv("PPROF_ADDR"),
-		Production:             get("WVSOFT_ENV", "development") == "production",
+		MetricsAddr:            getenv("METRICS_ADDR"),
+		MetricsToken:           getenv("METRICS_TOKEN"),
 	}
+	// One rule for every setting: unset takes the default, a value that cannot be taken stops
+	// the start and names the setting (a typo must not quietly become the default).
+	var errs []error
+	oneOf := func(name, def string, allowed ...string) string {
+		v := get(name, def)
+		for _, a := range allowed {
+			if v == a {
+				return v
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s must be %s, not %q", name, strings.Join(allowed, " or "), v))
+		return def
+	}
+	c.Production = oneOf("WVSOFT_ENV", "development", "development", "production") == "production"
 	c.SMTPURL = getenv("SMTP_URL")
-	c.InquiryBurst, c.InquiryInterval = 5, 10*time.Minute
-	if v, err := strconv.Atoi(getenv("INQUIRY_BURST")); err == nil && v > 0 {
-		c.InquiryBurst = v
-	}
-	if v, err := time.ParseDuration(getenv("INQUIRY_INTERVAL")); err == nil && v > 0 {
-		c.InquiryInterval = v
-	}
-	c.OutboxPoll = 2 * time.Second
-	if v, err := time.ParseDuration(getenv("OUTBOX_POLL_INTERVAL")); err == nil && v > 0 {
-		c.OutboxPoll = v
-	}
-	c.Introspection = !c.Production
-	if v := strings.ToLower(getenv("GRAPHQL_INTROSPECTION")); v != "" {
-		c.Introspection = v == "true" || v == "1" || v == "on"
-	}
 	c.LogFormat = "text"
 	if c.Production {
 		c.LogFormat = "json"
 	}
-	c.LogFormat = get("LOG_FORMAT", c.LogFormat)
-	var errs []error
+	c.LogFormat = oneOf("LOG_FORMAT", c.LogFormat, "json", "text")
 	c.LogLevel = slog.LevelInfo
 	if v := getenv("LOG_LEVEL"); v != "" {
 		switch strings.ToLower(v) {
@@ -1069,11 +1172,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.DecisionLog = "stderr"
 	}
 	c.DecisionLog = get("DECISION_LOG", c.DecisionLog)
-	c.TrustedDocuments = get("GRAPHQL_TRUSTED_DOCUMENTS", "off")
+	c.TrustedDocuments = oneOf("GRAPHQL_TRUSTED_DOCUMENTS", "off", "off", "allowed", "required")
 	c.TrustedDocumentsDir = getenv("GRAPHQL_TRUSTED_DOCUMENTS_DIR")
 	switch {
-	case c.TrustedDocuments != "off" && c.TrustedDocuments != "allowed" && c.TrustedDocuments != "required":
-		errs = append(errs, fmt.Errorf("GRAPHQL_TRUSTED_DOCUMENTS must be off, allowed or required, not %q", c.TrustedDocuments))
 	case c.TrustedDocuments != "off" && c.TrustedDocumentsDir == "":
 		errs = append(errs, errors.New("GRAPHQL_TRUSTED_DOCUMENTS needs GRAPHQL_TRUSTED_DOCUMENTS_DIR, the directory of the trusted .graphql documents"))
 	}
@@ -1103,6 +1204,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 	var body int
 	positive("GRAPHQL_MAX_BODY_BYTES", &body)
 	c.Limits.MaxBodyBytes = int64(body)
+	if c.MetricsAddr != "" && c.MetricsAddr != "off" {
+		host, _, err := net.SplitHostPort(c.MetricsAddr)
+		ip, perr := netip.ParseAddr(host)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("METRICS_ADDR must be host:port (127.0.0.1:9464) or off, not %q", c.MetricsAddr))
+		case (perr != nil || !ip.IsLoopback()) && host != "localhost" && c.MetricsToken == "":
+			errs = append(errs, fmt.Errorf("METRICS_ADDR %s is not a loopback address: set METRICS_TOKEN, the bearer token Prometheus sends", c.MetricsAddr))
+		}
+	}
+	hosts, err := httpserver.ParseAllowedHosts(getenv("ALLOWED_HOSTS"))
+	errs = append(errs, err)
+	c.AllowedHosts = hosts
 	origins, err := httpserver.ParseOrigins(getenv("CORS_ALLOWED_ORIGINS"))
 	errs = append(errs, err)
 	c.CORSOrigins = origins
@@ -1120,11 +1234,29 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		return d
 	}
+	boolean := func(name string, def bool) bool {
+		switch v := strings.ToLower(getenv(name)); v {
+		case "":
+			return def
+		case "true", "1", "on":
+			return true
+		case "false", "0", "off":
+			return false
+		}
+		errs = append(errs, fmt.Errorf("%s must be true or false, not %q", name, getenv(name)))
+		return def
+	}
+	c.InquiryBurst = 5
+	positive("INQUIRY_BURST", &c.InquiryBurst)
+	c.InquiryInterval = duration("INQUIRY_INTERVAL", 10*time.Minute)
+	c.OutboxPoll = duration("OUTBOX_POLL_INTERVAL", 2*time.Second)
+	c.Introspection = boolean("GRAPHQL_INTROSPECTION", !c.Production)
 	c.ShutdownTimeout = duration("SHUTDOWN_TIMEOUT", 15*time.Second)
 	c.TokenMaxLifetime = duration("TOKEN_MAX_LIFETIME", auth.DefaultMaxLifetime)
 	c.RequestTimeout = duration("REQUEST_TIMEOUT", httpserver.DefaultRequestTimeout)
 	c.SubscriptionRecheck = duration("SUBSCRIPTION_RECHECK_INTERVAL", graph.DefaultRecheck)
 	c.StatementTimeout = duration("DATABASE_STATEMENT_TIMEOUT", postgres.DefaultStatementTimeout)
+	c.DevelopmentTokens = boolean("ALLOW_DEVELOPMENT_TOKENS", false)
 	for _, k := range strings.Split(getenv("DATA_ENCRYPTION_OLD_KEYS"), ",") {
 		if k = strings.TrimSpace(k); k != "" {
 			c.DataOldKeys = append(c.DataOldKeys, k)

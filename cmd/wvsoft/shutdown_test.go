@@ -27,13 +27,14 @@ type halfSent struct {
 func sendHalf(t *testing.T, s *server, credential, query string) *halfSent {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query})
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
+	addr := strings.TrimPrefix(s.url, "http://")
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: wvsoft\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		credential, len(body), body[:len(body)/2])
+	fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		addr, credential, len(body), body[:len(body)/2])
 	return &halfSent{conn: conn, rest: body[len(body)/2:]}
 }
 

@@ -18,7 +18,7 @@ const sharedCacheLimit = 50_000
 // sharedCache remembers decisions across requests, for one compiled policy and one second of
 // time. The policy is a pure function of its input, and requests see the time truncated to the
 // second, so a remembered decision is the one the policy would make again. A changed subject,
-// grant or policy makes a different key or a different cache; a new second empties it.
+// grant or policy makes a different key or a different cache; a new second empties all three.
 type sharedCache struct {
 	mu        sync.Mutex
 	second    int64
@@ -64,6 +64,9 @@ func (c *sharedCache) generation(now time.Time) {
 		c.second = sec
 		c.decisions = make(map[sharedKey]Decision, 256)
 		c.rows = make(map[sharedKey]wvsoft.TenantFilter, 16)
+		// The logged inputs hold the second's time: kept on, the next second's events would
+		// carry this one's (and the map would grow for as long as the server runs).
+		c.inputs = make(map[sharedKey]json.RawMessage, 64)
 	}
 }
 
@@ -113,9 +116,6 @@ func (c *compiled) loggedInput(in Input) json.RawMessage {
 	}
 	c.cache.mu.Lock()
 	if c.cache.second == in.Time.Unix() {
-		if c.cache.inputs == nil {
-			c.cache.inputs = make(map[sharedKey]json.RawMessage, 64)
-		}
 		c.cache.inputs[k] = raw
 	}
 	c.cache.mu.Unlock()

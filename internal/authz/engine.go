@@ -139,32 +139,32 @@ func (e *Engine) Reload(ctx context.Context) error {
 // Status returns the state of the policy.
 func (e *Engine) Status() Status { return *e.status.Load() }
 
-// compile parses every .rego file, compiles them, runs the tests among them and prepares the
+// compile parses every .rego file of the top directory, compiles them, runs the tests among them and prepares the
 // two queries. Nothing here runs on the request path.
 func compile(ctx context.Context, files fs.FS, printer print.Hook) (*compiled, error) {
 	modules := map[string]*ast.Module{}
 	var names []string
-	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
+	// The top directory only, as the watcher sees it and as the build embeds it (policy.Files):
+	// a subdirectory (a backup copy, an editor's) is neither loaded nor watched.
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range entries {
+		p := d.Name()
 		if d.IsDir() || path.Ext(p) != ".rego" {
-			return nil
+			continue
 		}
 		src, err := fs.ReadFile(files, p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		m, err := ast.ParseModuleWithOpts(p, string(src), ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		modules[p] = m
 		names = append(names, p)
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	if len(modules) == 0 {
 		return nil, errors.New("no .rego files")

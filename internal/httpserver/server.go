@@ -36,6 +36,8 @@ type options struct {
 	corsOrigins    []string
 	requestTimeout time.Duration
 	trustedProxies []netip.Prefix
+	checkHosts     bool
+	allowedHosts   []string
 	demoIdentities func(ctx context.Context) ([]DemoIdentity, error)
 }
 
@@ -76,6 +78,7 @@ func NewServer(logger *slog.Logger, authn Authenticator, policy Policy, db Pinge
 	addRoutes(mux, logger, authn, policy, db, graphql, metrics, o)
 	var h http.Handler = mux
 	h = cors(o.corsOrigins)(h)
+	h = allowHosts(o.checkHosts, o.allowedHosts)(h)
 	h = securityHeaders(h)
 	h = recoverPanics(logger)(h)
 	h = accessLog(logger)(h)
