@@ -124,7 +124,7 @@ func TestErasureAndPurgeEndToEnd(t *testing.T) {
 		t.Fatalf("export fields: %+v", export.Fields)
 	}
 	html := dig(r.Data, "executeDataSubjectRequest", "export", "html").(string)
-	if !strings.HasPrefix(html, "<!doctype html>") || !strings.Contains(html, "<table>") || !strings.Contains(html, template(dig(person, "name").(string))) {
+	if !strings.HasPrefix(html, "<!doctype html>") || !strings.Contains(html, `<ul class="items">`) || !strings.Contains(html, template(dig(person, "name").(string))) {
 		t.Fatalf("the HTML export: %.500s", html)
 	}
 	if r := s.query(support, `mutation($s: ID!) { registerDataSubjectRequest(input: {subjectId: $s, kind: ACCESS}) { id } }`, map[string]any{"s": dig(person, "id")}); len(r.Errors) != 1 {

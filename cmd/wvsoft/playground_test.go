@@ -19,8 +19,9 @@ import (
 
 // The playground as a policy author's workbench, in a real browser (headless Chromium driven by
 // playwright-core): switch to a demo identity, run an operation, and the Decisions panel shows
-// each distinct decision coloured by its effect with the rule that made it; the page reaches no
-// other host. `make test` installs Chromium (`make chromium`) and the page's npm packages
+// each distinct decision coloured by its effect with the rule that made it, rule ids, field names
+// and record attributes whole and in view in a window 1280 pixels wide and wider; the page
+// reaches no other host. `make test` installs Chromium (`make chromium`) and the page's npm packages
 // (internal/playground/web/ensure-browser.sh). The screenshot stays in .artifacts/.
 func TestPlaygroundShowsDecisions(t *testing.T) {
 	web := playgroundWeb(t)
@@ -46,6 +47,14 @@ func TestPlaygroundShowsDecisions(t *testing.T) {
 				Field, Effect, Rule, Color string
 			} `json:"rows"`
 		} `json:"runs"`
+		IDs []struct {
+			Width int `json:"width"`
+			IDs   []struct {
+				ID      string `json:"id"`
+				Lines   int    `json:"lines"`
+				Clipped bool   `json:"clipped"`
+			} `json:"ids"`
+		} `json:"ids"`
 	}
 	if err := json.Unmarshal(out[strings.LastIndexByte(strings.TrimSpace(string(out)), '\n')+1:], &summary); err != nil {
 		t.Fatalf("summary: %v\n%s", err, out)
@@ -75,6 +84,23 @@ func TestPlaygroundShowsDecisions(t *testing.T) {
 		}
 		if len(seen) != len(want[run.Identity]) {
 			t.Errorf("%s: the panel lacks some of %v: %+v", run.Identity, want[run.Identity], run.Rows)
+		}
+	}
+	if len(summary.IDs) != 2 {
+		t.Fatalf("the ids were not measured: %+v", summary.IDs)
+	}
+	for _, at := range summary.IDs {
+		rules := 0
+		for _, id := range at.IDs {
+			if strings.Contains(id.ID, "staff.") {
+				rules++
+			}
+			if id.Lines != 1 || id.Clipped {
+				t.Errorf("at %d px the panel shows %q over %d lines (out of view: %v)", at.Width, id.ID, id.Lines, id.Clipped)
+			}
+		}
+		if rules == 0 {
+			t.Errorf("at %d px no rule id was measured: %+v", at.Width, at.IDs)
 		}
 	}
 	if colors["allow"] == "" || colors["allow"] == colors["deny"] || colors["deny"] == colors["mask"] {

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -80,6 +82,85 @@ type exportDoc struct {
 	AutomatedDecide string           `json:"automated_decisions"`
 	Rights          string           `json:"rights"`
 	Withheld        []string         `json:"withheld,omitempty"`
+}
+
+// exportView is what the printed export shows, composed from exportDoc for a person to read
+// top to bottom: what is kept, in a short list by kind; then per purpose why, on what basis, for
+// how long, from where and to whom, each said once and naming the items it covers. The JSON
+// export stays exportDoc, item by item.
+type exportView struct {
+	exportDoc
+	YouAre   string // who the subject is, as a sentence
+	Groups   []itemGroup
+	Purposes []purposeView
+}
+
+// itemGroup is the items of one category, in the order of the record.
+type itemGroup struct {
+	Category string
+	Items    []exportItem
+}
+
+// purposeView is one purpose and what holds for the items it covers.
+type purposeView struct {
+	Label      string
+	LegalBasis string
+	Items      []string // labels
+	Retention  []coverage
+	Sources    []coverage
+	Recipients []string
+}
+
+// coverage is one statement and the items it holds for.
+type coverage struct {
+	Items []string
+	Text  string
+}
+
+// cover adds item to the statement text, said once.
+func cover(list []coverage, text, item string) []coverage {
+	for i := range list {
+		if list[i].Text == text {
+			list[i].Items = append(list[i].Items, item)
+			return list
+		}
+	}
+	return append(list, coverage{Items: []string{item}, Text: text})
+}
+
+// viewOf groups the export's items for the printed document; recipients are those of each
+// purpose (an item's recipients are those of all its purposes together).
+func viewOf(doc exportDoc, recipients func(purpose string) []string) exportView {
+	v := exportView{exportDoc: doc, YouAre: "U bent " + doc.SubjectKind}
+	if doc.Role != "" {
+		v.YouAre += " (" + doc.Role + ")"
+	}
+	if !strings.HasSuffix(v.YouAre, ".") { // a name such as "B.V." ends the sentence already
+		v.YouAre += "."
+	}
+	group, purpose := map[string]int{}, map[string]int{}
+	for _, it := range doc.Items {
+		g, ok := group[it.CategoryLabel]
+		if !ok {
+			g = len(v.Groups)
+			group[it.CategoryLabel] = g
+			v.Groups = append(v.Groups, itemGroup{Category: it.CategoryLabel})
+		}
+		v.Groups[g].Items = append(v.Groups[g].Items, it)
+		for _, p := range it.Purposes {
+			i, ok := purpose[p.Purpose]
+			if !ok {
+				i = len(v.Purposes)
+				purpose[p.Purpose] = i
+				v.Purposes = append(v.Purposes, purposeView{Label: p.Label, LegalBasis: p.LegalBasis, Recipients: recipients(p.Purpose)})
+			}
+			pv := &v.Purposes[i]
+			pv.Items = append(pv.Items, it.Label)
+			pv.Retention = cover(pv.Retention, it.Retention, it.Label)
+			pv.Sources = cover(pv.Sources, it.Source, it.Label)
+		}
+	}
+	return v
 }
 
 // processorsServing lists, per purpose, the processors that serve it, in words; with a type,
@@ -194,8 +275,9 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 	if err != nil {
 		return nil, err
 	}
+	view := viewOf(doc, func(purpose string) []string { return append(wvsoft.StaffRecipients(purpose), serving[purpose]...) })
 	var html bytes.Buffer
-	if err := exportPage().Execute(&html, doc); err != nil {
+	if err := exportPage().Execute(&html, view); err != nil {
 		return nil, err
 	}
 	return &wvsoft.DataExport{JSON: string(js), HTML: html.String()}, nil
@@ -295,8 +377,29 @@ func fieldLabel(typ, field string) string {
 		return "KvK-nummer"
 	case "role":
 		return "Rol bij de klant"
+	case "id":
+		return "kenmerk"
 	}
 	return typ + " " + field
+}
+
+// fieldsLabel says a list of fields ("Type.field", as the access log names them) in Dutch.
+func fieldsLabel(fields []string) string {
+	out := make([]string, 0, len(fields))
+	for _, f := range fields {
+		typ, field, ok := strings.Cut(f, ".")
+		if !ok {
+			typ, field = "", f
+		}
+		out = append(out, strings.ToLower(fieldLabel(typ, field)))
+	}
+	return strings.Join(out, ", ")
+}
+
+// capital starts a phrase with a capital, as a heading does.
+func capital(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // valueLabel says an enum value in Dutch; other values unchanged.
@@ -392,27 +495,49 @@ func amsterdam() *time.Location {
 	return time.UTC
 }
 
-// documentCSS is the print style of both documents: A4, no colours that a printer drops, no
-// table row split over pages, nothing loaded from elsewhere (P12).
+// documentCSS is the style of both documents, for a screen of any width and for A4 paper: one
+// column that reflows (label beside value where there is room, beneath it on a phone), long
+// values such as e-mail addresses wrap instead of widening the page, no item or heading split
+// over pages and a heading never left at the foot of one, no colours a printer drops, nothing
+// loaded from elsewhere (P12).
 const documentCSS = `
-@page { size: A4; margin: 18mm 16mm; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; color: #000; line-height: 1.35; margin: 0 auto; max-width: 190mm; }
-h1 { font-size: 18pt; margin: 0 0 2mm; }
-h2 { font-size: 12.5pt; margin: 7mm 0 2mm; border-bottom: 1px solid #000; }
-p.meta { margin: 0 0 4mm; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #555; padding: 1.5mm 2mm; vertical-align: top; text-align: left; }
-th { background: #eee; }
-tr { page-break-inside: avoid; break-inside: avoid; }
-td.value { font-weight: bold; }
-ul { margin: 0; padding-left: 4mm; }
-@media print { body { max-width: none; } a { color: #000; text-decoration: none; } }
+@page { size: A4; margin: 16mm 16mm 18mm; }
+* { box-sizing: border-box; }
+html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
+body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 16px; line-height: 1.45; color: #000; background: #fff;
+  margin: 0 auto; max-width: 46rem; padding: 1rem; overflow-wrap: break-word; }
+h1 { font-size: 1.6em; line-height: 1.2; margin: 0 0 .4em; }
+h2 { font-size: 1.2em; margin: 1.5em 0 .5em; padding-bottom: .1em; border-bottom: 1px solid #000; }
+h3 { font-size: 1em; margin: 1em 0 .25em; }
+h1, h2, h3 { break-after: avoid; page-break-after: avoid; break-inside: avoid; }
+p { margin: 0 0 .6em; orphans: 3; widows: 3; }
+ul { margin: 0; padding: 0; list-style: none; }
+li { break-inside: avoid; page-break-inside: avoid; }
+.meta { color: #222; }
+.items li { display: grid; grid-template-columns: minmax(0, 2fr) minmax(0, 3fr); gap: 0 1em; padding: .2em 0; border-bottom: 1px solid #bbb; }
+.items .value { font-weight: bold; overflow-wrap: anywhere; }
+.facts li { display: grid; grid-template-columns: 11.5em minmax(0, 1fr); gap: 0 1em; padding: .15em 0; }
+.facts .k { font-weight: bold; }
+ul.parts li { display: list-item; list-style: disc; margin-left: 1.1em; padding: 0; }
+.log li { padding: .2em 0; border-bottom: 1px solid #bbb; }
+.when { font-weight: bold; white-space: nowrap; margin-right: .5em; }
+section { break-inside: avoid; page-break-inside: avoid; }
+@media (max-width: 34em) {
+  body { padding: .75rem; }
+  .items li, .facts li { grid-template-columns: minmax(0, 1fr); }
+  .items .label, .facts .k { font-size: .85em; }
+  .facts li { padding: .3em 0; }
+}
+@media print {
+  body { font-size: 10pt; max-width: none; padding: 0; }
+  a { color: #000; text-decoration: none; }
+}
 `
 
 // documentFuncs are the templates' functions.
 func documentFuncs() template.FuncMap {
 	return template.FuncMap{"date": dateNL, "css": func() template.CSS { return template.CSS(documentCSS) },
-		"category": wvsoft.CategoryLabel, "join": strings.Join}
+		"category": wvsoft.CategoryLabel, "join": strings.Join, "capital": capital, "fields": fieldsLabel}
 }
 
 // exportPage is the human-readable export: the modern form of the protocol's "printscreen".
@@ -421,46 +546,55 @@ func exportPage() *template.Template {
 }
 
 const exportHTML = `<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><title>Inzage persoonsgegevens: {{.Name}}</title>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Inzage persoonsgegevens: {{.Name}}</title>
 <style>{{css}}</style></head>
 <body>
 <h1>{{.Name}}</h1>
 <p class="meta">Inzage in uw persoonsgegevens (artikel 15 AVG), opgesteld op {{date .ExportedAt}}.<br>
-U bent {{.SubjectKind}}{{if .Role}} ({{.Role}}){{end}}.<br>
+{{.YouAre}}<br>
 Verantwoordelijk voor deze gegevens: {{.Controller}} ({{.ControllerRole}}).</p>
 
-<h2>Uw gegevens</h2>
-<table>
-<thead><tr><th>Gegeven</th><th>Waarde</th><th>Soort gegeven</th><th>Waarvoor en op welke grond</th><th>Hoe lang bewaard</th><th>Herkomst</th><th>Wie ontvangt het</th></tr></thead>
-<tbody>{{range .Items}}
-<tr><td>{{.Label}}</td><td class="value">{{.Shown}}</td><td>{{.CategoryLabel}}</td>
-<td><ul>{{range .Purposes}}<li>{{.Label}}: {{.LegalBasis}}</li>{{end}}</ul></td>
-<td>{{.Retention}}</td><td>{{.Source}}</td>
-<td><ul>{{range .Recipients}}<li>{{.}}</li>{{end}}</ul></td></tr>{{end}}
-</tbody></table>
-{{if .Withheld}}<p>Niet getoond, omdat wie deze inzage opstelde ze niet mag inzien: {{range $i, $w := .Withheld}}{{if $i}}, {{end}}{{$w}}{{end}}. Vraag ernaar bij {{.Controller}}.</p>{{end}}
+<h2>Wat wij over u bewaren</h2>
+{{range .Groups}}<section>
+<h3>{{capital .Category}}</h3>
+<ul class="items">{{range .Items}}
+<li><span class="label">{{.Label}}</span> <span class="value">{{.Shown}}</span></li>{{end}}
+</ul></section>
+{{end}}
+{{- if .Withheld}}<p>Niet getoond, omdat wie deze inzage opstelde ze niet mag inzien: {{range $i, $w := .Withheld}}{{if $i}}, {{end}}{{$w}}{{end}}. Vraag ernaar bij {{.Controller}}.</p>{{end}}
+
+<h2>Waarvoor en op welke grond</h2>
+{{range .Purposes}}<section>
+<h3>{{capital .Label}}</h3>
+<ul class="facts">
+<li><span class="k">Gaat over</span> <span>{{join .Items ", "}}</span></li>
+<li><span class="k">Grondslag</span> <span>{{.LegalBasis}}</span></li>
+<li><span class="k">Hoe lang bewaard</span> {{template "coverage" .Retention}}</li>
+<li><span class="k">Herkomst</span> {{template "coverage" .Sources}}</li>
+<li><span class="k">Wie ontvangt het</span> <ul class="parts">{{range .Recipients}}<li>{{.}}</li>{{end}}</ul></li>
+</ul></section>
+{{end}}
+<p>Doorgifte buiten de EER: {{.Transfers}}</p>
+<p>{{.AutomatedDecide}}</p>
+
+<h2>Uw rechten</h2>
+<p>{{.Rights}}</p>
+<p>Contact: {{.Contact}}</p>
 
 <h2>Wie uw gegevens inzag</h2>
 <p>{{.AccessLogNote}}</p>
-{{if .AccessLog}}<table>
-<thead><tr><th>Wanneer</th><th>Wie</th><th>Welke gegevens</th></tr></thead>
-<tbody>{{range .AccessLog}}<tr><td>{{date .At}}</td><td>{{.Who}}</td><td>{{range $i, $f := .Fields}}{{if $i}}, {{end}}{{$f}}{{end}}</td></tr>{{end}}</tbody>
-</table>{{else}}<p>Geen vermeldingen.</p>{{end}}
+{{if .AccessLog}}<ul class="log">{{range .AccessLog}}
+<li><span class="when">{{date .At}}</span> {{.Who}}{{if .Fields}}; las: {{fields .Fields}}{{end}}</li>{{end}}
+</ul>{{else}}<p>Geen vermeldingen.</p>{{end}}
 
 <h2>E-mail aan u</h2>
 <p>{{.MailNote}}</p>
-{{if .Mail}}<table>
-<thead><tr><th>Wanneer</th><th>Onderwerp</th><th>Waarom</th><th>Status</th></tr></thead>
-<tbody>{{range .Mail}}<tr><td>{{date .CreatedAt}}</td><td>{{.Subject}}</td><td>{{.Purpose}}</td><td>{{.Status}}</td></tr>{{end}}</tbody>
-</table>{{else}}<p>Geen e-mail.</p>{{end}}
-
-<h2>Verder</h2>
-<p>Doorgifte buiten de EER: {{.Transfers}}</p>
-<p>{{.AutomatedDecide}}</p>
-<p>{{.Rights}}</p>
-<p>Contact: {{.Contact}}</p>
+{{if .Mail}}<ul class="log">{{range .Mail}}
+<li><span class="when">{{date .CreatedAt}}</span> “{{.Subject}}”, {{.Purpose}}; {{.Status}}</li>{{end}}
+</ul>{{else}}<p>Geen e-mail.</p>{{end}}
 </body></html>
-`
+{{define "coverage"}}{{if eq (len .) 1}}<span>{{(index . 0).Text}}</span>{{else}}<ul class="parts">{{range .}}<li>{{join .Items ", "}}: {{.Text}}</li>{{end}}</ul>{{end}}{{end}}`
 
 // recordsPage is the printable article 30 document.
 func recordsPage() *template.Template {
@@ -468,21 +602,22 @@ func recordsPage() *template.Template {
 }
 
 const recordsHTML = `<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><title>Register van verwerkingsactiviteiten: {{.Controller}}</title>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Register van verwerkingsactiviteiten: {{.Controller}}</title>
 <style>{{css}}</style></head>
 <body>
 <h1>Register van verwerkingsactiviteiten</h1>
 <p class="meta">Artikel 30 lid 1 AVG. Verwerkingsverantwoordelijke: {{.Controller}}, {{.ControllerContact}}.</p>
-{{range .Activities}}
+{{range .Activities}}<section>
 <h2>Doel: {{.Description}}</h2>
-<table><tbody>
-<tr><th>Grondslag</th><td>{{.LegalBasis}}</td></tr>
-<tr><th>Betrokkenen</th><td><ul>{{range .DataSubjects}}<li>{{.}}</li>{{end}}</ul></td></tr>
-<tr><th>Soorten gegevens</th><td>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{category $c}}{{end}}</td></tr>
-<tr><th>Ontvangers</th><td><ul>{{range .Recipients}}<li>{{.}}</li>{{end}}</ul></td></tr>
-<tr><th>Verwerkers</th><td>{{if .Processors}}{{join .Processors "; "}}{{else}}geen{{end}}</td></tr>
-<tr><th>Bewaartermijnen</th><td><ul>{{range .Retention}}<li>{{.}}</li>{{end}}</ul></td></tr>
-</tbody></table>
+<ul class="facts">
+<li><span class="k">Grondslag</span> <span>{{.LegalBasis}}</span></li>
+<li><span class="k">Betrokkenen</span> <ul class="parts">{{range .DataSubjects}}<li>{{.}}</li>{{end}}</ul></li>
+<li><span class="k">Soorten gegevens</span> <span>{{range $i, $c := .Categories}}{{if $i}}, {{end}}{{category $c}}{{end}}</span></li>
+<li><span class="k">Ontvangers</span> <ul class="parts">{{range .Recipients}}<li>{{.}}</li>{{end}}</ul></li>
+<li><span class="k">Verwerkers</span> <span>{{if .Processors}}{{join .Processors "; "}}{{else}}geen{{end}}</span></li>
+<li><span class="k">Bewaartermijnen</span> <ul class="parts">{{range .Retention}}<li>{{.}}</li>{{end}}</ul></li>
+</ul></section>
 {{end}}
 <h2>Doorgifte</h2>
 <p>{{.Transfers}}</p>

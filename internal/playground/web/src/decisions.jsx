@@ -20,12 +20,19 @@ const subscribe = (l) => {
 export const explaining = () => state.explain;
 export const recordExplanation = (explanation) => set({ last: explanation });
 
-// compactRecord shows the attributes of a record class that are set.
+// compactRecord shows the attributes of a record class that are set, each kept whole: a line
+// breaks between attributes, never inside one.
 function compactRecord(record = {}) {
   const parts = Object.entries(record)
     .filter(([, v]) => v !== '' && v !== false && v !== null)
     .map(([k, v]) => `${k}=${v}`);
-  return parts.length ? parts.join(', ') : '—';
+  if (!parts.length) return '—';
+  return parts.map((p, i) => (
+    <span key={p} className="wv-id">
+      {p}
+      {i < parts.length - 1 ? ',' : ''}
+    </span>
+  )).reduce((acc, el) => (acc.length ? [...acc, ' ', el] : [el]), []);
 }
 
 function Identities() {
@@ -94,14 +101,16 @@ function DecisionsPanel() {
                 <tr key={`${d.type}.${d.field}/${d.action}/${JSON.stringify(d.record)}/${d.rule}`} className={`wv-${d.effect}`} data-effect={d.effect}>
                   <td>
                     <span className="wv-field">
-                      {d.type}.{d.field}
+                      <span className="wv-id">
+                        {d.type}.{d.field}
+                      </span>
                       {d.action === 'write' ? ' (write)' : ''}
                     </span>
                     <span className="wv-record">{compactRecord(d.record)}</span>
                   </td>
                   <td>{d.effect === 'mask' ? `mask ${d.mask}` : d.effect}</td>
                   <td>
-                    <code>{d.rule}</code>
+                    <code className="wv-id">{d.rule}</code>
                     {d.grant ? ' (grant)' : ''}
                   </td>
                   <td>{d.count}</td>

@@ -66,8 +66,14 @@ async function fetcher(params, opts = {}) {
 const NAMESPACE = 'graphiql:';
 const WITH_HEADERS = { 'graphiql:queries': 'queries', 'graphiql:favorites': 'favorites' };
 const graphiqlKeys = () => Object.keys(localStorage).filter((key) => key.startsWith(NAMESPACE));
+// The Decisions panel opens wide enough for its rule ids and field names (GraphiQL's default
+// gives the plugin pane a quarter of the window): 0.6 is the pane's flex against the editors' 1,
+// about three eighths of the window. Dragging the bar between them still resizes it, and
+// GraphiQL stores what the user chose under the same key.
+const PANEL_FLEX_KEY = 'graphiql:docExplorerFlex';
+const PANEL_FLEX = '0.6';
 const storage = {
-  getItem: (key) => localStorage.getItem(key),
+  getItem: (key) => localStorage.getItem(key) ?? (key === PANEL_FLEX_KEY ? PANEL_FLEX : null),
   removeItem: (key) => localStorage.removeItem(key),
   setItem(key, value) {
     const list = WITH_HEADERS[key];
