@@ -304,6 +304,22 @@ func TestBreachCallFollowsTheContactPerson(t *testing.T) {
 			t.Fatalf("%s while the customer consents: %v", path, got)
 		}
 	}
+	// The person's article 15 export lists the call, with what was said.
+	export := func() string {
+		t.Helper()
+		r := s.query(support, `mutation($s: ID!) { registerDataSubjectRequest(input: {subjectId: $s, kind: ACCESS}) { id } }`, map[string]any{"s": contactID})
+		id, _ := dig(r.Data, "registerDataSubjectRequest", "id").(string)
+		r = s.query(support, `mutation($id: ID!) { executeDataSubjectRequest(id: $id) { export { json html } } }`, map[string]any{"id": id})
+		js, _ := dig(r.Data, "executeDataSubjectRequest", "export", "json").(string)
+		html, _ := dig(r.Data, "executeDataSubjectRequest", "export", "html").(string)
+		if js == "" || !strings.Contains(html, "Telefoongesprekken over een datalek") {
+			t.Fatalf("export: %+v", r)
+		}
+		return js
+	}
+	if js := export(); !strings.Contains(js, `"breach_calls"`) || !strings.Contains(js, "Besproken met de eigenaar") {
+		t.Fatalf("the contact person's export does not list the call: %s", js)
+	}
 	// A withdrawal of consent: support reads neither, until the customer consents again.
 	consent := func(mutation string) {
 		t.Helper()

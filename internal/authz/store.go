@@ -559,6 +559,15 @@ func (s *Store) MailTo(ctx context.Context, tenant uuid.UUID, source, address st
 	return s.next.MailTo(ctx, f, tenant, source, address)
 }
 
+// CallsTo lists the breach calls to a contact person (the article 15 export).
+func (s *Store) CallsTo(ctx context.Context, tenant, contactPerson uuid.UUID) ([]*wvsoft.BreachCall, error) {
+	f, err := Filter(ctx, wvsoft.KindBreachCall, ActionRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.next.CallsTo(ctx, f, tenant, contactPerson)
+}
+
 func (s *Store) RecordConsent(ctx context.Context, e *wvsoft.ConsentEvent) error {
 	f, err := Filter(ctx, wvsoft.KindConsent, ActionWrite)
 	if err != nil {

@@ -159,6 +159,17 @@ func (d *DB) BreachCalls(ctx context.Context, f wvsoft.TenantFilter, tenant, bre
 	return rows, err
 }
 
+// CallsTo lists the breach calls to a contact person, oldest first.
+func (d *DB) CallsTo(ctx context.Context, f wvsoft.TenantFilter, tenant, contactPerson uuid.UUID) ([]*wvsoft.BreachCall, error) {
+	rows := []*wvsoft.BreachCall{}
+	err := selectRows(ctx, d, f, &rows, `SELECT c.*, cp.name AS contact_name, cp.role AS contact_role, cp.restricted_at AS contact_restricted_at
+		FROM (SELECT tenant_id, id, breach_id, called_by, contact_person_id, called_at, reached, outcome
+		        FROM breach_calls WHERE %s AND tenant_id = $2 AND contact_person_id = $3) c
+		JOIN contact_persons cp ON cp.tenant_id = $2 AND cp.tenant_id = c.tenant_id AND cp.id = c.contact_person_id
+		ORDER BY c.called_at`, tenant, contactPerson)
+	return rows, err
+}
+
 // LogBreachCall records a phone call; a call that reached the customer informs it.
 func (d *DB) LogBreachCall(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.BreachCall) (*wvsoft.BreachNotification, error) {
 	var out wvsoft.BreachNotification

@@ -52,6 +52,15 @@ type exportLogEntry struct {
 	Grant  string    `json:"grant,omitempty"`
 }
 
+// exportCall is one breach call to the subject (a contact person): when, whether it reached
+// the person, and what was said, shown as the person's phone number is (it is decided as that
+// field) and gone once the person's support data is erased.
+type exportCall struct {
+	CalledAt time.Time `json:"called_at"`
+	Reached  bool      `json:"reached"`
+	Outcome  *string   `json:"outcome,omitempty"`
+}
+
 // exportMail is one e-mail sent (or queued) to the subject.
 type exportMail struct {
 	CreatedAt time.Time  `json:"created_at"`
@@ -77,6 +86,7 @@ type exportDoc struct {
 	AccessLog       []exportLogEntry `json:"access_log"`
 	AccessLogNote   string           `json:"access_log_note"`
 	Mail            []exportMail     `json:"mail"`
+	Calls           []exportCall     `json:"breach_calls,omitempty"`
 	MailNote        string           `json:"mail_note"`
 	Transfers       string           `json:"transfers"`
 	AutomatedDecide string           `json:"automated_decisions"`
@@ -220,6 +230,7 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 			"(" + wvsoft.ControllerContact + "). U kunt ook een klacht indienen bij de Autoriteit Persoonsgegevens (www.autoriteitpersoonsgegevens.nl)."
 	}
 	var email string
+	phoneShown := false
 	for _, f := range rec.Fields {
 		item := exportItem{Field: f.Field, Label: fieldLabel(typeName, f.Field), Category: f.Category, CategoryLabel: wvsoft.CategoryLabel(f.Category),
 			Value: f.Value, Shown: shown(f.Value), Source: wvsoft.DataSource(typeName, customer)}
@@ -238,6 +249,9 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 		}
 		if f.Field == "email" {
 			email, _ = f.Value.(string)
+		}
+		if f.Field == "phone" && f.Value != nil {
+			phoneShown = true
 		}
 		doc.Items = append(doc.Items, item)
 	}
@@ -269,6 +283,18 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 				doc.Mail = append(doc.Mail, exportMail{CreatedAt: m.CreatedAt.UTC(), SentAt: m.SentAt, Subject: m.Subject,
 					Purpose: mailPurposeLabel(m.Purpose), Status: mailStatusLabel(m.Status)})
 			}
+		}
+		calls, err := s.store.CallsTo(ctx, req.TenantID, req.SubjectID)
+		if err != nil {
+			return nil, err
+		}
+		doc.Calls = []exportCall{}
+		for _, c := range calls {
+			call := exportCall{CalledAt: c.CalledAt.UTC(), Reached: c.Reached}
+			if phoneShown {
+				call.Outcome = c.Outcome
+			}
+			doc.Calls = append(doc.Calls, call)
 		}
 	}
 	js, err := json.MarshalIndent(doc, "", "  ")
@@ -593,6 +619,12 @@ Verantwoordelijk voor deze gegevens: {{.Controller}} ({{.ControllerRole}}).</p>
 {{if .Mail}}<ul class="log">{{range .Mail}}
 <li><span class="when">{{date .CreatedAt}}</span> “{{.Subject}}”, {{.Purpose}}; {{.Status}}</li>{{end}}
 </ul>{{else}}<p>Geen e-mail.</p>{{end}}
+{{if .Calls}}
+<h2>Telefoongesprekken over een datalek</h2>
+<p>WvSoft belde u om uw organisatie te informeren over een (mogelijk) datalek.</p>
+<ul class="log">{{range .Calls}}
+<li><span class="when">{{date .CalledAt}}</span> {{if .Reached}}bereikt{{else}}niet bereikt{{end}}{{if .Outcome}}; {{.Outcome}}{{end}}</li>{{end}}
+</ul>{{end}}
 </body></html>
 {{define "coverage"}}{{if eq (len .) 1}}<span>{{(index . 0).Text}}</span>{{else}}<ul class="parts">{{range .}}<li>{{join .Items ", "}}: {{.Text}}</li>{{end}}</ul>{{end}}{{end}}`
 

@@ -263,6 +263,9 @@ type Notifications interface {
 	// MailTo lists the mail of a customer sent (or to be sent) to an address that came from
 	// source (Type.field), newest first: what a data subject's export lists (article 15).
 	MailTo(ctx context.Context, f TenantFilter, tenant uuid.UUID, source, address string) ([]*OutboxMessage, error)
+	// CallsTo lists the breach calls to a contact person, oldest first: what the person's
+	// export lists (article 15).
+	CallsTo(ctx context.Context, f TenantFilter, tenant, contactPerson uuid.UUID) ([]*BreachCall, error)
 }
 
 // BreachLetter is the e-mail that informs a customer of a breach (P4): what happened, which
