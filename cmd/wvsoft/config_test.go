@@ -84,9 +84,9 @@ func TestProductionHidesTheSchema(t *testing.T) {
 	}
 }
 
-// Every setting run.go reads follows one rule: a value the program cannot take stops the start
+// Every setting the program reads follows one rule: a value the program cannot take stops the start
 // with an error that names the setting; none falls back to its default in silence. The table
-// must cover every name run.go reads, so that a new setting is added here with its bad value.
+// must cover every name config.go reads, so that a new setting is added here with its bad value.
 func TestEverySettingRefusesABadValue(t *testing.T) {
 	bad := map[string]string{
 		"WVSOFT_ENV":                    "prod",
@@ -131,14 +131,27 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"OIDC_ISSUER": true, "OIDC_AUDIENCE": true, "OIDC_JWKS_URL": true, "OIDC_EMAIL_CLAIM": true,
 		"OIDC_EMAIL_VERIFIED_CLAIM": true, "OIDC_CUSTOMER_CLAIM": true, "WVSOFT_TOKEN": true,
 		"POLICY_AUTHORS": true, "DECISION_LOG": true, "METRICS_TOKEN": true}
-	src, err := os.ReadFile("run.go")
+	// Configuration is read in one place, config.go; any other file that reads a setting fails.
+	reads := regexp.MustCompile(`\b(?:getenv|get|positive|duration|boolean|oneOf)\("([A-Z][A-Z0-9_]+)"`)
+	sources, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := regexp.MustCompile(`\b(?:getenv|get|positive|duration|boolean|oneOf)\("([A-Z][A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1)
-	for _, m := range read {
-		if _, ok := bad[m[1]]; !ok && !free[m[1]] {
-			t.Errorf("run.go reads %s: give it a bad value here (or list it as free text)", m[1])
+	for _, file := range sources {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range reads.FindAllStringSubmatch(string(src), -1) {
+			if file != "config.go" {
+				t.Errorf("%s reads the setting %s: settings are read in config.go only", file, m[1])
+			}
+			if _, ok := bad[m[1]]; !ok && !free[m[1]] {
+				t.Errorf("config.go reads %s: give it a bad value here (or list it as free text)", m[1])
+			}
 		}
 	}
 	db := pgtest.New(t)
