@@ -172,7 +172,7 @@ func TestRewriteFromGqlgensData(t *testing.T) {
 
 	for _, c := range []struct {
 		name, fn, want string
-		change     func(*ast.FuncDecl)
+		change         func(*ast.FuncDecl)
 	}{
 		{"a middleware", "_Person_name", "_Person_name: it has a middleware", func(fn *ast.FuncDecl) {
 			resolveField(fn).Args[5] = ast.NewIdent("middleware")
