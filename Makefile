@@ -6,7 +6,7 @@ OPA := $(GO) tool opa
 # The share of the policy's expressions that its tests evaluate; below it `make test` fails.
 REGO_COVERAGE_FLOOR ?= 99
 
-.PHONY: run token stop reset-demo test chromium wrk test-drop-template test-long fuzz test-go test-rego build generate playground bench bench-peer lint clean
+.PHONY: run token stop reset-demo test chromium wrk test-drop-template test-long fuzz test-go test-rego build generate check-generated playground bench bench-peer lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -39,8 +39,9 @@ stop:
 reset-demo: build
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; ./bin/wvsoft seed --reset
 
-## test: every test, Go and Rego, against a real PostgreSQL.
-test: chromium
+## test: that the generated code is what make generate makes, then every test, Go and Rego,
+## against a real PostgreSQL.
+test: check-generated chromium
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	$(MAKE) --no-print-directory test-drop-template; \
 	$(GO) vet ./...; \
@@ -102,9 +103,24 @@ wrk:
 	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }; \
 	  else echo "wrk is missing: run  sudo apt-get install -y wrk" >&2; exit 1; fi; }
 
-## generate: regenerate gqlgen's code from schema.graphql.
+## generate: regenerate graph/'s generated code from schema.graphql and gqlgen.yml
+## (internal/codegen: gqlgen, then its rewrite of graph/generated.go and graph/lists_gen.go).
 generate:
 	$(GO) generate ./graph/
+
+## check-generated: regenerate into the tree and fail, naming the files, when that changes
+## anything in graph/: the generated code must be what make generate makes of the schema. It
+## compares with graph/ as it was before (committed or not), in an index of its own.
+check-generated:
+	@set -e; git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+	  { echo "check-generated compares graph/ in git: run it in a git checkout" >&2; exit 1; }; \
+	index="$$(mktemp -u)"; trap 'rm -f "$$index"' EXIT; \
+	cp "$$(git rev-parse --git-path index)" "$$index"; \
+	GIT_INDEX_FILE="$$index" git add -A -- graph/; \
+	$(MAKE) --no-print-directory generate; \
+	changed="$$(GIT_INDEX_FILE="$$index" git add -A --dry-run -- graph/)"; \
+	if [ -n "$$changed" ]; then \
+	  echo "make generate changed what it generates; review and commit:" >&2; echo "$$changed" >&2; exit 1; fi
 
 ## playground: rebuild the embedded GraphiQL from the npm registry (lock file pinned).
 playground:

@@ -8,9 +8,13 @@ import (
 
 // WithFieldHook replaces the authorization hook. It exists only in test binaries, so that the
 // benchmarks can compare the shipped hook with none and with a naive one; production code
-// cannot reach it.
+// cannot reach it. The hook sees every field, scalar struct fields too, unless the caller
+// says otherwise.
 func WithFieldHook(cfg HandlerConfig, hook graphql.FieldMiddleware) HandlerConfig {
 	cfg.fieldHook = hook
+	if cfg.scalars == nil {
+		cfg.scalars = throughHook
+	}
 	return cfg
 }
 
@@ -18,13 +22,19 @@ func WithFieldHook(cfg HandlerConfig, hook graphql.FieldMiddleware) HandlerConfi
 // read, so that the mode differs from the shipped one by authorization alone.
 func WithoutAuthorization(cfg HandlerConfig) HandlerConfig {
 	cfg.fieldHook = func(ctx context.Context, next graphql.Resolver) (any, error) { return next(ctx) }
-	cfg.scalars = scalarsUnchecked
+	cfg.scalars = unchecked
 	return cfg
 }
 
 // WithScalarsThroughHook sends every field through gqlgen's path and the hook, as before the
 // generated fast path of scalar struct fields: the reference the fast path is compared with.
 func WithScalarsThroughHook(cfg HandlerConfig) HandlerConfig {
-	cfg.scalars = scalarsThroughHook
+	cfg.scalars = throughHook
 	return cfg
 }
+
+// throughHook takes gqlgen's path, through the handler's hook, for every scalar struct field.
+func throughHook(string, graphql.CollectedField) bool { return false }
+
+// unchecked shows every scalar struct field as read: mode=off of the benchmarks only.
+func unchecked(string, graphql.CollectedField) bool { return true }

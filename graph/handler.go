@@ -54,8 +54,8 @@ type HandlerConfig struct {
 	// fieldHook replaces the authorization hook; only benchmarks in this module set it (see
 	// export_test.go), so production cannot turn authorization off.
 	fieldHook graphql.FieldMiddleware
-	// scalars is how scalar struct fields are decided; only tests and benchmarks change it
-	// (export_test.go). A replaced hook sees every field unless they say otherwise.
+	// scalars replaces authz.ScalarField's decision of scalar struct fields; only tests and
+	// benchmarks set it (export_test.go), so production cannot skip it.
 	scalars scalarChecks
 }
 
@@ -72,9 +72,6 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
 	r.maxPageSize = limits.MaxPageSize
 	r.scalars = cfg.scalars
-	if cfg.fieldHook != nil && cfg.scalars == scalarsDecided {
-		r.scalars = scalarsThroughHook
-	}
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
 	r.service = service.New(r.authorized, service.WithClock(r.Now), service.WithRetention(r.retention()),

@@ -357,7 +357,7 @@ func TestTracingSpans(t *testing.T) {
 	}
 }
 
-// The generated fast path of scalar struct fields (internal/codegen/fastpath) answers
+// The generated fast path of scalar struct fields (internal/codegen) answers
 // exactly what gqlgen's path through the hook answers: the same values, masks, nulls and
 // errors at the same paths, for every role, under the shipped policy and under one that
 // denies and masks more. Only the access log differs between two reads (each read under a

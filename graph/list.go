@@ -7,13 +7,13 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// marshalList marshals a list of n objects whose selection is sel (internal/codegen/seqlists
+// marshalList marshals a list of n objects whose selection is sel (internal/codegen
 // puts it where gqlgen calls graphql.MarshalSliceConcurrently). When any field below sel is
 // resolved on a goroutine of its own (a resolver, which may wait on a dataloader that batches
 // what all elements ask for), it is gqlgen's concurrent marshalling. Otherwise the elements are
 // marshalled one after the other on this goroutine, each with its own field context (its index
 // in paths and errors) and its own recovery from a panic, as gqlgen does: no goroutine per
-// element, whose stack growth, scheduling and scanning cost more than the element (issue 15).
+// element, whose stack growth, scheduling and scanning cost more than the element.
 func marshalList(ctx context.Context, sel ast.SelectionSet, n int, marshal func(ctx context.Context, i int) graphql.Marshaler) graphql.Array {
 	if n > 1 && reachesConcurrent(sel, 0) {
 		return graphql.MarshalSliceConcurrently(ctx, n, 0, false, marshal)

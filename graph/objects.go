@@ -11,7 +11,7 @@ import (
 // generated code collected and the values it resolved: {"alias":value,...} in field order, the
 // first of two fields under one alias only (gqlgen collects a field once per alias, twice only
 // when @defer splits it). FieldSet's own writer copies every field to the heap and keeps a map
-// of the aliases it wrote, for every object of a page (internal/codegen/fastpath).
+// of the aliases it wrote, for every object of a page (internal/codegen puts it in).
 func marshalObject(fields []graphql.CollectedField, values []graphql.Marshaler) graphql.Marshaler {
 	return objectJSON{fields: fields, values: values}
 }

@@ -4,9 +4,7 @@
 // write, by the authorized store (authz.Store) that the resolvers call.
 package graph
 
-//go:generate go tool gqlgen generate
-//go:generate go run ../internal/codegen/seqlists generated.go lists_gen.go
-//go:generate go run ../internal/codegen/fastpath generated.go
+//go:generate go run ../internal/codegen
 
 import (
 	"context"
