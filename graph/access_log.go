@@ -10,7 +10,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// The verifiable access log (issue 14): checkpoints, proofs and the per-grant summary. The
+// The verifiable access log: checkpoints, proofs and the per-grant summary. The
 // authorized store asks for each the same filter as for the entry list, so that only the
 // customer's admins reach them.
 

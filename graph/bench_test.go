@@ -36,7 +36,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// The benchmarks of issue 4 (BENCHMARKS.md). Each workload runs in three modes in one run:
+// The benchmarks (BENCHMARKS.md). Each workload runs in three modes in one run:
 // mode=off (no authorization: graph.WithoutAuthorization, a benchmark-only switch), mode=shipped
 // (authz.FieldHook and authz.ScalarField) and
 // mode=naive (one full OPA evaluation per field). `benchstat -col /mode` shows the ratios.
@@ -413,7 +413,7 @@ func (env *benchEnv) grantDirector(tb testing.TB) {
 	}
 }
 
-// Issue 12's ratios measured in pairs: each iteration sends the page once with authorization off
+// The ratios measured in pairs: each iteration sends the page once with authorization off
 // and once as shipped, in alternating order, in one process, and keeps the two modes' times
 // apart. What moves the times of separate runs on this kind of machine (±15–40%: a run that
 // lands on a busier core, the other tenant's load, drift over minutes) then falls on both modes
@@ -606,7 +606,7 @@ func TestCustomersWithContactPersonsQueryCount(t *testing.T) {
 const w6Query = `query($c: ID, $f: PersonFilter, $o: PersonOrder) { persons(customerId: $c, first: 50, filter: $f, orderBy: $o) {
 	edges { node { id name street postalCode city email phone birthDate iban bsn maritalStatus medicalNotes } } } }`
 
-// W6 (issue 17): a search by the start of the name in the data space of 1,000,000 persons,
+// W6: a search by the start of the name in the data space of 1,000,000 persons,
 // against the unfiltered first page (W5's query), as the customer's member with the field hook.
 // The target: every search within 2x of the first page. "Jan" matches 1 person in 24 (~42,000),
 // "Sanne Bakker" 1 in 504 (~2,000), "femke de" 1 in 24 again but further into the index.

@@ -95,7 +95,7 @@ func (g *grantReads) start(ctx context.Context, foresee func()) {
 // under a grant: on the entry's goroutine, authz.ForeseeAccesses decides the leaf fields the
 // query selects of the list's records (the same decisions the answer finds made, or makes
 // first: the request shares them), and the entry is written, while the answer is built, which
-// takes longer. Neither is on the answer's way (issue 12: foreseeing and taking a 1,000-record
+// takes longer. Neither is on the answer's way (foreseeing and taking a 1,000-record
 // page's accesses took ~1.3 ms of its ~39 before the answer could go on).
 // What the answer reads beyond the foreseen fields (a nested record, a @derived value) makes
 // authz.ReadAfterTaken true, and the answer's end writes a second entry with everything.

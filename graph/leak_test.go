@@ -20,7 +20,7 @@ import (
 	"github.com/wvsoft/privacy/internal/postgres"
 )
 
-// The cross-tenant leak search (issue 8, point 1). Queries are generated from the schema: every
+// The cross-tenant leak search. Queries are generated from the schema: every
 // path of fields that lead to objects, through node, nodes, every list and every connection, up
 // to leakDepth hops (a connection's edges and node count as one), with every scalar field on
 // the way. Each runs as every role of each demo customer (admin, member, a read key, a write key

@@ -8,7 +8,7 @@ import (
 )
 
 // Parsed and validated documents are kept for the queries a front end sends again and again,
-// so that a request of a known query neither parses nor validates it (issue 15: a third of a
+// so that a request of a known query neither parses nor validates it (a third of a
 // node lookup's work). Only valid documents are kept (gqlgen adds them after validation), never
 // variables; a document is the query text and its syntax tree, so the cache is small and takes
 // only short queries, to bound its memory.

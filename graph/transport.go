@@ -20,7 +20,7 @@ import (
 // postTransport is gqlgen's POST transport with the answer written as it is: gqlgen's own passes
 // the whole response through encoding/json, which validates and compacts again the data that
 // gqlgen has just written as JSON (a json.RawMessage). For a page of 1,000 persons that was ~8%
-// of the request's CPU (issue 15). A body that cannot be read or decoded goes to gqlgen's
+// of the request's CPU. A body that cannot be read or decoded goes to gqlgen's
 // transport, which answers it as before.
 type postTransport struct{ transport.POST }
 

@@ -1,4 +1,4 @@
-# Tests of the verifiable access log (issue 14): the checkpoint, the proofs and the per-grant
+# Tests of the verifiable access log: the checkpoint, the proofs and the per-grant
 # summary are the customer's evidence, read by the customer's admins only; WvSoft's director,
 # whose accesses they record, reads none of them, not even under a grant.
 package wvsoft.access_log_test

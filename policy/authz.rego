@@ -143,7 +143,7 @@ staff_types("read") := (register_types | support_work) | (ledger_read | support_
 staff_types("write") := {"Customer"} if input.subject.role == "BILLING"
 
 # Staff file and execute requests about contact persons (ContactPersonRequest executes,
-# ContactPersonRequestFiling files); a customer's admin only files them (issue 16).
+# ContactPersonRequestFiling files); a customer's admin only files them.
 ledger_writes := {"Consent", "DataSubjectRequest", "ContactPersonRequest", "ContactPersonRequestFiling"}
 
 staff_types("write") := (register_types | support_writes) | ledger_writes if input.subject.role == "SUPPORT"
@@ -171,7 +171,7 @@ own_readable contains t if {
 }
 
 # Admins read the processor register's rows, so that the article 15 export of a person of their
-# data space names its recipients (issue 16). The register's fields stay WvSoft's: an admin has
+# data space names its recipients. The register's fields stay WvSoft's: an admin has
 # no Query.processors (query.outside) and no field of a Processor (reach.outside, no tenant).
 own_readable contains "Processor" if {
 	customer_user

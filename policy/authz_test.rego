@@ -654,7 +654,7 @@ test_mutations_name_their_rule if {
 	mutate(director, "runPurge").rule == "mutation.reach_all"
 }
 
-# Subscriptions (issue 17): a customer's admin follows its support-access grants and breach
+# Subscriptions: a customer's admin follows its support-access grants and breach
 # notifications, the director his grants; a subject that reaches none of a subscription's records
 # cannot subscribe, and staff without a current declaration nothing at all.
 test_subscriptions_need_reach_over_their_type if {

@@ -144,7 +144,7 @@ test_nobody_records_their_own_declaration if {
 	other.effect == "allow"
 }
 
-# History names the actor (issue 16): HistoryEntry.actor is derived from the actor's own name
+# History names the actor: HistoryEntry.actor is derived from the actor's own name
 # field, so it is decided as User.name (or StaffMember.name): a customer's admin reads the names
 # of its own users; support, which reads no User field, does not.
 test_history_actor_decided_as_its_source if {

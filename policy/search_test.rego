@@ -1,4 +1,4 @@
-# Tests of what issue 17 adds: counts (totalCount) and the reads that filters and orders are.
+# Tests of counts (totalCount) and the reads that filters and orders are.
 #
 # A filter or an order on a field is decided as a read of that field (internal/authz/search.go
 # asks field_decision with action "read" for every record class the list can return), so the

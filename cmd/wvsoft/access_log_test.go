@@ -19,7 +19,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// Issue 14 end to end, as a customer's admin lives it: the director works under a grant, the
+// End to end, as a customer's admin lives it: the director works under a grant, the
 // admin revokes it and receives the log's checkpoint by e-mail (a real SMTP server), reads the
 // latest checkpoint, proofs and the per-grant summary through the API, checks the proofs with
 // tlog and the public key alone, and checks the whole log against the kept checkpoint with

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Issue 17: contact persons searched across the customer register. A filter looks only where the
+// Contact persons searched across the customer register. A filter looks only where the
 // caller may read its field: a contact person whose name is restricted to billing after an
 // erasure never matches support's name search, though it matches billing's, and support's
 // count agrees with what it can page through. An order, which moves every row, is refused where

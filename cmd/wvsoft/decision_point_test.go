@@ -12,7 +12,7 @@ import (
 	"github.com/wvsoft/privacy/policy"
 )
 
-// The five failures of "one decision point" (issue 12), end to end against the real server and
+// The five failures of "one decision point", end to end against the real server and
 // database: each of them passed before the policy decided reads, writes and derived values with
 // one chain of rules and the record's privacy state.
 

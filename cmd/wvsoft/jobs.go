@@ -53,7 +53,7 @@ func operatorService(db *postgres.DB, now wvsoft.Clock) *service.Service {
 }
 
 // purgeEveryHour applies the retention schedule every hour (P2), and looks at the access logs'
-// checkpoints (issue 14); both are idempotent, so every server may run them.
+// checkpoints; both are idempotent, so every server may run them.
 func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
@@ -75,7 +75,7 @@ func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	}
 }
 
-// checkpointLogs signs adopted access logs and reports logs with unsigned entries (issue 14);
+// checkpointLogs signs adopted access logs and reports logs with unsigned entries;
 // it runs with the hourly purge, on every server (idempotent, under the append lock).
 func checkpointLogs(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 	signed, unsigned, err := db.CheckpointLogs(ctx)

@@ -21,7 +21,7 @@ func TestErasureAndPurgeEndToEnd(t *testing.T) {
 	billing := s.token("billing@wvsoft.example")
 	jansen := dig(s.query(s.token("admin@jansen-installatie.example"), `{ me { customer { id } } }`, nil).Data, "me", "customer", "id").(string)
 	ended := time.Now().AddDate(0, -2, 0)
-	// A back-dated end (issue 16): the paperwork arrived late.
+	// A back-dated end: the paperwork arrived late.
 	if r := s.query(billing, `mutation($id: ID!, $end: Date!) { updateCustomer(input: {id: $id, relationshipEnd: $end}) { id } }`,
 		map[string]any{"id": jansen, "end": ended.Format("2006-01-02")}); len(r.Errors) != 0 {
 		t.Fatalf("a relationship could not be ended in the past: %+v", r)

@@ -108,7 +108,7 @@ func TestPlaygroundShowsDecisions(t *testing.T) {
 	}
 }
 
-// The playground runs subscriptions (issue 17) in a real browser: the demo admin subscribes,
+// The playground runs subscriptions in a real browser: the demo admin subscribes,
 // the page opens a WebSocket to its own origin only (graphql-ws is bundled), and an event
 // caused elsewhere shows in the result pane.
 func TestPlaygroundRunsSubscriptions(t *testing.T) {

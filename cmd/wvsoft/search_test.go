@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Issue 17, points 1 and 2, against the real server: filters and orders that the policy decides
+// Against the real server: filters and orders that the policy decides
 // as reads of their fields, complete Relay connections, and counts that tell no more than the
 // rows the caller can page through.
 func TestSearchOrderAndCount(t *testing.T) {

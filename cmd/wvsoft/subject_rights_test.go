@@ -1,6 +1,6 @@
 package main
 
-// Issue 16, end to end against the real server: the article 15 export (printed by headless
+// End to end against the real server: the article 15 export (printed by headless
 // Chromium), history that names the actor, the article 30 records, retention for every table
 // with a purge previewed at any date, back-dated relationship ends, mail for people, and a way in
 // for customer admins.

@@ -151,7 +151,7 @@ func wantBroken(t *testing.T, out string, err error, at string) {
 	t.Logf("detected:\n%s", out)
 }
 
-// Issue 14: each of the five ways WvSoft could tamper with a customer's access log is detected
+// Each of the five ways WvSoft could tamper with a customer's access log is detected
 // against a checkpoint the customer kept before, by `wvsoft audit verify --checkpoint --key`.
 func TestTamperingIsDetectedAgainstAKeptCheckpoint(t *testing.T) {
 	t.Run("an altered entry", func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// Trusted documents (issue 17, in part): a client sends the sha256Hash of a document the server
+// Trusted documents: a client sends the sha256Hash of a document the server
 // trusts, in Apollo's persisted-query form, and the server runs that document; with
 // GRAPHQL_TRUSTED_DOCUMENTS=required nothing else runs, and each refusal has a code.
 func TestTrustedDocuments(t *testing.T) {

@@ -1,4 +1,4 @@
-// Package accesslog is the format of the verifiable access log (issue 14): the canonical record
+// Package accesslog is the format of the verifiable access log: the canonical record
 // of an entry, the Merkle tree over the records (RFC 6962, as golang.org/x/mod/sumdb/tlog hashes
 // it), the checkpoints (C2SP tlog-checkpoint text in a C2SP signed note, Ed25519) and the check
 // of a customer's log against them. It knows no database: the store signs with it, and

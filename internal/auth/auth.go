@@ -167,7 +167,7 @@ func (a *Authenticator) validation() []jwt.ValidateOption {
 
 // verify parses and verifies a token, or takes it from the tokens verified in the last
 // minute: the same bytes have the same signature, so only the claims that depend on the time
-// are validated again (issue 15: the ES256 verification and parsing were a quarter of a small
+// are validated again (the ES256 verification and parsing were a quarter of a small
 // request's CPU).
 func (a *Authenticator) verify(cred string) (jwt.Token, error) {
 	now := a.now()

@@ -94,7 +94,7 @@ func (c *compiled) decideCached(ctx context.Context, in Input) Decision {
 
 // loggedInput is a decision's input as the decision log writes it, the caller's id erased
 // (erasedSubjectID), encoded once per key and second: every request of that second that applies
-// the decision logs the same text (issue 15: encoding the input maps was ~10% of a small
+// the decision logs the same text (encoding the input maps was ~10% of a small
 // request's CPU).
 func (c *compiled) loggedInput(in Input) json.RawMessage {
 	k := keyOf(in)

@@ -57,7 +57,7 @@ func decideField(ctx context.Context, schema *ast.Schema, next graphql.Resolver)
 // ScalarField decides a field whose value gqlgen reads straight from obj's struct (a scalar or
 // enum, no resolver, no arguments): the same decision, count and access record as FieldHook,
 // asked by graph's generated code without the field context gqlgen would build for the hook
-// (issue 15: that context and its closures were most of a page's allocations). It returns the
+// (that context and its closures were most of a page's allocations). It returns the
 // value to show (v, or v masked) or the error that refuses it. fast is false where only the
 // hook can decide (a @derived value, whose source the schema describes).
 func ScalarField[T any](ctx context.Context, r *Request, object string, def *ast.FieldDefinition, obj any, v T) (out T, err error, fast bool) {

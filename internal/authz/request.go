@@ -290,7 +290,7 @@ type recordTarget struct {
 
 // recordClass keeps the scalar fields' decisions of records of one type, tenant and state, by field:
 // the records of a page are mostly alike, and finding a decision by the field's pointer costs
-// less than by the whole key (issue 12: W1's 13,000 decisions). Its entries are the ones
+// less than by the whole key (W1's 13,000 decisions). Its entries are the ones
 // Request.field returns for the class, so both ways give the same decision.
 type recordClass struct {
 	object string // the records' type: a field selected through an interface has one definition for all

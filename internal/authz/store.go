@@ -189,7 +189,7 @@ func requestType(subjectKind string) string {
 }
 
 // filingType is the policy type that files requests about a kind of subject: a customer's admin
-// also files requests about its own contact persons, which WvSoft staff then execute (issue 16).
+// also files requests about its own contact persons, which WvSoft staff then execute.
 func filingType(subjectKind string) string {
 	if subjectKind == wvsoft.KindPerson {
 		return "PersonRequest"
@@ -276,7 +276,7 @@ func (s *Store) LogAccess(ctx context.Context, actor *wvsoft.Subject, accesses [
 }
 
 // SubjectsChanged tells the persistence store, when it keeps subjects between requests, that a
-// mutation ran: users, keys, grants or consents may have changed (issue 15). It is called before
+// mutation ran: users, keys, grants or consents may have changed. It is called before
 // the mutation's answer leaves.
 func (s *Store) SubjectsChanged(ctx context.Context) {
 	if c, ok := s.next.(interface{ SubjectsChanged(context.Context) }); ok {

@@ -1,6 +1,6 @@
 package service
 
-// The article 15 export and the article 30 records (issue 16): composed from the declarations
+// The article 15 export and the article 30 records: composed from the declarations
 // that exist (the schema's @personal categories and purposes, the retention schedule, the
 // processor register, the access log and the outbox), in words a person can read (Dutch). What
 // the subject's record holds is read by the GraphQL layer (SubjectReader), as the caller may

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// LogCheckpoint is a signed head of a customer's access-log tree (issue 14).
+// LogCheckpoint is a signed head of a customer's access-log tree.
 type LogCheckpoint struct {
 	TenantID uuid.UUID
 	Size     int64

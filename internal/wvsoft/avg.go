@@ -8,7 +8,7 @@ import (
 	_ "time/tzdata"
 )
 
-// The declarations behind the article 15 export and the article 30 records (issue 16): legal
+// The declarations behind the article 15 export and the article 30 records: legal
 // bases, sources, recipients and retention per field, in words a person can read (Dutch).
 
 // Controller is WvSoft as controller (article 30(1)(a)).

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Durations are said in days and years, never as Go durations (issue 16).
+// Durations are said in days and years, never as Go durations.
 func TestDurationInWords(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		24 * time.Hour: "1 dag", 30 * 24 * time.Hour: "30 dagen", 90 * 24 * time.Hour: "90 dagen", 730 * 24 * time.Hour: "2 jaar",
