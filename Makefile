@@ -103,22 +103,27 @@ wrk:
 	    { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }; \
 	  else echo "wrk is missing: run  sudo apt-get install -y wrk" >&2; exit 1; fi; }
 
-## generate: regenerate graph/'s generated code from schema.graphql and gqlgen.yml
-## (internal/codegen: gqlgen, then its rewrite of graph/generated.go and graph/lists_gen.go).
+# What make generate writes.
+GENERATED := graph/ internal/wvsoft/declarations_gen.go internal/service/inputs_gen.go policy/declarations_test.rego policy/README.md
+
+## generate: regenerate what schema.graphql drives (internal/codegen): the records, inputs and
+## field declarations (internal/wvsoft/declarations_gen.go, internal/service/inputs_gen.go), the
+## policy tests' copy of the schema and the policy README's tables, then gqlgen's code and its
+## rewrite of graph/generated.go and graph/lists_gen.go.
 generate:
 	$(GO) generate ./graph/
 
 ## check-generated: regenerate into the tree and fail, naming the files, when that changes
-## anything in graph/: the generated code must be what make generate makes of the schema. It
-## compares with graph/ as it was before (committed or not), in an index of its own.
+## anything it writes: the generated code must be what make generate makes of the schema. It
+## compares with the files as they were before (committed or not), in an index of its own.
 check-generated:
 	@set -e; git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
-	  { echo "check-generated compares graph/ in git: run it in a git checkout" >&2; exit 1; }; \
+	  { echo "check-generated compares the generated files in git: run it in a git checkout" >&2; exit 1; }; \
 	index="$$(mktemp -u)"; trap 'rm -f "$$index"' EXIT; \
 	cp "$$(git rev-parse --git-path index)" "$$index"; \
-	GIT_INDEX_FILE="$$index" git add -A -- graph/; \
+	GIT_INDEX_FILE="$$index" git add -A -- $(GENERATED); \
 	$(MAKE) --no-print-directory generate; \
-	changed="$$(GIT_INDEX_FILE="$$index" git add -A --dry-run -- graph/)"; \
+	changed="$$(GIT_INDEX_FILE="$$index" git add -A --dry-run -- $(GENERATED))"; \
 	if [ -n "$$changed" ]; then \
 	  echo "make generate changed what it generates; review and commit:" >&2; echo "$$changed" >&2; exit 1; fi
 

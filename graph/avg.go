@@ -1,7 +1,7 @@
 package graph
 
 // What the article 15 export and the article 30 records need from the GraphQL layer: the
-// schema's @personal declarations, and a data subject's record read through the same executor
+// schema's @personal declarations (wvsoft.Declarations), and a data subject's record read through the same executor
 // and authorization hook as any query. The documents themselves are composed by the service
 // (internal/service/documents.go).
 
@@ -13,48 +13,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/google/uuid"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
-
-// personalFields reads every field's @personal declaration out of the schema: types by name,
-// fields in the schema's order.
-func personalFields(schema *ast.Schema) []wvsoft.PersonalField {
-	names := make([]string, 0, len(schema.Types))
-	for name := range schema.Types {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var out []wvsoft.PersonalField
-	for _, name := range names {
-		for _, fd := range schema.Types[name].Fields {
-			if pf, ok := personalField(name, fd); ok {
-				out = append(out, pf)
-			}
-		}
-	}
-	return out
-}
-
-// personalField reads one field's @personal category and purposes.
-func personalField(typ string, f *ast.FieldDefinition) (wvsoft.PersonalField, bool) {
-	dir := f.Directives.ForName("personal")
-	if dir == nil {
-		return wvsoft.PersonalField{}, false
-	}
-	pf := wvsoft.PersonalField{Type: typ, Field: f.Name, Purposes: []string{}, Derived: f.Directives.ForName("derived") != nil}
-	if a := dir.Arguments.ForName("category"); a != nil {
-		pf.Category = a.Value.Raw
-	}
-	if a := dir.Arguments.ForName("purposes"); a != nil {
-		for _, c := range a.Value.Children {
-			pf.Purposes = append(pf.Purposes, c.Value.Raw)
-		}
-	}
-	return pf, true
-}
 
 // ReadSubject reads a data subject's record for the article 15 export (service.SubjectReader):
 // every field of its type with an @personal category, so that a new field with a category is
@@ -66,12 +28,12 @@ func (r *Resolver) ReadSubject(ctx context.Context, typeName string, id uuid.UUI
 	if def == nil {
 		return nil, wvsoft.NotFound("data subject")
 	}
-	var fields []wvsoft.PersonalField
+	var fields []wvsoft.FieldDeclaration
 	selection := "id customer { name }"
-	for _, f := range def.Fields {
-		if pf, ok := personalField(typeName, f); ok {
-			fields = append(fields, pf)
-			selection += " " + f.Name
+	for _, f := range wvsoft.Declarations() {
+		if f.Type == typeName && f.Personal() {
+			fields = append(fields, f)
+			selection += " " + f.Field
 		}
 	}
 	if def.Fields.ForName("role") != nil {
@@ -103,7 +65,7 @@ func (r *Resolver) ReadSubject(ctx context.Context, typeName string, id uuid.UUI
 	rec.Name, _ = data.Node["name"].(string)
 	rec.Role, _ = data.Node["role"].(string)
 	for _, f := range fields {
-		rec.Fields = append(rec.Fields, wvsoft.SubjectField{PersonalField: f, Value: data.Node[f.Field]})
+		rec.Fields = append(rec.Fields, wvsoft.SubjectField{FieldDeclaration: f, Value: data.Node[f.Field]})
 	}
 	for _, e := range resp.Errors {
 		if len(e.Path) > 0 {

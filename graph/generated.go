@@ -2963,7 +2963,59 @@ directive @personal(
   category: DataCategory!
   "The purposes the field may serve."
   purposes: [Purpose!]!
+  "What the field is called in Dutch, as the person it is about says it: the printed documents use it."
+  label: String!
 ) on FIELD_DEFINITION
+
+"""
+Marks an object type whose records are the rows of a table. The type's fields declare its columns: each field of a
+scalar or enum type, but for those marked @computed, is a column of the same name in snake case (postalCode is
+postal_code), read by every query of the type and written by the fields of the same name of its Create and Update
+inputs, each checked as its @check says. The record's Go type, its column list, which fields a write records and
+the checks of its inputs are generated from this declaration (make generate).
+"""
+directive @table(
+  "The table."
+  name: String!
+) on OBJECT
+
+"Marks a field of a @table type that is not a column: a value the server computes or reads elsewhere."
+directive @computed on FIELD_DEFINITION
+
+"""
+How a value written to the field is checked before it is stored: by the Create and Update inputs of the field's
+type. A refused value is a BAD_USER_INPUT error naming the input field.
+"""
+directive @check(
+  "The kind of value."
+  kind: ValueCheck!
+  "At most this many characters, for LINE and TEXT."
+  max: Int
+) on FIELD_DEFINITION
+
+"How a written value is checked (@check)."
+enum ValueCheck {
+  "One line of 1 to max characters, without control characters: a name, a street, a city."
+  LINE
+  "Free text of 1 to max characters."
+  TEXT
+  "An e-mail address."
+  EMAIL
+  "A phone number."
+  PHONE
+  "A Dutch postal code, written as ` + "`" + `1234 AB` + "`" + `."
+  POSTAL_CODE
+  "An IBAN with a valid checksum."
+  IBAN
+  "A BSN of 9 digits that passes the elfproef."
+  BSN
+  "A Chamber of Commerce (KvK) number of 8 digits."
+  KVK
+  "A date not in the future and not before 1900."
+  PAST_DATE
+  "A value of the field's enum, which GraphQL itself checks."
+  ENUM
+}
 
 """
 Marks a field whose value comes from another record's field, such as an e-mail's recipient, which is
@@ -3213,9 +3265,9 @@ type Viewer {
   "The caller's role."
   role: Role!
   "The user or staff member's e-mail address; null for an API key."
-  email: String @personal(category: CONTACT, purposes: [SUPPORT, SERVICE])
+  email: String @personal(category: CONTACT, purposes: [SUPPORT, SERVICE], label: "E-mailadres")
   "The user or staff member's name, or the API key's name."
-  name: String @personal(category: IDENTITY, purposes: [SUPPORT, SERVICE])
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT, SERVICE], label: "Naam")
   "The customer the caller belongs to; null for WvSoft staff."
   customer: Customer
 }
@@ -3257,21 +3309,21 @@ type Customer implements Node {
   "A short unique name used in e-mail addresses and URLs, such as ` + "`" + `bakkerij-de-vries` + "`" + `."
   slug: String!
   "The company name."
-  name: String @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT, BILLING], label: "Naam")
   "The company's general e-mail address."
-  email: String @personal(category: CONTACT, purposes: [SUPPORT, BILLING])
+  email: String @personal(category: CONTACT, purposes: [SUPPORT, BILLING], label: "E-mailadres")
   "The company's phone number."
-  phone: String @personal(category: CONTACT, purposes: [SUPPORT, BILLING])
+  phone: String @personal(category: CONTACT, purposes: [SUPPORT, BILLING], label: "Telefoonnummer")
   "Street and house number."
-  street: String @personal(category: CONTACT, purposes: [BILLING])
+  street: String @personal(category: CONTACT, purposes: [BILLING], label: "Straat en huisnummer")
   "Dutch postal code, such as ` + "`" + `1234 AB` + "`" + `."
-  postalCode: String @personal(category: CONTACT, purposes: [BILLING])
+  postalCode: String @personal(category: CONTACT, purposes: [BILLING], label: "Postcode")
   "City."
-  city: String @personal(category: CONTACT, purposes: [BILLING])
+  city: String @personal(category: CONTACT, purposes: [BILLING], label: "Woonplaats")
   "Chamber of Commerce (KvK) number, 8 digits."
-  kvkNumber: String @personal(category: FINANCIAL, purposes: [BILLING])
+  kvkNumber: String @personal(category: FINANCIAL, purposes: [BILLING], label: "KvK-nummer")
   "The bank account number (IBAN) WvSoft bills."
-  iban: String @personal(category: FINANCIAL, purposes: [BILLING])
+  iban: String @personal(category: FINANCIAL, purposes: [BILLING], label: "Bankrekeningnummer (IBAN)")
   "The day the customer relationship started."
   relationshipStart: Date
   "The day the customer relationship ended; null while it lasts."
@@ -3430,15 +3482,15 @@ type ContactPerson implements Node {
   "The customer this person belongs to."
   customer: Customer
   "Salutation (dhr/mw)."
-  salutation: Salutation @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
+  salutation: Salutation @personal(category: IDENTITY, purposes: [SUPPORT, BILLING], label: "Aanhef")
   "Full name."
-  name: String @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT, BILLING], label: "Naam")
   "Role at the customer: what WvSoft keeps about the person, with the name."
-  role: ContactRole @personal(category: IDENTITY, purposes: [SUPPORT, BILLING])
+  role: ContactRole @personal(category: IDENTITY, purposes: [SUPPORT, BILLING], label: "Rol bij de klant")
   "E-mail address (support-only data: it goes 30 days after the relationship ends)."
-  email: String @personal(category: CONTACT, purposes: [SUPPORT])
+  email: String @personal(category: CONTACT, purposes: [SUPPORT], label: "E-mailadres")
   "Phone number."
-  phone: String @personal(category: CONTACT, purposes: [SUPPORT])
+  phone: String @personal(category: CONTACT, purposes: [SUPPORT], label: "Telefoonnummer")
 }
 
 "Roles of customer users."
@@ -3456,9 +3508,9 @@ type User implements Node {
   "The customer the user belongs to."
   customer: Customer
   "Login e-mail address."
-  email: String @personal(category: CONTACT, purposes: [SERVICE])
+  email: String @personal(category: CONTACT, purposes: [SERVICE], label: "E-mailadres")
   "Full name."
-  name: String @personal(category: IDENTITY, purposes: [SERVICE])
+  name: String @personal(category: IDENTITY, purposes: [SERVICE], label: "Naam")
   "The user's role."
   role: UserRole
   "When the user was created."
@@ -3500,35 +3552,35 @@ enum MaritalStatus {
 }
 
 "A person in a customer's data space: one of the customer's clients or employees."
-type Person implements Node {
+type Person implements Node @table(name: "persons") {
   "The opaque global identifier."
   id: ID!
   "The customer whose data space holds this person."
-  customer: Customer
+  customer: Customer @computed
   "Full name."
-  name: String @personal(category: IDENTITY, purposes: [SERVICE])
+  name: String @personal(category: IDENTITY, purposes: [SERVICE], label: "Naam") @check(kind: LINE, max: 200)
   "Street and house number."
-  street: String @personal(category: CONTACT, purposes: [SERVICE])
+  street: String @personal(category: CONTACT, purposes: [SERVICE], label: "Straat en huisnummer") @check(kind: LINE, max: 200)
   "Dutch postal code, such as ` + "`" + `1234 AB` + "`" + `."
-  postalCode: String @personal(category: CONTACT, purposes: [SERVICE])
+  postalCode: String @personal(category: CONTACT, purposes: [SERVICE], label: "Postcode") @check(kind: POSTAL_CODE)
   "City."
-  city: String @personal(category: CONTACT, purposes: [SERVICE])
+  city: String @personal(category: CONTACT, purposes: [SERVICE], label: "Woonplaats") @check(kind: LINE, max: 100)
   "E-mail address."
-  email: String @personal(category: CONTACT, purposes: [SERVICE])
+  email: String @personal(category: CONTACT, purposes: [SERVICE], label: "E-mailadres") @check(kind: EMAIL)
   "Phone number."
-  phone: String @personal(category: CONTACT, purposes: [SERVICE])
+  phone: String @personal(category: CONTACT, purposes: [SERVICE], label: "Telefoonnummer") @check(kind: PHONE)
   "Date of birth."
-  birthDate: Date @personal(category: IDENTITY, purposes: [SERVICE])
+  birthDate: Date @personal(category: IDENTITY, purposes: [SERVICE], label: "Geboortedatum") @check(kind: PAST_DATE)
   "Bank account number (IBAN)."
-  iban: String @personal(category: FINANCIAL, purposes: [SERVICE])
+  iban: String @personal(category: FINANCIAL, purposes: [SERVICE], label: "Bankrekeningnummer (IBAN)") @check(kind: IBAN)
   "Citizen service number (BSN). A special category."
-  bsn: String @personal(category: NATIONAL_ID, purposes: [SERVICE])
+  bsn: String @personal(category: NATIONAL_ID, purposes: [SERVICE], label: "Burgerservicenummer (BSN)") @check(kind: BSN)
   "Marital status."
-  maritalStatus: MaritalStatus @personal(category: FAMILY, purposes: [SERVICE])
+  maritalStatus: MaritalStatus @personal(category: FAMILY, purposes: [SERVICE], label: "Burgerlijke staat") @check(kind: ENUM)
   "Household situation, in free text."
-  household: String @personal(category: FAMILY, purposes: [SERVICE])
+  household: String @personal(category: FAMILY, purposes: [SERVICE], label: "Gezinssituatie") @check(kind: TEXT, max: 2000)
   "Medical notes. A special category."
-  medicalNotes: String @personal(category: HEALTH, purposes: [SERVICE])
+  medicalNotes: String @personal(category: HEALTH, purposes: [SERVICE], label: "Medische aantekeningen") @check(kind: TEXT, max: 10000)
   "When the person was registered."
   createdAt: Time
   "When the person was last changed."
@@ -3828,13 +3880,13 @@ type BreachNotification {
 "A phone call by WvSoft staff to inform a customer of a breach. It names the contact person called by reference: what it shows of that person is decided as that person's fields, and goes with them when the person is erased."
 type BreachCall {
   "Whom staff called: the contact person's name and role at the customer, decided as ContactPerson.name."
-  called: String @derived @personal(category: IDENTITY, purposes: [SUPPORT])
+  called: String @derived @personal(category: IDENTITY, purposes: [SUPPORT], label: "Gebelde contactpersoon")
   "When."
   calledAt: Time
   "Whether the call reached the person."
   reached: Boolean
   "What was said or agreed: about the person called, decided as the number called (ContactPerson.phone, support data) and erased with it."
-  outcome: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
+  outcome: String @derived @personal(category: CONTACT, purposes: [SUPPORT], label: "Verslag van het gesprek")
 }
 
 "A website visitor's question (P5). It is deleted with all its personal data once answered."
@@ -3842,11 +3894,11 @@ type Inquiry implements Node {
   "The opaque global identifier."
   id: ID!
   "The visitor's name."
-  name: String @personal(category: IDENTITY, purposes: [SUPPORT])
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT], label: "Naam")
   "Where the answer goes."
-  email: String @personal(category: CONTACT, purposes: [SUPPORT])
+  email: String @personal(category: CONTACT, purposes: [SUPPORT], label: "E-mailadres")
   "The question."
-  question: String @personal(category: CONTACT, purposes: [SUPPORT])
+  question: String @personal(category: CONTACT, purposes: [SUPPORT], label: "Vraag")
   "When it arrived."
   receivedAt: Time
 }
@@ -3912,11 +3964,11 @@ type OutboxMessage implements Node {
   "The opaque global identifier; also the message's Message-ID."
   id: ID!
   "The recipient: the address of a user, a contact person or an inquirer, decided as that record's e-mail field."
-  recipient: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
+  recipient: String @derived @personal(category: CONTACT, purposes: [SUPPORT], label: "Ontvanger")
   "The subject."
   subject: String
   "The text, which greets the recipient by name: decided as that record's name."
-  body: String @derived @personal(category: CONTACT, purposes: [SUPPORT])
+  body: String @derived @personal(category: CONTACT, purposes: [SUPPORT], label: "Inhoud van het bericht")
   "Why it is sent."
   purpose: MailPurpose
   "Its state."
@@ -4028,7 +4080,7 @@ type HistoryEntry {
   "The actor's role (ADMIN, MEMBER, INTEGRATOR, SUPPORT, BILLING, DIRECTOR); null for the system."
   actorRole: String
   "The actor's name, shown as the name field of its own record (User.name, StaffMember.name or ApiKey.name) and decided as that field."
-  actor: String @derived @personal(category: IDENTITY, purposes: [SERVICE])
+  actor: String @derived @personal(category: IDENTITY, purposes: [SERVICE], label: "Wie het wijzigde")
 }
 
 "A WvSoft employee in the staff register (P10)."
@@ -4036,9 +4088,9 @@ type StaffMember implements Node {
   "The opaque global identifier."
   id: ID!
   "E-mail address."
-  email: String @personal(category: CONTACT, purposes: [SUPPORT])
+  email: String @personal(category: CONTACT, purposes: [SUPPORT], label: "E-mailadres")
   "Name."
-  name: String @personal(category: IDENTITY, purposes: [SUPPORT])
+  name: String @personal(category: IDENTITY, purposes: [SUPPORT], label: "Naam")
   "Role."
   role: Role
   "When the confidentiality declaration was signed."
@@ -13124,7 +13176,7 @@ func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql
 		if done != nil {
 			return done
 		}
-		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13137,8 +13189,8 @@ func (ec *executionContext) _Person_createdAt(ctx context.Context, field graphql
 			return obj.CreatedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
@@ -13153,7 +13205,7 @@ func (ec *executionContext) _Person_updatedAt(ctx context.Context, field graphql
 		if done != nil {
 			return done
 		}
-		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -13166,8 +13218,8 @@ func (ec *executionContext) _Person_updatedAt(ctx context.Context, field graphql
 			return obj.UpdatedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,
@@ -23320,6 +23372,16 @@ func (ec *executionContext) marshalNUserRole2string(ctx context.Context, sel ast
 		graphql.AddInvalidNullFromMarshaler(ctx, "UserRole!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNValueCheck2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐValueCheck(ctx context.Context, v any) (model.ValueCheck, error) {
+	var res model.ValueCheck
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNValueCheck2githubᚗcomᚋwvsoftᚋprivacyᚋgraphᚋmodelᚐValueCheck(ctx context.Context, sel ast.SelectionSet, v model.ValueCheck) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSubject(ctx context.Context, sel ast.SelectionSet, v *wvsoft.Subject) graphql.Marshaler {

@@ -75,8 +75,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	es := NewExecutableSchema(Config{Resolvers: r})
 	r.authorized = authz.NewStore(r.Store, es.Schema())
 	r.service = service.New(r.authorized, service.WithClock(r.Now), service.WithRetention(r.retention()),
-		service.WithInquiryLimit(r.InquiryLimit), service.WithSubjectReader(r),
-		service.WithDeclarations(personalFields(es.Schema())))
+		service.WithInquiryLimit(r.InquiryLimit), service.WithSubjectReader(r))
 	srv := handler.New(es)
 	if cfg.Subscriptions != nil {
 		if cfg.Logger != nil {

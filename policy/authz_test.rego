@@ -3,10 +3,11 @@
 #
 # The inputs are built the way internal/authz builds them (Input.value): the subject, the
 # action, the resource with the category and purposes of its field's @personal directive
-# (the table `personal` below mirrors schema.graphql) and the object's tenant.
+# (the table `personal`, generated from schema.graphql) and the object's tenant.
 package wvsoft.authz_test
 
 import data.wvsoft.authz
+import data.wvsoft.declarations
 import rego.v1
 
 # --- Fixtures ---------------------------------------------------------------------------------
@@ -19,63 +20,11 @@ now := "2026-06-01T12:00:00Z"
 
 now_ns := time.parse_rfc3339_ns(now)
 
-# The @personal directives of schema.graphql: type -> field -> category and purposes.
-personal := {
-	"Viewer": {
-		"email": {"category": "CONTACT", "purposes": ["SUPPORT", "SERVICE"]},
-		"name": {"category": "IDENTITY", "purposes": ["SUPPORT", "SERVICE"]},
-	},
-	"Customer": {
-		"name": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
-		"email": {"category": "CONTACT", "purposes": ["SUPPORT", "BILLING"]},
-		"phone": {"category": "CONTACT", "purposes": ["SUPPORT", "BILLING"]},
-		"street": {"category": "CONTACT", "purposes": ["BILLING"]},
-		"postalCode": {"category": "CONTACT", "purposes": ["BILLING"]},
-		"city": {"category": "CONTACT", "purposes": ["BILLING"]},
-		"kvkNumber": {"category": "FINANCIAL", "purposes": ["BILLING"]},
-		"iban": {"category": "FINANCIAL", "purposes": ["BILLING"]},
-	},
-	"ContactPerson": {
-		"salutation": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
-		"name": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
-		"role": {"category": "IDENTITY", "purposes": ["SUPPORT", "BILLING"]},
-		"email": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-		"phone": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-	},
-	"User": {
-		"email": {"category": "CONTACT", "purposes": ["SERVICE"]},
-		"name": {"category": "IDENTITY", "purposes": ["SERVICE"]},
-	},
-	"Person": {
-		"name": {"category": "IDENTITY", "purposes": ["SERVICE"]},
-		"street": {"category": "CONTACT", "purposes": ["SERVICE"]},
-		"postalCode": {"category": "CONTACT", "purposes": ["SERVICE"]},
-		"city": {"category": "CONTACT", "purposes": ["SERVICE"]},
-		"email": {"category": "CONTACT", "purposes": ["SERVICE"]},
-		"phone": {"category": "CONTACT", "purposes": ["SERVICE"]},
-		"birthDate": {"category": "IDENTITY", "purposes": ["SERVICE"]},
-		"iban": {"category": "FINANCIAL", "purposes": ["SERVICE"]},
-		"bsn": {"category": "NATIONAL_ID", "purposes": ["SERVICE"]},
-		"maritalStatus": {"category": "FAMILY", "purposes": ["SERVICE"]},
-		"household": {"category": "FAMILY", "purposes": ["SERVICE"]},
-		"medicalNotes": {"category": "HEALTH", "purposes": ["SERVICE"]},
-	},
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+personal := declarations.personal
 
-# Every field of the tenant-owned types of schema.graphql.
-fields := {
-	"Customer": [
-		"id", "slug", "name", "email", "phone", "street", "postalCode", "city", "kvkNumber", "iban",
-		"relationshipStart", "relationshipEnd", "contactPersons", "users", "apiKeys", "persons",
-	],
-	"ContactPerson": ["id", "customer", "salutation", "name", "role", "email", "phone"],
-	"User": ["id", "customer", "email", "name", "role", "createdAt"],
-	"ApiKey": ["id", "customer", "name", "prefix", "canWrite", "specialCategories", "createdAt", "revokedAt"],
-	"Person": [
-		"id", "customer", "name", "street", "postalCode", "city", "email", "phone", "birthDate",
-		"iban", "bsn", "maritalStatus", "household", "medicalNotes", "createdAt", "updatedAt",
-	],
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+fields := declarations.fields
 
 # --- Subjects -----------------------------------------------------------------------------------
 
@@ -205,9 +154,20 @@ test_member_reads_own_customer_and_contact_persons if {
 	every f in fields.ContactPerson {
 		allowed(decide(member, "ContactPerson", f, t1))
 	}
-	every f in {x | some x in fields.Customer} - {"apiKeys"} {
+	every f in {x | some x in fields.Customer} - admin_only_customer_fields {
 		allowed(decide(member, "Customer", f, t1))
 	}
+	every f in admin_only_customer_fields {
+		denied(decide(member, "Customer", f, t1))
+	}
+}
+
+# The customer's fields that only its admin reads: its keys, support access and access log,
+# breaches, consent and data-subject requests.
+admin_only_customer_fields := {
+	"apiKeys", "supportAccessGrants", "accessLog", "accessLogVerification", "accessLogCheckpoint",
+	"accessLogSignedFrom", "accessLogInclusionProof", "accessLogConsistencyProof", "accessLogSummary",
+	"breaches", "consent", "dataSubjectRequests",
 }
 
 test_member_denied_other_tenant_customer if {

@@ -5,6 +5,7 @@
 package wvsoft.grants_test
 
 import data.wvsoft.authz
+import data.wvsoft.declarations
 import rego.v1
 
 t1 := "0190a000-0000-7000-8000-000000000001"
@@ -28,14 +29,10 @@ persons_special_t1 := grant("g2", t1, ["Person"], true, true, "2026-06-01T20:00:
 
 expired_t1 := grant("g3", t1, ["Person"], true, false, "2026-06-01T11:59:59Z")
 
-personal := {
-	"name": {"category": "IDENTITY", "purposes": ["SERVICE"]},
-	"bsn": {"category": "NATIONAL_ID", "purposes": ["SERVICE"]},
-	"medicalNotes": {"category": "HEALTH", "purposes": ["SERVICE"]},
-	"iban": {"category": "FINANCIAL", "purposes": ["SERVICE"]},
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+personal := declarations.personal
 
-resource(type, field, tenant) := object.union({"type": type, "field": field, "tenant_id": tenant}, object.get(personal, field, {}))
+resource(type, field, tenant) := object.union({"type": type, "field": field, "tenant_id": tenant}, object.get(personal, [type, field], {}))
 
 decide(subject, grants, type, field, tenant) := d if {
 	d := authz.decision with input as {
@@ -129,13 +126,7 @@ test_only_the_customers_admin_decides if {
 
 # Every field of the support-access types: the customer's admin reads them for its own
 # customer, a member none, another customer's admin none.
-access_fields := {
-	"SupportAccessGrant": [
-		"id", "customer", "reason", "scope", "durationMinutes", "status", "requestedAt", "answerBy",
-		"decidedAt", "startsAt", "expiresAt", "revokedAt",
-	],
-	"AccessLogEntry": ["id", "seq", "at", "event", "actorKind", "grant", "records", "fields", "reason", "hash"],
-}
+access_fields := {type: declarations.fields[type] | some type in ["SupportAccessGrant", "AccessLogEntry"]}
 
 test_admin_reads_every_support_access_field if {
 	admin := {"kind": "USER", "id": "a", "role": "ADMIN", "tenant_id": t1, "can_write": true, "special_categories": true}

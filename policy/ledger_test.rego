@@ -3,6 +3,7 @@
 package wvsoft.ledger_test
 
 import data.wvsoft.authz
+import data.wvsoft.declarations
 import rego.v1
 
 t1 := "0190a000-0000-7000-8000-000000000001"
@@ -17,13 +18,8 @@ member := object.union(admin, {"role": "MEMBER"})
 
 staff(role) := {"kind": "STAFF", "id": "s", "role": role, "can_write": false, "special_categories": false, "declaration_expires_at": "2026-12-31T00:00:00Z"}
 
-personal := {
-	"StaffMember": {"email": {"category": "CONTACT", "purposes": ["SUPPORT"]}, "name": {"category": "IDENTITY", "purposes": ["SUPPORT"]}},
-	"Customer": {"phone": {"category": "CONTACT", "purposes": ["SUPPORT", "BILLING"]}, "iban": {"category": "FINANCIAL", "purposes": ["BILLING"]}},
-	"ContactPerson": {"phone": {"category": "CONTACT", "purposes": ["SUPPORT"]}},
-	"HistoryEntry": {"actor": {"category": "IDENTITY", "purposes": ["SERVICE"]}},
-	"User": {"name": {"category": "IDENTITY", "purposes": ["SERVICE"]}},
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+personal := declarations.personal
 
 decide(subject, type, field, tenant, withdrawn) := d if {
 	res := object.union({"type": type, "field": field}, object.get(personal, [type, field], {}))
@@ -48,20 +44,8 @@ rows(subject, type, action) := r if {
 	r := authz.rows with input as {"subject": subject, "action": action, "resource": {"type": type}, "context": {"time_ns": now_ns}}
 }
 
-fields := {
-	"Consent": ["given", "history"],
-	"ConsentEvent": ["event", "basis", "evidence", "at", "actorKind"],
-	"DataSubjectRequest": ["id", "kind", "subjectId", "receivedAt", "deadline", "status", "completedAt", "outcome", "export"],
-	"HistoryEntry": ["fields", "at", "actorKind", "actorId", "actorRole", "actor"],
-	"StaffMember": ["id", "email", "name", "role", "declarationSignedAt", "declarationExpiresAt"],
-	"Processor": ["id", "name", "role", "declarationReference", "declarationDate"],
-	"ProcessingRecords": ["controller", "controllerContact", "securityMeasures", "transfers", "activities", "json", "html"],
-	"ProcessingActivity": [
-		"purpose", "description", "legalBasis", "dataSubjects", "recipients", "categories", "fields",
-		"retention", "processors",
-	],
-	"PurgeRun": ["at", "dryRun", "counts"],
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+fields := {type: declarations.fields[type] | some type in ["Consent", "ConsentEvent", "DataSubjectRequest", "HistoryEntry", "StaffMember", "Processor", "ProcessingRecords", "ProcessingActivity", "PurgeRun"]}
 
 test_consent_withdrawn_restricts_support_not_billing if {
 	decide(staff("SUPPORT"), "Customer", "phone", "", false).effect == "allow"

@@ -2,6 +2,7 @@
 package wvsoft.notifications_test
 
 import data.wvsoft.authz
+import data.wvsoft.declarations
 import rego.v1
 
 t1 := "0190a000-0000-7000-8000-000000000001"
@@ -18,21 +19,8 @@ member := object.union(admin, {"role": "MEMBER"})
 
 staff(role) := {"kind": "STAFF", "id": "s", "role": role, "can_write": false, "special_categories": false, "declaration_expires_at": "2026-12-31T00:00:00Z"}
 
-personal := {
-	"Inquiry": {
-		"name": {"category": "IDENTITY", "purposes": ["SUPPORT"]},
-		"email": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-		"question": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-	},
-	"OutboxMessage": {
-		"recipient": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-		"body": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-	},
-	"BreachCall": {
-		"called": {"category": "IDENTITY", "purposes": ["SUPPORT"]},
-		"outcome": {"category": "CONTACT", "purposes": ["SUPPORT"]},
-	},
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+personal := declarations.personal
 
 decide(subject, type, field, tenant) := d if {
 	res := object.union({"type": type, "field": field}, object.get(personal, [type, field], {}))
@@ -51,22 +39,8 @@ rows(subject, type, action) := r if {
 	r := authz.rows with input as {"subject": subject, "action": action, "resource": {"type": type}, "context": {"time_ns": now_ns}}
 }
 
-# Every field of the new types, for the rule that every field is named by a test.
-fields := {
-	"Breach": [
-		"id", "description", "discoveredAt", "categories", "approximatePersons", "approximateRecords",
-		"consequences", "measures", "recordedAt", "customers",
-	],
-	"BreachNotification": [
-		"breach", "customer", "emailedAt", "phonedAt", "informedAt", "reportDeadline", "hoursLeft",
-		"reportedToAuthorityAt", "authorityReportNumber", "calls",
-	],
-	"BreachCall": ["called", "calledAt", "reached", "outcome"],
-	"Inquiry": ["id", "name", "email", "question", "receivedAt"],
-	"InquiryCount": ["day", "received", "answered", "expired"],
-	"SupportNotice": ["id", "title", "body", "publishedAt", "recipients"],
-	"OutboxMessage": ["id", "recipient", "subject", "body", "purpose", "status", "attempts", "createdAt", "sentAt", "lastError"],
-}
+# From schema.graphql (policy/declarations_test.rego, generated).
+fields := {type: declarations.fields[type] | some type in ["Breach", "BreachNotification", "BreachCall", "Inquiry", "InquiryCount", "SupportNotice", "OutboxMessage"]}
 
 test_visitor_only_submits_inquiries if {
 	decide(visitor, "Mutation", "submitInquiry", "").effect == "allow"

@@ -97,7 +97,7 @@ func TestReadmeListsEveryRuleID(t *testing.T) {
 
 var (
 	schemaTypeRe     = regexp.MustCompile(`^(?:type|interface|input|extend type) (\w+)`)
-	schemaPersonalRe = regexp.MustCompile(`^\s+(\w+)\b.*@personal\(category: (\w+), purposes: \[([^\]]*)\]\)`)
+	schemaPersonalRe = regexp.MustCompile(`^\s+(\w+)\b.*@personal\(category: (\w+), purposes: \[([^\]]*)\]`)
 	readmeRowRe      = regexp.MustCompile("(?m)^\\| `([A-Z_]+)` \\| (.*) \\|$")
 	readmeFieldRe    = regexp.MustCompile("`([A-Z]\\w*\\.\\w+)`")
 )

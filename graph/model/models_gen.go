@@ -457,3 +457,85 @@ func (e PersonOrderField) MarshalJSON() ([]byte, error) {
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
 }
+
+// How a written value is checked (@check).
+type ValueCheck string
+
+const (
+	// One line of 1 to max characters, without control characters: a name, a street, a city.
+	ValueCheckLine ValueCheck = "LINE"
+	// Free text of 1 to max characters.
+	ValueCheckText ValueCheck = "TEXT"
+	// An e-mail address.
+	ValueCheckEmail ValueCheck = "EMAIL"
+	// A phone number.
+	ValueCheckPhone ValueCheck = "PHONE"
+	// A Dutch postal code, written as `1234 AB`.
+	ValueCheckPostalCode ValueCheck = "POSTAL_CODE"
+	// An IBAN with a valid checksum.
+	ValueCheckIban ValueCheck = "IBAN"
+	// A BSN of 9 digits that passes the elfproef.
+	ValueCheckBsn ValueCheck = "BSN"
+	// A Chamber of Commerce (KvK) number of 8 digits.
+	ValueCheckKVK ValueCheck = "KVK"
+	// A date not in the future and not before 1900.
+	ValueCheckPastDate ValueCheck = "PAST_DATE"
+	// A value of the field's enum, which GraphQL itself checks.
+	ValueCheckEnum ValueCheck = "ENUM"
+)
+
+var AllValueCheck = []ValueCheck{
+	ValueCheckLine,
+	ValueCheckText,
+	ValueCheckEmail,
+	ValueCheckPhone,
+	ValueCheckPostalCode,
+	ValueCheckIban,
+	ValueCheckBsn,
+	ValueCheckKVK,
+	ValueCheckPastDate,
+	ValueCheckEnum,
+}
+
+func (e ValueCheck) IsValid() bool {
+	switch e {
+	case ValueCheckLine, ValueCheckText, ValueCheckEmail, ValueCheckPhone, ValueCheckPostalCode, ValueCheckIban, ValueCheckBsn, ValueCheckKVK, ValueCheckPastDate, ValueCheckEnum:
+		return true
+	}
+	return false
+}
+
+func (e ValueCheck) String() string {
+	return string(e)
+}
+
+func (e *ValueCheck) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ValueCheck(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ValueCheck", str)
+	}
+	return nil
+}
+
+func (e ValueCheck) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ValueCheck) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ValueCheck) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}

@@ -54,10 +54,17 @@ type Engine struct {
 	explainAll bool
 	authors    map[string]bool
 
+	// personal is every field's @personal declaration (wvsoft.Declarations), by type and field:
+	// what a decision's input says of the field it decides.
+	personal map[typeField]wvsoft.FieldDeclaration
+
 	current atomic.Pointer[compiled]
 	mu      sync.Mutex // serialises reloads
 	status  atomic.Pointer[Status]
 }
+
+// typeField names a field of a type.
+type typeField struct{ typ, field string }
 
 // compiled is one accepted policy: its prepared queries and where it came from.
 type compiled struct {
@@ -65,6 +72,8 @@ type compiled struct {
 	rows     rego.PreparedEvalQuery
 	revision string
 	cache    sharedCache
+	// personal is the engine's: every field's @personal declaration.
+	personal map[typeField]wvsoft.FieldDeclaration
 }
 
 // Status says which policy serves and why the last change was rejected, if it was.
@@ -101,7 +110,13 @@ func WithReloadHook(f func(accepted bool)) Option { return func(e *Engine) { e.o
 
 // New compiles the policy, runs its tests and returns an engine serving it.
 func New(ctx context.Context, opts ...Option) (*Engine, error) {
-	e := &Engine{files: policy.Files, logger: slog.New(slog.DiscardHandler), now: time.Now, onReload: func(bool) {}}
+	e := &Engine{files: policy.Files, logger: slog.New(slog.DiscardHandler), now: time.Now, onReload: func(bool) {},
+		personal: map[typeField]wvsoft.FieldDeclaration{}}
+	for _, f := range wvsoft.Declarations() {
+		if f.Personal() {
+			e.personal[typeField{f.Type, f.Field}] = f
+		}
+	}
 	for _, o := range opts {
 		o(e)
 	}
@@ -129,6 +144,7 @@ func (e *Engine) Reload(ctx context.Context) error {
 		e.onReload(false)
 		return err
 	}
+	c.personal = e.personal
 	e.current.Store(c)
 	e.onReload(true)
 	e.status.Store(&Status{Revision: c.revision, LoadedAt: now})

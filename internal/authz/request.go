@@ -467,7 +467,9 @@ func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action s
 // evaluate asks the policy (through the shared cache) about one field of a target.
 func (r *Request) evaluate(ctx context.Context, t target, action string) *fieldDecision {
 	res := Resource{Type: t.object, Field: t.def.Name, TenantID: t.tenant, State: t.state}
-	res.Category, res.Purposes = personalData(t.def)
+	if p, ok := r.policy.personal[typeField{t.object, t.def.Name}]; ok {
+		res.Category, res.Purposes = p.Category, p.Purposes
+	}
 	in := Input{Subject: r.subject, Action: action, Resource: res, Time: r.now}
 	d := &fieldDecision{typ: t.object, field: t.def.Name, category: res.Category, tenant: t.tenant, action: action, input: in}
 	d.Decision = r.policy.decideCached(ctx, in)
@@ -484,23 +486,6 @@ func (r *Request) evaluate(ctx context.Context, t target, action string) *fieldD
 		d.err = &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: msg, Extensions: map[string]any{"code": wvsoft.EFORBIDDEN}}
 	}
 	return d
-}
-
-// personalData reads the @personal directive of a field from the schema.
-func personalData(def *ast.FieldDefinition) (category string, purposes []string) {
-	dir := def.Directives.ForName("personal")
-	if dir == nil {
-		return "", nil
-	}
-	if arg := dir.Arguments.ForName("category"); arg != nil {
-		category = arg.Value.Raw
-	}
-	if arg := dir.Arguments.ForName("purposes"); arg != nil {
-		for _, child := range arg.Value.Children {
-			purposes = append(purposes, child.Value.Raw)
-		}
-	}
-	return category, purposes
 }
 
 type requestKey struct{}

@@ -1,6 +1,9 @@
-// Command codegen is the generation of graph (go generate ./graph/, make generate): gqlgen's
-// generate from gqlgen.yml and schema.graphql, then three rewrites of graph/generated.go that
-// give gqlgen's per-value steps a shorter path for pages of records, and graph/lists_gen.go.
+// Command codegen is the generation of graph (go generate ./graph/, make generate): first what
+// the schema's declarations drive (declare.go: the records of @table types, the service's inputs
+// and their checks, the Go table of every field's declaration, the policy tests' copy of the
+// schema and the policy README's tables), then gqlgen's generate from gqlgen.yml and
+// schema.graphql, then three rewrites of graph/generated.go that give gqlgen's per-value steps a
+// shorter path for pages of records, and graph/lists_gen.go.
 //
 //   - Every field read straight from a record (a struct field or a method without arguments, a
 //     scalar or an enum, no resolver) is first asked of graph's scalarField. For each such value
@@ -77,6 +80,15 @@ func generate(cfg *config.Config) error {
 	// gqlgen would build the packages before the rewrite; they are built once, after it.
 	validate := !cfg.SkipValidation
 	cfg.SkipValidation = true
+	// The Go types gqlgen binds to come first: the records and inputs the schema declares.
+	if err := cfg.LoadSchema(); err != nil {
+		return err
+	}
+	if cfg.Schema.Directives["table"] != nil { // a schema that declares records
+		if err := declare(cfg.Schema, "."); err != nil {
+			return err
+		}
+	}
 	p, err := gqlgen(cfg)
 	if err != nil {
 		return err

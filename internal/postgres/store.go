@@ -22,7 +22,8 @@ const (
 		(SELECT relationship_end FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id) AS relationship_end`
 	userColumns   = `tenant_id, id, email, name, role, created_at`
 	apiKeyColumns = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
-	personColumns = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
+	// personColumns, as every @table type's, come from its declaration in schema.graphql.
+	personColumns = wvsoft.PersonColumns
 )
 
 // tenantClause is the tenant filter as SQL over parameter $1, and the value of $1. It is the
@@ -261,12 +262,10 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 	if err != nil {
 		return err
 	}
+	row := *p
+	row.Bsn, row.MedicalNotes = bsn, notes
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		if err := tx.QueryRowxContext(ctx, `INSERT INTO persons (tenant_id, id, name, street, postal_code, city, email, phone,
-			birth_date, iban, bsn, marital_status, household, medical_notes)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14) RETURNING created_at, updated_at`,
-			p.TenantID, p.UUID, p.Name, p.Street, p.PostalCode, p.City, p.Email, p.Phone, p.BirthDate, p.Iban, bsn,
-			p.MaritalStatus, p.Household, notes).Scan(&p.CreatedAt, &p.UpdatedAt); err != nil {
+		if err := insertRecord(ctx, tx, personsTable, &row, p.Written(), &p.CreatedAt, &p.UpdatedAt); err != nil {
 			return err
 		}
 		return d.logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", p.Written(), d.now())
@@ -337,11 +336,41 @@ var (
 	usersTable = table{name: "users", key: "id", columns: userColumns, kind: wvsoft.KindUser,
 		writable: map[string]string{"name": "name", "role": "role"}}
 	apiKeysTable = table{name: "api_keys", key: "id", columns: apiKeyColumns, kind: wvsoft.KindAPIKey}
-	personsTable = table{name: "persons", key: "id", columns: personColumns, kind: wvsoft.KindPerson,
-		writable: map[string]string{"name": "name", "street": "street", "postalCode": "postal_code", "city": "city",
-			"email": "email", "phone": "phone", "birthDate": "birth_date", "iban": "iban", "bsn": "bsn",
-			"maritalStatus": "marital_status", "household": "household", "medicalNotes": "medical_notes"}}
+	personsTable = declaredTable(wvsoft.KindPerson, wvsoft.PersonTable, personColumns)
 )
+
+// declaredTable is the table of a @table type of schema.graphql: its writable fields are those
+// that declare a @check, each to its declared column.
+func declaredTable(kind, name, columns string) table {
+	t := table{name: name, key: "id", columns: columns, kind: kind, writable: map[string]string{}}
+	for _, f := range wvsoft.Declarations() {
+		if f.Type == kind && f.Column != "" && f.Check != "" {
+			t.writable[f.Field] = f.Column
+		}
+	}
+	return t
+}
+
+// insertRecord inserts a new row of a @table type: the key, the tenant and the fields it was
+// given (written, by their GraphQL names), as the record's db tags name the columns; returning
+// scans the columns the database fills in (created_at, updated_at).
+func insertRecord(ctx context.Context, tx *sqlx.Tx, t table, record any, written []string, returning ...any) error {
+	cols := []string{"tenant_id", t.key}
+	for _, field := range written {
+		col, ok := t.writable[field]
+		if !ok {
+			return fmt.Errorf("postgres: %s.%s is not writable", t.kind, field)
+		}
+		cols = append(cols, col)
+	}
+	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (:%s) RETURNING created_at, updated_at`,
+		t.name, strings.Join(cols, ", "), strings.Join(cols, ", :"))
+	q, args, err := sqlx.Named(q, record)
+	if err != nil {
+		return err
+	}
+	return tx.QueryRowxContext(ctx, tx.Rebind(q), args...).Scan(returning...)
+}
 
 // columnChange sets one column; only this package makes them.
 type columnChange struct {

@@ -232,7 +232,7 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 	var email string
 	phoneShown := false
 	for _, f := range rec.Fields {
-		item := exportItem{Field: f.Field, Label: fieldLabel(typeName, f.Field), Category: f.Category, CategoryLabel: wvsoft.CategoryLabel(f.Category),
+		item := exportItem{Field: f.Field, Label: f.Label, Category: f.Category, CategoryLabel: wvsoft.CategoryLabel(f.Category),
 			Value: f.Value, Shown: shown(f.Value), Source: wvsoft.DataSource(typeName, customer)}
 		seen := map[string]bool{}
 		for _, p := range f.Purposes {
@@ -310,7 +310,7 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 }
 
 // RecordsOfProcessing builds the article 30 records from the schema's @personal declarations
-// (WithDeclarations), the retention schedule and the processor register: one activity per
+// (wvsoft.Declarations), the retention schedule and the processor register: one activity per
 // purpose, each with only the processors that serve that purpose.
 func (s *Service) RecordsOfProcessing(ctx context.Context) (*wvsoft.ProcessingRecords, error) {
 	processors, err := s.store.Processors(ctx)
@@ -321,7 +321,7 @@ func (s *Service) RecordsOfProcessing(ctx context.Context) (*wvsoft.ProcessingRe
 	rules := wvsoft.RetentionRules(s.retention)
 	byPurpose := map[string]*wvsoft.ProcessingActivity{}
 	cats := map[string]map[string]bool{}
-	for _, fd := range s.declarations {
+	for _, fd := range personalDeclarations() {
 		if fd.Derived {
 			continue // shown elsewhere; its home field is listed
 		}
@@ -370,43 +370,31 @@ func (s *Service) RecordsOfProcessing(ctx context.Context) (*wvsoft.ProcessingRe
 	return out, nil
 }
 
-// fieldLabel is a field's name in Dutch, as a person says it.
+// fieldLabel is a field's name in Dutch, as a person says it: the label its @personal
+// declaration gives; a field that holds no personal data is named as the schema names it.
 func fieldLabel(typ, field string) string {
-	switch field {
-	case "salutation":
-		return "Aanhef"
-	case "name":
-		return "Naam"
-	case "email":
-		return "E-mailadres"
-	case "phone":
-		return "Telefoonnummer"
-	case "street":
-		return "Straat en huisnummer"
-	case "postalCode":
-		return "Postcode"
-	case "city":
-		return "Woonplaats"
-	case "birthDate":
-		return "Geboortedatum"
-	case "iban":
-		return "Bankrekeningnummer (IBAN)"
-	case "bsn":
-		return "Burgerservicenummer (BSN)"
-	case "maritalStatus":
-		return "Burgerlijke staat"
-	case "household":
-		return "Gezinssituatie"
-	case "medicalNotes":
-		return "Medische aantekeningen"
-	case "kvkNumber":
-		return "KvK-nummer"
-	case "role":
-		return "Rol bij de klant"
-	case "id":
+	if field == "id" {
 		return "kenmerk"
 	}
+	for _, f := range wvsoft.Declarations() {
+		if f.Type == typ && f.Field == field && f.Label != "" {
+			return f.Label
+		}
+	}
 	return typ + " " + field
+}
+
+// personalDeclarations are the declarations of the fields that hold personal data: types by
+// name, each type's fields in the schema's order.
+func personalDeclarations() []wvsoft.FieldDeclaration {
+	var out []wvsoft.FieldDeclaration
+	for _, f := range wvsoft.Declarations() {
+		if f.Personal() {
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
 }
 
 // fieldsLabel says a list of fields ("Type.field", as the access log names them) in Dutch.

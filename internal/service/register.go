@@ -226,18 +226,7 @@ func (s *Service) CreatePerson(ctx context.Context, input CreatePersonInput) (*w
 	}
 	in := &inputs{}
 	p := &wvsoft.Person{TenantID: tenant, UUID: id}
-	p.Name = in.required("input.name", input.Name, line(200))
-	p.Street = in.optional("input.street", input.Street, line(200), false)
-	p.PostalCode = in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	p.City = in.optional("input.city", input.City, line(100), false)
-	p.Email = in.optional("input.email", input.Email, validate.Email, false)
-	p.Phone = in.optional("input.phone", input.Phone, validate.Phone, false)
-	p.BirthDate = in.date("input.birthDate", input.BirthDate, s.now(), true)
-	p.Iban = in.optional("input.iban", input.Iban, validate.IBAN, false)
-	p.Bsn = in.optional("input.bsn", input.Bsn, validate.BSN, false)
-	p.MaritalStatus = in.optional("input.maritalStatus", input.MaritalStatus, oneOf, false)
-	p.Household = in.optional("input.household", input.Household, text(2000), false)
-	p.MedicalNotes = in.optional("input.medicalNotes", input.MedicalNotes, text(10000), false)
+	in.checkCreatePersonInput(input, p, s.now())
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -254,18 +243,7 @@ func (s *Service) UpdatePerson(ctx context.Context, input UpdatePersonInput) (*w
 		return nil, err
 	}
 	in := &inputs{}
-	in.optional("input.name", input.Name, line(200), true)
-	in.optional("input.street", input.Street, line(200), false)
-	in.optional("input.postalCode", input.PostalCode, validate.PostalCode, false)
-	in.optional("input.city", input.City, line(100), false)
-	in.optional("input.email", input.Email, validate.Email, false)
-	in.optional("input.phone", input.Phone, validate.Phone, false)
-	in.date("input.birthDate", input.BirthDate, s.now(), true)
-	in.optional("input.iban", input.Iban, validate.IBAN, false)
-	in.optional("input.bsn", input.Bsn, validate.BSN, false)
-	in.optional("input.maritalStatus", input.MaritalStatus, oneOf, false)
-	in.optional("input.household", input.Household, text(2000), false)
-	in.optional("input.medicalNotes", input.MedicalNotes, text(10000), false)
+	in.checkUpdatePersonInput(input, s.now())
 	if in.err != nil {
 		return nil, in.err
 	}

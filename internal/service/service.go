@@ -39,7 +39,6 @@ type Service struct {
 	retention    wvsoft.RetentionPolicy
 	inquiryLimit RateLimiter
 	subjects     SubjectReader
-	declarations []wvsoft.PersonalField
 }
 
 // Option configures a Service.
@@ -63,12 +62,6 @@ func WithInquiryLimit(l RateLimiter) Option { return func(s *Service) { s.inquir
 // WithSubjectReader sets what reads a data subject's record for the article 15 export; without
 // it, access requests cannot be carried out.
 func WithSubjectReader(r SubjectReader) Option { return func(s *Service) { s.subjects = r } }
-
-// WithDeclarations gives the schema's @personal declarations, in the schema's order, that the
-// article 30 records are built from.
-func WithDeclarations(fields []wvsoft.PersonalField) Option {
-	return func(s *Service) { s.declarations = fields }
-}
 
 // New returns a service over the authorized store.
 func New(store *authz.Store, opts ...Option) *Service {

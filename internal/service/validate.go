@@ -122,4 +122,33 @@ const (
 	errFuture      = inputError("must not lie in the future")
 	errTooOld      = inputError("must not lie before 1900")
 	errTooShort    = inputError("is too short")
+	// errUnknownCheck: a @check kind without a case in checkOf, which a test rules out.
+	errUnknownCheck = inputError("cannot be checked")
 )
+
+// checkOf is the check of a @check kind (ValueCheck in schema.graphql); max is its length for
+// LINE and TEXT. The generated checks of the inputs call it; a kind without a case here is a
+// programming error that TestEveryValueCheckHasACheck finds.
+func checkOf(kind string, max int) check {
+	switch kind {
+	case "LINE":
+		return line(max)
+	case "TEXT":
+		return text(max)
+	case "EMAIL":
+		return validate.Email
+	case "PHONE":
+		return validate.Phone
+	case "POSTAL_CODE":
+		return validate.PostalCode
+	case "IBAN":
+		return validate.IBAN
+	case "BSN":
+		return validate.BSN
+	case "KVK":
+		return validate.KvK
+	case "ENUM":
+		return oneOf
+	}
+	return func(string) (string, error) { return "", errUnknownCheck }
+}

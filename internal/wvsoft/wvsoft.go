@@ -126,49 +126,8 @@ type APIKey struct {
 // ID is the key's global ID.
 func (k *APIKey) ID() string { return GlobalID(KindAPIKey, k.UUID) }
 
-// Person is a person in a customer's data space.
-type Person struct {
-	TenantID      uuid.UUID  `db:"tenant_id"`
-	UUID          uuid.UUID  `db:"id"`
-	Name          *string    `db:"name"`
-	Street        *string    `db:"street"`
-	PostalCode    *string    `db:"postal_code"`
-	City          *string    `db:"city"`
-	Email         *string    `db:"email"`
-	Phone         *string    `db:"phone"`
-	BirthDate     *time.Time `db:"birth_date"`
-	Iban          *string    `db:"iban"`
-	Bsn           *string    `db:"bsn"`
-	MaritalStatus *string    `db:"marital_status"`
-	Household     *string    `db:"household"`
-	MedicalNotes  *string    `db:"medical_notes"`
-	CreatedAt     time.Time  `db:"created_at"`
-	UpdatedAt     time.Time  `db:"updated_at"`
-}
-
 // ID is the person's global ID.
 func (p *Person) ID() string { return GlobalID(KindPerson, p.UUID) }
-
-// Written names the fields of a new person that hold a value, as the schema names them: what
-// creating it wrote, which the access log records of a write by staff (Person.name, …).
-func (p *Person) Written() []string {
-	var out []string
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
-		{"name", p.Name != nil}, {"street", p.Street != nil}, {"postalCode", p.PostalCode != nil},
-		{"city", p.City != nil}, {"email", p.Email != nil}, {"phone", p.Phone != nil},
-		{"birthDate", p.BirthDate != nil}, {"iban", p.Iban != nil}, {"bsn", p.Bsn != nil},
-		{"maritalStatus", p.MaritalStatus != nil}, {"household", p.Household != nil},
-		{"medicalNotes", p.MedicalNotes != nil},
-	} {
-		if f.set {
-			out = append(out, f.name)
-		}
-	}
-	return out
-}
 
 // Node is any object with a global ID.
 type Node interface {
