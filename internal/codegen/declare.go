@@ -51,8 +51,8 @@ type tableDecl struct {
 	fields    []declaredField // its columns, in the order of the schema
 }
 
-// declarations are what the schema declares: every field with @personal, @derived or @check,
-// and the @table types.
+// declarations are what the schema declares: every field of its object and interface types
+// (the roots too) with its @personal, @derived, @check and column, and the @table types.
 type declarations struct {
 	schema *ast.Schema
 	fields []declaredField
@@ -166,9 +166,7 @@ func readDeclarations(schema *ast.Schema) (*declarations, error) {
 				}
 				t.fields = append(t.fields, f)
 			}
-			if f.category != "" || f.derived || f.check != "" || f.column != "" {
-				d.fields = append(d.fields, f)
-			}
+			d.fields = append(d.fields, f)
 		}
 		if t != nil {
 			d.tables = append(d.tables, *t)
@@ -297,30 +295,21 @@ func (d *declarations) wvsoftSource() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(generatedHeader)
 	b.WriteString("package wvsoft\n\nimport (\n\t\"time\"\n\n\t\"github.com/google/uuid\"\n)\n\n")
-	b.WriteString("// Declarations are the fields of schema.graphql's object and interface types that declare\n")
-	b.WriteString("// something: personal data (@personal, @derived), a column of a @table type, a @check.\n")
-	b.WriteString("// Every reader of a field's category, purposes, label, column or check reads it here.\n")
+	b.WriteString("// Declarations are the fields of schema.graphql's object and interface types, the roots\n")
+	b.WriteString("// too, with what each declares: personal data (@personal, @derived), a column of a @table\n")
+	b.WriteString("// type, a @check. Every reader of a field's category, purposes, label, column or check reads\n")
+	b.WriteString("// it here or in DeclarationOf.\n")
 	b.WriteString("func Declarations() []FieldDeclaration {\n\treturn []FieldDeclaration{\n")
 	for _, f := range d.fields {
-		fmt.Fprintf(&b, "\t\t{Type: %q, Field: %q", f.typ, f.field)
-		if f.column != "" {
-			fmt.Fprintf(&b, ", Column: %q", f.column)
-		}
-		if f.category != "" {
-			fmt.Fprintf(&b, ", Category: %q, Purposes: %#v, Label: %q", f.category, f.purposes, f.label)
-		}
-		if f.derived {
-			b.WriteString(", Derived: true")
-		}
-		if f.check != "" {
-			fmt.Fprintf(&b, ", Check: %q", f.check)
-		}
-		if f.max != 0 {
-			fmt.Fprintf(&b, ", Max: %d", f.max)
-		}
-		b.WriteString("},\n")
+		b.WriteString("\t\t" + declarationLiteral(f) + ",\n")
 	}
 	b.WriteString("\t}\n}\n")
+	b.WriteString("\n// DeclarationOf is the declaration of typ.field, and whether the schema has that field.\n")
+	b.WriteString("func DeclarationOf(typ, field string) (FieldDeclaration, bool) {\n\tswitch typ + \".\" + field {\n")
+	for _, f := range d.fields {
+		fmt.Fprintf(&b, "\tcase %q:\n\t\treturn %s, true\n", f.typ+"."+f.field, declarationLiteral(f))
+	}
+	b.WriteString("\t}\n\treturn FieldDeclaration{}, false\n}\n")
 	for _, t := range d.tables {
 		def := d.schema.Types[t.typ]
 		cols := []string{"tenant_id"}
@@ -351,6 +340,29 @@ func (d *declarations) wvsoftSource() ([]byte, error) {
 		b.WriteString("\treturn out\n}\n")
 	}
 	return format.Source(b.Bytes())
+}
+
+// declarationLiteral is f as a wvsoft.FieldDeclaration literal.
+func declarationLiteral(f declaredField) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "FieldDeclaration{Type: %q, Field: %q", f.typ, f.field)
+	if f.column != "" {
+		fmt.Fprintf(&b, ", Column: %q", f.column)
+	}
+	if f.category != "" {
+		fmt.Fprintf(&b, ", Category: %q, Purposes: %#v, Label: %q", f.category, f.purposes, f.label)
+	}
+	if f.derived {
+		b.WriteString(", Derived: true")
+	}
+	if f.check != "" {
+		fmt.Fprintf(&b, ", Check: %q", f.check)
+	}
+	if f.max != 0 {
+		fmt.Fprintf(&b, ", Max: %d", f.max)
+	}
+	b.WriteString("}")
+	return b.String()
 }
 
 // comment is a Go doc comment from a schema description, starting with name.

@@ -8,54 +8,956 @@ import (
 	"github.com/google/uuid"
 )
 
-// Declarations are the fields of schema.graphql's object and interface types that declare
-// something: personal data (@personal, @derived), a column of a @table type, a @check.
-// Every reader of a field's category, purposes, label, column or check reads it here.
+// Declarations are the fields of schema.graphql's object and interface types, the roots
+// too, with what each declares: personal data (@personal, @derived), a column of a @table
+// type, a @check. Every reader of a field's category, purposes, label, column or check reads
+// it here or in DeclarationOf.
 func Declarations() []FieldDeclaration {
 	return []FieldDeclaration{
-		{Type: "Viewer", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT", "SERVICE"}, Label: "E-mailadres"},
-		{Type: "Viewer", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "SERVICE"}, Label: "Naam"},
-		{Type: "Customer", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Naam"},
-		{Type: "Customer", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT", "BILLING"}, Label: "E-mailadres"},
-		{Type: "Customer", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Telefoonnummer"},
-		{Type: "Customer", Field: "street", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Straat en huisnummer"},
-		{Type: "Customer", Field: "postalCode", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Postcode"},
-		{Type: "Customer", Field: "city", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Woonplaats"},
-		{Type: "Customer", Field: "kvkNumber", Category: "FINANCIAL", Purposes: []string{"BILLING"}, Label: "KvK-nummer"},
-		{Type: "Customer", Field: "iban", Category: "FINANCIAL", Purposes: []string{"BILLING"}, Label: "Bankrekeningnummer (IBAN)"},
-		{Type: "ContactPerson", Field: "salutation", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Aanhef"},
-		{Type: "ContactPerson", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Naam"},
-		{Type: "ContactPerson", Field: "role", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Rol bij de klant"},
-		{Type: "ContactPerson", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
-		{Type: "ContactPerson", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Telefoonnummer"},
-		{Type: "User", Field: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres"},
-		{Type: "User", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam"},
-		{Type: "Person", Field: "id", Column: "id"},
-		{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200},
-		{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200},
-		{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE"},
-		{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100},
-		{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"},
-		{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE"},
-		{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE"},
-		{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN"},
-		{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN"},
-		{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM"},
-		{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000},
-		{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000},
-		{Type: "Person", Field: "createdAt", Column: "created_at"},
-		{Type: "Person", Field: "updatedAt", Column: "updated_at"},
-		{Type: "BreachCall", Field: "called", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Gebelde contactpersoon", Derived: true},
-		{Type: "BreachCall", Field: "outcome", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Verslag van het gesprek", Derived: true},
-		{Type: "Inquiry", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Naam"},
-		{Type: "Inquiry", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
-		{Type: "Inquiry", Field: "question", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Vraag"},
-		{Type: "OutboxMessage", Field: "recipient", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Ontvanger", Derived: true},
-		{Type: "OutboxMessage", Field: "body", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Inhoud van het bericht", Derived: true},
-		{Type: "HistoryEntry", Field: "actor", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Wie het wijzigde", Derived: true},
-		{Type: "StaffMember", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
-		{Type: "StaffMember", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Naam"},
+		FieldDeclaration{Type: "Node", Field: "id"},
+		FieldDeclaration{Type: "PageInfo", Field: "hasNextPage"},
+		FieldDeclaration{Type: "PageInfo", Field: "hasPreviousPage"},
+		FieldDeclaration{Type: "PageInfo", Field: "startCursor"},
+		FieldDeclaration{Type: "PageInfo", Field: "endCursor"},
+		FieldDeclaration{Type: "Query", Field: "node"},
+		FieldDeclaration{Type: "Query", Field: "nodes"},
+		FieldDeclaration{Type: "Query", Field: "me"},
+		FieldDeclaration{Type: "Query", Field: "mySupportAccessGrants"},
+		FieldDeclaration{Type: "Query", Field: "breaches"},
+		FieldDeclaration{Type: "Query", Field: "breachesNotFullyInformed"},
+		FieldDeclaration{Type: "Query", Field: "inquiries"},
+		FieldDeclaration{Type: "Query", Field: "inquiryCounts"},
+		FieldDeclaration{Type: "Query", Field: "supportNotices"},
+		FieldDeclaration{Type: "Query", Field: "history"},
+		FieldDeclaration{Type: "Query", Field: "staffMembers"},
+		FieldDeclaration{Type: "Query", Field: "processors"},
+		FieldDeclaration{Type: "Query", Field: "retentionRules"},
+		FieldDeclaration{Type: "Query", Field: "recordsOfProcessing"},
+		FieldDeclaration{Type: "Query", Field: "purgeRuns"},
+		FieldDeclaration{Type: "Query", Field: "outbox"},
+		FieldDeclaration{Type: "Query", Field: "customers"},
+		FieldDeclaration{Type: "Query", Field: "contactPersons"},
+		FieldDeclaration{Type: "Query", Field: "persons"},
+		FieldDeclaration{Type: "Viewer", Field: "kind"},
+		FieldDeclaration{Type: "Viewer", Field: "role"},
+		FieldDeclaration{Type: "Viewer", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT", "SERVICE"}, Label: "E-mailadres"},
+		FieldDeclaration{Type: "Viewer", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "SERVICE"}, Label: "Naam"},
+		FieldDeclaration{Type: "Viewer", Field: "customer"},
+		FieldDeclaration{Type: "Customer", Field: "id"},
+		FieldDeclaration{Type: "Customer", Field: "slug"},
+		FieldDeclaration{Type: "Customer", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Naam"},
+		FieldDeclaration{Type: "Customer", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT", "BILLING"}, Label: "E-mailadres"},
+		FieldDeclaration{Type: "Customer", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Telefoonnummer"},
+		FieldDeclaration{Type: "Customer", Field: "street", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Straat en huisnummer"},
+		FieldDeclaration{Type: "Customer", Field: "postalCode", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Postcode"},
+		FieldDeclaration{Type: "Customer", Field: "city", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Woonplaats"},
+		FieldDeclaration{Type: "Customer", Field: "kvkNumber", Category: "FINANCIAL", Purposes: []string{"BILLING"}, Label: "KvK-nummer"},
+		FieldDeclaration{Type: "Customer", Field: "iban", Category: "FINANCIAL", Purposes: []string{"BILLING"}, Label: "Bankrekeningnummer (IBAN)"},
+		FieldDeclaration{Type: "Customer", Field: "relationshipStart"},
+		FieldDeclaration{Type: "Customer", Field: "relationshipEnd"},
+		FieldDeclaration{Type: "Customer", Field: "contactPersons"},
+		FieldDeclaration{Type: "Customer", Field: "users"},
+		FieldDeclaration{Type: "Customer", Field: "apiKeys"},
+		FieldDeclaration{Type: "Customer", Field: "persons"},
+		FieldDeclaration{Type: "Customer", Field: "supportAccessGrants"},
+		FieldDeclaration{Type: "Customer", Field: "accessLog"},
+		FieldDeclaration{Type: "Customer", Field: "accessLogVerification"},
+		FieldDeclaration{Type: "Customer", Field: "accessLogCheckpoint"},
+		FieldDeclaration{Type: "Customer", Field: "accessLogSignedFrom"},
+		FieldDeclaration{Type: "Customer", Field: "accessLogInclusionProof"},
+		FieldDeclaration{Type: "Customer", Field: "accessLogConsistencyProof"},
+		FieldDeclaration{Type: "Customer", Field: "accessLogSummary"},
+		FieldDeclaration{Type: "Customer", Field: "breaches"},
+		FieldDeclaration{Type: "Customer", Field: "consent"},
+		FieldDeclaration{Type: "Customer", Field: "dataSubjectRequests"},
+		FieldDeclaration{Type: "CustomerConnection", Field: "edges"},
+		FieldDeclaration{Type: "CustomerConnection", Field: "pageInfo"},
+		FieldDeclaration{Type: "CustomerConnection", Field: "totalCount"},
+		FieldDeclaration{Type: "ContactPersonConnection", Field: "edges"},
+		FieldDeclaration{Type: "ContactPersonConnection", Field: "pageInfo"},
+		FieldDeclaration{Type: "ContactPersonConnection", Field: "totalCount"},
+		FieldDeclaration{Type: "ContactPersonEdge", Field: "cursor"},
+		FieldDeclaration{Type: "ContactPersonEdge", Field: "node"},
+		FieldDeclaration{Type: "CustomerEdge", Field: "cursor"},
+		FieldDeclaration{Type: "CustomerEdge", Field: "node"},
+		FieldDeclaration{Type: "ContactPerson", Field: "id"},
+		FieldDeclaration{Type: "ContactPerson", Field: "customer"},
+		FieldDeclaration{Type: "ContactPerson", Field: "salutation", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Aanhef"},
+		FieldDeclaration{Type: "ContactPerson", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Naam"},
+		FieldDeclaration{Type: "ContactPerson", Field: "role", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Rol bij de klant"},
+		FieldDeclaration{Type: "ContactPerson", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
+		FieldDeclaration{Type: "ContactPerson", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Telefoonnummer"},
+		FieldDeclaration{Type: "User", Field: "id"},
+		FieldDeclaration{Type: "User", Field: "customer"},
+		FieldDeclaration{Type: "User", Field: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres"},
+		FieldDeclaration{Type: "User", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam"},
+		FieldDeclaration{Type: "User", Field: "role"},
+		FieldDeclaration{Type: "User", Field: "createdAt"},
+		FieldDeclaration{Type: "ApiKey", Field: "id"},
+		FieldDeclaration{Type: "ApiKey", Field: "customer"},
+		FieldDeclaration{Type: "ApiKey", Field: "name"},
+		FieldDeclaration{Type: "ApiKey", Field: "prefix"},
+		FieldDeclaration{Type: "ApiKey", Field: "canWrite"},
+		FieldDeclaration{Type: "ApiKey", Field: "specialCategories"},
+		FieldDeclaration{Type: "ApiKey", Field: "createdAt"},
+		FieldDeclaration{Type: "ApiKey", Field: "revokedAt"},
+		FieldDeclaration{Type: "Person", Field: "id", Column: "id"},
+		FieldDeclaration{Type: "Person", Field: "customer"},
+		FieldDeclaration{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200},
+		FieldDeclaration{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200},
+		FieldDeclaration{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE"},
+		FieldDeclaration{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100},
+		FieldDeclaration{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"},
+		FieldDeclaration{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE"},
+		FieldDeclaration{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE"},
+		FieldDeclaration{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN"},
+		FieldDeclaration{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN"},
+		FieldDeclaration{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM"},
+		FieldDeclaration{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000},
+		FieldDeclaration{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000},
+		FieldDeclaration{Type: "Person", Field: "createdAt", Column: "created_at"},
+		FieldDeclaration{Type: "Person", Field: "updatedAt", Column: "updated_at"},
+		FieldDeclaration{Type: "PersonConnection", Field: "edges"},
+		FieldDeclaration{Type: "PersonConnection", Field: "pageInfo"},
+		FieldDeclaration{Type: "PersonConnection", Field: "totalCount"},
+		FieldDeclaration{Type: "PersonEdge", Field: "cursor"},
+		FieldDeclaration{Type: "PersonEdge", Field: "node"},
+		FieldDeclaration{Type: "AccessScope", Field: "types"},
+		FieldDeclaration{Type: "AccessScope", Field: "specialCategories"},
+		FieldDeclaration{Type: "AccessScope", Field: "write"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "id"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "customer"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "reason"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "scope"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "durationMinutes"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "status"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "requestedAt"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "answerBy"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "decidedAt"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "startsAt"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "expiresAt"},
+		FieldDeclaration{Type: "SupportAccessGrant", Field: "revokedAt"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "id"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "seq"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "at"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "event"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "actorKind"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "grant"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "records"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "fields"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "reason"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "hash"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "record"},
+		FieldDeclaration{Type: "AccessLogEntry", Field: "checkpoint"},
+		FieldDeclaration{Type: "AccessLogConnection", Field: "edges"},
+		FieldDeclaration{Type: "AccessLogConnection", Field: "pageInfo"},
+		FieldDeclaration{Type: "AccessLogEdge", Field: "cursor"},
+		FieldDeclaration{Type: "AccessLogEdge", Field: "node"},
+		FieldDeclaration{Type: "AccessLogCheckpoint", Field: "treeSize"},
+		FieldDeclaration{Type: "AccessLogCheckpoint", Field: "rootHash"},
+		FieldDeclaration{Type: "AccessLogCheckpoint", Field: "note"},
+		FieldDeclaration{Type: "AccessLogCheckpoint", Field: "signedAt"},
+		FieldDeclaration{Type: "AccessLogInclusionProof", Field: "seq"},
+		FieldDeclaration{Type: "AccessLogInclusionProof", Field: "treeSize"},
+		FieldDeclaration{Type: "AccessLogInclusionProof", Field: "record"},
+		FieldDeclaration{Type: "AccessLogInclusionProof", Field: "leafHash"},
+		FieldDeclaration{Type: "AccessLogInclusionProof", Field: "hashes"},
+		FieldDeclaration{Type: "AccessLogInclusionProof", Field: "checkpoint"},
+		FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "from"},
+		FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "to"},
+		FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "hashes"},
+		FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "fromCheckpoint"},
+		FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "toCheckpoint"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "grant"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "requests"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "writes"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "records"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "fields"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "firstAt"},
+		FieldDeclaration{Type: "AccessGrantSummary", Field: "lastAt"},
+		FieldDeclaration{Type: "AccessLogVerification", Field: "intact"},
+		FieldDeclaration{Type: "AccessLogVerification", Field: "entries"},
+		FieldDeclaration{Type: "AccessLogVerification", Field: "firstBrokenSeq"},
+		FieldDeclaration{Type: "AccessLogVerification", Field: "problem"},
+		FieldDeclaration{Type: "Breach", Field: "id"},
+		FieldDeclaration{Type: "Breach", Field: "description"},
+		FieldDeclaration{Type: "Breach", Field: "discoveredAt"},
+		FieldDeclaration{Type: "Breach", Field: "categories"},
+		FieldDeclaration{Type: "Breach", Field: "approximatePersons"},
+		FieldDeclaration{Type: "Breach", Field: "approximateRecords"},
+		FieldDeclaration{Type: "Breach", Field: "consequences"},
+		FieldDeclaration{Type: "Breach", Field: "measures"},
+		FieldDeclaration{Type: "Breach", Field: "recordedAt"},
+		FieldDeclaration{Type: "Breach", Field: "customers"},
+		FieldDeclaration{Type: "BreachNotification", Field: "breach"},
+		FieldDeclaration{Type: "BreachNotification", Field: "customer"},
+		FieldDeclaration{Type: "BreachNotification", Field: "emailedAt"},
+		FieldDeclaration{Type: "BreachNotification", Field: "phonedAt"},
+		FieldDeclaration{Type: "BreachNotification", Field: "informedAt"},
+		FieldDeclaration{Type: "BreachNotification", Field: "reportDeadline"},
+		FieldDeclaration{Type: "BreachNotification", Field: "hoursLeft"},
+		FieldDeclaration{Type: "BreachNotification", Field: "reportedToAuthorityAt"},
+		FieldDeclaration{Type: "BreachNotification", Field: "authorityReportNumber"},
+		FieldDeclaration{Type: "BreachNotification", Field: "calls"},
+		FieldDeclaration{Type: "BreachCall", Field: "called", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Gebelde contactpersoon", Derived: true},
+		FieldDeclaration{Type: "BreachCall", Field: "calledAt"},
+		FieldDeclaration{Type: "BreachCall", Field: "reached"},
+		FieldDeclaration{Type: "BreachCall", Field: "outcome", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Verslag van het gesprek", Derived: true},
+		FieldDeclaration{Type: "Inquiry", Field: "id"},
+		FieldDeclaration{Type: "Inquiry", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Naam"},
+		FieldDeclaration{Type: "Inquiry", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
+		FieldDeclaration{Type: "Inquiry", Field: "question", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Vraag"},
+		FieldDeclaration{Type: "Inquiry", Field: "receivedAt"},
+		FieldDeclaration{Type: "InquiryCount", Field: "day"},
+		FieldDeclaration{Type: "InquiryCount", Field: "received"},
+		FieldDeclaration{Type: "InquiryCount", Field: "answered"},
+		FieldDeclaration{Type: "InquiryCount", Field: "expired"},
+		FieldDeclaration{Type: "InquiryReceipt", Field: "received"},
+		FieldDeclaration{Type: "InquiryReceipt", Field: "message"},
+		FieldDeclaration{Type: "SupportNotice", Field: "id"},
+		FieldDeclaration{Type: "SupportNotice", Field: "title"},
+		FieldDeclaration{Type: "SupportNotice", Field: "body"},
+		FieldDeclaration{Type: "SupportNotice", Field: "publishedAt"},
+		FieldDeclaration{Type: "SupportNotice", Field: "recipients"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "id"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "recipient", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Ontvanger", Derived: true},
+		FieldDeclaration{Type: "OutboxMessage", Field: "subject"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "body", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Inhoud van het bericht", Derived: true},
+		FieldDeclaration{Type: "OutboxMessage", Field: "purpose"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "status"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "attempts"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "createdAt"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "sentAt"},
+		FieldDeclaration{Type: "OutboxMessage", Field: "lastError"},
+		FieldDeclaration{Type: "Consent", Field: "given"},
+		FieldDeclaration{Type: "Consent", Field: "history"},
+		FieldDeclaration{Type: "ConsentEvent", Field: "event"},
+		FieldDeclaration{Type: "ConsentEvent", Field: "basis"},
+		FieldDeclaration{Type: "ConsentEvent", Field: "evidence"},
+		FieldDeclaration{Type: "ConsentEvent", Field: "at"},
+		FieldDeclaration{Type: "ConsentEvent", Field: "actorKind"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "id"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "kind"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "subjectId"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "receivedAt"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "deadline"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "status"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "completedAt"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "outcome"},
+		FieldDeclaration{Type: "DataSubjectRequest", Field: "export"},
+		FieldDeclaration{Type: "FieldOutcome", Field: "field"},
+		FieldDeclaration{Type: "FieldOutcome", Field: "action"},
+		FieldDeclaration{Type: "FieldOutcome", Field: "reason"},
+		FieldDeclaration{Type: "FieldOutcome", Field: "keptUntil"},
+		FieldDeclaration{Type: "DataExport", Field: "json"},
+		FieldDeclaration{Type: "DataExport", Field: "html"},
+		FieldDeclaration{Type: "HistoryEntry", Field: "fields"},
+		FieldDeclaration{Type: "HistoryEntry", Field: "at"},
+		FieldDeclaration{Type: "HistoryEntry", Field: "actorKind"},
+		FieldDeclaration{Type: "HistoryEntry", Field: "actorId"},
+		FieldDeclaration{Type: "HistoryEntry", Field: "actorRole"},
+		FieldDeclaration{Type: "HistoryEntry", Field: "actor", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Wie het wijzigde", Derived: true},
+		FieldDeclaration{Type: "StaffMember", Field: "id"},
+		FieldDeclaration{Type: "StaffMember", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
+		FieldDeclaration{Type: "StaffMember", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Naam"},
+		FieldDeclaration{Type: "StaffMember", Field: "role"},
+		FieldDeclaration{Type: "StaffMember", Field: "declarationSignedAt"},
+		FieldDeclaration{Type: "StaffMember", Field: "declarationExpiresAt"},
+		FieldDeclaration{Type: "Processor", Field: "id"},
+		FieldDeclaration{Type: "Processor", Field: "name"},
+		FieldDeclaration{Type: "Processor", Field: "role"},
+		FieldDeclaration{Type: "Processor", Field: "declarationReference"},
+		FieldDeclaration{Type: "Processor", Field: "declarationDate"},
+		FieldDeclaration{Type: "RetentionRule", Field: "name"},
+		FieldDeclaration{Type: "RetentionRule", Field: "categories"},
+		FieldDeclaration{Type: "RetentionRule", Field: "purposes"},
+		FieldDeclaration{Type: "RetentionRule", Field: "data"},
+		FieldDeclaration{Type: "RetentionRule", Field: "kept"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "controller"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "controllerContact"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "securityMeasures"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "transfers"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "html"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "activities"},
+		FieldDeclaration{Type: "ProcessingRecords", Field: "json"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "purpose"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "description"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "legalBasis"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "dataSubjects"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "recipients"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "categories"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "fields"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "retention"},
+		FieldDeclaration{Type: "ProcessingActivity", Field: "processors"},
+		FieldDeclaration{Type: "PurgeRun", Field: "at"},
+		FieldDeclaration{Type: "PurgeRun", Field: "dryRun"},
+		FieldDeclaration{Type: "PurgeRun", Field: "counts"},
+		FieldDeclaration{Type: "Mutation", Field: "createCustomer"},
+		FieldDeclaration{Type: "Mutation", Field: "updateCustomer"},
+		FieldDeclaration{Type: "Mutation", Field: "createContactPerson"},
+		FieldDeclaration{Type: "Mutation", Field: "updateContactPerson"},
+		FieldDeclaration{Type: "Mutation", Field: "deleteContactPerson"},
+		FieldDeclaration{Type: "Mutation", Field: "createUser"},
+		FieldDeclaration{Type: "Mutation", Field: "updateUser"},
+		FieldDeclaration{Type: "Mutation", Field: "deleteUser"},
+		FieldDeclaration{Type: "Mutation", Field: "createApiKey"},
+		FieldDeclaration{Type: "Mutation", Field: "revokeApiKey"},
+		FieldDeclaration{Type: "Mutation", Field: "createPerson"},
+		FieldDeclaration{Type: "Mutation", Field: "updatePerson"},
+		FieldDeclaration{Type: "Mutation", Field: "deletePerson"},
+		FieldDeclaration{Type: "Mutation", Field: "requestSupportAccess"},
+		FieldDeclaration{Type: "Mutation", Field: "approveSupportAccess"},
+		FieldDeclaration{Type: "Mutation", Field: "denySupportAccess"},
+		FieldDeclaration{Type: "Mutation", Field: "revokeSupportAccess"},
+		FieldDeclaration{Type: "Mutation", Field: "recordBreach"},
+		FieldDeclaration{Type: "Mutation", Field: "logBreachCall"},
+		FieldDeclaration{Type: "Mutation", Field: "reportBreachToAuthority"},
+		FieldDeclaration{Type: "Mutation", Field: "submitInquiry"},
+		FieldDeclaration{Type: "Mutation", Field: "answerInquiry"},
+		FieldDeclaration{Type: "Mutation", Field: "publishSupportNotice"},
+		FieldDeclaration{Type: "Mutation", Field: "giveConsent"},
+		FieldDeclaration{Type: "Mutation", Field: "withdrawConsent"},
+		FieldDeclaration{Type: "Mutation", Field: "registerDataSubjectRequest"},
+		FieldDeclaration{Type: "Mutation", Field: "executeDataSubjectRequest"},
+		FieldDeclaration{Type: "Mutation", Field: "recordConfidentialityDeclaration"},
+		FieldDeclaration{Type: "Mutation", Field: "registerProcessor"},
+		FieldDeclaration{Type: "Mutation", Field: "runPurge"},
+		FieldDeclaration{Type: "Subscription", Field: "supportAccessGrants"},
+		FieldDeclaration{Type: "Subscription", Field: "breachNotifications"},
+		FieldDeclaration{Type: "CreateApiKeyPayload", Field: "apiKey"},
+		FieldDeclaration{Type: "CreateApiKeyPayload", Field: "secret"},
 	}
+}
+
+// DeclarationOf is the declaration of typ.field, and whether the schema has that field.
+func DeclarationOf(typ, field string) (FieldDeclaration, bool) {
+	switch typ + "." + field {
+	case "Node.id":
+		return FieldDeclaration{Type: "Node", Field: "id"}, true
+	case "PageInfo.hasNextPage":
+		return FieldDeclaration{Type: "PageInfo", Field: "hasNextPage"}, true
+	case "PageInfo.hasPreviousPage":
+		return FieldDeclaration{Type: "PageInfo", Field: "hasPreviousPage"}, true
+	case "PageInfo.startCursor":
+		return FieldDeclaration{Type: "PageInfo", Field: "startCursor"}, true
+	case "PageInfo.endCursor":
+		return FieldDeclaration{Type: "PageInfo", Field: "endCursor"}, true
+	case "Query.node":
+		return FieldDeclaration{Type: "Query", Field: "node"}, true
+	case "Query.nodes":
+		return FieldDeclaration{Type: "Query", Field: "nodes"}, true
+	case "Query.me":
+		return FieldDeclaration{Type: "Query", Field: "me"}, true
+	case "Query.mySupportAccessGrants":
+		return FieldDeclaration{Type: "Query", Field: "mySupportAccessGrants"}, true
+	case "Query.breaches":
+		return FieldDeclaration{Type: "Query", Field: "breaches"}, true
+	case "Query.breachesNotFullyInformed":
+		return FieldDeclaration{Type: "Query", Field: "breachesNotFullyInformed"}, true
+	case "Query.inquiries":
+		return FieldDeclaration{Type: "Query", Field: "inquiries"}, true
+	case "Query.inquiryCounts":
+		return FieldDeclaration{Type: "Query", Field: "inquiryCounts"}, true
+	case "Query.supportNotices":
+		return FieldDeclaration{Type: "Query", Field: "supportNotices"}, true
+	case "Query.history":
+		return FieldDeclaration{Type: "Query", Field: "history"}, true
+	case "Query.staffMembers":
+		return FieldDeclaration{Type: "Query", Field: "staffMembers"}, true
+	case "Query.processors":
+		return FieldDeclaration{Type: "Query", Field: "processors"}, true
+	case "Query.retentionRules":
+		return FieldDeclaration{Type: "Query", Field: "retentionRules"}, true
+	case "Query.recordsOfProcessing":
+		return FieldDeclaration{Type: "Query", Field: "recordsOfProcessing"}, true
+	case "Query.purgeRuns":
+		return FieldDeclaration{Type: "Query", Field: "purgeRuns"}, true
+	case "Query.outbox":
+		return FieldDeclaration{Type: "Query", Field: "outbox"}, true
+	case "Query.customers":
+		return FieldDeclaration{Type: "Query", Field: "customers"}, true
+	case "Query.contactPersons":
+		return FieldDeclaration{Type: "Query", Field: "contactPersons"}, true
+	case "Query.persons":
+		return FieldDeclaration{Type: "Query", Field: "persons"}, true
+	case "Viewer.kind":
+		return FieldDeclaration{Type: "Viewer", Field: "kind"}, true
+	case "Viewer.role":
+		return FieldDeclaration{Type: "Viewer", Field: "role"}, true
+	case "Viewer.email":
+		return FieldDeclaration{Type: "Viewer", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT", "SERVICE"}, Label: "E-mailadres"}, true
+	case "Viewer.name":
+		return FieldDeclaration{Type: "Viewer", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "SERVICE"}, Label: "Naam"}, true
+	case "Viewer.customer":
+		return FieldDeclaration{Type: "Viewer", Field: "customer"}, true
+	case "Customer.id":
+		return FieldDeclaration{Type: "Customer", Field: "id"}, true
+	case "Customer.slug":
+		return FieldDeclaration{Type: "Customer", Field: "slug"}, true
+	case "Customer.name":
+		return FieldDeclaration{Type: "Customer", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Naam"}, true
+	case "Customer.email":
+		return FieldDeclaration{Type: "Customer", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT", "BILLING"}, Label: "E-mailadres"}, true
+	case "Customer.phone":
+		return FieldDeclaration{Type: "Customer", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Telefoonnummer"}, true
+	case "Customer.street":
+		return FieldDeclaration{Type: "Customer", Field: "street", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Straat en huisnummer"}, true
+	case "Customer.postalCode":
+		return FieldDeclaration{Type: "Customer", Field: "postalCode", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Postcode"}, true
+	case "Customer.city":
+		return FieldDeclaration{Type: "Customer", Field: "city", Category: "CONTACT", Purposes: []string{"BILLING"}, Label: "Woonplaats"}, true
+	case "Customer.kvkNumber":
+		return FieldDeclaration{Type: "Customer", Field: "kvkNumber", Category: "FINANCIAL", Purposes: []string{"BILLING"}, Label: "KvK-nummer"}, true
+	case "Customer.iban":
+		return FieldDeclaration{Type: "Customer", Field: "iban", Category: "FINANCIAL", Purposes: []string{"BILLING"}, Label: "Bankrekeningnummer (IBAN)"}, true
+	case "Customer.relationshipStart":
+		return FieldDeclaration{Type: "Customer", Field: "relationshipStart"}, true
+	case "Customer.relationshipEnd":
+		return FieldDeclaration{Type: "Customer", Field: "relationshipEnd"}, true
+	case "Customer.contactPersons":
+		return FieldDeclaration{Type: "Customer", Field: "contactPersons"}, true
+	case "Customer.users":
+		return FieldDeclaration{Type: "Customer", Field: "users"}, true
+	case "Customer.apiKeys":
+		return FieldDeclaration{Type: "Customer", Field: "apiKeys"}, true
+	case "Customer.persons":
+		return FieldDeclaration{Type: "Customer", Field: "persons"}, true
+	case "Customer.supportAccessGrants":
+		return FieldDeclaration{Type: "Customer", Field: "supportAccessGrants"}, true
+	case "Customer.accessLog":
+		return FieldDeclaration{Type: "Customer", Field: "accessLog"}, true
+	case "Customer.accessLogVerification":
+		return FieldDeclaration{Type: "Customer", Field: "accessLogVerification"}, true
+	case "Customer.accessLogCheckpoint":
+		return FieldDeclaration{Type: "Customer", Field: "accessLogCheckpoint"}, true
+	case "Customer.accessLogSignedFrom":
+		return FieldDeclaration{Type: "Customer", Field: "accessLogSignedFrom"}, true
+	case "Customer.accessLogInclusionProof":
+		return FieldDeclaration{Type: "Customer", Field: "accessLogInclusionProof"}, true
+	case "Customer.accessLogConsistencyProof":
+		return FieldDeclaration{Type: "Customer", Field: "accessLogConsistencyProof"}, true
+	case "Customer.accessLogSummary":
+		return FieldDeclaration{Type: "Customer", Field: "accessLogSummary"}, true
+	case "Customer.breaches":
+		return FieldDeclaration{Type: "Customer", Field: "breaches"}, true
+	case "Customer.consent":
+		return FieldDeclaration{Type: "Customer", Field: "consent"}, true
+	case "Customer.dataSubjectRequests":
+		return FieldDeclaration{Type: "Customer", Field: "dataSubjectRequests"}, true
+	case "CustomerConnection.edges":
+		return FieldDeclaration{Type: "CustomerConnection", Field: "edges"}, true
+	case "CustomerConnection.pageInfo":
+		return FieldDeclaration{Type: "CustomerConnection", Field: "pageInfo"}, true
+	case "CustomerConnection.totalCount":
+		return FieldDeclaration{Type: "CustomerConnection", Field: "totalCount"}, true
+	case "ContactPersonConnection.edges":
+		return FieldDeclaration{Type: "ContactPersonConnection", Field: "edges"}, true
+	case "ContactPersonConnection.pageInfo":
+		return FieldDeclaration{Type: "ContactPersonConnection", Field: "pageInfo"}, true
+	case "ContactPersonConnection.totalCount":
+		return FieldDeclaration{Type: "ContactPersonConnection", Field: "totalCount"}, true
+	case "ContactPersonEdge.cursor":
+		return FieldDeclaration{Type: "ContactPersonEdge", Field: "cursor"}, true
+	case "ContactPersonEdge.node":
+		return FieldDeclaration{Type: "ContactPersonEdge", Field: "node"}, true
+	case "CustomerEdge.cursor":
+		return FieldDeclaration{Type: "CustomerEdge", Field: "cursor"}, true
+	case "CustomerEdge.node":
+		return FieldDeclaration{Type: "CustomerEdge", Field: "node"}, true
+	case "ContactPerson.id":
+		return FieldDeclaration{Type: "ContactPerson", Field: "id"}, true
+	case "ContactPerson.customer":
+		return FieldDeclaration{Type: "ContactPerson", Field: "customer"}, true
+	case "ContactPerson.salutation":
+		return FieldDeclaration{Type: "ContactPerson", Field: "salutation", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Aanhef"}, true
+	case "ContactPerson.name":
+		return FieldDeclaration{Type: "ContactPerson", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Naam"}, true
+	case "ContactPerson.role":
+		return FieldDeclaration{Type: "ContactPerson", Field: "role", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Rol bij de klant"}, true
+	case "ContactPerson.email":
+		return FieldDeclaration{Type: "ContactPerson", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"}, true
+	case "ContactPerson.phone":
+		return FieldDeclaration{Type: "ContactPerson", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Telefoonnummer"}, true
+	case "User.id":
+		return FieldDeclaration{Type: "User", Field: "id"}, true
+	case "User.customer":
+		return FieldDeclaration{Type: "User", Field: "customer"}, true
+	case "User.email":
+		return FieldDeclaration{Type: "User", Field: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres"}, true
+	case "User.name":
+		return FieldDeclaration{Type: "User", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam"}, true
+	case "User.role":
+		return FieldDeclaration{Type: "User", Field: "role"}, true
+	case "User.createdAt":
+		return FieldDeclaration{Type: "User", Field: "createdAt"}, true
+	case "ApiKey.id":
+		return FieldDeclaration{Type: "ApiKey", Field: "id"}, true
+	case "ApiKey.customer":
+		return FieldDeclaration{Type: "ApiKey", Field: "customer"}, true
+	case "ApiKey.name":
+		return FieldDeclaration{Type: "ApiKey", Field: "name"}, true
+	case "ApiKey.prefix":
+		return FieldDeclaration{Type: "ApiKey", Field: "prefix"}, true
+	case "ApiKey.canWrite":
+		return FieldDeclaration{Type: "ApiKey", Field: "canWrite"}, true
+	case "ApiKey.specialCategories":
+		return FieldDeclaration{Type: "ApiKey", Field: "specialCategories"}, true
+	case "ApiKey.createdAt":
+		return FieldDeclaration{Type: "ApiKey", Field: "createdAt"}, true
+	case "ApiKey.revokedAt":
+		return FieldDeclaration{Type: "ApiKey", Field: "revokedAt"}, true
+	case "Person.id":
+		return FieldDeclaration{Type: "Person", Field: "id", Column: "id"}, true
+	case "Person.customer":
+		return FieldDeclaration{Type: "Person", Field: "customer"}, true
+	case "Person.name":
+		return FieldDeclaration{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200}, true
+	case "Person.street":
+		return FieldDeclaration{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200}, true
+	case "Person.postalCode":
+		return FieldDeclaration{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE"}, true
+	case "Person.city":
+		return FieldDeclaration{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100}, true
+	case "Person.email":
+		return FieldDeclaration{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"}, true
+	case "Person.phone":
+		return FieldDeclaration{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE"}, true
+	case "Person.birthDate":
+		return FieldDeclaration{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE"}, true
+	case "Person.iban":
+		return FieldDeclaration{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN"}, true
+	case "Person.bsn":
+		return FieldDeclaration{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN"}, true
+	case "Person.maritalStatus":
+		return FieldDeclaration{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM"}, true
+	case "Person.household":
+		return FieldDeclaration{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000}, true
+	case "Person.medicalNotes":
+		return FieldDeclaration{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000}, true
+	case "Person.createdAt":
+		return FieldDeclaration{Type: "Person", Field: "createdAt", Column: "created_at"}, true
+	case "Person.updatedAt":
+		return FieldDeclaration{Type: "Person", Field: "updatedAt", Column: "updated_at"}, true
+	case "PersonConnection.edges":
+		return FieldDeclaration{Type: "PersonConnection", Field: "edges"}, true
+	case "PersonConnection.pageInfo":
+		return FieldDeclaration{Type: "PersonConnection", Field: "pageInfo"}, true
+	case "PersonConnection.totalCount":
+		return FieldDeclaration{Type: "PersonConnection", Field: "totalCount"}, true
+	case "PersonEdge.cursor":
+		return FieldDeclaration{Type: "PersonEdge", Field: "cursor"}, true
+	case "PersonEdge.node":
+		return FieldDeclaration{Type: "PersonEdge", Field: "node"}, true
+	case "AccessScope.types":
+		return FieldDeclaration{Type: "AccessScope", Field: "types"}, true
+	case "AccessScope.specialCategories":
+		return FieldDeclaration{Type: "AccessScope", Field: "specialCategories"}, true
+	case "AccessScope.write":
+		return FieldDeclaration{Type: "AccessScope", Field: "write"}, true
+	case "SupportAccessGrant.id":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "id"}, true
+	case "SupportAccessGrant.customer":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "customer"}, true
+	case "SupportAccessGrant.reason":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "reason"}, true
+	case "SupportAccessGrant.scope":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "scope"}, true
+	case "SupportAccessGrant.durationMinutes":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "durationMinutes"}, true
+	case "SupportAccessGrant.status":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "status"}, true
+	case "SupportAccessGrant.requestedAt":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "requestedAt"}, true
+	case "SupportAccessGrant.answerBy":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "answerBy"}, true
+	case "SupportAccessGrant.decidedAt":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "decidedAt"}, true
+	case "SupportAccessGrant.startsAt":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "startsAt"}, true
+	case "SupportAccessGrant.expiresAt":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "expiresAt"}, true
+	case "SupportAccessGrant.revokedAt":
+		return FieldDeclaration{Type: "SupportAccessGrant", Field: "revokedAt"}, true
+	case "AccessLogEntry.id":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "id"}, true
+	case "AccessLogEntry.seq":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "seq"}, true
+	case "AccessLogEntry.at":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "at"}, true
+	case "AccessLogEntry.event":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "event"}, true
+	case "AccessLogEntry.actorKind":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "actorKind"}, true
+	case "AccessLogEntry.grant":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "grant"}, true
+	case "AccessLogEntry.records":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "records"}, true
+	case "AccessLogEntry.fields":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "fields"}, true
+	case "AccessLogEntry.reason":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "reason"}, true
+	case "AccessLogEntry.hash":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "hash"}, true
+	case "AccessLogEntry.record":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "record"}, true
+	case "AccessLogEntry.checkpoint":
+		return FieldDeclaration{Type: "AccessLogEntry", Field: "checkpoint"}, true
+	case "AccessLogConnection.edges":
+		return FieldDeclaration{Type: "AccessLogConnection", Field: "edges"}, true
+	case "AccessLogConnection.pageInfo":
+		return FieldDeclaration{Type: "AccessLogConnection", Field: "pageInfo"}, true
+	case "AccessLogEdge.cursor":
+		return FieldDeclaration{Type: "AccessLogEdge", Field: "cursor"}, true
+	case "AccessLogEdge.node":
+		return FieldDeclaration{Type: "AccessLogEdge", Field: "node"}, true
+	case "AccessLogCheckpoint.treeSize":
+		return FieldDeclaration{Type: "AccessLogCheckpoint", Field: "treeSize"}, true
+	case "AccessLogCheckpoint.rootHash":
+		return FieldDeclaration{Type: "AccessLogCheckpoint", Field: "rootHash"}, true
+	case "AccessLogCheckpoint.note":
+		return FieldDeclaration{Type: "AccessLogCheckpoint", Field: "note"}, true
+	case "AccessLogCheckpoint.signedAt":
+		return FieldDeclaration{Type: "AccessLogCheckpoint", Field: "signedAt"}, true
+	case "AccessLogInclusionProof.seq":
+		return FieldDeclaration{Type: "AccessLogInclusionProof", Field: "seq"}, true
+	case "AccessLogInclusionProof.treeSize":
+		return FieldDeclaration{Type: "AccessLogInclusionProof", Field: "treeSize"}, true
+	case "AccessLogInclusionProof.record":
+		return FieldDeclaration{Type: "AccessLogInclusionProof", Field: "record"}, true
+	case "AccessLogInclusionProof.leafHash":
+		return FieldDeclaration{Type: "AccessLogInclusionProof", Field: "leafHash"}, true
+	case "AccessLogInclusionProof.hashes":
+		return FieldDeclaration{Type: "AccessLogInclusionProof", Field: "hashes"}, true
+	case "AccessLogInclusionProof.checkpoint":
+		return FieldDeclaration{Type: "AccessLogInclusionProof", Field: "checkpoint"}, true
+	case "AccessLogConsistencyProof.from":
+		return FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "from"}, true
+	case "AccessLogConsistencyProof.to":
+		return FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "to"}, true
+	case "AccessLogConsistencyProof.hashes":
+		return FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "hashes"}, true
+	case "AccessLogConsistencyProof.fromCheckpoint":
+		return FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "fromCheckpoint"}, true
+	case "AccessLogConsistencyProof.toCheckpoint":
+		return FieldDeclaration{Type: "AccessLogConsistencyProof", Field: "toCheckpoint"}, true
+	case "AccessGrantSummary.grant":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "grant"}, true
+	case "AccessGrantSummary.requests":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "requests"}, true
+	case "AccessGrantSummary.writes":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "writes"}, true
+	case "AccessGrantSummary.records":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "records"}, true
+	case "AccessGrantSummary.fields":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "fields"}, true
+	case "AccessGrantSummary.firstAt":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "firstAt"}, true
+	case "AccessGrantSummary.lastAt":
+		return FieldDeclaration{Type: "AccessGrantSummary", Field: "lastAt"}, true
+	case "AccessLogVerification.intact":
+		return FieldDeclaration{Type: "AccessLogVerification", Field: "intact"}, true
+	case "AccessLogVerification.entries":
+		return FieldDeclaration{Type: "AccessLogVerification", Field: "entries"}, true
+	case "AccessLogVerification.firstBrokenSeq":
+		return FieldDeclaration{Type: "AccessLogVerification", Field: "firstBrokenSeq"}, true
+	case "AccessLogVerification.problem":
+		return FieldDeclaration{Type: "AccessLogVerification", Field: "problem"}, true
+	case "Breach.id":
+		return FieldDeclaration{Type: "Breach", Field: "id"}, true
+	case "Breach.description":
+		return FieldDeclaration{Type: "Breach", Field: "description"}, true
+	case "Breach.discoveredAt":
+		return FieldDeclaration{Type: "Breach", Field: "discoveredAt"}, true
+	case "Breach.categories":
+		return FieldDeclaration{Type: "Breach", Field: "categories"}, true
+	case "Breach.approximatePersons":
+		return FieldDeclaration{Type: "Breach", Field: "approximatePersons"}, true
+	case "Breach.approximateRecords":
+		return FieldDeclaration{Type: "Breach", Field: "approximateRecords"}, true
+	case "Breach.consequences":
+		return FieldDeclaration{Type: "Breach", Field: "consequences"}, true
+	case "Breach.measures":
+		return FieldDeclaration{Type: "Breach", Field: "measures"}, true
+	case "Breach.recordedAt":
+		return FieldDeclaration{Type: "Breach", Field: "recordedAt"}, true
+	case "Breach.customers":
+		return FieldDeclaration{Type: "Breach", Field: "customers"}, true
+	case "BreachNotification.breach":
+		return FieldDeclaration{Type: "BreachNotification", Field: "breach"}, true
+	case "BreachNotification.customer":
+		return FieldDeclaration{Type: "BreachNotification", Field: "customer"}, true
+	case "BreachNotification.emailedAt":
+		return FieldDeclaration{Type: "BreachNotification", Field: "emailedAt"}, true
+	case "BreachNotification.phonedAt":
+		return FieldDeclaration{Type: "BreachNotification", Field: "phonedAt"}, true
+	case "BreachNotification.informedAt":
+		return FieldDeclaration{Type: "BreachNotification", Field: "informedAt"}, true
+	case "BreachNotification.reportDeadline":
+		return FieldDeclaration{Type: "BreachNotification", Field: "reportDeadline"}, true
+	case "BreachNotification.hoursLeft":
+		return FieldDeclaration{Type: "BreachNotification", Field: "hoursLeft"}, true
+	case "BreachNotification.reportedToAuthorityAt":
+		return FieldDeclaration{Type: "BreachNotification", Field: "reportedToAuthorityAt"}, true
+	case "BreachNotification.authorityReportNumber":
+		return FieldDeclaration{Type: "BreachNotification", Field: "authorityReportNumber"}, true
+	case "BreachNotification.calls":
+		return FieldDeclaration{Type: "BreachNotification", Field: "calls"}, true
+	case "BreachCall.called":
+		return FieldDeclaration{Type: "BreachCall", Field: "called", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Gebelde contactpersoon", Derived: true}, true
+	case "BreachCall.calledAt":
+		return FieldDeclaration{Type: "BreachCall", Field: "calledAt"}, true
+	case "BreachCall.reached":
+		return FieldDeclaration{Type: "BreachCall", Field: "reached"}, true
+	case "BreachCall.outcome":
+		return FieldDeclaration{Type: "BreachCall", Field: "outcome", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Verslag van het gesprek", Derived: true}, true
+	case "Inquiry.id":
+		return FieldDeclaration{Type: "Inquiry", Field: "id"}, true
+	case "Inquiry.name":
+		return FieldDeclaration{Type: "Inquiry", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Naam"}, true
+	case "Inquiry.email":
+		return FieldDeclaration{Type: "Inquiry", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"}, true
+	case "Inquiry.question":
+		return FieldDeclaration{Type: "Inquiry", Field: "question", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Vraag"}, true
+	case "Inquiry.receivedAt":
+		return FieldDeclaration{Type: "Inquiry", Field: "receivedAt"}, true
+	case "InquiryCount.day":
+		return FieldDeclaration{Type: "InquiryCount", Field: "day"}, true
+	case "InquiryCount.received":
+		return FieldDeclaration{Type: "InquiryCount", Field: "received"}, true
+	case "InquiryCount.answered":
+		return FieldDeclaration{Type: "InquiryCount", Field: "answered"}, true
+	case "InquiryCount.expired":
+		return FieldDeclaration{Type: "InquiryCount", Field: "expired"}, true
+	case "InquiryReceipt.received":
+		return FieldDeclaration{Type: "InquiryReceipt", Field: "received"}, true
+	case "InquiryReceipt.message":
+		return FieldDeclaration{Type: "InquiryReceipt", Field: "message"}, true
+	case "SupportNotice.id":
+		return FieldDeclaration{Type: "SupportNotice", Field: "id"}, true
+	case "SupportNotice.title":
+		return FieldDeclaration{Type: "SupportNotice", Field: "title"}, true
+	case "SupportNotice.body":
+		return FieldDeclaration{Type: "SupportNotice", Field: "body"}, true
+	case "SupportNotice.publishedAt":
+		return FieldDeclaration{Type: "SupportNotice", Field: "publishedAt"}, true
+	case "SupportNotice.recipients":
+		return FieldDeclaration{Type: "SupportNotice", Field: "recipients"}, true
+	case "OutboxMessage.id":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "id"}, true
+	case "OutboxMessage.recipient":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "recipient", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Ontvanger", Derived: true}, true
+	case "OutboxMessage.subject":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "subject"}, true
+	case "OutboxMessage.body":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "body", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Inhoud van het bericht", Derived: true}, true
+	case "OutboxMessage.purpose":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "purpose"}, true
+	case "OutboxMessage.status":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "status"}, true
+	case "OutboxMessage.attempts":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "attempts"}, true
+	case "OutboxMessage.createdAt":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "createdAt"}, true
+	case "OutboxMessage.sentAt":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "sentAt"}, true
+	case "OutboxMessage.lastError":
+		return FieldDeclaration{Type: "OutboxMessage", Field: "lastError"}, true
+	case "Consent.given":
+		return FieldDeclaration{Type: "Consent", Field: "given"}, true
+	case "Consent.history":
+		return FieldDeclaration{Type: "Consent", Field: "history"}, true
+	case "ConsentEvent.event":
+		return FieldDeclaration{Type: "ConsentEvent", Field: "event"}, true
+	case "ConsentEvent.basis":
+		return FieldDeclaration{Type: "ConsentEvent", Field: "basis"}, true
+	case "ConsentEvent.evidence":
+		return FieldDeclaration{Type: "ConsentEvent", Field: "evidence"}, true
+	case "ConsentEvent.at":
+		return FieldDeclaration{Type: "ConsentEvent", Field: "at"}, true
+	case "ConsentEvent.actorKind":
+		return FieldDeclaration{Type: "ConsentEvent", Field: "actorKind"}, true
+	case "DataSubjectRequest.id":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "id"}, true
+	case "DataSubjectRequest.kind":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "kind"}, true
+	case "DataSubjectRequest.subjectId":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "subjectId"}, true
+	case "DataSubjectRequest.receivedAt":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "receivedAt"}, true
+	case "DataSubjectRequest.deadline":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "deadline"}, true
+	case "DataSubjectRequest.status":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "status"}, true
+	case "DataSubjectRequest.completedAt":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "completedAt"}, true
+	case "DataSubjectRequest.outcome":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "outcome"}, true
+	case "DataSubjectRequest.export":
+		return FieldDeclaration{Type: "DataSubjectRequest", Field: "export"}, true
+	case "FieldOutcome.field":
+		return FieldDeclaration{Type: "FieldOutcome", Field: "field"}, true
+	case "FieldOutcome.action":
+		return FieldDeclaration{Type: "FieldOutcome", Field: "action"}, true
+	case "FieldOutcome.reason":
+		return FieldDeclaration{Type: "FieldOutcome", Field: "reason"}, true
+	case "FieldOutcome.keptUntil":
+		return FieldDeclaration{Type: "FieldOutcome", Field: "keptUntil"}, true
+	case "DataExport.json":
+		return FieldDeclaration{Type: "DataExport", Field: "json"}, true
+	case "DataExport.html":
+		return FieldDeclaration{Type: "DataExport", Field: "html"}, true
+	case "HistoryEntry.fields":
+		return FieldDeclaration{Type: "HistoryEntry", Field: "fields"}, true
+	case "HistoryEntry.at":
+		return FieldDeclaration{Type: "HistoryEntry", Field: "at"}, true
+	case "HistoryEntry.actorKind":
+		return FieldDeclaration{Type: "HistoryEntry", Field: "actorKind"}, true
+	case "HistoryEntry.actorId":
+		return FieldDeclaration{Type: "HistoryEntry", Field: "actorId"}, true
+	case "HistoryEntry.actorRole":
+		return FieldDeclaration{Type: "HistoryEntry", Field: "actorRole"}, true
+	case "HistoryEntry.actor":
+		return FieldDeclaration{Type: "HistoryEntry", Field: "actor", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Wie het wijzigde", Derived: true}, true
+	case "StaffMember.id":
+		return FieldDeclaration{Type: "StaffMember", Field: "id"}, true
+	case "StaffMember.email":
+		return FieldDeclaration{Type: "StaffMember", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"}, true
+	case "StaffMember.name":
+		return FieldDeclaration{Type: "StaffMember", Field: "name", Category: "IDENTITY", Purposes: []string{"SUPPORT"}, Label: "Naam"}, true
+	case "StaffMember.role":
+		return FieldDeclaration{Type: "StaffMember", Field: "role"}, true
+	case "StaffMember.declarationSignedAt":
+		return FieldDeclaration{Type: "StaffMember", Field: "declarationSignedAt"}, true
+	case "StaffMember.declarationExpiresAt":
+		return FieldDeclaration{Type: "StaffMember", Field: "declarationExpiresAt"}, true
+	case "Processor.id":
+		return FieldDeclaration{Type: "Processor", Field: "id"}, true
+	case "Processor.name":
+		return FieldDeclaration{Type: "Processor", Field: "name"}, true
+	case "Processor.role":
+		return FieldDeclaration{Type: "Processor", Field: "role"}, true
+	case "Processor.declarationReference":
+		return FieldDeclaration{Type: "Processor", Field: "declarationReference"}, true
+	case "Processor.declarationDate":
+		return FieldDeclaration{Type: "Processor", Field: "declarationDate"}, true
+	case "RetentionRule.name":
+		return FieldDeclaration{Type: "RetentionRule", Field: "name"}, true
+	case "RetentionRule.categories":
+		return FieldDeclaration{Type: "RetentionRule", Field: "categories"}, true
+	case "RetentionRule.purposes":
+		return FieldDeclaration{Type: "RetentionRule", Field: "purposes"}, true
+	case "RetentionRule.data":
+		return FieldDeclaration{Type: "RetentionRule", Field: "data"}, true
+	case "RetentionRule.kept":
+		return FieldDeclaration{Type: "RetentionRule", Field: "kept"}, true
+	case "ProcessingRecords.controller":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "controller"}, true
+	case "ProcessingRecords.controllerContact":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "controllerContact"}, true
+	case "ProcessingRecords.securityMeasures":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "securityMeasures"}, true
+	case "ProcessingRecords.transfers":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "transfers"}, true
+	case "ProcessingRecords.html":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "html"}, true
+	case "ProcessingRecords.activities":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "activities"}, true
+	case "ProcessingRecords.json":
+		return FieldDeclaration{Type: "ProcessingRecords", Field: "json"}, true
+	case "ProcessingActivity.purpose":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "purpose"}, true
+	case "ProcessingActivity.description":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "description"}, true
+	case "ProcessingActivity.legalBasis":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "legalBasis"}, true
+	case "ProcessingActivity.dataSubjects":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "dataSubjects"}, true
+	case "ProcessingActivity.recipients":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "recipients"}, true
+	case "ProcessingActivity.categories":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "categories"}, true
+	case "ProcessingActivity.fields":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "fields"}, true
+	case "ProcessingActivity.retention":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "retention"}, true
+	case "ProcessingActivity.processors":
+		return FieldDeclaration{Type: "ProcessingActivity", Field: "processors"}, true
+	case "PurgeRun.at":
+		return FieldDeclaration{Type: "PurgeRun", Field: "at"}, true
+	case "PurgeRun.dryRun":
+		return FieldDeclaration{Type: "PurgeRun", Field: "dryRun"}, true
+	case "PurgeRun.counts":
+		return FieldDeclaration{Type: "PurgeRun", Field: "counts"}, true
+	case "Mutation.createCustomer":
+		return FieldDeclaration{Type: "Mutation", Field: "createCustomer"}, true
+	case "Mutation.updateCustomer":
+		return FieldDeclaration{Type: "Mutation", Field: "updateCustomer"}, true
+	case "Mutation.createContactPerson":
+		return FieldDeclaration{Type: "Mutation", Field: "createContactPerson"}, true
+	case "Mutation.updateContactPerson":
+		return FieldDeclaration{Type: "Mutation", Field: "updateContactPerson"}, true
+	case "Mutation.deleteContactPerson":
+		return FieldDeclaration{Type: "Mutation", Field: "deleteContactPerson"}, true
+	case "Mutation.createUser":
+		return FieldDeclaration{Type: "Mutation", Field: "createUser"}, true
+	case "Mutation.updateUser":
+		return FieldDeclaration{Type: "Mutation", Field: "updateUser"}, true
+	case "Mutation.deleteUser":
+		return FieldDeclaration{Type: "Mutation", Field: "deleteUser"}, true
+	case "Mutation.createApiKey":
+		return FieldDeclaration{Type: "Mutation", Field: "createApiKey"}, true
+	case "Mutation.revokeApiKey":
+		return FieldDeclaration{Type: "Mutation", Field: "revokeApiKey"}, true
+	case "Mutation.createPerson":
+		return FieldDeclaration{Type: "Mutation", Field: "createPerson"}, true
+	case "Mutation.updatePerson":
+		return FieldDeclaration{Type: "Mutation", Field: "updatePerson"}, true
+	case "Mutation.deletePerson":
+		return FieldDeclaration{Type: "Mutation", Field: "deletePerson"}, true
+	case "Mutation.requestSupportAccess":
+		return FieldDeclaration{Type: "Mutation", Field: "requestSupportAccess"}, true
+	case "Mutation.approveSupportAccess":
+		return FieldDeclaration{Type: "Mutation", Field: "approveSupportAccess"}, true
+	case "Mutation.denySupportAccess":
+		return FieldDeclaration{Type: "Mutation", Field: "denySupportAccess"}, true
+	case "Mutation.revokeSupportAccess":
+		return FieldDeclaration{Type: "Mutation", Field: "revokeSupportAccess"}, true
+	case "Mutation.recordBreach":
+		return FieldDeclaration{Type: "Mutation", Field: "recordBreach"}, true
+	case "Mutation.logBreachCall":
+		return FieldDeclaration{Type: "Mutation", Field: "logBreachCall"}, true
+	case "Mutation.reportBreachToAuthority":
+		return FieldDeclaration{Type: "Mutation", Field: "reportBreachToAuthority"}, true
+	case "Mutation.submitInquiry":
+		return FieldDeclaration{Type: "Mutation", Field: "submitInquiry"}, true
+	case "Mutation.answerInquiry":
+		return FieldDeclaration{Type: "Mutation", Field: "answerInquiry"}, true
+	case "Mutation.publishSupportNotice":
+		return FieldDeclaration{Type: "Mutation", Field: "publishSupportNotice"}, true
+	case "Mutation.giveConsent":
+		return FieldDeclaration{Type: "Mutation", Field: "giveConsent"}, true
+	case "Mutation.withdrawConsent":
+		return FieldDeclaration{Type: "Mutation", Field: "withdrawConsent"}, true
+	case "Mutation.registerDataSubjectRequest":
+		return FieldDeclaration{Type: "Mutation", Field: "registerDataSubjectRequest"}, true
+	case "Mutation.executeDataSubjectRequest":
+		return FieldDeclaration{Type: "Mutation", Field: "executeDataSubjectRequest"}, true
+	case "Mutation.recordConfidentialityDeclaration":
+		return FieldDeclaration{Type: "Mutation", Field: "recordConfidentialityDeclaration"}, true
+	case "Mutation.registerProcessor":
+		return FieldDeclaration{Type: "Mutation", Field: "registerProcessor"}, true
+	case "Mutation.runPurge":
+		return FieldDeclaration{Type: "Mutation", Field: "runPurge"}, true
+	case "Subscription.supportAccessGrants":
+		return FieldDeclaration{Type: "Subscription", Field: "supportAccessGrants"}, true
+	case "Subscription.breachNotifications":
+		return FieldDeclaration{Type: "Subscription", Field: "breachNotifications"}, true
+	case "CreateApiKeyPayload.apiKey":
+		return FieldDeclaration{Type: "CreateApiKeyPayload", Field: "apiKey"}, true
+	case "CreateApiKeyPayload.secret":
+		return FieldDeclaration{Type: "CreateApiKeyPayload", Field: "secret"}, true
+	}
+	return FieldDeclaration{}, false
 }
 
 // PersonTable is the table of Person records.
