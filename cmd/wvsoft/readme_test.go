@@ -97,3 +97,84 @@ func TestNoProcessWordsOrOutsidePaths(t *testing.T) {
 		t.Fatalf("only %d files checked: the test looks in the wrong place", checked)
 	}
 }
+
+// A newcomer's path: the README takes a reader from the two commands to the architecture (a
+// request's way from HTTP to SQL, the packages, where a field's rule lives) within its first
+// 150 lines, and its table of packages names every package of the repository, and no other.
+func TestReadmeLeadsToTheArchitecture(t *testing.T) {
+	raw, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	headings := map[string]int{}
+	var order []string
+	for i, l := range lines {
+		if strings.HasPrefix(l, "## ") {
+			headings[l] = i + 1
+			order = append(order, l)
+		}
+	}
+	path := []string{"## Two commands", "## How a request travels", "## The packages", "## Where a field's rule lives"}
+	last := 0
+	for _, h := range path {
+		at, ok := headings[h]
+		if !ok {
+			t.Fatalf("the README has no heading %q", h)
+		}
+		if at < last {
+			t.Errorf("%q (line %d) comes before the heading it should follow (line %d)", h, at, last)
+		}
+		last = at
+	}
+	for i, h := range order {
+		if h == path[len(path)-1] && i+1 < len(order) {
+			if end := headings[order[i+1]] - 1; end > 150 {
+				t.Errorf("the architecture ends at line %d of the README; it should end within the first 150", end)
+			}
+		}
+	}
+	for _, h := range []string{"## Words", "## Adding a field", "## The promises"} {
+		if _, ok := headings[h]; !ok {
+			t.Errorf("the README has no heading %q", h)
+		}
+	}
+
+	// The table of packages, between "## The packages" and the next heading.
+	listed := map[string]bool{}
+	pkg := regexp.MustCompile("`((?:internal|cmd)/[a-z]+|graph/|policy/)`")
+	for _, l := range lines[headings["## The packages"]:] {
+		if strings.HasPrefix(l, "## ") {
+			break
+		}
+		if cells := strings.SplitN(l, "|", 3); len(cells) == 3 {
+			for _, m := range pkg.FindAllStringSubmatch(cells[1], -1) {
+				listed[strings.TrimSuffix(m[1], "/")] = true
+			}
+		}
+	}
+	var dirs []string
+	for _, pattern := range []string{"../../internal/*", "../../cmd/*"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, m...)
+	}
+	want := map[string]bool{"graph": true, "policy": true}
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			want[strings.TrimPrefix(d, "../../")] = true
+		}
+	}
+	for d := range want {
+		if !listed[d] {
+			t.Errorf("the README's table of packages does not name %s", d)
+		}
+	}
+	for d := range listed {
+		if !want[d] {
+			t.Errorf("the README's table of packages names %s, which does not exist", d)
+		}
+	}
+}
