@@ -62,10 +62,10 @@ func (r *Resolver) accessLogConsistencyProof(ctx context.Context, tenant uuid.UU
 		FromCheckpoint: checkpointModel(p.FromCheckpoint), ToCheckpoint: checkpointModel(p.ToCheckpoint)}, nil
 }
 
-func (r *Resolver) accessLogSummary(ctx context.Context, tenant uuid.UUID, grantID *string) ([]*wvsoft.GrantAccessSummary, error) {
+func (r *Resolver) accessLogSummary(ctx context.Context, tenant uuid.UUID, grantID *string) ([]*wvsoft.AccessGrantSummary, error) {
 	var grant *uuid.UUID
 	if grantID != nil {
-		id, err := wvsoft.ParseGlobalIDOf("grantId", wvsoft.KindAccessGrant, *grantID)
+		id, err := wvsoft.ParseGlobalIDOf("grantId", wvsoft.KindSupportAccessGrant, *grantID)
 		if err != nil {
 			return nil, err
 		}

@@ -402,7 +402,7 @@ func (env *benchEnv) grantDirector(tb testing.TB) {
 	now := time.Now()
 	director := postgres.SeedID("staff", "director@wvsoft.example")
 	admin := postgres.SeedID("user", "admin@bakkerij-de-vries.example")
-	g := &wvsoft.AccessGrant{TenantID: env.small, UUID: uuid.New(), RequestedBy: director, Reason: "benchmark",
+	g := &wvsoft.SupportAccessGrant{TenantID: env.small, UUID: uuid.New(), RequestedBy: director, Reason: "benchmark",
 		ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: int(wvsoft.MaxGrantDuration / time.Second),
 		RequestedAt: now, AnswerBy: now.Add(time.Hour)}
 	if err := env.store.RequestAccess(ctx, wvsoft.TenantFilter{All: true}, g); err != nil {

@@ -520,12 +520,12 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AccessGrantSummaryResolver interface {
-	Grant(ctx context.Context, obj *wvsoft.GrantAccessSummary) (*wvsoft.AccessGrant, error)
+	Grant(ctx context.Context, obj *wvsoft.AccessGrantSummary) (*wvsoft.SupportAccessGrant, error)
 }
 type AccessLogEntryResolver interface {
 	Seq(ctx context.Context, obj *wvsoft.AccessLogEntry) (int, error)
 
-	Grant(ctx context.Context, obj *wvsoft.AccessLogEntry) (*wvsoft.AccessGrant, error)
+	Grant(ctx context.Context, obj *wvsoft.AccessLogEntry) (*wvsoft.SupportAccessGrant, error)
 	Records(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error)
 	Fields(ctx context.Context, obj *wvsoft.AccessLogEntry) ([]string, error)
 	Reason(ctx context.Context, obj *wvsoft.AccessLogEntry) (*string, error)
@@ -571,14 +571,14 @@ type CustomerResolver interface {
 	Users(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.User, error)
 	APIKeys(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.APIKey, error)
 	Persons(ctx context.Context, obj *wvsoft.Customer, first *int, after *string, last *int, before *string, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error)
-	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error)
+	SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.SupportAccessGrant, error)
 	AccessLog(ctx context.Context, obj *wvsoft.Customer, grantID *string, from *time.Time, to *time.Time, first *int, after *string) (*model.AccessLogConnection, error)
-	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error)
+	AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.AccessLogVerification, error)
 	AccessLogCheckpoint(ctx context.Context, obj *wvsoft.Customer) (*model.AccessLogCheckpoint, error)
 	AccessLogSignedFrom(ctx context.Context, obj *wvsoft.Customer) (*int, error)
 	AccessLogInclusionProof(ctx context.Context, obj *wvsoft.Customer, seq int, treeSize *int) (*model.AccessLogInclusionProof, error)
 	AccessLogConsistencyProof(ctx context.Context, obj *wvsoft.Customer, from int, to *int) (*model.AccessLogConsistencyProof, error)
-	AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.GrantAccessSummary, error)
+	AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.AccessGrantSummary, error)
 	Breaches(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.BreachNotification, error)
 	Consent(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.Consent, error)
 	DataSubjectRequests(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.DataSubjectRequest, error)
@@ -608,10 +608,10 @@ type MutationResolver interface {
 	CreatePerson(ctx context.Context, input service.CreatePersonInput) (*wvsoft.Person, error)
 	UpdatePerson(ctx context.Context, input service.UpdatePersonInput) (*wvsoft.Person, error)
 	DeletePerson(ctx context.Context, id string) (*string, error)
-	RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.AccessGrant, error)
-	ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error)
-	DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
-	RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error)
+	RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.SupportAccessGrant, error)
+	ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.SupportAccessGrant, error)
+	DenySupportAccess(ctx context.Context, id string) (*wvsoft.SupportAccessGrant, error)
+	RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.SupportAccessGrant, error)
 	RecordBreach(ctx context.Context, input service.RecordBreachInput) (*wvsoft.Breach, error)
 	LogBreachCall(ctx context.Context, input service.LogBreachCallInput) (*wvsoft.BreachNotification, error)
 	ReportBreachToAuthority(ctx context.Context, input service.ReportBreachInput) (*wvsoft.BreachNotification, error)
@@ -642,7 +642,7 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (wvsoft.Node, error)
 	Nodes(ctx context.Context, ids []string) ([]wvsoft.Node, error)
 	Me(ctx context.Context) (*wvsoft.Subject, error)
-	MySupportAccessGrants(ctx context.Context) ([]*wvsoft.AccessGrant, error)
+	MySupportAccessGrants(ctx context.Context) ([]*wvsoft.SupportAccessGrant, error)
 	Breaches(ctx context.Context) ([]*wvsoft.Breach, error)
 	BreachesNotFullyInformed(ctx context.Context) ([]*wvsoft.BreachNotification, error)
 	Inquiries(ctx context.Context) ([]*wvsoft.Inquiry, error)
@@ -663,15 +663,15 @@ type StaffMemberResolver interface {
 	Email(ctx context.Context, obj *wvsoft.StaffMember) (*string, error)
 }
 type SubscriptionResolver interface {
-	SupportAccessGrants(ctx context.Context) (<-chan *wvsoft.AccessGrant, error)
+	SupportAccessGrants(ctx context.Context) (<-chan *wvsoft.SupportAccessGrant, error)
 	BreachNotifications(ctx context.Context) (<-chan *wvsoft.BreachNotification, error)
 }
 type SupportAccessGrantResolver interface {
-	Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error)
-	Reason(ctx context.Context, obj *wvsoft.AccessGrant) (*string, error)
-	Scope(ctx context.Context, obj *wvsoft.AccessGrant) (*model.AccessScope, error)
-	DurationMinutes(ctx context.Context, obj *wvsoft.AccessGrant) (*int, error)
-	Status(ctx context.Context, obj *wvsoft.AccessGrant) (*string, error)
+	Customer(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*wvsoft.Customer, error)
+	Reason(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*string, error)
+	Scope(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*model.AccessScope, error)
+	DurationMinutes(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*int, error)
+	Status(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*string, error)
 }
 type UserResolver interface {
 	Customer(ctx context.Context, obj *wvsoft.User) (*wvsoft.Customer, error)
@@ -6359,7 +6359,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _AccessGrantSummary_grant(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_grant(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6371,8 +6371,8 @@ func (ec *executionContext) _AccessGrantSummary_grant(ctx context.Context, field
 			return ec.Resolvers.AccessGrantSummary().Grant(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -6391,7 +6391,7 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_grant(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _AccessGrantSummary_requests(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_requests(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.Requests); fast {
 		if done != nil {
 			return done
@@ -6420,7 +6420,7 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_requests(_ context.C
 	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AccessGrantSummary_writes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_writes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.Writes); fast {
 		if done != nil {
 			return done
@@ -6449,7 +6449,7 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_writes(_ context.Con
 	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AccessGrantSummary_records(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_records(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6472,7 +6472,7 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_records(_ context.Co
 	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "ID")
 }
 
-func (ec *executionContext) _AccessGrantSummary_fields(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_fields(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6495,7 +6495,7 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_fields(_ context.Con
 	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "String")
 }
 
-func (ec *executionContext) _AccessGrantSummary_firstAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_firstAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.FirstAt); fast {
 		if done != nil {
 			return done
@@ -6524,7 +6524,7 @@ func (ec *executionContext) fieldContext_AccessGrantSummary_firstAt(_ context.Co
 	return graphql.NewScalarFieldContext("AccessGrantSummary", field, false, false, "Time")
 }
 
-func (ec *executionContext) _AccessGrantSummary_lastAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.GrantAccessSummary) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessGrantSummary_lastAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrantSummary) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessGrantSummary", field, obj, obj.LastAt); fast {
 		if done != nil {
 			return done
@@ -7090,8 +7090,8 @@ func (ec *executionContext) _AccessLogEntry_grant(ctx context.Context, field gra
 			return ec.Resolvers.AccessLogEntry().Grant(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7428,7 +7428,7 @@ func (ec *executionContext) fieldContext_AccessLogInclusionProof_checkpoint(_ co
 	return fc, nil
 }
 
-func (ec *executionContext) _AccessLogVerification_intact(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessLogVerification_intact(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogVerification) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.Intact); fast {
 		if done != nil {
 			return done
@@ -7457,7 +7457,7 @@ func (ec *executionContext) fieldContext_AccessLogVerification_intact(_ context.
 	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _AccessLogVerification_entries(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessLogVerification_entries(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogVerification) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.Entries); fast {
 		if done != nil {
 			return done
@@ -7486,7 +7486,7 @@ func (ec *executionContext) fieldContext_AccessLogVerification_entries(_ context
 	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AccessLogVerification_firstBrokenSeq(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessLogVerification_firstBrokenSeq(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogVerification) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.FirstBrokenSeq); fast {
 		if done != nil {
 			return done
@@ -7515,7 +7515,7 @@ func (ec *executionContext) fieldContext_AccessLogVerification_firstBrokenSeq(_ 
 	return graphql.NewScalarFieldContext("AccessLogVerification", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AccessLogVerification_problem(ctx context.Context, field graphql.CollectedField, obj *wvsoft.LogVerification) (ret graphql.Marshaler) {
+func (ec *executionContext) _AccessLogVerification_problem(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessLogVerification) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "AccessLogVerification", field, obj, obj.Problem); fast {
 		if done != nil {
 			return done
@@ -9623,8 +9623,8 @@ func (ec *executionContext) _Customer_supportAccessGrants(ctx context.Context, f
 			return ec.Resolvers.Customer().SupportAccessGrants(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrantᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9699,8 +9699,8 @@ func (ec *executionContext) _Customer_accessLogVerification(ctx context.Context,
 			return ec.Resolvers.Customer().AccessLogVerification(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.LogVerification) graphql.Marshaler {
-			return ec.marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐLogVerification(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessLogVerification) graphql.Marshaler {
+			return ec.marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessLogVerification(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9875,8 +9875,8 @@ func (ec *executionContext) _Customer_accessLogSummary(ctx context.Context, fiel
 			return ec.Resolvers.Customer().AccessLogSummary(ctx, obj, fc.Args["grantId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.GrantAccessSummary) graphql.Marshaler {
-			return ec.marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummaryᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.AccessGrantSummary) graphql.Marshaler {
+			return ec.marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantSummaryᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11621,8 +11621,8 @@ func (ec *executionContext) _Mutation_requestSupportAccess(ctx context.Context, 
 			return ec.Resolvers.Mutation().RequestSupportAccess(ctx, fc.Args["input"].(service.RequestSupportAccessInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11665,8 +11665,8 @@ func (ec *executionContext) _Mutation_approveSupportAccess(ctx context.Context, 
 			return ec.Resolvers.Mutation().ApproveSupportAccess(ctx, fc.Args["input"].(service.ApproveSupportAccessInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11709,8 +11709,8 @@ func (ec *executionContext) _Mutation_denySupportAccess(ctx context.Context, fie
 			return ec.Resolvers.Mutation().DenySupportAccess(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -11753,8 +11753,8 @@ func (ec *executionContext) _Mutation_revokeSupportAccess(ctx context.Context, f
 			return ec.Resolvers.Mutation().RevokeSupportAccess(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		false,
@@ -14154,8 +14154,8 @@ func (ec *executionContext) _Query_mySupportAccessGrants(ctx context.Context, fi
 			return ec.Resolvers.Query().MySupportAccessGrants(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrantᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -15103,8 +15103,8 @@ func (ec *executionContext) _Subscription_supportAccessGrants(ctx context.Contex
 			return ec.Resolvers.Subscription().SupportAccessGrants(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
-			return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
+			return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, selections, v)
 		},
 		true,
 		true,
@@ -15155,7 +15155,7 @@ func (ec *executionContext) fieldContext_Subscription_breachNotifications(_ cont
 	return fc, nil
 }
 
-func (ec *executionContext) _SupportAccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_id(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.ID()); fast {
 		if done != nil {
 			return done
@@ -15184,7 +15184,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_id(_ context.Context
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, false, "ID")
 }
 
-func (ec *executionContext) _SupportAccessGrant_customer(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_customer(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15216,7 +15216,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_customer(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _SupportAccessGrant_reason(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_reason(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15239,7 +15239,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_reason(_ context.Con
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, true, "String")
 }
 
-func (ec *executionContext) _SupportAccessGrant_scope(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_scope(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15271,7 +15271,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_scope(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _SupportAccessGrant_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_durationMinutes(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15294,7 +15294,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_durationMinutes(_ co
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, true, "Int")
 }
 
-func (ec *executionContext) _SupportAccessGrant_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_status(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15317,7 +15317,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_status(_ context.Con
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, true, true, "GrantStatus")
 }
 
-func (ec *executionContext) _SupportAccessGrant_requestedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_requestedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.RequestedAt); fast {
 		if done != nil {
 			return done
@@ -15346,7 +15346,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_requestedAt(_ contex
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SupportAccessGrant_answerBy(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_answerBy(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.AnswerBy); fast {
 		if done != nil {
 			return done
@@ -15375,7 +15375,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_answerBy(_ context.C
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SupportAccessGrant_decidedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_decidedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.DecidedAt); fast {
 		if done != nil {
 			return done
@@ -15404,7 +15404,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_decidedAt(_ context.
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SupportAccessGrant_startsAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_startsAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.StartsAt); fast {
 		if done != nil {
 			return done
@@ -15433,7 +15433,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_startsAt(_ context.C
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SupportAccessGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_expiresAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.ExpiresAt); fast {
 		if done != nil {
 			return done
@@ -15462,7 +15462,7 @@ func (ec *executionContext) fieldContext_SupportAccessGrant_expiresAt(_ context.
 	return graphql.NewScalarFieldContext("SupportAccessGrant", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SupportAccessGrant_revokedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.AccessGrant) (ret graphql.Marshaler) {
+func (ec *executionContext) _SupportAccessGrant_revokedAt(ctx context.Context, field graphql.CollectedField, obj *wvsoft.SupportAccessGrant) (ret graphql.Marshaler) {
 	if v, done, fast := scalarField(ctx, ec.Resolvers, "SupportAccessGrant", field, obj, obj.RevokedAt); fast {
 		if done != nil {
 			return done
@@ -19031,7 +19031,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._SupportNotice(ctx, sel, obj)
-	case *wvsoft.AccessGrant:
+	case *wvsoft.SupportAccessGrant:
 		if obj == nil {
 			return graphql.Null
 		}
@@ -19106,7 +19106,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 var accessGrantSummaryImplementors = []string{"AccessGrantSummary"}
 
-func (ec *executionContext) _AccessGrantSummary(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.GrantAccessSummary) graphql.Marshaler {
+func (ec *executionContext) _AccessGrantSummary(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.AccessGrantSummary) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessGrantSummaryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -19501,7 +19501,7 @@ func (ec *executionContext) _AccessLogInclusionProof(ctx context.Context, sel as
 
 var accessLogVerificationImplementors = []string{"AccessLogVerification"}
 
-func (ec *executionContext) _AccessLogVerification(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.LogVerification) graphql.Marshaler {
+func (ec *executionContext) _AccessLogVerification(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.AccessLogVerification) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, accessLogVerificationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -21868,7 +21868,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 
 var supportAccessGrantImplementors = []string{"SupportAccessGrant", "Node"}
 
-func (ec *executionContext) _SupportAccessGrant(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.AccessGrant) graphql.Marshaler {
+func (ec *executionContext) _SupportAccessGrant(ctx context.Context, sel ast.SelectionSet, obj *wvsoft.SupportAccessGrant) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, supportAccessGrantImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -22487,7 +22487,7 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummary(ctx context.Context, sel ast.SelectionSet, v *wvsoft.GrantAccessSummary) graphql.Marshaler {
+func (ec *executionContext) marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantSummary(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessGrantSummary) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AccessGrantSummary!")
 		return graphql.Null
@@ -23302,7 +23302,7 @@ func (ec *executionContext) unmarshalNSubmitInquiryInput2githubᚗcomᚋwvsoft�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+func (ec *executionContext) marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SupportAccessGrant!")
 		return graphql.Null
@@ -23546,14 +23546,14 @@ func (ec *executionContext) marshalOAccessEvent2string(ctx context.Context, sel 
 	return res
 }
 
-func (ec *executionContext) marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.GrantAccessSummary) graphql.Marshaler {
+func (ec *executionContext) marshalOAccessGrantSummary2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantSummaryᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.AccessGrantSummary) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐGrantAccessSummary(ctx, sel, v[i])
+		return ec.marshalNAccessGrantSummary2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantSummary(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -23600,7 +23600,7 @@ func (ec *executionContext) marshalOAccessLogInclusionProof2ᚖgithubᚗcomᚋwv
 	return ec._AccessLogInclusionProof(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐLogVerification(ctx context.Context, sel ast.SelectionSet, v *wvsoft.LogVerification) graphql.Marshaler {
+func (ec *executionContext) marshalOAccessLogVerification2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessLogVerification(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessLogVerification) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -24547,14 +24547,14 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.AccessGrant) graphql.Marshaler {
+func (ec *executionContext) marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrantᚄ(ctx context.Context, sel ast.SelectionSet, v []*wvsoft.SupportAccessGrant) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := marshalList(ctx, sel, len(v), func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx, sel, v[i])
+		return ec.marshalNSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -24566,7 +24566,7 @@ func (ec *executionContext) marshalOSupportAccessGrant2ᚕᚖgithubᚗcomᚋwvso
 	return ret
 }
 
-func (ec *executionContext) marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.AccessGrant) graphql.Marshaler {
+func (ec *executionContext) marshalOSupportAccessGrant2ᚖgithubᚗcomᚋwvsoftᚋprivacyᚋinternalᚋwvsoftᚐSupportAccessGrant(ctx context.Context, sel ast.SelectionSet, v *wvsoft.SupportAccessGrant) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

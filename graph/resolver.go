@@ -107,8 +107,8 @@ func (r *Resolver) fetchNodes(ctx context.Context, kind string, ids []uuid.UUID,
 		return collect(r.authorized.APIKeysByID(ctx, ids))(found, func(k *wvsoft.APIKey) uuid.UUID { return k.UUID })
 	case wvsoft.KindPerson:
 		return collect(r.authorized.PersonsByID(ctx, ids))(found, func(p *wvsoft.Person) uuid.UUID { return p.UUID })
-	case wvsoft.KindAccessGrant:
-		return collect(r.authorized.AccessGrantsByID(ctx, ids))(found, func(g *wvsoft.AccessGrant) uuid.UUID { return g.UUID })
+	case wvsoft.KindSupportAccessGrant:
+		return collect(r.authorized.AccessGrantsByID(ctx, ids))(found, func(g *wvsoft.SupportAccessGrant) uuid.UUID { return g.UUID })
 	}
 	return nil // an unknown kind finds nothing
 }
@@ -138,8 +138,8 @@ func kindOf(n wvsoft.Node) string {
 		return wvsoft.KindAPIKey
 	case *wvsoft.Person:
 		return wvsoft.KindPerson
-	case *wvsoft.AccessGrant:
-		return wvsoft.KindAccessGrant
+	case *wvsoft.SupportAccessGrant:
+		return wvsoft.KindSupportAccessGrant
 	}
 	return ""
 }

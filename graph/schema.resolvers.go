@@ -18,7 +18,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-func (r *accessGrantSummaryResolver) Grant(ctx context.Context, obj *wvsoft.GrantAccessSummary) (*wvsoft.AccessGrant, error) {
+func (r *accessGrantSummaryResolver) Grant(ctx context.Context, obj *wvsoft.AccessGrantSummary) (*wvsoft.SupportAccessGrant, error) {
 	return r.grantByID(ctx, obj.GrantID)
 }
 
@@ -26,7 +26,7 @@ func (r *accessLogEntryResolver) Seq(ctx context.Context, obj *wvsoft.AccessLogE
 	return int(obj.Seq), nil
 }
 
-func (r *accessLogEntryResolver) Grant(ctx context.Context, obj *wvsoft.AccessLogEntry) (*wvsoft.AccessGrant, error) {
+func (r *accessLogEntryResolver) Grant(ctx context.Context, obj *wvsoft.AccessLogEntry) (*wvsoft.SupportAccessGrant, error) {
 	if obj.GrantID == nil {
 		return nil, nil
 	}
@@ -160,7 +160,7 @@ func (r *customerResolver) Persons(ctx context.Context, obj *wvsoft.Customer, fi
 	return r.persons(ctx, obj.TenantID, connectionArgs{first, last, after, before}, filter, orderBy)
 }
 
-func (r *customerResolver) SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.AccessGrant, error) {
+func (r *customerResolver) SupportAccessGrants(ctx context.Context, obj *wvsoft.Customer) ([]*wvsoft.SupportAccessGrant, error) {
 	return r.authorized.AccessGrants(ctx, &obj.TenantID, nil)
 }
 
@@ -168,7 +168,7 @@ func (r *customerResolver) AccessLog(ctx context.Context, obj *wvsoft.Customer, 
 	return r.accessLog(ctx, obj.TenantID, grantID, from, to, first, after)
 }
 
-func (r *customerResolver) AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.LogVerification, error) {
+func (r *customerResolver) AccessLogVerification(ctx context.Context, obj *wvsoft.Customer) (*wvsoft.AccessLogVerification, error) {
 	return r.authorized.VerifyAccessLog(ctx, obj.TenantID)
 }
 
@@ -188,7 +188,7 @@ func (r *customerResolver) AccessLogConsistencyProof(ctx context.Context, obj *w
 	return r.accessLogConsistencyProof(ctx, obj.TenantID, from, to)
 }
 
-func (r *customerResolver) AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.GrantAccessSummary, error) {
+func (r *customerResolver) AccessLogSummary(ctx context.Context, obj *wvsoft.Customer, grantID *string) ([]*wvsoft.AccessGrantSummary, error) {
 	return r.accessLogSummary(ctx, obj.TenantID, grantID)
 }
 
@@ -280,19 +280,19 @@ func (r *mutationResolver) DeletePerson(ctx context.Context, id string) (*string
 	return r.service.DeletePerson(ctx, id)
 }
 
-func (r *mutationResolver) RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.AccessGrant, error) {
+func (r *mutationResolver) RequestSupportAccess(ctx context.Context, input service.RequestSupportAccessInput) (*wvsoft.SupportAccessGrant, error) {
 	return r.service.RequestSupportAccess(ctx, input)
 }
 
-func (r *mutationResolver) ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.AccessGrant, error) {
+func (r *mutationResolver) ApproveSupportAccess(ctx context.Context, input service.ApproveSupportAccessInput) (*wvsoft.SupportAccessGrant, error) {
 	return r.service.ApproveSupportAccess(ctx, input)
 }
 
-func (r *mutationResolver) DenySupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error) {
+func (r *mutationResolver) DenySupportAccess(ctx context.Context, id string) (*wvsoft.SupportAccessGrant, error) {
 	return r.service.DenySupportAccess(ctx, id)
 }
 
-func (r *mutationResolver) RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.AccessGrant, error) {
+func (r *mutationResolver) RevokeSupportAccess(ctx context.Context, id string) (*wvsoft.SupportAccessGrant, error) {
 	return r.service.RevokeSupportAccess(ctx, id)
 }
 
@@ -387,7 +387,7 @@ func (r *queryResolver) Me(ctx context.Context) (*wvsoft.Subject, error) {
 	return authz.FromContext(ctx).Subject(), nil
 }
 
-func (r *queryResolver) MySupportAccessGrants(ctx context.Context) ([]*wvsoft.AccessGrant, error) {
+func (r *queryResolver) MySupportAccessGrants(ctx context.Context) ([]*wvsoft.SupportAccessGrant, error) {
 	me := authz.FromContext(ctx).Subject().ID
 	return r.authorized.AccessGrants(ctx, nil, &me)
 }
@@ -499,7 +499,7 @@ func (r *staffMemberResolver) Email(ctx context.Context, obj *wvsoft.StaffMember
 	return &obj.Email, nil
 }
 
-func (r *subscriptionResolver) SupportAccessGrants(ctx context.Context) (<-chan *wvsoft.AccessGrant, error) {
+func (r *subscriptionResolver) SupportAccessGrants(ctx context.Context) (<-chan *wvsoft.SupportAccessGrant, error) {
 	return stream(ctx, wvsoft.EventGrantChanged, r.authorized.GrantEvent)
 }
 
@@ -507,24 +507,24 @@ func (r *subscriptionResolver) BreachNotifications(ctx context.Context) (<-chan 
 	return stream(ctx, wvsoft.EventBreachNotified, r.authorized.BreachNotificationEvent)
 }
 
-func (r *supportAccessGrantResolver) Customer(ctx context.Context, obj *wvsoft.AccessGrant) (*wvsoft.Customer, error) {
+func (r *supportAccessGrantResolver) Customer(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*wvsoft.Customer, error) {
 	return loadersFrom(ctx).customers.Load(ctx, obj.TenantID)
 }
 
-func (r *supportAccessGrantResolver) Reason(ctx context.Context, obj *wvsoft.AccessGrant) (*string, error) {
+func (r *supportAccessGrantResolver) Reason(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*string, error) {
 	return &obj.Reason, nil
 }
 
-func (r *supportAccessGrantResolver) Scope(ctx context.Context, obj *wvsoft.AccessGrant) (*model.AccessScope, error) {
+func (r *supportAccessGrantResolver) Scope(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*model.AccessScope, error) {
 	return &model.AccessScope{Types: obj.ScopeTypes, SpecialCategories: obj.ScopeSpecial, Write: obj.ScopeWrite}, nil
 }
 
-func (r *supportAccessGrantResolver) DurationMinutes(ctx context.Context, obj *wvsoft.AccessGrant) (*int, error) {
+func (r *supportAccessGrantResolver) DurationMinutes(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*int, error) {
 	m := obj.DurationSeconds / 60
 	return &m, nil
 }
 
-func (r *supportAccessGrantResolver) Status(ctx context.Context, obj *wvsoft.AccessGrant) (*string, error) {
+func (r *supportAccessGrantResolver) Status(ctx context.Context, obj *wvsoft.SupportAccessGrant) (*string, error) {
 	st := obj.StatusAt(r.Now())
 	return &st, nil
 }

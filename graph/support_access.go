@@ -12,7 +12,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-func (r *Resolver) grantByID(ctx context.Context, id uuid.UUID) (*wvsoft.AccessGrant, error) {
+func (r *Resolver) grantByID(ctx context.Context, id uuid.UUID) (*wvsoft.SupportAccessGrant, error) {
 	rows, err := r.authorized.AccessGrantsByID(ctx, []uuid.UUID{id})
 	if err != nil || len(rows) == 0 {
 		return nil, err
@@ -37,7 +37,7 @@ func (r *Resolver) accessLog(ctx context.Context, tenant uuid.UUID, grantID *str
 	}
 	var filter wvsoft.AccessLogFilter
 	if grantID != nil {
-		id, err := wvsoft.ParseGlobalIDOf("grantId", wvsoft.KindAccessGrant, *grantID)
+		id, err := wvsoft.ParseGlobalIDOf("grantId", wvsoft.KindSupportAccessGrant, *grantID)
 		if err != nil {
 			return nil, err
 		}

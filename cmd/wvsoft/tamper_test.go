@@ -57,7 +57,7 @@ func newTamperLog(t *testing.T) *tamperLog {
 	director := postgres.SeedID("staff", "director@wvsoft.example")
 	admin := postgres.SeedID("user", "admin@bakkerij-de-vries.example")
 	now := time.Now()
-	g := &wvsoft.AccessGrant{TenantID: l.tenant, UUID: uuid.Must(uuid.NewV7()), RequestedBy: director, Reason: "ticket #4711",
+	g := &wvsoft.SupportAccessGrant{TenantID: l.tenant, UUID: uuid.Must(uuid.NewV7()), RequestedBy: director, Reason: "ticket #4711",
 		ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: 3600, RequestedAt: now, AnswerBy: now.Add(time.Hour)}
 	l.grant = g.UUID
 	if err := store.RequestAccess(ctx, wvsoft.TenantFilter{All: true}, g); err != nil {

@@ -159,7 +159,7 @@ func objectOf(fc *graphql.FieldContext) any {
 		return *o
 	case **wvsoft.Customer:
 		return *o
-	case **wvsoft.AccessGrant:
+	case **wvsoft.SupportAccessGrant:
 		return *o
 	case **wvsoft.AccessLogEntry:
 		return *o

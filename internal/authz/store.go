@@ -366,7 +366,7 @@ func (s *Store) PersonsByID(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.Per
 	return s.next.PersonsByID(ctx, f, ids)
 }
 
-func (s *Store) RequestAccess(ctx context.Context, g *wvsoft.AccessGrant) error {
+func (s *Store) RequestAccess(ctx context.Context, g *wvsoft.SupportAccessGrant) error {
 	f, err := Filter(ctx, wvsoft.KindAccessRequest, ActionWrite)
 	if err != nil {
 		return err
@@ -374,32 +374,32 @@ func (s *Store) RequestAccess(ctx context.Context, g *wvsoft.AccessGrant) error 
 	return s.next.RequestAccess(ctx, f, g)
 }
 
-func (s *Store) DecideAccess(ctx context.Context, id uuid.UUID, by uuid.UUID, approve bool, now time.Time, narrow func(*wvsoft.AccessGrant) error) (*wvsoft.AccessGrant, error) {
-	f, err := Filter(ctx, wvsoft.KindAccessGrant, ActionWrite)
+func (s *Store) DecideAccess(ctx context.Context, id uuid.UUID, by uuid.UUID, approve bool, now time.Time, narrow func(*wvsoft.SupportAccessGrant) error) (*wvsoft.SupportAccessGrant, error) {
+	f, err := Filter(ctx, wvsoft.KindSupportAccessGrant, ActionWrite)
 	if err != nil {
 		return nil, err
 	}
 	return s.next.DecideAccess(ctx, f, id, by, approve, now, narrow)
 }
 
-func (s *Store) RevokeAccess(ctx context.Context, id uuid.UUID, by uuid.UUID, now time.Time) (*wvsoft.AccessGrant, error) {
-	f, err := Filter(ctx, wvsoft.KindAccessGrant, ActionWrite)
+func (s *Store) RevokeAccess(ctx context.Context, id uuid.UUID, by uuid.UUID, now time.Time) (*wvsoft.SupportAccessGrant, error) {
+	f, err := Filter(ctx, wvsoft.KindSupportAccessGrant, ActionWrite)
 	if err != nil {
 		return nil, err
 	}
 	return s.next.RevokeAccess(ctx, f, id, by, now)
 }
 
-func (s *Store) AccessGrants(ctx context.Context, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*wvsoft.AccessGrant, error) {
-	f, err := Filter(ctx, wvsoft.KindAccessGrant, ActionRead)
+func (s *Store) AccessGrants(ctx context.Context, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*wvsoft.SupportAccessGrant, error) {
+	f, err := Filter(ctx, wvsoft.KindSupportAccessGrant, ActionRead)
 	if err != nil {
 		return nil, err
 	}
 	return s.next.AccessGrants(ctx, f, tenant, requestedBy)
 }
 
-func (s *Store) AccessGrantsByID(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.AccessGrant, error) {
-	f, err := Filter(ctx, wvsoft.KindAccessGrant, ActionRead)
+func (s *Store) AccessGrantsByID(ctx context.Context, ids []uuid.UUID) ([]*wvsoft.SupportAccessGrant, error) {
+	f, err := Filter(ctx, wvsoft.KindSupportAccessGrant, ActionRead)
 	if err != nil {
 		return nil, err
 	}
@@ -417,7 +417,7 @@ func (s *Store) AccessLog(ctx context.Context, tenant uuid.UUID, filter wvsoft.A
 	return s.next.AccessLog(ctx, f, tenant, filter, afterSeq, first)
 }
 
-func (s *Store) VerifyAccessLog(ctx context.Context, tenant uuid.UUID) (*wvsoft.LogVerification, error) {
+func (s *Store) VerifyAccessLog(ctx context.Context, tenant uuid.UUID) (*wvsoft.AccessLogVerification, error) {
 	f, err := Filter(ctx, wvsoft.KindAccessLog, ActionRead)
 	if err != nil {
 		return nil, err
@@ -685,7 +685,7 @@ func (s *Store) ConsistencyProof(ctx context.Context, tenant uuid.UUID, from int
 	return s.next.ConsistencyProof(ctx, f, tenant, from, to)
 }
 
-func (s *Store) AccessSummaries(ctx context.Context, tenant uuid.UUID, grant *uuid.UUID) ([]*wvsoft.GrantAccessSummary, error) {
+func (s *Store) AccessSummaries(ctx context.Context, tenant uuid.UUID, grant *uuid.UUID) ([]*wvsoft.AccessGrantSummary, error) {
 	f, err := logFilter(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -714,7 +714,7 @@ func (s *Store) subscribed(ctx context.Context, field string) error {
 // GrantEvent reads the support-access grant an event names, for a subscriber of
 // supportAccessGrants: nil when it is outside the subscriber's rows, or, for WvSoft staff, when
 // someone else asked for it (the director is told of his own grants).
-func (s *Store) GrantEvent(ctx context.Context, ev wvsoft.Event) (*wvsoft.AccessGrant, error) {
+func (s *Store) GrantEvent(ctx context.Context, ev wvsoft.Event) (*wvsoft.SupportAccessGrant, error) {
 	if err := s.subscribed(ctx, "supportAccessGrants"); err != nil || ev.Kind != wvsoft.EventGrantChanged {
 		return nil, err
 	}

@@ -17,14 +17,14 @@ const grantColumns = `tenant_id, id, requested_by, reason, scope_types, scope_sp
 
 // grantRow adds the text[] column sqlx cannot put into a plain []string.
 type grantRow struct {
-	wvsoft.AccessGrant
+	wvsoft.SupportAccessGrant
 	Types pq.StringArray `db:"scope_types"`
 }
 
-func grants(rows []grantRow) []*wvsoft.AccessGrant {
-	out := make([]*wvsoft.AccessGrant, len(rows))
+func grants(rows []grantRow) []*wvsoft.SupportAccessGrant {
+	out := make([]*wvsoft.SupportAccessGrant, len(rows))
 	for i := range rows {
-		g := rows[i].AccessGrant
+		g := rows[i].SupportAccessGrant
 		g.ScopeTypes = rows[i].Types
 		out[i] = &g
 	}
@@ -52,7 +52,7 @@ func (d *DB) activeGrants(ctx context.Context, staff uuid.UUID, now time.Time) (
 }
 
 // RequestAccess files the director's request and logs it in the customer's access log.
-func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft.AccessGrant) error {
+func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft.SupportAccessGrant) error {
 	if !f.Allows(g.TenantID) {
 		return wvsoft.NotFound("customer")
 	}
@@ -83,8 +83,8 @@ func (d *DB) RequestAccess(ctx context.Context, f wvsoft.TenantFilter, g *wvsoft
 
 // DecideAccess approves or denies a pending request. narrow may shorten or narrow it before
 // approval; it runs on the stored request.
-func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uuid.UUID, approve bool, now time.Time, narrow func(*wvsoft.AccessGrant) error) (*wvsoft.AccessGrant, error) {
-	var out *wvsoft.AccessGrant
+func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uuid.UUID, approve bool, now time.Time, narrow func(*wvsoft.SupportAccessGrant) error) (*wvsoft.SupportAccessGrant, error) {
+	var out *wvsoft.SupportAccessGrant
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		g, err := lockGrant(ctx, tx, f, id)
 		if err != nil {
@@ -129,8 +129,8 @@ func (d *DB) DecideAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uui
 
 // RevokeAccess ends an approved grant at once. Revoking one that is no longer in force is a
 // conflict, so that the log shows only real revocations.
-func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uuid.UUID, now time.Time) (*wvsoft.AccessGrant, error) {
-	var out *wvsoft.AccessGrant
+func (d *DB) RevokeAccess(ctx context.Context, f wvsoft.TenantFilter, id, by uuid.UUID, now time.Time) (*wvsoft.SupportAccessGrant, error) {
+	var out *wvsoft.SupportAccessGrant
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		g, err := lockGrant(ctx, tx, f, id)
 		if err != nil {
@@ -168,7 +168,7 @@ func forgetGrant(ctx context.Context, tx *sqlx.Tx, tenant, id uuid.UUID) error {
 	return err
 }
 
-func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.AccessGrant, error) {
+func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.UUID) (*wvsoft.SupportAccessGrant, error) {
 	clause, arg := tenantClause(f)
 	rows := []grantRow{}
 	if err := tx.SelectContext(ctx, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE `+clause+` AND id = $2 FOR UPDATE`, arg, id); err != nil {
@@ -181,7 +181,7 @@ func lockGrant(ctx context.Context, tx *sqlx.Tx, f wvsoft.TenantFilter, id uuid.
 }
 
 // AccessGrants lists grants, newest first, of one customer or requested by one staff member.
-func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*wvsoft.AccessGrant, error) {
+func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*wvsoft.SupportAccessGrant, error) {
 	rows := []grantRow{}
 	err := selectRows(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s
 		AND ($2::uuid IS NULL OR tenant_id = $2) AND ($3::uuid IS NULL OR requested_by = $3)
@@ -190,7 +190,7 @@ func (d *DB) AccessGrants(ctx context.Context, f wvsoft.TenantFilter, tenant *uu
 }
 
 // AccessGrantsByID returns the grants among ids that the filter lets through.
-func (d *DB) AccessGrantsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.AccessGrant, error) {
+func (d *DB) AccessGrantsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.SupportAccessGrant, error) {
 	rows := []grantRow{}
 	err := selectByID(ctx, d, f, &rows, `SELECT `+grantColumns+` FROM access_grants WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return grants(rows), err
@@ -252,7 +252,7 @@ func (d *DB) ExpireGrants(ctx context.Context, now time.Time) (int, error) {
 			if err != nil || !g.Approved {
 				return err // an unanswered request never was a grant: nothing ended
 			}
-			grant := &wvsoft.AccessGrant{TenantID: g.TenantID, UUID: g.ID}
+			grant := &wvsoft.SupportAccessGrant{TenantID: g.TenantID, UUID: g.ID}
 			return d.sendCheckpoint(ctx, tx, false, grant, wvsoft.EventExpired, cp, now)
 		})
 		if err != nil {
@@ -282,7 +282,7 @@ func nullUUID(id *uuid.UUID) any {
 }
 
 // grantDetail is what the log keeps of a request or decision: reason and scope.
-func grantDetail(g *wvsoft.AccessGrant) map[string]any {
+func grantDetail(g *wvsoft.SupportAccessGrant) map[string]any {
 	return map[string]any{"reason": g.Reason, "types": g.ScopeTypes, "special_categories": g.ScopeSpecial,
 		"write": g.ScopeWrite, "duration_seconds": g.DurationSeconds}
 }

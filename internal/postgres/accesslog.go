@@ -232,7 +232,7 @@ func (t treeHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 
 // sendCheckpoint e-mails a customer's admins the checkpoint that includes the end of a grant,
 // through the outbox, in the transaction that ended it.
-func (d *DB) sendCheckpoint(ctx context.Context, tx *sqlx.Tx, allTenants bool, g *wvsoft.AccessGrant, event string, cp *accesslog.Checkpoint, now time.Time) error {
+func (d *DB) sendCheckpoint(ctx context.Context, tx *sqlx.Tx, allTenants bool, g *wvsoft.SupportAccessGrant, event string, cp *accesslog.Checkpoint, now time.Time) error {
 	if cp == nil || d.logKeys == nil {
 		return nil // no signing key: nothing to vouch for
 	}
@@ -391,7 +391,7 @@ func hashList[P ~[]tlog.Hash](p P) [][]byte {
 
 // AccessSummaries sums up, per grant, the ACCESS entries of a customer's log, newest grant
 // activity first.
-func (d *DB) AccessSummaries(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, grant *uuid.UUID) ([]*wvsoft.GrantAccessSummary, error) {
+func (d *DB) AccessSummaries(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID, grant *uuid.UUID) ([]*wvsoft.AccessGrantSummary, error) {
 	var rows []struct {
 		TenantID uuid.UUID      `db:"tenant_id"`
 		GrantID  uuid.UUID      `db:"grant_id"`
@@ -419,10 +419,10 @@ func (d *DB) AccessSummaries(ctx context.Context, f wvsoft.TenantFilter, tenant 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*wvsoft.GrantAccessSummary, len(rows))
+	out := make([]*wvsoft.AccessGrantSummary, len(rows))
 	for i, r := range rows {
 		first, last := r.First, r.Last
-		out[i] = &wvsoft.GrantAccessSummary{TenantID: r.TenantID, GrantID: r.GrantID, Requests: r.Requests, Writes: r.Writes,
+		out[i] = &wvsoft.AccessGrantSummary{TenantID: r.TenantID, GrantID: r.GrantID, Requests: r.Requests, Writes: r.Writes,
 			Records: r.Records, Fields: r.Fields, FirstAt: &first, LastAt: &last}
 	}
 	return out, nil
@@ -525,7 +525,7 @@ func (d *DB) ReadLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUI
 // VerifyAccessLog checks a customer's log with this server's keys (the API's
 // accessLogVerification). It is a convenience: a customer who does not trust the server checks
 // with `wvsoft audit verify --checkpoint`, the public key and a checkpoint of its own.
-func (d *DB) VerifyAccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (*wvsoft.LogVerification, error) {
+func (d *DB) VerifyAccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant uuid.UUID) (*wvsoft.AccessLogVerification, error) {
 	l, err := d.ReadLog(ctx, f, tenant)
 	if err != nil {
 		return nil, err
@@ -553,8 +553,8 @@ func (d *DB) VerifyAccessLog(ctx context.Context, f wvsoft.TenantFilter, tenant 
 }
 
 // Verification is a report as the API shows it.
-func Verification(r *accesslog.Report) *wvsoft.LogVerification {
-	v := &wvsoft.LogVerification{Intact: r.Intact(), Entries: r.Entries}
+func Verification(r *accesslog.Report) *wvsoft.AccessLogVerification {
+	v := &wvsoft.AccessLogVerification{Intact: r.Intact(), Entries: r.Entries}
 	if p := r.First(); p != nil {
 		seq, what := int(p.Seq), p.What
 		v.FirstBrokenSeq, v.Problem = &seq, &what

@@ -39,11 +39,11 @@ func openSigned(t testing.TB) (*pgtest.DB, *postgres.DB, string) {
 }
 
 // approvedGrant files and approves a grant of the director for the bakery, approved at at.
-func approvedGrant(t testing.TB, app *postgres.DB, at time.Time, minutes int) *wvsoft.AccessGrant {
+func approvedGrant(t testing.TB, app *postgres.DB, at time.Time, minutes int) *wvsoft.SupportAccessGrant {
 	t.Helper()
 	ctx := context.Background()
 	tenant := postgres.SeedID("customer", "bakkerij-de-vries")
-	g := &wvsoft.AccessGrant{TenantID: tenant, UUID: uuid.Must(uuid.NewV7()), RequestedBy: postgres.SeedID("staff", "director@wvsoft.example"),
+	g := &wvsoft.SupportAccessGrant{TenantID: tenant, UUID: uuid.Must(uuid.NewV7()), RequestedBy: postgres.SeedID("staff", "director@wvsoft.example"),
 		Reason: "ticket", ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: minutes * 60, RequestedAt: at, AnswerBy: at.Add(time.Hour)}
 	if err := app.RequestAccess(ctx, wvsoft.TenantFilter{All: true}, g); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func approvedGrant(t testing.TB, app *postgres.DB, at time.Time, minutes int) *w
 	return g
 }
 
-func logAccess(app *postgres.DB, g *wvsoft.AccessGrant, i int) error {
+func logAccess(app *postgres.DB, g *wvsoft.SupportAccessGrant, i int) error {
 	return app.LogAccess(context.Background(), &wvsoft.Subject{Kind: wvsoft.SubjectStaff, ID: g.RequestedBy},
 		[]wvsoft.Access{{GrantID: g.UUID, TenantID: g.TenantID, Records: []string{fmt.Sprintf("Person:%d", i)}, Fields: []string{"Person.name"}}}, time.Now())
 }

@@ -263,7 +263,7 @@ func (s *Service) export(ctx context.Context, req *wvsoft.DataSubjectRequest, no
 		for _, e := range entries {
 			le := exportLogEntry{At: e.At.UTC(), Event: e.Event, Who: actorLabel(e.ActorKind, e.GrantID != nil), Fields: e.DetailList("fields")}
 			if e.GrantID != nil {
-				le.Grant = wvsoft.GlobalID(wvsoft.KindAccessGrant, *e.GrantID)
+				le.Grant = wvsoft.GlobalID(wvsoft.KindSupportAccessGrant, *e.GrantID)
 			}
 			doc.AccessLog = append(doc.AccessLog, le)
 		}

@@ -125,8 +125,8 @@ func TestInvalidInputIsRefusedWithItsField(t *testing.T) {
 
 // An approval may shorten a grant and narrow its scope, never lengthen or widen it.
 func TestApprovalOnlyNarrows(t *testing.T) {
-	requested := func() *wvsoft.AccessGrant {
-		return &wvsoft.AccessGrant{ScopeTypes: []string{"Customer", "Person"}, DurationSeconds: 3600}
+	requested := func() *wvsoft.SupportAccessGrant {
+		return &wvsoft.SupportAccessGrant{ScopeTypes: []string{"Customer", "Person"}, DurationSeconds: 3600}
 	}
 	hour := time.Hour
 	twoHours := 2 * time.Hour
@@ -135,13 +135,13 @@ func TestApprovalOnlyNarrows(t *testing.T) {
 		input   ApproveSupportAccessInput
 		shorter *time.Duration
 		field   string // "" when the approval is valid
-		check   func(*wvsoft.AccessGrant) bool
+		check   func(*wvsoft.SupportAccessGrant) bool
 	}{
-		{"as requested", ApproveSupportAccessInput{}, nil, "", func(g *wvsoft.AccessGrant) bool { return g.DurationSeconds == 3600 && len(g.ScopeTypes) == 2 }},
-		{"shorter", ApproveSupportAccessInput{}, &hour, "", func(g *wvsoft.AccessGrant) bool { return g.DurationSeconds == 3600 }},
+		{"as requested", ApproveSupportAccessInput{}, nil, "", func(g *wvsoft.SupportAccessGrant) bool { return g.DurationSeconds == 3600 && len(g.ScopeTypes) == 2 }},
+		{"shorter", ApproveSupportAccessInput{}, &hour, "", func(g *wvsoft.SupportAccessGrant) bool { return g.DurationSeconds == 3600 }},
 		{"longer", ApproveSupportAccessInput{}, &twoHours, "input.durationMinutes", nil},
 		{"fewer types", ApproveSupportAccessInput{Types: graphql.OmittableOf([]string{"Person", "Person"})}, nil, "",
-			func(g *wvsoft.AccessGrant) bool { return len(g.ScopeTypes) == 1 && g.ScopeTypes[0] == "Person" }},
+			func(g *wvsoft.SupportAccessGrant) bool { return len(g.ScopeTypes) == 1 && g.ScopeTypes[0] == "Person" }},
 		{"another type", ApproveSupportAccessInput{Types: graphql.OmittableOf([]string{"User"})}, nil, "input.types", nil},
 		{"no types", ApproveSupportAccessInput{Types: graphql.OmittableOf([]string{})}, nil, "input.types", nil},
 		{"special categories not requested", ApproveSupportAccessInput{SpecialCategories: graphql.OmittableOf(yes())}, nil, "input.specialCategories", nil},

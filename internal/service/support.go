@@ -14,7 +14,7 @@ import (
 
 // RequestSupportAccess files the director's request. The customer's admins decide; the request
 // is e-mailed to them and listed in Customer.supportAccessGrants.
-func (s *Service) RequestSupportAccess(ctx context.Context, input RequestSupportAccessInput) (*wvsoft.AccessGrant, error) {
+func (s *Service) RequestSupportAccess(ctx context.Context, input RequestSupportAccessInput) (*wvsoft.SupportAccessGrant, error) {
 	tenant, err := wvsoft.ParseGlobalIDOf("input.customerId", wvsoft.KindCustomer, input.CustomerID)
 	if err != nil {
 		return nil, err
@@ -41,7 +41,7 @@ func (s *Service) RequestSupportAccess(ctx context.Context, input RequestSupport
 		return nil, err
 	}
 	now := s.now()
-	g := &wvsoft.AccessGrant{TenantID: tenant, UUID: id, RequestedBy: actor(ctx).ID, Reason: *reason,
+	g := &wvsoft.SupportAccessGrant{TenantID: tenant, UUID: id, RequestedBy: actor(ctx).ID, Reason: *reason,
 		ScopeTypes: dedupe(input.Types), ScopeSpecial: flag(input.SpecialCategories, false), ScopeWrite: flag(input.Write, false),
 		DurationSeconds: int(duration / time.Second), RequestedAt: now, AnswerBy: now.Add(wvsoft.DefaultAnswerWithin)}
 	if err := s.store.RequestAccess(ctx, g); err != nil {
@@ -52,8 +52,8 @@ func (s *Service) RequestSupportAccess(ctx context.Context, input RequestSupport
 
 // ApproveSupportAccess approves a pending request; the admin may shorten it or narrow its scope,
 // never widen it.
-func (s *Service) ApproveSupportAccess(ctx context.Context, input ApproveSupportAccessInput) (*wvsoft.AccessGrant, error) {
-	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindAccessGrant, input.ID)
+func (s *Service) ApproveSupportAccess(ctx context.Context, input ApproveSupportAccessInput) (*wvsoft.SupportAccessGrant, error) {
+	id, err := wvsoft.ParseGlobalIDOf("input.id", wvsoft.KindSupportAccessGrant, input.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -65,12 +65,12 @@ func (s *Service) ApproveSupportAccess(ctx context.Context, input ApproveSupport
 		}
 		shorter = &d
 	}
-	narrow := func(g *wvsoft.AccessGrant) error { return narrowGrant(g, input, shorter) }
+	narrow := func(g *wvsoft.SupportAccessGrant) error { return narrowGrant(g, input, shorter) }
 	return s.store.DecideAccess(ctx, id, actor(ctx).ID, true, s.now(), narrow)
 }
 
 // narrowGrant applies an approval's narrowing to the requested grant, refusing any widening.
-func narrowGrant(g *wvsoft.AccessGrant, input ApproveSupportAccessInput, shorter *time.Duration) error {
+func narrowGrant(g *wvsoft.SupportAccessGrant, input ApproveSupportAccessInput, shorter *time.Duration) error {
 	if shorter != nil {
 		if int(*shorter/time.Second) > g.DurationSeconds {
 			return wvsoft.Invalid("input.durationMinutes", "an approval may shorten the duration, not lengthen it")
@@ -102,8 +102,8 @@ func narrowGrant(g *wvsoft.AccessGrant, input ApproveSupportAccessInput, shorter
 }
 
 // DenySupportAccess denies a pending request.
-func (s *Service) DenySupportAccess(ctx context.Context, gid string) (*wvsoft.AccessGrant, error) {
-	id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindAccessGrant, gid)
+func (s *Service) DenySupportAccess(ctx context.Context, gid string) (*wvsoft.SupportAccessGrant, error) {
+	id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindSupportAccessGrant, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +111,8 @@ func (s *Service) DenySupportAccess(ctx context.Context, gid string) (*wvsoft.Ac
 }
 
 // RevokeSupportAccess ends a grant now.
-func (s *Service) RevokeSupportAccess(ctx context.Context, gid string) (*wvsoft.AccessGrant, error) {
-	id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindAccessGrant, gid)
+func (s *Service) RevokeSupportAccess(ctx context.Context, gid string) (*wvsoft.SupportAccessGrant, error) {
+	id, err := wvsoft.ParseGlobalIDOf("id", wvsoft.KindSupportAccessGrant, gid)
 	if err != nil {
 		return nil, err
 	}

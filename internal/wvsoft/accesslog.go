@@ -43,9 +43,9 @@ type ConsistencyProof struct {
 	ToCheckpoint   *LogCheckpoint
 }
 
-// GrantAccessSummary is what WvSoft did under one grant, in one line: which records and fields
+// AccessGrantSummary is what WvSoft did under one grant, in one line: which records and fields
 // were read or written, by how many requests, from when to when.
-type GrantAccessSummary struct {
+type AccessGrantSummary struct {
 	TenantID uuid.UUID
 	GrantID  uuid.UUID
 	Requests int
@@ -65,7 +65,7 @@ type VerifiableLog interface {
 	SignedFrom(ctx context.Context, f TenantFilter, tenant uuid.UUID) (int64, error)
 	InclusionProof(ctx context.Context, f TenantFilter, tenant uuid.UUID, seq int64, treeSize *int64) (*InclusionProof, error)
 	ConsistencyProof(ctx context.Context, f TenantFilter, tenant uuid.UUID, from int64, to *int64) (*ConsistencyProof, error)
-	AccessSummaries(ctx context.Context, f TenantFilter, tenant uuid.UUID, grant *uuid.UUID) ([]*GrantAccessSummary, error)
+	AccessSummaries(ctx context.Context, f TenantFilter, tenant uuid.UUID, grant *uuid.UUID) ([]*AccessGrantSummary, error)
 }
 
 // CheckpointLetter sends a customer's admins the checkpoint of their access log when a grant
@@ -80,7 +80,7 @@ func CheckpointLetter(grant uuid.UUID, event, checkpoint, verifierKey string) Le
 			"later aantonen dat niemand bij WvSoft het logboek tot hier heeft gewijzigd, aangevuld of ingekort.\n\n" +
 			checkpoint + "\n" +
 			"Publieke sleutel van WvSoft: " + verifierKey + "\n" +
-			"(vergelijk die met de sleutel in uw overeenkomst; kenmerk van de toegang: " + GlobalID(KindAccessGrant, grant) + ")\n\n" +
+			"(vergelijk die met de sleutel in uw overeenkomst; kenmerk van de toegang: " + GlobalID(KindSupportAccessGrant, grant) + ")\n\n" +
 			"Met vriendelijke groet,\nWvSoft\n",
 	}
 }

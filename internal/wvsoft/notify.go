@@ -334,7 +334,7 @@ func DateTimeNL(t time.Time) string {
 func (n *SupportNotice) ID() string { return GlobalID(KindSupportNotice, n.UUID) }
 
 // AccessRequestLetter tells a customer's admins that WvSoft's director asks for support access (P9).
-func AccessRequestLetter(g *AccessGrant) Letter {
+func AccessRequestLetter(g *SupportAccessGrant) Letter {
 	return Letter{
 		Subject: "WvSoft vraagt toegang tot uw gegevens voor support",
 		Body: "De directeur van WvSoft vraagt tijdelijk toegang tot de gegevens in uw omgeving, om u te helpen.\n\n" +

@@ -286,7 +286,7 @@ const (
 
 // Kinds of objects of support access.
 const (
-	KindAccessGrant = "SupportAccessGrant"
+	KindSupportAccessGrant = "SupportAccessGrant"
 	// KindAccessRequest is what the director writes when he asks; only the policy uses it.
 	KindAccessRequest = "SupportAccessRequest"
 	KindAccessLog     = "AccessLogEntry"
@@ -300,9 +300,9 @@ const (
 	DefaultAnswerWithin  = 4 * 24 * time.Hour
 )
 
-// AccessGrant is the director's request for access to one customer's data space, and, once the
+// SupportAccessGrant is the director's request for access to one customer's data space, and, once the
 // customer's admin approved it, the grant.
-type AccessGrant struct {
+type SupportAccessGrant struct {
 	TenantID        uuid.UUID  `db:"tenant_id"`
 	UUID            uuid.UUID  `db:"id"`
 	RequestedBy     uuid.UUID  `db:"requested_by"`
@@ -323,14 +323,14 @@ type AccessGrant struct {
 }
 
 // ID is the grant's global ID.
-func (g *AccessGrant) ID() string { return GlobalID(KindAccessGrant, g.UUID) }
+func (g *SupportAccessGrant) ID() string { return GlobalID(KindSupportAccessGrant, g.UUID) }
 
 // Tenant is the customer whose data space the grant opens.
-func (g *AccessGrant) Tenant() uuid.UUID { return g.TenantID }
+func (g *SupportAccessGrant) Tenant() uuid.UUID { return g.TenantID }
 
 // StatusAt is the grant's status at now: a request unanswered past its deadline and a grant past
 // its end are expired, even before the sweeper has written it down.
-func (g *AccessGrant) StatusAt(now time.Time) string {
+func (g *SupportAccessGrant) StatusAt(now time.Time) string {
 	switch {
 	case g.Status == GrantPending && !now.Before(g.AnswerBy):
 		return GrantExpired
@@ -406,8 +406,8 @@ type Access struct {
 	Fields   []string // Type.field
 }
 
-// LogVerification is the result of checking a customer's access log against its checkpoints.
-type LogVerification struct {
+// AccessLogVerification is the result of checking a customer's access log against its checkpoints.
+type AccessLogVerification struct {
 	Intact         bool
 	Entries        int
 	FirstBrokenSeq *int
@@ -425,14 +425,14 @@ type AccessLogFilter struct {
 
 // SupportAccess is what the support-access feature needs from persistence.
 type SupportAccess interface {
-	RequestAccess(ctx context.Context, f TenantFilter, g *AccessGrant) error
-	DecideAccess(ctx context.Context, f TenantFilter, id uuid.UUID, by uuid.UUID, approve bool, now time.Time, narrow func(*AccessGrant) error) (*AccessGrant, error)
-	RevokeAccess(ctx context.Context, f TenantFilter, id uuid.UUID, by uuid.UUID, now time.Time) (*AccessGrant, error)
-	AccessGrants(ctx context.Context, f TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*AccessGrant, error)
-	AccessGrantsByID(ctx context.Context, f TenantFilter, ids []uuid.UUID) ([]*AccessGrant, error)
+	RequestAccess(ctx context.Context, f TenantFilter, g *SupportAccessGrant) error
+	DecideAccess(ctx context.Context, f TenantFilter, id uuid.UUID, by uuid.UUID, approve bool, now time.Time, narrow func(*SupportAccessGrant) error) (*SupportAccessGrant, error)
+	RevokeAccess(ctx context.Context, f TenantFilter, id uuid.UUID, by uuid.UUID, now time.Time) (*SupportAccessGrant, error)
+	AccessGrants(ctx context.Context, f TenantFilter, tenant *uuid.UUID, requestedBy *uuid.UUID) ([]*SupportAccessGrant, error)
+	AccessGrantsByID(ctx context.Context, f TenantFilter, ids []uuid.UUID) ([]*SupportAccessGrant, error)
 	LogAccess(ctx context.Context, actor *Subject, accesses []Access, at time.Time) error
 	AccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID, filter AccessLogFilter, afterSeq int64, first int) ([]*AccessLogEntry, bool, error)
-	VerifyAccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID) (*LogVerification, error)
+	VerifyAccessLog(ctx context.Context, f TenantFilter, tenant uuid.UUID) (*AccessLogVerification, error)
 	ExpireGrants(ctx context.Context, now time.Time) (int, error)
 }
 
