@@ -73,7 +73,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	r.maxPageSize = limits.MaxPageSize
 	r.scalars = cfg.scalars
 	es := NewExecutableSchema(Config{Resolvers: r})
-	r.authorized = authz.NewStore(r.Store, es.Schema())
+	r.authorized = authz.NewStore(r.Store)
 	r.service = service.New(r.authorized, service.WithClock(r.Now), service.WithRetention(r.retention()),
 		service.WithInquiryLimit(r.InquiryLimit), service.WithSubjectReader(r))
 	srv := handler.New(es)

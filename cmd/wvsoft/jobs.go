@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/wvsoft/privacy/graph"
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/postgres"
 	"github.com/wvsoft/privacy/internal/service"
@@ -48,8 +47,7 @@ func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 // no caller to authorize, like migrate and rotate-keys. The API's runPurge is decided by the
 // policy (Mutation.runPurge) before it reaches the same service call.
 func operatorService(db *postgres.DB, now wvsoft.Clock) *service.Service {
-	schema := graph.NewExecutableSchema(graph.Config{Resolvers: &graph.Resolver{}}).Schema()
-	return service.New(authz.NewStore(db, schema), service.WithClock(now))
+	return service.New(authz.NewStore(db), service.WithClock(now))
 }
 
 // purgeEveryHour applies the retention schedule every hour (P2), and looks at the access logs'

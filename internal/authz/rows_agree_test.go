@@ -33,7 +33,7 @@ func TestRowFilterAgreesWithDecisions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := authz.NewStore(app, nil)
+	store := authz.NewStore(app)
 
 	// The fixtures: every record of every type, read below the policy (all tenants).
 	everything := wvsoft.TenantFilter{All: true}

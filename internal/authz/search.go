@@ -70,13 +70,12 @@ func (s *Store) mayFilter(ctx context.Context, kind string, f wvsoft.TenantFilte
 // can occur allows it.
 func (s *Store) readableIn(ctx context.Context, kind string, f wvsoft.TenantFilter, tenant uuid.UUID, field, arg string) (*wvsoft.Readable, error) {
 	r := FromContext(ctx)
-	typ := s.schema.Types[kind]
+	def := s.field(kind, field)
 	refused := &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Field: arg,
 		Message: "not allowed to read " + kind + "." + field + " in any " + kind + " this list can return; filtering on a field is reading it"}
-	if r == nil || typ == nil || typ.Fields.ForName(field) == nil {
+	if r == nil || def == nil {
 		return nil, refused
 	}
-	def := typ.Fields.ForName(field)
 	tenants := []uuid.UUID{tenant}
 	if tenant == uuid.Nil && !f.All {
 		tenants = f.Tenants

@@ -19,15 +19,25 @@ import (
 // it to the access log. Like Coder's dbauthz, the resolvers call nothing else, so no resolver
 // chooses a kind or reads a filter, and no authorization decision is made outside this package.
 type Store struct {
-	next   wvsoft.Store
-	schema *ast.Schema
+	next wvsoft.Store
+	// fields are the fields of the schema's types (wvsoft.Declarations), each once, as the
+	// decisions of a request key them: what a write, a filter, an order or a subscription
+	// decides. The store needs no executable schema, so the operator's commands use it as the
+	// server does.
+	fields map[typeField]*ast.FieldDefinition
 }
 
-// NewStore wraps next. schema is the executable schema, whose field definitions carry the
-// categories and purposes that write decisions read.
-func NewStore(next wvsoft.Store, schema *ast.Schema) *Store {
-	return &Store{next: next, schema: schema}
+// NewStore wraps next.
+func NewStore(next wvsoft.Store) *Store {
+	s := &Store{next: next, fields: map[typeField]*ast.FieldDefinition{}}
+	for _, f := range wvsoft.Declarations() {
+		s.fields[typeField{f.Type, f.Field}] = &ast.FieldDefinition{Name: f.Field}
+	}
+	return s
 }
+
+// field is the field typ.name of the schema; nil when the type has no such field.
+func (s *Store) field(typ, name string) *ast.FieldDefinition { return s.fields[typeField{typ, name}] }
 
 // authorizeWrite decides, field by field with action "write", what the request sets on obj of
 // type typ: the record as stored for an update or a deletion, the record to be written for a
@@ -37,13 +47,12 @@ func NewStore(next wvsoft.Store, schema *ast.Schema) *Store {
 // record ("input.id"), for the error when the record itself is refused; "" for a create.
 func (s *Store) authorizeWrite(ctx context.Context, typ string, obj any, recordField string, fields []string) (context.Context, error) {
 	r := FromContext(ctx)
-	def := s.schema.Types[typ]
-	if r == nil || def == nil {
+	if r == nil || s.field(typ, "id") == nil {
 		return ctx, wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed to write %s", typ)
 	}
 	var grant string
 	for _, name := range append([]string{"id"}, fields...) {
-		fd := def.Fields.ForName(name)
+		fd := s.field(typ, name)
 		if fd == nil {
 			continue // an input that is not a field of the type (customerId)
 		}
@@ -521,10 +530,7 @@ func (s *Store) PublishNotice(ctx context.Context, n *wvsoft.SupportNotice) erro
 		return err
 	}
 	r := FromContext(ctx)
-	var email *ast.FieldDefinition
-	if s.schema != nil && s.schema.Types[wvsoft.KindContactPerson] != nil {
-		email = s.schema.Types[wvsoft.KindContactPerson].Fields.ForName("email")
-	}
+	email := s.field(wvsoft.KindContactPerson, "email")
 	if r == nil || email == nil {
 		return wvsoft.Errorf(wvsoft.EFORBIDDEN, "not allowed to mail contact persons")
 	}
@@ -701,10 +707,7 @@ func (s *Store) AccessSummaries(ctx context.Context, tenant uuid.UUID, grant *uu
 // subscribed decides the root field of a subscription again for the request in ctx.
 func (s *Store) subscribed(ctx context.Context, field string) error {
 	r := FromContext(ctx)
-	var def *ast.FieldDefinition
-	if t := s.schema.Types["Subscription"]; t != nil {
-		def = t.Fields.ForName(field)
-	}
+	def := s.field("Subscription", field)
 	if r == nil || def == nil || r.ReadField(ctx, "Subscription", def, nil).Effect != Allow {
 		return &wvsoft.Error{Code: wvsoft.EFORBIDDEN, Message: "not allowed to read Subscription." + field}
 	}
