@@ -14,7 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/google/uuid"
 
-	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -40,7 +39,7 @@ func (r *Resolver) ReadSubject(ctx context.Context, typeName string, id uuid.UUI
 		selection += " role"
 	}
 	exec := executor.New(es)
-	exec.AroundFields(authz.FieldHook(es.Schema()))
+	exec.AroundFields(fieldHook(es.Schema()))
 	exec.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(withLoaders(ctx, r.authorized))
 	})

@@ -38,7 +38,7 @@ import (
 
 // The benchmarks (BENCHMARKS.md). Each workload runs in three modes in one run:
 // mode=off (no authorization: graph.WithoutAuthorization, a benchmark-only switch), mode=shipped
-// (authz.FieldHook and authz.ScalarField) and
+// (fieldHook and scalarDecision) and
 // mode=naive (one full OPA evaluation per field). `benchstat -col /mode` shows the ratios.
 
 // countingStore counts the store calls of a request: each is one SQL query (plus the

@@ -54,7 +54,7 @@ type HandlerConfig struct {
 	// fieldHook replaces the authorization hook; only benchmarks in this module set it (see
 	// export_test.go), so production cannot turn authorization off.
 	fieldHook graphql.FieldMiddleware
-	// scalars replaces authz.ScalarField's decision of scalar struct fields; only tests and
+	// scalars replaces scalarDecision's decision of scalar struct fields; only tests and
 	// benchmarks set it (export_test.go), so production cannot skip it.
 	scalars scalarChecks
 }
@@ -66,7 +66,7 @@ type Metrics interface {
 }
 
 // NewHandler returns the GraphQL handler: POST and GET over HTTP within the limits, every field
-// through authz.FieldHook, one set of dataloaders per operation, and errors shown only as
+// through fieldHook, one set of dataloaders per operation, and errors shown only as
 // their code and safe message. It sets the resolver's page size limit.
 func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
@@ -155,7 +155,7 @@ func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
 	})
 	hook := cfg.fieldHook
 	if hook == nil {
-		hook = authz.FieldHook(es.Schema())
+		hook = fieldHook(es.Schema())
 	}
 	srv.AroundFields(hook)
 	if cfg.Tracer != nil {

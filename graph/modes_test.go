@@ -10,7 +10,7 @@ import (
 )
 
 // The server has no mode that skips the decision of scalar struct fields: graph's code outside
-// its tests declares no value of scalarChecks (the replacement of authz.ScalarField's decision,
+// its tests declares no value of scalarChecks (the replacement of scalarDecision's decision,
 // which shows a field as read or sends it through the hook) and gives the fields that hold one
 // nothing but the handler configuration's own, which only test binaries set (export_test.go).
 func TestServerHasNoModeWithoutAuthorization(t *testing.T) {

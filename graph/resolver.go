@@ -1,6 +1,6 @@
 // Package graph is the GraphQL layer: gqlgen's generated executor and thin resolvers that turn
 // arguments into domain calls. Which fields a caller sees is decided by the authorization hook
-// (authz.FieldHook, installed in NewHandler), not here; which rows it reads and what it may
+// (fieldHook, installed in NewHandler), not here; which rows it reads and what it may
 // write, by the authorized store (authz.Store) that the resolvers call.
 package graph
 

@@ -15,14 +15,14 @@ import (
 
 // scalarChecks, when set, takes the decision of a scalar struct field on its fast path (the
 // generated code of a field read straight from a record: internal/codegen) instead of
-// authz.ScalarField: fast shows the value as read, else gqlgen's path runs through the handler's
+// scalarDecision: fast shows the value as read, else gqlgen's path runs through the handler's
 // hook. Only test binaries set it (export_test.go), to compare the two paths and to measure
 // without authorization; the server always decides.
 type scalarChecks func(object string, field graphql.CollectedField) (fast bool)
 
 // scalarField is the fast path of a scalar struct field: gqlgen would build a field context, a
 // context value and four closures for each such value of each record only to hand them to the
-// authorization hook. It asks authz.ScalarField the same question with the record itself. It
+// authorization hook. It asks scalarDecision the same question with the record itself. It
 // returns the value to marshal, or done (null, with the refusal added as the hook's would be),
 // or fast false: the caller takes gqlgen's path through the hook.
 func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object string, field graphql.CollectedField, obj any, v T) (out T, done graphql.Marshaler, fast bool) {
@@ -37,7 +37,7 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 	if req == nil {
 		return v, nil, false // the hook tells the caller to authenticate
 	}
-	out, err, fast := authz.ScalarField(ctx, req, object, field.Definition, obj, v)
+	out, err, fast := scalarDecision(ctx, req, object, field.Definition, obj, v)
 	if !fast || err == nil {
 		return out, nil, fast
 	}

@@ -91,9 +91,9 @@ const maxLoggedRecords = 100
 // (type, field, action, tenant and record class). The records a request returned go with the
 // first event of their type.
 func (r *Request) DecisionEvents(requestID, operation string, labels map[string]string, at time.Time) []DecisionEvent {
-	seen := map[*fieldDecision]bool{}
-	var list []*fieldDecision
-	r.decisions.each(func(_ fieldKey, d *fieldDecision) {
+	seen := map[*FieldDecision]bool{}
+	var list []*FieldDecision
+	r.decisions.each(func(_ fieldKey, d *FieldDecision) {
 		if !seen[d] && d.count.load() > 0 {
 			seen[d] = true
 			list = append(list, d)

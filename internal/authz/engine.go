@@ -4,8 +4,9 @@
 // one object; Engine.Rows asks data.wvsoft.authz.rows which tenants' rows of a type a subject
 // reaches. A Request (one per HTTP request) caches both, keyed by what the rules read (type,
 // field, the object's tenant), so a page of a thousand objects costs a handful of evaluations.
-// FieldHook is the one gqlgen hook that asks for every field; Store asks for the rows of every
-// store operation and decides writes field by field.
+// Request.Decide is the one decision about a field of a response, which graph's field hook
+// applies (the package knows OPA and the policy's input, not gqlgen); Store asks for the rows
+// of every store operation and decides writes field by field.
 package authz
 
 import (

@@ -56,8 +56,8 @@ func (r *Request) MayExplain() bool { return r.explain }
 func (r *Request) Explain() (revision string, list []Explanation) {
 	type line struct{ typ, field, action, record, effect, rule, mask, grant string }
 	index := map[line]int{}
-	seen := map[*fieldDecision]bool{}
-	r.decisions.each(func(_ fieldKey, d *fieldDecision) {
+	seen := map[*FieldDecision]bool{}
+	r.decisions.each(func(_ fieldKey, d *FieldDecision) {
 		n := d.count.load()
 		if seen[d] || n == 0 {
 			return

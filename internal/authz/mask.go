@@ -13,8 +13,8 @@ func masker(kind string) (func(string) string, bool) {
 	return nil, false
 }
 
-// applyMask masks a string field's value; any other kind of value cannot be masked.
-func applyMask(kind string, v any) (any, bool) {
+// ApplyMask masks a string field's value; any other kind of value cannot be masked.
+func ApplyMask(kind string, v any) (any, bool) {
 	m, ok := masker(kind)
 	if !ok {
 		return nil, false

@@ -22,7 +22,7 @@ type Request struct {
 	now     time.Time
 	explain bool // the caller may see the decisions (MayExplain)
 
-	decisions table[fieldKey, *fieldDecision]
+	decisions table[fieldKey, *FieldDecision]
 	filters   table[filterKey, wvsoft.TenantFilter]
 	// lastRecord is the tenant and state of the record whose field was decided last: a record's
 	// fields are decided one after the other, and its state is the same for all of them.
@@ -62,12 +62,12 @@ func NoteRecords(ctx context.Context, kind string, ids ...uuid.UUID) {
 type grantAccess struct {
 	tenant  uuid.UUID
 	records map[wvsoft.Node]struct{}
-	fields  map[*fieldDecision]struct{}
+	fields  map[*FieldDecision]struct{}
 }
 
 // recordAccess notes that field d of obj was read under d's grant. After TakeAccesses, a record
 // or field not noted before makes ReadAfterTaken true.
-func (r *Request) recordAccess(d *fieldDecision, obj any) {
+func (r *Request) recordAccess(d *FieldDecision, obj any) {
 	r.accessMu.Lock()
 	defer r.accessMu.Unlock()
 	if r.accesses == nil {
@@ -75,7 +75,7 @@ func (r *Request) recordAccess(d *fieldDecision, obj any) {
 	}
 	a := r.accesses[d.Grant]
 	if a == nil {
-		a = &grantAccess{tenant: d.tenant, records: map[wvsoft.Node]struct{}{}, fields: map[*fieldDecision]struct{}{}}
+		a = &grantAccess{tenant: d.tenant, records: map[wvsoft.Node]struct{}{}, fields: map[*FieldDecision]struct{}{}}
 		r.accesses[d.Grant] = a
 	}
 	added := false
@@ -126,7 +126,7 @@ func (r *Request) ForeseeAccesses(ctx context.Context, path []PathField, object 
 			d := class.lookup(def)
 			if d == nil {
 				t.def = def
-				d = class.field(def, func() *fieldDecision { return r.field(ctx, t, true) })
+				d = class.field(def, func() *FieldDecision { return r.field(ctx, t, true) })
 			}
 			if d.Grant != "" && d.Effect != Deny && (d.Grant != notedUnder || !d.noted.Load()) {
 				r.recordAccess(d, rec)
@@ -211,8 +211,8 @@ type fieldKey struct {
 
 type filterKey struct{ typ, action string }
 
-// fieldDecision is a cached decision and how often it was applied, for the decision log.
-type fieldDecision struct {
+// FieldDecision is a cached decision and how often it was applied, for the decision log.
+type FieldDecision struct {
 	Decision
 	typ, field, category string
 	action               string
@@ -304,11 +304,11 @@ type recordClass struct {
 
 type classDecision struct {
 	def *ast.FieldDefinition
-	d   *fieldDecision
+	d   *FieldDecision
 }
 
 // lookup returns the class's decision about def, or nil before it is made.
-func (c *recordClass) lookup(def *ast.FieldDefinition) *fieldDecision {
+func (c *recordClass) lookup(def *ast.FieldDefinition) *FieldDecision {
 	if list := c.decided.Load(); list != nil {
 		for _, e := range *list {
 			if e.def == def {
@@ -320,7 +320,7 @@ func (c *recordClass) lookup(def *ast.FieldDefinition) *fieldDecision {
 }
 
 // field returns the class's decision about def, asking decide the first time.
-func (c *recordClass) field(def *ast.FieldDefinition, decide func() *fieldDecision) *fieldDecision {
+func (c *recordClass) field(def *ast.FieldDefinition, decide func() *FieldDecision) *FieldDecision {
 	if d := c.lookup(def); d != nil {
 		return d
 	}
@@ -339,10 +339,10 @@ func (c *recordClass) field(def *ast.FieldDefinition, decide func() *fieldDecisi
 	return d
 }
 
-// decidedAlready is decide's way for the common case, a scalar field of the record whose other
+// DecidedAlready is Decide's way for the common case, a scalar field of the record whose other
 // fields were just decided, once its class has the decision: no target is read and no directive
 // looked up (a @derived field's decision is never in a class, so it never comes this way).
-func (r *Request) decidedAlready(object string, def *ast.FieldDefinition, obj any) *fieldDecision {
+func (r *Request) DecidedAlready(object string, def *ast.FieldDefinition, obj any) *FieldDecision {
 	last := r.lastRecord.Load()
 	if last == nil || last.obj != obj || last.class == nil || last.class.object != object {
 		return nil
@@ -421,7 +421,7 @@ func (r *Request) targetOfNow(object string, def *ast.FieldDefinition, obj any) 
 
 // field returns the decision about one field of an object, evaluating the policy only the first
 // time the request meets this (field, tenant, record state).
-func (r *Request) field(ctx context.Context, t target, leaf bool) *fieldDecision {
+func (r *Request) field(ctx context.Context, t target, leaf bool) *FieldDecision {
 	k := fieldKey{field: t.def, object: t.object, tenant: t.tenant, state: t.state}
 	if d, ok := r.decisions.peek(k); ok {
 		return d // the common case: a decision about this tenant's records, made and folded
@@ -457,7 +457,7 @@ func (r *Request) withdrawn(tenant uuid.UUID) bool {
 }
 
 // decideOnce returns the decision remembered under k, or evaluates it and remembers it.
-func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action string) *fieldDecision {
+func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action string) *FieldDecision {
 	if d, ok := r.decisions.get(k); ok {
 		return d
 	}
@@ -465,13 +465,13 @@ func (r *Request) decideOnce(ctx context.Context, k fieldKey, t target, action s
 }
 
 // evaluate asks the policy (through the shared cache) about one field of a target.
-func (r *Request) evaluate(ctx context.Context, t target, action string) *fieldDecision {
+func (r *Request) evaluate(ctx context.Context, t target, action string) *FieldDecision {
 	res := Resource{Type: t.object, Field: t.def.Name, TenantID: t.tenant, State: t.state}
 	if p, ok := r.policy.personal[typeField{t.object, t.def.Name}]; ok {
 		res.Category, res.Purposes = p.Category, p.Purposes
 	}
 	in := Input{Subject: r.subject, Action: action, Resource: res, Time: r.now}
-	d := &fieldDecision{typ: t.object, field: t.def.Name, category: res.Category, tenant: t.tenant, action: action, input: in}
+	d := &FieldDecision{typ: t.object, field: t.def.Name, category: res.Category, tenant: t.tenant, action: action, input: in}
 	d.Decision = r.policy.decideCached(ctx, in)
 	if d.Effect != Allow {
 		verb := "read "

@@ -84,7 +84,7 @@ func (s *Store) readableIn(ctx context.Context, kind string, f wvsoft.TenantFilt
 	allowed := map[wvsoft.RecordState]bool{}
 	var classes []wvsoft.RecordState
 	type grantedRead struct {
-		d      *fieldDecision
+		d      *FieldDecision
 		tenant uuid.UUID
 	}
 	var granted []grantedRead

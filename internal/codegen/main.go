@@ -9,7 +9,7 @@
 //     scalar or an enum, no resolver) is first asked of graph's scalarField. For each such value
 //     of each record gqlgen builds a field context, a context value and four closures
 //     (graphql.ResolveField) only to run the authorization hook and read the field: most of the
-//     allocations of a page of 1,000 persons. scalarField asks authz.ScalarField, the hook's own
+//     allocations of a page of 1,000 persons. scalarField asks graph's scalarDecision, the hook's own
 //     decision, with the record itself; where only the hook can decide, gqlgen's code runs as
 //     generated.
 //   - Every object is written by graph's marshalObject instead of graphql.FieldSet's MarshalGQL,

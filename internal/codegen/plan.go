@@ -94,7 +94,7 @@ func planOf(d *gqlcodegen.Data) (*plan, error) {
 	return p, nil
 }
 
-// fast reports whether f is read straight from the record and authz.ScalarField can decide it:
+// fast reports whether f is read straight from the record and graph's scalarDecision can decide it:
 // a scalar or enum (an object's value is decided with its own fields), without resolver,
 // arguments or directives, from a struct field or a method that takes nothing and cannot fail,
 // of a record that is a pointer.
