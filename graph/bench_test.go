@@ -164,7 +164,7 @@ func newBenchEnv(tb testing.TB, bigPersons int, extraCustomers int) *benchEnv {
 		case "naive":
 			cfg = graph.WithFieldHook(cfg, naiveHook(env.engine))
 		}
-		gql := graph.NewHandler(&graph.Resolver{Store: env.counting, Now: time.Now}, cfg)
+		gql := graph.NewHandler(graph.ResolverOver(env.counting, time.Now), cfg)
 		env.handlers[mode] = httpserver.NewServer(logger, env.authn, env.engine, env.store, gql, nil)
 	}
 	return env

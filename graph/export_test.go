@@ -4,6 +4,10 @@ import (
 	"context"
 
 	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/wvsoft/privacy/internal/authz"
+	"github.com/wvsoft/privacy/internal/service"
+	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
 // WithFieldHook replaces the authorization hook. It exists only in test binaries, so that the
@@ -38,3 +42,10 @@ func throughHook(string, graphql.CollectedField) bool { return false }
 
 // unchecked shows every scalar struct field as read: mode=off of the benchmarks only.
 func unchecked(string, graphql.CollectedField) bool { return true }
+
+// ResolverOver composes the resolvers over a persistence store as the server's composition
+// root does (cmd/wvsoft/serve.go): the authorized store, the service over it with the clock.
+func ResolverOver(store wvsoft.Store, now wvsoft.Clock) *Resolver {
+	authorized := authz.NewStore(store)
+	return NewResolver(authorized, service.New(authorized, service.WithClock(now), service.WithSubjectReader(NewSubjectReader(authorized))))
+}

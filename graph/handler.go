@@ -22,7 +22,6 @@ import (
 
 	"github.com/wvsoft/privacy/internal/authz"
 	"github.com/wvsoft/privacy/internal/logging"
-	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
@@ -67,15 +66,14 @@ type Metrics interface {
 
 // NewHandler returns the GraphQL handler: POST and GET over HTTP within the limits, every field
 // through fieldHook, one set of dataloaders per operation, and errors shown only as
-// their code and safe message. It sets the resolver's page size limit.
-func NewHandler(r *Resolver, cfg HandlerConfig) http.Handler {
+// their code and safe message. Its resolvers are a copy of r with the page size limit of cfg.
+func NewHandler(resolvers *Resolver, cfg HandlerConfig) http.Handler {
 	limits := cfg.Limits.withDefaults()
+	copied := *resolvers
+	r := &copied
 	r.maxPageSize = limits.MaxPageSize
 	r.scalars = cfg.scalars
 	es := NewExecutableSchema(Config{Resolvers: r})
-	r.authorized = authz.NewStore(r.Store)
-	r.service = service.New(r.authorized, service.WithClock(r.Now), service.WithRetention(r.retention()),
-		service.WithInquiryLimit(r.InquiryLimit), service.WithSubjectReader(r))
 	srv := handler.New(es)
 	if cfg.Subscriptions != nil {
 		if cfg.Logger != nil {

@@ -47,7 +47,7 @@ type stack struct {
 func (s *stack) twin(configure func(*graph.HandlerConfig)) *stack {
 	cfg := graph.HandlerConfig{Logger: slog.New(slog.DiscardHandler), Introspection: true}
 	configure(&cfg)
-	gql := graph.NewHandler(&graph.Resolver{Store: s.store, Now: time.Now}, cfg)
+	gql := graph.NewHandler(graph.ResolverOver(s.store, time.Now), cfg)
 	srv := httptest.NewServer(httpserver.NewServer(cfg.Logger, s.authn, s.engine, s.store, gql, nil))
 	s.t.Cleanup(srv.Close)
 	twin := *s
@@ -94,7 +94,7 @@ func newConfiguredStack(t testing.TB, tp *sdktrace.TracerProvider, configure fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	gql := graph.NewHandler(&graph.Resolver{Store: store, Now: time.Now}, cfg)
+	gql := graph.NewHandler(graph.ResolverOver(store, time.Now), cfg)
 	srv := httptest.NewServer(httpserver.NewServer(cfg.Logger, authn, engine, store, gql, nil))
 	t.Cleanup(srv.Close)
 	return &stack{t: t, srv: srv, authn: authn, engine: engine, db: db, store: store}

@@ -8,6 +8,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -20,34 +21,41 @@ import (
 // maxNodes bounds nodes(ids:).
 const maxNodes = 100
 
-// Resolver holds the dependencies of the resolvers.
+// Resolver holds the dependencies of the resolvers, which the composition root builds once and
+// hands over (NewResolver): the authorized store that queries call, and the service that every
+// mutation is one call of.
 type Resolver struct {
-	// Store is the persistence. Resolvers never call it: NewHandler wraps it in authorized.
-	Store wvsoft.Store
-	// authorized is Store behind the policy (authz.Store): every call asks for its row filter
-	// and decides its writes. Queries call it; mutations call service, which calls it.
+	// authorized is the persistence behind the policy (authz.Store): every call asks for its
+	// row filter and decides its writes. Queries call it; mutations call service, which calls it.
 	authorized *authz.Store
 	// service carries out every mutation: validation, new ids and secrets, data-subject requests.
 	service *service.Service
-	Now     wvsoft.Clock
-	// InquiryLimit limits website inquiries per client address (P5); nil means no limit.
-	InquiryLimit service.RateLimiter
-	// Retention overrides the protocol's retention periods (nil: wvsoft.DefaultRetention).
-	Retention *wvsoft.RetentionPolicy
-	// maxPageSize is the largest page a connection returns; NewHandler sets it from
+	// maxPageSize is the largest page a connection returns; NewHandler sets it in its copy from
 	// HandlerConfig.Limits.
 	maxPageSize int
-	// scalars is how scalar struct fields are decided (scalarField); NewHandler sets it.
+	// scalars is how scalar struct fields are decided (scalarField); NewHandler sets it in its
+	// copy.
 	scalars scalarChecks
 }
 
-// retention is the retention policy of the resolver, the protocol's by default.
-func (r *Resolver) retention() wvsoft.RetentionPolicy {
-	if r.Retention != nil {
-		return *r.Retention
-	}
-	return wvsoft.DefaultRetention()
+// NewResolver returns the resolvers over the authorized store and the service, which must be
+// built over the same authorized store.
+func NewResolver(authorized *authz.Store, svc *service.Service) *Resolver {
+	return &Resolver{authorized: authorized, service: svc}
 }
+
+// NewSubjectReader reads a data subject's record for the article 15 export (the service's
+// SubjectReader) through the same executor and field hook as any query, over the authorized
+// store; it needs no service, so the service can be built with it.
+func NewSubjectReader(authorized *authz.Store) service.SubjectReader {
+	return &Resolver{authorized: authorized}
+}
+
+// Now is the service's clock, which every answer that depends on the time reads.
+func (r *Resolver) Now() time.Time { return r.service.Now() }
+
+// retention is the retention policy in force, the service's.
+func (r *Resolver) retention() wvsoft.RetentionPolicy { return r.service.Retention() }
 
 // persons returns a page of one customer's data space.
 func (r *Resolver) persons(ctx context.Context, tenant uuid.UUID, a connectionArgs, filter *model.PersonFilter, orderBy *model.PersonOrder) (*model.PersonConnection, error) {

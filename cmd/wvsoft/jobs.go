@@ -11,34 +11,40 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
+// jobClock is the time of the background jobs: the time now, and a channel that fires after a
+// wait. The server runs them on the real clock (realClock); a test moves time itself.
+type jobClock struct {
+	now   wvsoft.Clock
+	after func(time.Duration) <-chan time.Time
+}
+
+func realClock() jobClock { return jobClock{now: time.Now, after: time.After} }
+
 // expireGrants writes down expired support-access requests and grants at their end, and at
 // least once a minute. Access already stops at expiry without it (the policy and the grant query
 // compare times); this puts the EXPIRED step into the customers' access logs and tells the live
 // subscribers (the director, the customer's admins).
-func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
+func expireGrants(ctx context.Context, db *postgres.DB, logger *slog.Logger, clock jobClock) {
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		if n, err := db.ExpireGrants(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if n, err := db.ExpireGrants(ctx, clock.now()); err != nil && ctx.Err() == nil {
 			logger.Error("expiring support-access grants", "error", err.Error())
 		} else if n > 0 {
 			logger.Info("support-access grants expired", "count", n)
 		}
 		wait := time.Minute
 		if next, err := db.NextGrantDeadline(ctx); err == nil && next != nil {
-			wait = min(wait, time.Until(*next)+10*time.Millisecond)
+			wait = min(wait, next.Sub(clock.now())+10*time.Millisecond)
 			if wait <= 10*time.Millisecond {
 				// A deadline that passed already is being written down by another server, or
 				// failed just now: look again in a second rather than at once.
 				wait = time.Second
 			}
 		}
-		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-clock.after(wait):
+		}
 	}
 }
 
@@ -52,10 +58,7 @@ func operatorService(db *postgres.DB, now wvsoft.Clock) *service.Service {
 
 // purgeEveryHour applies the retention schedule every hour (P2), and looks at the access logs'
 // checkpoints; both are idempotent, so every server may run them.
-func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	purger := operatorService(db, time.Now)
+func purgeEveryHour(ctx context.Context, purger *service.Service, db *postgres.DB, logger *slog.Logger, clock jobClock) {
 	for {
 		if run, err := purger.RunPurge(ctx, false); err != nil {
 			if ctx.Err() == nil { // stopping cancels the purge; that is no failure to report
@@ -68,7 +71,7 @@ func purgeEveryHour(ctx context.Context, db *postgres.DB, logger *slog.Logger) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-clock.after(time.Hour):
 		}
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/wvsoft/privacy/internal/metrics"
 	"github.com/wvsoft/privacy/internal/postgres"
 	"github.com/wvsoft/privacy/internal/ratelimit"
+	"github.com/wvsoft/privacy/internal/service"
 	"github.com/wvsoft/privacy/internal/tracing"
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
@@ -237,7 +238,7 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 	// The workers also stop when serve returns early (a port in use): they must not outlive it.
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork() // runs before workers.Wait
-	workers.Go(func() { expireGrants(workCtx, db, logger) })
+	workers.Go(func() { expireGrants(workCtx, db, logger, realClock()) })
 	// Change events of every server (LISTEN/NOTIFY), for the live connections of this one.
 	appURL, err := appDatabaseURL(cfg)
 	if err != nil {
@@ -249,7 +250,6 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 			logger.Error("event listener stopped", "error", err.Error())
 		}
 	})
-	workers.Go(func() { purgeEveryHour(workCtx, db, logger) })
 	m.WatchStates("wvsoft_outbox_messages", "E-mail in the outbox by state (PENDING is the backlog).",
 		[]string{wvsoft.OutboxPending, wvsoft.OutboxSent, wvsoft.OutboxFailed}, db.OutboxBacklog)
 	if cfg.SMTPURL != "" {
@@ -269,8 +269,14 @@ func serve(ctx context.Context, cfg config, getenv func(string) string, logger *
 		}
 		logger.Info("trusted documents", "documents", trusted.Len(), "required", trusted.Required)
 	}
-	resolver := &graph.Resolver{Store: db, Now: time.Now,
-		InquiryLimit: ratelimit.New(db, "inquiry", keys.Secret("rate limit"), cfg.InquiryBurst, cfg.InquiryInterval, time.Now)}
+	// The composition root of the API: the persistence behind the policy, and the service over
+	// it, each built once; the resolvers and the background jobs get the same ones.
+	authorized := authz.NewStore(db)
+	svc := service.New(authorized, service.WithClock(time.Now),
+		service.WithInquiryLimit(ratelimit.New(db, "inquiry", keys.Secret("rate limit"), cfg.InquiryBurst, cfg.InquiryInterval, time.Now)),
+		service.WithSubjectReader(graph.NewSubjectReader(authorized)))
+	workers.Go(func() { purgeEveryHour(workCtx, svc, db, logger, realClock()) })
+	resolver := graph.NewResolver(authorized, svc)
 	subs := graph.NewSubscriptions(authn.Authenticate, engine.NewRequest, events,
 		graph.WithOrigins(cfg.CORSOrigins), graph.WithRecheck(cfg.SubscriptionRecheck))
 	gql := graph.NewHandler(resolver,

@@ -72,6 +72,9 @@ func New(store *authz.Store, opts ...Option) *Service {
 	return s
 }
 
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Retention is the retention policy in force.
 func (s *Service) Retention() wvsoft.RetentionPolicy { return s.retention }
 
