@@ -3502,17 +3502,17 @@ enum UserRole {
 }
 
 "A user of a customer."
-type User implements Node {
+type User implements Node @table(name: "users") {
   "The opaque global identifier."
   id: ID!
   "The customer the user belongs to."
-  customer: Customer
+  customer: Customer @computed
   "Login e-mail address."
-  email: String @personal(category: CONTACT, purposes: [SERVICE], label: "E-mailadres")
+  email: String @personal(category: CONTACT, purposes: [SERVICE], label: "E-mailadres") @check(kind: EMAIL)
   "Full name."
-  name: String @personal(category: IDENTITY, purposes: [SERVICE], label: "Naam")
+  name: String @personal(category: IDENTITY, purposes: [SERVICE], label: "Naam") @check(kind: LINE, max: 200)
   "The user's role."
-  role: UserRole
+  role: UserRole @check(kind: ENUM)
   "When the user was created."
   createdAt: Time
 }
@@ -15789,7 +15789,7 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 		if done != nil {
 			return done
 		}
-		return ec.marshalOTime2timeᚐTime(ctx, field.Selections, v)
+		return ec.marshalOTime2ᚖtimeᚐTime(ctx, field.Selections, v)
 	}
 	return graphql.ResolveField(
 		ctx,
@@ -15802,8 +15802,8 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 			return obj.CreatedAt, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalOTime2timeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
 		},
 		true,
 		false,

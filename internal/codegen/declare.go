@@ -43,6 +43,7 @@ type declaredField struct {
 	derived    bool
 	check      string
 	max        int
+	updatable  bool // its type's Update input writes it
 }
 
 // table is a @table type: the rows of one table.
@@ -175,6 +176,7 @@ func readDeclarations(schema *ast.Schema) (*declarations, error) {
 	if err := d.checkInputs(); err != nil {
 		errs = append(errs, err)
 	}
+	d.markUpdatable()
 	return d, errors.Join(errs...)
 }
 
@@ -280,6 +282,27 @@ func (d *declarations) checkInputs() error {
 	return errors.Join(errs...)
 }
 
+// markUpdatable marks the columns that a @table type's Update input writes.
+func (d *declarations) markUpdatable() {
+	for ti, t := range d.tables {
+		_, update := d.writers(t)
+		if update == nil {
+			continue
+		}
+		for fi, f := range t.fields {
+			if f.check == "" || update.Fields.ForName(f.field) == nil {
+				continue
+			}
+			d.tables[ti].fields[fi].updatable = true
+			for i := range d.fields {
+				if d.fields[i].typ == f.typ && d.fields[i].field == f.field {
+					d.fields[i].updatable = true
+				}
+			}
+		}
+	}
+}
+
 func (t tableDecl) column(field string) (declaredField, bool) {
 	for _, f := range t.fields {
 		if f.field == field {
@@ -360,6 +383,9 @@ func declarationLiteral(f declaredField) string {
 	}
 	if f.max != 0 {
 		fmt.Fprintf(&b, ", Max: %d", f.max)
+	}
+	if f.updatable {
+		b.WriteString(", Updatable: true")
 	}
 	b.WriteString("}")
 	return b.String()

@@ -80,7 +80,7 @@ func TestANewFieldFollowsFromItsDeclaration(t *testing.T) {
 		{"the record", string(wv), "Nationality *string `db:\"nationality\"`"},
 		{"the column list", string(wv), "household, medical_notes, nationality, created_at"},
 		{"what a create records", string(wv), "if r.Nationality != nil {\n\t\tout = append(out, \"nationality\")"},
-		{"the Go table", string(wv), `FieldDeclaration{Type: "Person", Field: "nationality", Column: "nationality", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Nationaliteit", Check: "LINE", Max: 100}`},
+		{"the Go table", string(wv), `FieldDeclaration{Type: "Person", Field: "nationality", Column: "nationality", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Nationaliteit", Check: "LINE", Max: 100, Updatable: true}`},
 		{"the create input", string(in), "Nationality graphql.Omittable[*string] `json:\"nationality,omitempty\"`"},
 		{"the create check", string(in), `r.Nationality = in.optional("input.nationality", input.Nationality, checkOf("LINE", 100), false)`},
 		{"the update check", string(in), `in.optional("input.nationality", input.Nationality, checkOf("LINE", 100), false)`},

@@ -20,7 +20,7 @@ const (
 	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
 	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at,
 		(SELECT relationship_end FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id) AS relationship_end`
-	userColumns   = `tenant_id, id, email, name, role, created_at`
+	userColumns   = wvsoft.UserColumns
 	apiKeyColumns = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
 	// personColumns, as every @table type's, come from its declaration in schema.graphql.
 	personColumns = wvsoft.PersonColumns
@@ -177,8 +177,7 @@ func (d *DB) CreateUser(ctx context.Context, f wvsoft.TenantFilter, u *wvsoft.Us
 		if taken {
 			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "a user of this customer has this e-mail address already", Field: "input.email"}
 		}
-		if err := tx.GetContext(ctx, &u.CreatedAt, `INSERT INTO users (tenant_id, id, email, name, role)
-			VALUES ($1,$2,$3,$4,$5) RETURNING created_at`, u.TenantID, u.UUID, u.Email, u.Name, u.Role); err != nil {
+		if err := insertRecord(ctx, tx, usersTable, u, u.Written(), "created_at", &u.CreatedAt); err != nil {
 			return err
 		}
 		// Sign-in finds the user through the login index, in the same transaction.
@@ -265,7 +264,7 @@ func (d *DB) CreatePerson(ctx context.Context, f wvsoft.TenantFilter, p *wvsoft.
 	row := *p
 	row.Bsn, row.MedicalNotes = bsn, notes
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		if err := insertRecord(ctx, tx, personsTable, &row, p.Written(), &p.CreatedAt, &p.UpdatedAt); err != nil {
+		if err := insertRecord(ctx, tx, personsTable, &row, p.Written(), "created_at, updated_at", &p.CreatedAt, &p.UpdatedAt); err != nil {
 			return err
 		}
 		return d.logStaffWrite(ctx, tx, p.TenantID, wvsoft.KindPerson, p.UUID, "create", p.Written(), d.now())
@@ -323,6 +322,8 @@ type table struct {
 	name, key, columns, kind string
 	// writable maps the GraphQL fields that changes may name to their columns.
 	writable map[string]string
+	// created maps the fields that a new row is written with to their columns (insertRecord).
+	created map[string]string
 }
 
 // The tables that take partial updates.
@@ -333,18 +334,21 @@ var (
 			"relationshipStart": "relationship_start", "relationshipEnd": "relationship_end"}}
 	contactPersonsTable = table{name: "contact_persons", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
 		writable: map[string]string{"salutation": "salutation", "name": "name", "role": "role", "email": "email", "phone": "phone"}}
-	usersTable = table{name: "users", key: "id", columns: userColumns, kind: wvsoft.KindUser,
-		writable: map[string]string{"name": "name", "role": "role"}}
+	usersTable = declaredTable(wvsoft.KindUser, wvsoft.UserTable, userColumns)
 	apiKeysTable = table{name: "api_keys", key: "id", columns: apiKeyColumns, kind: wvsoft.KindAPIKey}
 	personsTable = declaredTable(wvsoft.KindPerson, wvsoft.PersonTable, personColumns)
 )
 
-// declaredTable is the table of a @table type of schema.graphql: its writable fields are those
-// that declare a @check, each to its declared column.
+// declaredTable is the table of a @table type of schema.graphql: a new row writes the fields
+// that declare a @check, a change those its Update input writes, each to its declared column.
 func declaredTable(kind, name, columns string) table {
-	t := table{name: name, key: "id", columns: columns, kind: kind, writable: map[string]string{}}
+	t := table{name: name, key: "id", columns: columns, kind: kind, writable: map[string]string{}, created: map[string]string{}}
 	for _, f := range wvsoft.Declarations() {
-		if f.Type == kind && f.Column != "" && f.Check != "" {
+		if f.Type != kind || f.Column == "" || f.Check == "" {
+			continue
+		}
+		t.created[f.Field] = f.Column
+		if f.Updatable {
 			t.writable[f.Field] = f.Column
 		}
 	}
@@ -352,24 +356,24 @@ func declaredTable(kind, name, columns string) table {
 }
 
 // insertRecord inserts a new row of a @table type: the key, the tenant and the fields it was
-// given (written, by their GraphQL names), as the record's db tags name the columns; returning
-// scans the columns the database fills in (created_at, updated_at).
-func insertRecord(ctx context.Context, tx *sqlx.Tx, t table, record any, written []string, returning ...any) error {
+// given (written, by their GraphQL names), as the record's db tags name the columns; returned
+// are the columns the database fills in, scanned into into.
+func insertRecord(ctx context.Context, tx *sqlx.Tx, t table, record any, written []string, returned string, into ...any) error {
 	cols := []string{"tenant_id", t.key}
 	for _, field := range written {
-		col, ok := t.writable[field]
+		col, ok := t.created[field]
 		if !ok {
 			return fmt.Errorf("postgres: %s.%s is not writable", t.kind, field)
 		}
 		cols = append(cols, col)
 	}
-	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (:%s) RETURNING created_at, updated_at`,
-		t.name, strings.Join(cols, ", "), strings.Join(cols, ", :"))
+	q := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (:%s) RETURNING %s`,
+		t.name, strings.Join(cols, ", "), strings.Join(cols, ", :"), returned)
 	q, args, err := sqlx.Named(q, record)
 	if err != nil {
 		return err
 	}
-	return tx.QueryRowxContext(ctx, tx.Rebind(q), args...).Scan(returning...)
+	return tx.QueryRowxContext(ctx, tx.Rebind(q), args...).Scan(into...)
 }
 
 // columnChange sets one column; only this package makes them.

@@ -329,6 +329,19 @@ type UpdateUserInput struct {
 	Role graphql.Omittable[*string] `json:"role,omitempty"`
 }
 
+// checkCreateUserInput checks the fields of a CreateUserInput that User declares (@check) into r.
+func (in *inputs) checkCreateUserInput(input CreateUserInput, r *wvsoft.User, now time.Time) {
+	r.Email = in.required("input.email", input.Email, checkOf("EMAIL", 0))
+	r.Name = in.required("input.name", input.Name, checkOf("LINE", 200))
+	r.Role = in.required("input.role", input.Role, checkOf("ENUM", 0))
+}
+
+// checkUpdateUserInput checks the fields of a UpdateUserInput that User declares (@check) into the changes.
+func (in *inputs) checkUpdateUserInput(input UpdateUserInput, now time.Time) {
+	in.optional("input.name", input.Name, checkOf("LINE", 200), true)
+	in.optional("input.role", input.Role, checkOf("ENUM", 0), true)
+}
+
 // checkCreatePersonInput checks the fields of a CreatePersonInput that Person declares (@check) into r.
 func (in *inputs) checkCreatePersonInput(input CreatePersonInput, r *wvsoft.Person, now time.Time) {
 	r.Name = in.required("input.name", input.Name, checkOf("LINE", 200))

@@ -134,9 +134,7 @@ func (s *Service) CreateUser(ctx context.Context, input CreateUserInput) (*wvsof
 	}
 	in := &inputs{}
 	u := &wvsoft.User{TenantID: actor(ctx).TenantID, UUID: id}
-	u.Email = in.required("input.email", input.Email, validate.Email)
-	u.Name = in.required("input.name", input.Name, line(200))
-	u.Role = in.required("input.role", input.Role, oneOf)
+	in.checkCreateUserInput(input, u, s.now())
 	if in.err != nil {
 		return nil, in.err
 	}
@@ -153,8 +151,7 @@ func (s *Service) UpdateUser(ctx context.Context, input UpdateUserInput) (*wvsof
 		return nil, err
 	}
 	in := &inputs{}
-	in.optional("input.name", input.Name, line(200), true)
-	in.optional("input.role", input.Role, oneOf, true)
+	in.checkUpdateUserInput(input, s.now())
 	if in.err != nil {
 		return nil, in.err
 	}

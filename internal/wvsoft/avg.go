@@ -204,6 +204,8 @@ type FieldDeclaration struct {
 	// Check is the kind of check of a written value (ValueCheck in the schema), Max its length.
 	Check string
 	Max   int
+	// Updatable: the type's Update input writes the field (a change may name it).
+	Updatable bool
 }
 
 // Personal says whether the field holds personal data (a category).

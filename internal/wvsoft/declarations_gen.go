@@ -87,12 +87,12 @@ func Declarations() []FieldDeclaration {
 		FieldDeclaration{Type: "ContactPerson", Field: "role", Category: "IDENTITY", Purposes: []string{"SUPPORT", "BILLING"}, Label: "Rol bij de klant"},
 		FieldDeclaration{Type: "ContactPerson", Field: "email", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "E-mailadres"},
 		FieldDeclaration{Type: "ContactPerson", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Telefoonnummer"},
-		FieldDeclaration{Type: "User", Field: "id"},
+		FieldDeclaration{Type: "User", Field: "id", Column: "id"},
 		FieldDeclaration{Type: "User", Field: "customer"},
-		FieldDeclaration{Type: "User", Field: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres"},
-		FieldDeclaration{Type: "User", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam"},
-		FieldDeclaration{Type: "User", Field: "role"},
-		FieldDeclaration{Type: "User", Field: "createdAt"},
+		FieldDeclaration{Type: "User", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"},
+		FieldDeclaration{Type: "User", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200, Updatable: true},
+		FieldDeclaration{Type: "User", Field: "role", Column: "role", Check: "ENUM", Updatable: true},
+		FieldDeclaration{Type: "User", Field: "createdAt", Column: "created_at"},
 		FieldDeclaration{Type: "ApiKey", Field: "id"},
 		FieldDeclaration{Type: "ApiKey", Field: "customer"},
 		FieldDeclaration{Type: "ApiKey", Field: "name"},
@@ -103,18 +103,18 @@ func Declarations() []FieldDeclaration {
 		FieldDeclaration{Type: "ApiKey", Field: "revokedAt"},
 		FieldDeclaration{Type: "Person", Field: "id", Column: "id"},
 		FieldDeclaration{Type: "Person", Field: "customer"},
-		FieldDeclaration{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200},
-		FieldDeclaration{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200},
-		FieldDeclaration{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE"},
-		FieldDeclaration{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100},
-		FieldDeclaration{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"},
-		FieldDeclaration{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE"},
-		FieldDeclaration{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE"},
-		FieldDeclaration{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN"},
-		FieldDeclaration{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN"},
-		FieldDeclaration{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM"},
-		FieldDeclaration{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000},
-		FieldDeclaration{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000},
+		FieldDeclaration{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200, Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200, Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100, Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM", Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000, Updatable: true},
+		FieldDeclaration{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000, Updatable: true},
 		FieldDeclaration{Type: "Person", Field: "createdAt", Column: "created_at"},
 		FieldDeclaration{Type: "Person", Field: "updatedAt", Column: "updated_at"},
 		FieldDeclaration{Type: "PersonConnection", Field: "edges"},
@@ -479,17 +479,17 @@ func DeclarationOf(typ, field string) (FieldDeclaration, bool) {
 	case "ContactPerson.phone":
 		return FieldDeclaration{Type: "ContactPerson", Field: "phone", Category: "CONTACT", Purposes: []string{"SUPPORT"}, Label: "Telefoonnummer"}, true
 	case "User.id":
-		return FieldDeclaration{Type: "User", Field: "id"}, true
+		return FieldDeclaration{Type: "User", Field: "id", Column: "id"}, true
 	case "User.customer":
 		return FieldDeclaration{Type: "User", Field: "customer"}, true
 	case "User.email":
-		return FieldDeclaration{Type: "User", Field: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres"}, true
+		return FieldDeclaration{Type: "User", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"}, true
 	case "User.name":
-		return FieldDeclaration{Type: "User", Field: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam"}, true
+		return FieldDeclaration{Type: "User", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200, Updatable: true}, true
 	case "User.role":
-		return FieldDeclaration{Type: "User", Field: "role"}, true
+		return FieldDeclaration{Type: "User", Field: "role", Column: "role", Check: "ENUM", Updatable: true}, true
 	case "User.createdAt":
-		return FieldDeclaration{Type: "User", Field: "createdAt"}, true
+		return FieldDeclaration{Type: "User", Field: "createdAt", Column: "created_at"}, true
 	case "ApiKey.id":
 		return FieldDeclaration{Type: "ApiKey", Field: "id"}, true
 	case "ApiKey.customer":
@@ -511,29 +511,29 @@ func DeclarationOf(typ, field string) (FieldDeclaration, bool) {
 	case "Person.customer":
 		return FieldDeclaration{Type: "Person", Field: "customer"}, true
 	case "Person.name":
-		return FieldDeclaration{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200}, true
+		return FieldDeclaration{Type: "Person", Field: "name", Column: "name", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Naam", Check: "LINE", Max: 200, Updatable: true}, true
 	case "Person.street":
-		return FieldDeclaration{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200}, true
+		return FieldDeclaration{Type: "Person", Field: "street", Column: "street", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Straat en huisnummer", Check: "LINE", Max: 200, Updatable: true}, true
 	case "Person.postalCode":
-		return FieldDeclaration{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE"}, true
+		return FieldDeclaration{Type: "Person", Field: "postalCode", Column: "postal_code", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Postcode", Check: "POSTAL_CODE", Updatable: true}, true
 	case "Person.city":
-		return FieldDeclaration{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100}, true
+		return FieldDeclaration{Type: "Person", Field: "city", Column: "city", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Woonplaats", Check: "LINE", Max: 100, Updatable: true}, true
 	case "Person.email":
-		return FieldDeclaration{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL"}, true
+		return FieldDeclaration{Type: "Person", Field: "email", Column: "email", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "E-mailadres", Check: "EMAIL", Updatable: true}, true
 	case "Person.phone":
-		return FieldDeclaration{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE"}, true
+		return FieldDeclaration{Type: "Person", Field: "phone", Column: "phone", Category: "CONTACT", Purposes: []string{"SERVICE"}, Label: "Telefoonnummer", Check: "PHONE", Updatable: true}, true
 	case "Person.birthDate":
-		return FieldDeclaration{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE"}, true
+		return FieldDeclaration{Type: "Person", Field: "birthDate", Column: "birth_date", Category: "IDENTITY", Purposes: []string{"SERVICE"}, Label: "Geboortedatum", Check: "PAST_DATE", Updatable: true}, true
 	case "Person.iban":
-		return FieldDeclaration{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN"}, true
+		return FieldDeclaration{Type: "Person", Field: "iban", Column: "iban", Category: "FINANCIAL", Purposes: []string{"SERVICE"}, Label: "Bankrekeningnummer (IBAN)", Check: "IBAN", Updatable: true}, true
 	case "Person.bsn":
-		return FieldDeclaration{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN"}, true
+		return FieldDeclaration{Type: "Person", Field: "bsn", Column: "bsn", Category: "NATIONAL_ID", Purposes: []string{"SERVICE"}, Label: "Burgerservicenummer (BSN)", Check: "BSN", Updatable: true}, true
 	case "Person.maritalStatus":
-		return FieldDeclaration{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM"}, true
+		return FieldDeclaration{Type: "Person", Field: "maritalStatus", Column: "marital_status", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Burgerlijke staat", Check: "ENUM", Updatable: true}, true
 	case "Person.household":
-		return FieldDeclaration{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000}, true
+		return FieldDeclaration{Type: "Person", Field: "household", Column: "household", Category: "FAMILY", Purposes: []string{"SERVICE"}, Label: "Gezinssituatie", Check: "TEXT", Max: 2000, Updatable: true}, true
 	case "Person.medicalNotes":
-		return FieldDeclaration{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000}, true
+		return FieldDeclaration{Type: "Person", Field: "medicalNotes", Column: "medical_notes", Category: "HEALTH", Purposes: []string{"SERVICE"}, Label: "Medische aantekeningen", Check: "TEXT", Max: 10000, Updatable: true}, true
 	case "Person.createdAt":
 		return FieldDeclaration{Type: "Person", Field: "createdAt", Column: "created_at"}, true
 	case "Person.updatedAt":
@@ -958,6 +958,44 @@ func DeclarationOf(typ, field string) (FieldDeclaration, bool) {
 		return FieldDeclaration{Type: "CreateApiKeyPayload", Field: "secret"}, true
 	}
 	return FieldDeclaration{}, false
+}
+
+// UserTable is the table of User records.
+const UserTable = "users"
+
+// UserColumns are the columns a User is read from, in the order of its fields.
+const UserColumns = "tenant_id, id, email, name, role, created_at"
+
+// User: A user of a customer.
+type User struct {
+	// TenantID is the customer whose record it is.
+	TenantID uuid.UUID `db:"tenant_id"`
+	// UUID: The opaque global identifier.
+	UUID uuid.UUID `db:"id"`
+	// Email: Login e-mail address.
+	Email *string `db:"email"`
+	// Name: Full name.
+	Name *string `db:"name"`
+	// Role: The user's role.
+	Role *string `db:"role"`
+	// CreatedAt: When the user was created.
+	CreatedAt *time.Time `db:"created_at"`
+}
+
+// Written names the fields of a new User that hold a value, as the schema names them: what
+// creating it wrote, which the access log records of a write by staff.
+func (r *User) Written() []string {
+	var out []string
+	if r.Email != nil {
+		out = append(out, "email")
+	}
+	if r.Name != nil {
+		out = append(out, "name")
+	}
+	if r.Role != nil {
+		out = append(out, "role")
+	}
+	return out
 }
 
 // PersonTable is the table of Person records.

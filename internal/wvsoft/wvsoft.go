@@ -98,15 +98,6 @@ type ContactPerson struct {
 // ID is the contact person's global ID.
 func (c *ContactPerson) ID() string { return GlobalID(KindContactPerson, c.UUID) }
 
-// User is a user of a customer.
-type User struct {
-	TenantID  uuid.UUID `db:"tenant_id"`
-	UUID      uuid.UUID `db:"id"`
-	Email     *string   `db:"email"`
-	Name      *string   `db:"name"`
-	Role      *string   `db:"role"`
-	CreatedAt time.Time `db:"created_at"`
-}
 
 // ID is the user's global ID.
 func (u *User) ID() string { return GlobalID(KindUser, u.UUID) }
