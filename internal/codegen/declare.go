@@ -418,9 +418,6 @@ func comment(description, name string) string {
 // inputs.
 func (d *declarations) inputsSource() ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteString(generatedHeader)
-	b.WriteString("package service\n\nimport (\n\t\"time\"\n\n\t\"github.com/99designs/gqlgen/graphql\"\n\n\t\"github.com/wvsoft/privacy/internal/wvsoft\"\n)\n\n")
-	b.WriteString("// Kept so that an input without a date or a record still compiles.\nvar (\n\t_ time.Time\n\t_ graphql.Omittable[*string]\n\t_ *wvsoft.Person\n)\n")
 	var names []string
 	for name, def := range d.schema.Types {
 		if def.Kind == ast.InputObject && strings.HasSuffix(name, "Input") {
@@ -461,7 +458,29 @@ func (d *declarations) inputsSource() ([]byte, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return format.Source(b.Bytes())
+	return format.Source(append([]byte(generatedHeader+"package service\n\n"+imports(b.String(),
+		[]string{"time"}, []string{"github.com/99designs/gqlgen/graphql"}, []string{"github.com/wvsoft/privacy/internal/wvsoft"})), b.Bytes()...))
+}
+
+// imports is the import declaration of the groups of packages (standard, third party, this
+// module) that body uses, each by its last path element.
+func imports(body string, groups ...[]string) string {
+	var out []string
+	for _, g := range groups {
+		var used []string
+		for _, path := range g {
+			if strings.Contains(body, path[strings.LastIndexByte(path, '/')+1:]+".") {
+				used = append(used, "\t"+strconv.Quote(path))
+			}
+		}
+		if len(used) > 0 {
+			out = append(out, strings.Join(used, "\n"))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "import (\n" + strings.Join(out, "\n\n") + "\n)\n"
 }
 
 // writeChecks writes the function that checks the fields of one input that writes t's columns:
@@ -477,10 +496,10 @@ func (d *declarations) writeChecks(b *bytes.Buffer, t tableDecl, in *ast.Definit
 		}
 	}
 	if create {
-		fmt.Fprintf(b, "\n// check%s checks the fields of a %s that %s declares (@check) into r.\n", goIn, goIn, t.typ)
+		fmt.Fprintf(b, "\n// check%s checks the fields of %s that %s declares (@check) into r.\n", goIn, goIn, t.typ)
 		fmt.Fprintf(b, "func (in *inputs) check%s(input %s, r *wvsoft.%s, now time.Time) {\n", goIn, goIn, t.typ)
 	} else {
-		fmt.Fprintf(b, "\n// check%s checks the fields of a %s that %s declares (@check) into the changes.\n", goIn, goIn, t.typ)
+		fmt.Fprintf(b, "\n// check%s checks the fields of %s that %s declares (@check) into the changes.\n", goIn, goIn, t.typ)
 		fmt.Fprintf(b, "func (in *inputs) check%s(input %s, now time.Time) {\n", goIn, goIn)
 	}
 	for _, f := range in.Fields {

@@ -10,13 +10,6 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// Kept so that an input without a date or a record still compiles.
-var (
-	_ time.Time
-	_ graphql.Omittable[*string]
-	_ *wvsoft.Person
-)
-
 // AnswerInquiryInput: An answer to an inquiry.
 type AnswerInquiryInput struct {
 	// ID: The inquiry.
@@ -329,20 +322,20 @@ type UpdateUserInput struct {
 	Role graphql.Omittable[*string] `json:"role,omitempty"`
 }
 
-// checkCreateUserInput checks the fields of a CreateUserInput that User declares (@check) into r.
+// checkCreateUserInput checks the fields of CreateUserInput that User declares (@check) into r.
 func (in *inputs) checkCreateUserInput(input CreateUserInput, r *wvsoft.User, now time.Time) {
 	r.Email = in.required("input.email", input.Email, checkOf("EMAIL", 0))
 	r.Name = in.required("input.name", input.Name, checkOf("LINE", 200))
 	r.Role = in.required("input.role", input.Role, checkOf("ENUM", 0))
 }
 
-// checkUpdateUserInput checks the fields of a UpdateUserInput that User declares (@check) into the changes.
+// checkUpdateUserInput checks the fields of UpdateUserInput that User declares (@check) into the changes.
 func (in *inputs) checkUpdateUserInput(input UpdateUserInput, now time.Time) {
 	in.optional("input.name", input.Name, checkOf("LINE", 200), true)
 	in.optional("input.role", input.Role, checkOf("ENUM", 0), true)
 }
 
-// checkCreatePersonInput checks the fields of a CreatePersonInput that Person declares (@check) into r.
+// checkCreatePersonInput checks the fields of CreatePersonInput that Person declares (@check) into r.
 func (in *inputs) checkCreatePersonInput(input CreatePersonInput, r *wvsoft.Person, now time.Time) {
 	r.Name = in.required("input.name", input.Name, checkOf("LINE", 200))
 	r.Street = in.optional("input.street", input.Street, checkOf("LINE", 200), false)
@@ -358,7 +351,7 @@ func (in *inputs) checkCreatePersonInput(input CreatePersonInput, r *wvsoft.Pers
 	r.MedicalNotes = in.optional("input.medicalNotes", input.MedicalNotes, checkOf("TEXT", 10000), false)
 }
 
-// checkUpdatePersonInput checks the fields of a UpdatePersonInput that Person declares (@check) into the changes.
+// checkUpdatePersonInput checks the fields of UpdatePersonInput that Person declares (@check) into the changes.
 func (in *inputs) checkUpdatePersonInput(input UpdatePersonInput, now time.Time) {
 	in.optional("input.name", input.Name, checkOf("LINE", 200), true)
 	in.optional("input.street", input.Street, checkOf("LINE", 200), false)
