@@ -2979,7 +2979,7 @@ directive @table(
   name: String!
 ) on OBJECT
 
-"Marks a field of a @table type that is not a column: a value the server computes or reads elsewhere."
+"Marks a scalar or enum field of a @table type that is not a column: a value the server computes or reads elsewhere."
 directive @computed on FIELD_DEFINITION
 
 """
@@ -3506,7 +3506,7 @@ type User implements Node @table(name: "users") {
   "The opaque global identifier."
   id: ID!
   "The customer the user belongs to."
-  customer: Customer @computed
+  customer: Customer
   "Login e-mail address."
   email: String @personal(category: CONTACT, purposes: [SERVICE], label: "E-mailadres") @check(kind: EMAIL)
   "Full name."
@@ -3556,7 +3556,7 @@ type Person implements Node @table(name: "persons") {
   "The opaque global identifier."
   id: ID!
   "The customer whose data space holds this person."
-  customer: Customer @computed
+  customer: Customer
   "Full name."
   name: String @personal(category: IDENTITY, purposes: [SERVICE], label: "Naam") @check(kind: LINE, max: 200)
   "Street and house number."

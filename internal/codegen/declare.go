@@ -154,7 +154,7 @@ func readDeclarations(schema *ast.Schema) (*declarations, error) {
 					errs = append(errs, fmt.Errorf("%s.%s: @check on a type without @table: nothing writes it", def.Name, fd.Name))
 				}
 			}
-			computed := fd.Directives.ForName("computed") != nil
+			computed := fd.Directives.ForName("computed") != nil || !isScalar(schema, fd.Type)
 			if t != nil && !computed {
 				goType, err := recordGoType(schema, fd.Type)
 				if err != nil {
@@ -178,6 +178,16 @@ func readDeclarations(schema *ast.Schema) (*declarations, error) {
 	}
 	d.markUpdatable()
 	return d, errors.Join(errs...)
+}
+
+// isScalar says whether a field holds one scalar or enum value (a column may), not an object, a
+// list or a field with arguments.
+func isScalar(schema *ast.Schema, t *ast.Type) bool {
+	if t.Elem != nil {
+		return false
+	}
+	def := schema.Types[t.NamedType]
+	return def != nil && (def.Kind == ast.Scalar || def.Kind == ast.Enum)
 }
 
 // recordGoType is the Go type a record holds a column's value in: a pointer for a nullable
