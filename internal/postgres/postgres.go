@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -379,6 +380,21 @@ func tenantArray(ids []uuid.UUID) string {
 
 // mapError turns driver errors into domain errors whose messages are safe to show; anything
 // unknown stays internal.
+// constraintOf names the constraint that an error violated. A Citus worker's error arrives at
+// the coordinator without its constraint field (and names the shard, not the table): there the
+// name is read from the message, which quotes it.
+func constraintOf(e *pq.Error) string {
+	if e.Constraint != "" {
+		return e.Constraint
+	}
+	if m := quotedConstraint.FindStringSubmatch(e.Message); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+var quotedConstraint = regexp.MustCompile(`constraint "([a-z0-9_]+)"`)
+
 func mapError(err error) error {
 	if err == nil {
 		return nil
@@ -405,7 +421,7 @@ func mapError(err error) error {
 		case "unique_violation":
 			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "an object with this value exists already"}
 		case "check_violation":
-			if pqErr.Table == "customers" && pqErr.Constraint == "customers_check" {
+			if constraintOf(pqErr) == "customers_check" {
 				return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the relationship cannot end before it started", Field: "input.relationshipEnd"}
 			}
 			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input violates a rule of the register"}

@@ -392,10 +392,22 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 	if len(sets) == 0 {
 		q = fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.name, clause, t.key)
 	} else {
-		q = fmt.Sprintf(`UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING %s`,
-			t.name, strings.Join(sets, ", "), clause, t.key, t.columns)
+		// The columns are read from the changed row, as the table's name: Citus takes no
+		// subquery in RETURNING (a contact person's relationship end is one).
+		q = fmt.Sprintf(`WITH changed AS (UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING *) SELECT %s FROM changed AS %s`,
+			t.name, strings.Join(sets, ", "), clause, t.key, t.columns, t.name)
 	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if f.All {
+			// A write by id across all customers: the row's customer first, so that the write
+			// names it (one shard on Citus, no commit over all of them).
+			tenant, err := tenantOf(ctx, tx, t, id)
+			if err != nil {
+				return err
+			}
+			args[0] = pq.Array([]uuid.UUID{tenant})
+			q = strings.Replace(q, "$1::uuid[] IS NULL", "tenant_id = ANY($1)", 1)
+		}
 		if err := tx.GetContext(ctx, dest, q, args...); err != nil {
 			return err
 		}
@@ -432,6 +444,14 @@ func raiseAccess(ctx context.Context, tx *sqlx.Tx, t table, row any, id uuid.UUI
 func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid.UUID) error {
 	clause, tenantArg := tenantClause(f)
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if f.All {
+			// As in updateColumns: the row's customer first, then a delete that names it.
+			tenant, err := tenantOf(ctx, tx, t, id)
+			if err != nil {
+				return err
+			}
+			clause, tenantArg = "tenant_id = ANY($1)", pq.Array([]uuid.UUID{tenant})
+		}
 		var tenant uuid.UUID
 		err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2 RETURNING tenant_id`, t.name, clause), tenantArg, id)
 		if err != nil {
@@ -449,6 +469,13 @@ func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid
 		}
 		return d.logStaffWrite(ctx, tx, tenant, t.kind, id, "delete", nil, d.now())
 	})
+}
+
+// tenantOf is the customer of row id of t (no row: not found).
+func tenantOf(ctx context.Context, tx *sqlx.Tx, t table, id uuid.UUID) (uuid.UUID, error) {
+	var tenant uuid.UUID
+	err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`SELECT tenant_id FROM %s WHERE %s = $1`, t.name, t.key), id)
+	return tenant, err
 }
 
 // trimPage cuts the extra row that a page query fetched to learn whether a next page exists.
