@@ -93,6 +93,8 @@ unix_socket_directories = '$d'
 shared_preload_libraries = 'citus'
 max_connections = 400
 max_prepared_transactions = 400
+# Citus runs a maintenance worker per database (the tests make many).
+max_worker_processes = 128
 wal_level = logical
 fsync = off
 synchronous_commit = off

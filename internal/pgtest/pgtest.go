@@ -205,3 +205,17 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// TamperURL is OwnerURL for a test that plays an owner who switches the access log's triggers
+// off: on Citus, ALTER TABLE ... DISABLE TRIGGER on a distributed table takes
+// citus.enable_unsafe_triggers (on plain PostgreSQL a setting that nothing reads).
+func (db *DB) TamperURL() string {
+	u, err := url.Parse(db.OwnerURL)
+	if err != nil {
+		return db.OwnerURL
+	}
+	q := u.Query()
+	q.Set("options", "-c citus.enable_unsafe_triggers=on")
+	u.RawQuery = q.Encode()
+	return u.String()
+}

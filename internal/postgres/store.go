@@ -388,15 +388,6 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 		args = append(args, c.value)
 		sets = append(sets, fmt.Sprintf("%s = $%d", c.column, len(args)))
 	}
-	var q string
-	if len(sets) == 0 {
-		q = fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.name, clause, t.key)
-	} else {
-		// The columns are read from the changed row, as the table's name: Citus takes no
-		// subquery in RETURNING (a contact person's relationship end is one).
-		q = fmt.Sprintf(`WITH changed AS (UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING *) SELECT %s FROM changed AS %s`,
-			t.name, strings.Join(sets, ", "), clause, t.key, t.columns, t.name)
-	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
 		if f.All {
 			// A write by id across all customers: the row's customer first, so that the write
@@ -405,10 +396,18 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 			if err != nil {
 				return err
 			}
-			args[0] = pq.Array([]uuid.UUID{tenant})
-			q = strings.Replace(q, "$1::uuid[] IS NULL", "tenant_id = ANY($1)", 1)
+			clause, args[0] = "tenant_id = ANY($1)", pq.Array([]uuid.UUID{tenant})
 		}
-		if err := tx.GetContext(ctx, dest, q, args...); err != nil {
+		// The changed row is read back after the update rather than returned by it: Citus takes
+		// no subquery in RETURNING (a contact person's relationship end is one).
+		if len(sets) > 0 {
+			var key any
+			if err := tx.GetContext(ctx, &key, fmt.Sprintf(`UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING %s`,
+				t.name, strings.Join(sets, ", "), clause, t.key, t.key), args...); err != nil {
+				return err
+			}
+		}
+		if err := tx.GetContext(ctx, dest, fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.name, clause, t.key), args[:2]...); err != nil {
 			return err
 		}
 		if err := raiseAccess(ctx, tx, t, dest, id, len(sets) > 0); err != nil {
