@@ -122,10 +122,17 @@ type DB struct {
 	// citus: the database distributes the tables by tenant (lookupClause keeps the tenant test
 	// an index condition there, which is how Citus finds a lookup's one shard).
 	citus bool
+	// notices receives the server's notices (WithNotices).
+	notices func(*pq.Error)
 }
 
 // Option configures a DB.
 type Option func(*DB)
+
+// WithNotices passes every notice the server sends on the pool's connections to fn (on Citus,
+// with citus.log_remote_commands, the statements each request sends to the workers: the
+// routing test reads them).
+func WithNotices(fn func(*pq.Error)) Option { return func(d *DB) { d.notices = fn } }
 
 // WithTracer gives every transaction a span.
 func WithTracer(t trace.Tracer) Option { return func(d *DB) { d.tracer = t } }
@@ -268,7 +275,11 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) 
 		return nil, err
 	}
 	connector.Dialer(deadlineDialer{timeout: d.statementTimeout + ioGrace})
-	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	var conn driver.Connector = connector
+	if d.notices != nil {
+		conn = pq.ConnectorWithNoticeHandler(connector, d.notices)
+	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)

@@ -17,12 +17,12 @@ var _ wvsoft.Store = (*DB)(nil)
 
 // Column lists, one per table, so that every query of a type reads the same columns.
 const (
-	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
-	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at,
-		(SELECT relationship_end FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id) AS relationship_end`
-	userColumns   = `tenant_id, id, email, name, role, created_at`
-	apiKeyColumns = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
-	personColumns = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
+	customerColumns = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
+	// Read from contact_persons_read, which adds the customer's relationship end (migration 00021).
+	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at, relationship_end`
+	userColumns          = `tenant_id, id, email, name, role, created_at`
+	apiKeyColumns        = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
+	personColumns        = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
 )
 
 // tenantClause is the tenant filter as SQL over parameter $1, and the value of $1. It is the
@@ -103,7 +103,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, f wvsoft.TenantFilter, id uuid.
 func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenants []uuid.UUID) (map[uuid.UUID][]*wvsoft.ContactPerson, error) {
 	rows := []*wvsoft.ContactPerson{}
 	err := selectRows(ctx, d, f, &rows,
-		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND tenant_id = ANY($2) ORDER BY tenant_id, id`,
+		`SELECT `+contactPersonColumns+` FROM contact_persons_read WHERE %s AND tenant_id = ANY($2) ORDER BY tenant_id, id`,
 		pq.Array(tenants))
 	byTenant := make(map[uuid.UUID][]*wvsoft.ContactPerson, len(tenants))
 	for _, r := range rows {
@@ -116,7 +116,7 @@ func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenant
 func (d *DB) ContactPersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.ContactPerson, error) {
 	rows := []*wvsoft.ContactPerson{}
 	err := selectByID(ctx, d, f, &rows,
-		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
+		`SELECT `+contactPersonColumns+` FROM contact_persons_read WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return rows, err
 }
 
@@ -322,8 +322,18 @@ type sqlCoalesce struct{ value any }
 // here, so that column names never leave this package.
 type table struct {
 	name, key, columns, kind string
+	// read, when set, is the view the columns are read from (else name).
+	read string
 	// writable maps the GraphQL fields that changes may name to their columns.
 	writable map[string]string
+}
+
+// from is the relation the table's columns are read from.
+func (t table) from() string {
+	if t.read != "" {
+		return t.read
+	}
+	return t.name
 }
 
 // The tables that take partial updates.
@@ -332,7 +342,7 @@ var (
 		writable: map[string]string{"name": "name", "email": "email", "phone": "phone", "street": "street",
 			"postalCode": "postal_code", "city": "city", "kvkNumber": "kvk_number", "iban": "iban",
 			"relationshipStart": "relationship_start", "relationshipEnd": "relationship_end"}}
-	contactPersonsTable = table{name: "contact_persons", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
+	contactPersonsTable = table{name: "contact_persons", read: "contact_persons_read", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
 		writable: map[string]string{"salutation": "salutation", "name": "name", "role": "role", "email": "email", "phone": "phone"}}
 	usersTable = table{name: "users", key: "id", columns: userColumns, kind: wvsoft.KindUser,
 		writable: map[string]string{"name": "name", "role": "role"}}
@@ -407,7 +417,7 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 				return err
 			}
 		}
-		if err := tx.GetContext(ctx, dest, fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.name, clause, t.key), args[:2]...); err != nil {
+		if err := tx.GetContext(ctx, dest, fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.from(), clause, t.key), args[:2]...); err != nil {
 			return err
 		}
 		if err := raiseAccess(ctx, tx, t, dest, id, len(sets) > 0); err != nil {
