@@ -2,14 +2,19 @@ package pgtest
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/wvsoft/privacy/internal/postgres"
 )
 
 // A Citus coordinator (`make test-citus`): the server's postgres database has the citus extension
@@ -167,5 +172,62 @@ func closeDatabase(ctx context.Context, node, name string) error {
 			return fmt.Errorf("database %s on %s keeps %d connections", name, redact(node), n)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// BeforeCitus makes a database on every node of a Citus cluster without the extension,
+// migrates and seeds it as plain PostgreSQL, and returns it with the function that then adds
+// Citus to it (the extension on every node, the workers registered), as an operator does who
+// moves an existing database onto Citus. It fails the test on plain PostgreSQL.
+func BeforeCitus(t testing.TB) (*DB, func()) {
+	t.Helper()
+	ctx := context.Background()
+	base := serverURL(t)
+	admin, err := sql.Open("postgres", withDatabase(base, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	workers := clusterNodes(t, ctx, admin, base)
+	if workers == nil {
+		t.Fatal("BeforeCitus needs a Citus coordinator (make test-citus)")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "wvsoft_test_" + hex.EncodeToString(b)
+	for _, node := range append([]string{base}, workers...) {
+		if err := onNode(ctx, node, `CREATE DATABASE `+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, node := range append([]string{base}, workers...) {
+			onNode(context.Background(), node, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		}
+	})
+	owner := withDatabase(base, name)
+	if err := postgres.Migrate(ctx, owner, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	key, err := postgres.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := postgres.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Seed(ctx, owner, time.Now(), keys); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	app, err := postgres.AppURL(owner, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &DB{OwnerURL: owner, AppURL: app, Name: name, DataKey: key}, func() {
+		t.Helper()
+		if err := citusDatabase(ctx, base, name, workers); err != nil {
+			t.Fatalf("add citus: %v", err)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
+	"github.com/wvsoft/privacy/internal/accesslog"
 	"github.com/wvsoft/privacy/internal/pgtest"
 	"github.com/wvsoft/privacy/internal/postgres"
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -195,4 +196,93 @@ func TestRoutingByTenant(t *testing.T) {
 		}
 	}
 	t.Logf("routing measured:\n%s", strings.Join(table, "\n"))
+}
+
+// A database migrated and seeded on plain PostgreSQL, then given Citus (the extension on every
+// node, the workers registered), distributes with `SELECT wvsoft_distribute()`, as the README
+// says, and then serves: the access log's append on the customer's node, a staff write, a page,
+// the purge. On plain PostgreSQL there is nothing to distribute to: the test says so and ends.
+func TestDistributeLater(t *testing.T) {
+	ctx := context.Background()
+	if !pgtest.Citus(t) {
+		t.Skip("distributing later needs a Citus cluster: make test-citus")
+	}
+	db, addCitus := pgtest.BeforeCitus(t)
+	owner, err := sql.Open("postgres", db.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	var citus bool
+	if err := owner.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')`).Scan(&citus); err != nil || citus {
+		t.Fatalf("migrated with citus already (%v)", err)
+	}
+	addCitus()
+	var msg string
+	if err := owner.QueryRowContext(ctx, `SELECT wvsoft_distribute()`).Scan(&msg); err != nil {
+		t.Fatalf("wvsoft_distribute: %v", err)
+	}
+	var tables, distributed, delegated int
+	if err := owner.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		   AND c.relname <> 'goose_db_version'),
+		(SELECT count(*) FROM pg_dist_partition),
+		(SELECT count(*) FROM pg_dist_object WHERE distribution_argument_index IS NOT NULL AND force_delegation)`).Scan(&tables, &distributed, &delegated); err != nil {
+		t.Fatal(err)
+	}
+	if distributed != tables || delegated != 2 {
+		t.Fatalf("%s: %d of %d tables distributed, %d functions delegated", msg, distributed, tables, delegated)
+	}
+	if err := owner.QueryRowContext(ctx, `SELECT wvsoft_distribute()`).Scan(&msg); err != nil || !strings.Contains(msg, "citus: 0 tables") {
+		t.Fatalf("again: %s (%v)", msg, err)
+	}
+
+	skey, _, err := accesslog.GenerateKey("wvsoft-access-log-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := accesslog.NewKeys(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := postgres.Open(ctx, db.AppURL, time.Now, postgres.WithKeyring(db.Keyring(t)), postgres.WithLogKeys(keys))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	id := func(q string) uuid.UUID {
+		t.Helper()
+		var v uuid.UUID
+		if err := owner.QueryRowContext(ctx, q).Scan(&v); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return v
+	}
+	bakkerij := id(`SELECT tenant_id FROM customers WHERE slug = 'bakkerij-de-vries'`)
+	contact := id(`SELECT id FROM contact_persons WHERE tenant_id = (SELECT tenant_id FROM customers WHERE slug = 'bakkerij-de-vries') ORDER BY id LIMIT 1`)
+	support := id(`SELECT id FROM staff_members WHERE email = 'support@wvsoft.example'`)
+	staff := wvsoft.TenantFilter{All: true}
+	gid, _ := uuid.NewV7()
+	now := time.Now()
+	if err := store.RequestAccess(ctx, staff, &wvsoft.AccessGrant{UUID: gid, TenantID: bakkerij, RequestedBy: support,
+		Reason: "a ticket about the payroll export", ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: 3600,
+		RequestedAt: now, AnswerBy: now.Add(24 * time.Hour)}); err != nil {
+		t.Fatalf("support-access request: %v", err)
+	}
+	if _, err := store.UpdateContactPerson(ctx, staff, contact, wvsoft.Changes{{Field: "phone", Value: "+31 20 555 0101"}}); err != nil {
+		t.Fatalf("staff write: %v", err)
+	}
+	if rows, _, err := store.Persons(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{bakkerij}}, bakkerij, wvsoft.Page{First: 10, Order: wvsoft.Order{Field: "name"}}); err != nil || len(rows) != 10 {
+		t.Fatalf("a page of persons: %d rows, %v", len(rows), err)
+	}
+	if _, err := store.Purge(ctx, wvsoft.DefaultRetention(), now, false); err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	if v, err := store.VerifyAccessLog(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{bakkerij}}, bakkerij); err != nil || !v.Intact || v.Entries != 1 {
+		problem := ""
+		if v != nil && v.Problem != nil {
+			problem = *v.Problem
+		}
+		t.Fatalf("the access log after distributing: %+v %s, %v", v, problem, err)
+	}
 }

@@ -77,15 +77,34 @@ $$;
 -- +goose StatementEnd
 
 -- Distribution, as in migration 00010, and two more steps:
---   0. before anything is distributed, the extensions and functions that exist already become
---      Citus objects, so that they exist on every worker (a database migrated before Citus was
---      added: the tables' policies, defaults and search configuration need them there);
+--   0. before anything is distributed, the functions that exist already become Citus objects,
+--      so that they exist on every worker (a database migrated before Citus was added: the
+--      tables' policies and triggers need them there);
+--   6. after the tables, the functions over a table's row type, and any not distributed yet;
 --   7. the SECURITY DEFINER functions whose first argument is p_tenant (the access log's append
 --      and its checkpoints) run on the node of that customer's shards, in the transaction's own
 --      connection to it (force_delegation): on the coordinator they would read and write as the
 --      owner the shards that the transaction wrote as the application role, which Citus refuses
 --      (SQLSTATE 25001). There every statement of theirs names the tenant, which Citus requires
 --      of a delegated function.
+-- The application's own functions (not an extension's), and whether one is over a table's row type.
+-- +goose StatementBegin
+CREATE FUNCTION wvsoft_plain_functions() RETURNS TABLE (oid oid, over_table boolean)
+  LANGUAGE plpgsql STABLE SET search_path = pg_catalog, public, pg_temp
+  AS $$
+BEGIN
+  RETURN QUERY SELECT f.oid, EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type ty ON d.refclassid = 'pg_type'::regclass AND ty.oid = d.refobjid
+                                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND ty.typrelid <> 0)
+                                  OR EXISTS (SELECT 1 FROM pg_type ty WHERE ty.oid = f.prorettype AND ty.typrelid <> 0)
+    FROM pg_proc f
+   WHERE f.pronamespace = 'public'::regnamespace AND f.prokind = 'f'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.deptype = 'e')
+   ORDER BY f.oid;
+END
+$$;
+-- +goose StatementEnd
+REVOKE ALL ON FUNCTION wvsoft_plain_functions() FROM PUBLIC;
+
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION wvsoft_distribute() RETURNS text
   LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp
@@ -104,16 +123,16 @@ BEGIN
   PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
   IF v_done = '{}' THEN
     -- 0. What exists before the first table is distributed, on every worker.
-    FOR p IN SELECT e.extname::text AS name FROM pg_extension e
+    -- The extensions first (unaccent: the search configuration of migration 00012 needs its
+    -- dictionary), on every worker: Citus propagates no extension that existed before it, and
+    -- refuses DDL on a worker unless told not to propagate it.
+    FOR p IN SELECT e.extname::text AS name, e.extnamespace::regnamespace::text AS schema FROM pg_extension e
               WHERE e.extname NOT IN ('plpgsql', 'citus', 'citus_columnar') ORDER BY e.oid LOOP
-      EXECUTE format('SELECT run_command_on_workers(%L)', format('CREATE EXTENSION IF NOT EXISTS %I', p.name));
-      EXECUTE format('SELECT citus_internal.mark_object_distributed(''pg_extension''::regclass, %L, e.oid, '''')
-                      FROM pg_extension e WHERE e.extname = %L', p.name, p.name);
+      PERFORM run_command_on_workers(format('SET citus.enable_ddl_propagation TO off; CREATE EXTENSION IF NOT EXISTS %I SCHEMA %I',
+                                            p.name, p.schema));
     END LOOP;
-    FOR p IN SELECT f.oid::regprocedure::text AS sig FROM pg_proc f
-              WHERE f.pronamespace = 'public'::regnamespace AND f.prokind = 'f'
-                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = f.oid AND d.deptype = 'e')
-              ORDER BY f.oid LOOP
+    -- (Those over a table's row type follow the tables, in 6.)
+    FOR p IN SELECT f.oid::regprocedure::text AS sig FROM wvsoft_plain_functions() f WHERE NOT f.over_table LOOP
       EXECUTE format('SELECT create_distributed_function(%L)', p.sig);
     END LOOP;
   END IF;
@@ -133,6 +152,11 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', p.relation, p.name, p.detail);
     END CASE;
   END LOOP;
+  -- 6. The functions not on the workers yet: those over a table's row type, and any added since.
+  FOR p IN EXECUTE 'SELECT f.oid::regprocedure::text AS sig FROM wvsoft_plain_functions() f
+                     WHERE f.oid NOT IN (SELECT objid FROM pg_dist_object WHERE classid = ''pg_proc''::regclass)' LOOP
+    EXECUTE format('SELECT create_distributed_function(%L)', p.sig);
+  END LOOP;
   -- The tenant travels with SET LOCAL; Citus passes it on to the workers only with this.
   EXECUTE 'ALTER ROLE wvsoft_app SET citus.propagate_set_commands = ''local''';
   -- 7. The owner's per-customer functions run on the customer's node.
@@ -151,4 +175,4 @@ REVOKE ALL ON FUNCTION wvsoft_distribute() FROM PUBLIC;
 SELECT wvsoft_distribute();
 
 -- +goose Down
-SELECT 1;
+DROP FUNCTION wvsoft_plain_functions();
