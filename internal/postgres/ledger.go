@@ -148,8 +148,19 @@ func (d *DB) RequestByID(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUI
 
 // CompleteRequest marks a request done with its outcome.
 func (d *DB) CompleteRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) error {
-	clause, arg := tenantClause(f)
+	clause, arg := requestClause(f, r)
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error { return completeIn(ctx, tx, clause, arg, r) })
+}
+
+// requestClause is tenantClause for the statements about a request and its subject: a request
+// read across all customers (staff) names its customer, and the subject is one of that
+// customer's, so the statements name it (one shard on Citus, where a write by id alone would
+// lock every shard and commit over all of them).
+func requestClause(f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) (string, any) {
+	if f.All && r.TenantID != uuid.Nil {
+		return "tenant_id = ANY($1)", pq.Array([]uuid.UUID{r.TenantID})
+	}
+	return tenantClause(f)
 }
 
 // completeIn marks a request done inside tx; a request done already is a conflict.
@@ -174,7 +185,7 @@ func completeIn(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvs
 // support-only data at once; what billing needs stays, restricted, while the customer's billing
 // data is under the fiscal hold, and goes with the purge after it.
 func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
-	clause, arg := tenantClause(f)
+	clause, arg := requestClause(f, r)
 	var out []wvsoft.FieldOutcome
 	// The request is completed in the same transaction: an erasure never happens without its
 	// outcome on record, and of two executions at once only one erases.
