@@ -15,14 +15,16 @@ import (
 
 var _ wvsoft.Store = (*DB)(nil)
 
-// Column lists, one per table, so that every query of a type reads the same columns.
+// Column lists, one per table, so that every query of a type reads the same columns. Contact
+// persons are read from contact_persons_read, which adds the customer's relationship end
+// (migration 00021).
 const (
-	customerColumns = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
-	// Read from contact_persons_read, which adds the customer's relationship end (migration 00021).
-	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at, relationship_end`
-	userColumns          = `tenant_id, id, email, name, role, created_at`
-	apiKeyColumns        = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
-	personColumns        = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
+	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
+	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at,
+		relationship_end`
+	userColumns   = `tenant_id, id, email, name, role, created_at`
+	apiKeyColumns = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
+	personColumns = `tenant_id, id, name, street, postal_code, city, email, phone, birth_date, iban, bsn, marital_status, household, medical_notes, created_at, updated_at`
 )
 
 // tenantClause is the tenant filter as SQL over parameter $1, and the value of $1. It is the
