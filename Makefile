@@ -2,11 +2,12 @@
 SHELL := /bin/bash
 GO ?= go
 ENSURE_PG := internal/devdb/ensure-postgres.sh
+ENSURE_CITUS := internal/devdb/ensure-citus.sh
 OPA := $(GO) tool opa
 # The share of the policy's expressions that its tests evaluate; below it `make test` fails.
 REGO_COVERAGE_FLOOR ?= 99
 
-.PHONY: run token stop reset-demo test chromium wrk test-drop-template test-long fuzz test-go test-rego build generate check-generated playground bench bench-peer lint clean
+.PHONY: run token stop reset-demo test test-citus stop-citus chromium wrk test-drop-template test-long fuzz test-go test-rego build generate check-generated playground bench bench-peer lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -50,6 +51,22 @@ test: check-generated chromium
 	  { echo "Rego coverage is below $(REGO_COVERAGE_FLOOR)%: see go tool opa test --coverage policy/ (not_covered)"; exit 1; }; \
 	internal/playground/web/ensure-browser.sh; \
 	$(GO) test -count=1 ./...
+
+## test-citus: the Go tests against a Citus cluster on loopback (a coordinator and two workers
+## under .data/citus, ports 9700-9702, started by internal/devdb/ensure-citus.sh from the Citus
+## installed into the machine's PostgreSQL): every test database has the extension on every node,
+## the workers registered, and the tables distributed by tenant. stop-citus stops the cluster.
+test-citus: chromium
+	@set -e; export DATABASE_URL="$$(./$(ENSURE_CITUS))" WVSOFT_TEST_CITUS=1; \
+	export WVSOFT_TEST_TEMPLATE="$${WVSOFT_TEST_TEMPLATE:-wvsoft_test_template}"; \
+	for port in $${WVSOFT_CITUS_PORT:-9700} $$(( $${WVSOFT_CITUS_PORT:-9700} + 1 )) $$(( $${WVSOFT_CITUS_PORT:-9700} + 2 )); do \
+	  PGOPTIONS="-c client_min_messages=warning" psql "postgres://postgres@127.0.0.1:$$port/postgres?sslmode=disable" \
+	    -qc "DROP DATABASE IF EXISTS $$WVSOFT_TEST_TEMPLATE WITH (FORCE)"; done; \
+	internal/playground/web/ensure-browser.sh; \
+	$(GO) test -count=1 -timeout 30m ./...
+
+stop-citus:
+	@./$(ENSURE_CITUS) stop
 
 ## chromium: the headless browser that the document tests print the article 15 and 30
 ## documents with (Debian's package `chromium`); installed only when missing, as root with

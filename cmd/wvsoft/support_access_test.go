@@ -153,7 +153,7 @@ func TestSupportAccessEndToEnd(t *testing.T) {
 	})
 
 	t.Run("tampering is detected", func(t *testing.T) {
-		owner, err := sql.Open("postgres", db.OwnerURL)
+		owner, err := sql.Open("postgres", db.TamperURL())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,7 +48,7 @@ func newTamperLog(t *testing.T) *tamperLog {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	owner, err := sql.Open("postgres", db.OwnerURL)
+	owner, err := sql.Open("postgres", db.TamperURL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +113,9 @@ func (l *tamperLog) asOwner(stmts ...string) {
 		l.t.Fatal(err)
 	}
 	defer tx.Rollback()
+	if _, err := tx.Exec(tamperHelpers); err != nil {
+		l.t.Fatal(err)
+	}
 	for _, table := range []string{"access_log", "access_log_tree", "access_log_checkpoints"} {
 		if _, err := tx.Exec(`ALTER TABLE ` + table + ` DISABLE TRIGGER USER`); err != nil {
 			l.t.Fatal(err)
@@ -134,12 +137,33 @@ func (l *tamperLog) asOwner(stmts ...string) {
 }
 
 // The owner covers his tracks as far as he can without the signing key: every record rewritten
-// to its (new) position, the whole tree recomputed. Only the signatures he cannot make.
+// to its (new) position, the whole tree recomputed. Only the signatures he cannot make. Row by
+// row, in functions of the session (tamperHelpers): Citus takes no STABLE function over columns
+// in an UPDATE of a distributed table, nor a function that writes shards called from a query on
+// one; on plain PostgreSQL the same.
 const (
-	rewriteRecords = `UPDATE access_log SET record = access_log_record(tenant_id, seq, id, at, event, actor_kind, actor_id, grant_id, detail)
-		WHERE tenant_id = $1`
-	refillTree = `SELECT count(access_log_add_leaf(tenant_id, seq - 1, sha256('\x00'::bytea || convert_to(record, 'UTF8'))))
-		FROM (SELECT * FROM access_log WHERE tenant_id = $1 ORDER BY seq) l`
+	rewriteRecords = `SELECT pg_temp.wv_rewrite_records($1)`
+	refillTree     = `SELECT pg_temp.wv_refill_tree($1)`
+	tamperHelpers  = `
+CREATE FUNCTION pg_temp.wv_rewrite_records(p_tenant uuid) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE e record; n bigint := 0;
+BEGIN
+  FOR e IN SELECT * FROM access_log WHERE p_tenant IS NULL OR tenant_id = p_tenant ORDER BY tenant_id, seq LOOP
+    UPDATE access_log SET record = access_log_record(e.tenant_id, e.seq, e.id, e.at, e.event, e.actor_kind, e.actor_id, e.grant_id, e.detail)
+     WHERE tenant_id = e.tenant_id AND seq = e.seq;
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;
+CREATE FUNCTION pg_temp.wv_refill_tree(p_tenant uuid) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE e record; n bigint := 0;
+BEGIN
+  FOR e IN SELECT tenant_id, seq, record FROM access_log WHERE p_tenant IS NULL OR tenant_id = p_tenant ORDER BY tenant_id, seq LOOP
+    PERFORM access_log_add_leaf(e.tenant_id, e.seq - 1, sha256('\x00'::bytea || convert_to(e.record, 'UTF8')));
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END $$;`
 	renumberFrom = `UPDATE access_log SET seq = seq + 1000 WHERE tenant_id = $1 AND seq >= 3`
 )
 

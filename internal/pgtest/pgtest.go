@@ -73,21 +73,23 @@ func New(t testing.TB) *DB {
 	}
 	defer admin.Close()
 	template := templateName()
-	key := ensureTemplate(t, ctx, admin, base, template)
+	nodes := clusterNodes(t, ctx, admin, base)
+	key := ensureTemplate(t, ctx, admin, base, template, nodes)
 
 	b := make([]byte, 6)
 	rand.Read(b)
 	name := "wvsoft_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template); err != nil {
-		t.Fatalf("create test database: %v", err)
+	// On Citus every node gets its copy of the template: the coordinator's metadata names the
+	// same shards on the same workers, in the database of the same name.
+	for _, node := range append([]string{base}, nodes...) {
+		if err := onNode(ctx, node, `CREATE DATABASE `+name+` TEMPLATE `+template); err != nil {
+			t.Fatalf("create test database on %s: %v", redact(node), err)
+		}
 	}
 	t.Cleanup(func() {
-		admin, err := sql.Open("postgres", withDatabase(base, "postgres"))
-		if err != nil {
-			return
+		for _, node := range append([]string{base}, nodes...) {
+			onNode(context.Background(), node, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
 		}
-		defer admin.Close()
-		admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
 	})
 	owner := withDatabase(base, name)
 	app, err := postgres.AppURL(owner, "")
@@ -99,7 +101,7 @@ func New(t testing.TB) *DB {
 
 // ensureTemplate migrates and seeds the template once and returns its data key; concurrent test
 // binaries wait on an advisory lock.
-func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, template string) string {
+func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, template string, workers []string) string {
 	t.Helper()
 	conn, err := admin.Conn(ctx)
 	if err != nil {
@@ -113,22 +115,31 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, temp
 	var key sql.NullString
 	err = conn.QueryRowContext(ctx, `SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1`, template).Scan(&key)
 	switch {
-	case err == nil && key.Valid:
+	case err == nil && key.Valid && onEveryNode(ctx, workers, template):
 		return key.String
-	case err == nil:
-		// A template from before the data was encrypted: build it anew.
-		if _, err := conn.ExecContext(ctx, `DROP DATABASE `+template+` WITH (FORCE)`); err != nil {
-			t.Fatal(err)
+	case err == nil || errors.Is(err, sql.ErrNoRows):
+		// None, one from before the data was encrypted, or one that a worker lacks: build it anew.
+		for _, node := range append([]string{base}, workers...) {
+			if err := onNode(ctx, node, `DROP DATABASE IF EXISTS `+template+` WITH (FORCE)`); err != nil {
+				t.Fatal(err)
+			}
 		}
-	case !errors.Is(err, sql.ErrNoRows):
+	default:
 		t.Fatal(err)
 	}
 	building := template + "_building"
-	conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
-	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+building); err != nil {
-		t.Fatal(err)
+	for _, node := range append([]string{base}, workers...) {
+		onNode(ctx, node, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
+		if err := onNode(ctx, node, `CREATE DATABASE `+building); err != nil {
+			t.Fatal(err)
+		}
 	}
 	url := withDatabase(base, building)
+	if workers != nil {
+		if err := citusDatabase(ctx, base, building, workers); err != nil {
+			t.Fatalf("citus in the template: %v", err)
+		}
+	}
 	if err := postgres.Migrate(ctx, url, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("migrate template: %v", err)
 	}
@@ -148,6 +159,19 @@ func ensureTemplate(t testing.TB, ctx context.Context, admin *sql.DB, base, temp
 		t.Fatal(err)
 	}
 	// Rename only when complete, so a crash never leaves a half-built template behind.
+	if workers != nil {
+		// Citus's maintenance daemon stays connected to every database with the extension, and a
+		// database with connections can be neither renamed nor copied: the template takes none.
+		for _, node := range append(append([]string{}, workers...), base) {
+			if err := closeDatabase(ctx, node, building); err != nil {
+				t.Fatal(err)
+			}
+			if err := onNode(ctx, node, `ALTER DATABASE `+building+` RENAME TO `+template); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return newKey
+	}
 	if _, err := conn.ExecContext(ctx, `ALTER DATABASE `+building+` RENAME TO `+template); err != nil {
 		t.Fatal(err)
 	}
@@ -180,4 +204,18 @@ func redact(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// TamperURL is OwnerURL for a test that plays an owner who switches the access log's triggers
+// off: on Citus, ALTER TABLE ... DISABLE TRIGGER on a distributed table takes
+// citus.enable_unsafe_triggers (on plain PostgreSQL a setting that nothing reads).
+func (db *DB) TamperURL() string {
+	u, err := url.Parse(db.OwnerURL)
+	if err != nil {
+		return db.OwnerURL
+	}
+	q := u.Query()
+	q.Set("options", "-c citus.enable_unsafe_triggers=on")
+	u.RawQuery = q.Encode()
+	return u.String()
 }

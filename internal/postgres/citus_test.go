@@ -122,7 +122,10 @@ func TestCitusInvariants(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
+		// On Citus the violations are refused as they are made (that is the point): made here on
+		// the coordinator's catalog only, where the checks read, and rolled back.
 		for _, q := range []string{
+			`SET LOCAL citus.enable_ddl_propagation = off`,
 			`CREATE UNIQUE INDEX wv_bad_unique ON persons (email)`,
 			`CREATE TABLE wv_bad_ref (id uuid PRIMARY KEY, customer uuid REFERENCES customers (tenant_id))`,
 			`CREATE TABLE wv_bad_tenant (tenant_id uuid NOT NULL, id uuid NOT NULL, person uuid, other uuid, PRIMARY KEY (tenant_id, id),
@@ -230,12 +233,20 @@ func TestCitusInvariants(t *testing.T) {
 		}
 	})
 
-	t.Run("without the citus extension the migration changes nothing", func(t *testing.T) {
+	t.Run("without the citus extension the migration changes nothing; with it, running it again neither", func(t *testing.T) {
+		// On plain PostgreSQL wvsoft_distribute does nothing; on Citus (make test-citus) every
+		// table is distributed already, so a second run distributes nothing more, and the
+		// foreign keys are back while the TRUNCATE triggers are gone (by design, step 2).
+		citus := pgtest.Citus(t)
 		var msg string
 		if err := owner.QueryRowContext(ctx, `SELECT wvsoft_distribute()`).Scan(&msg); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(msg, "not installed") {
+		if want := "not installed"; citus {
+			if !strings.Contains(msg, "citus: 0 tables") {
+				t.Fatalf("wvsoft_distribute again: %s", msg)
+			}
+		} else if !strings.Contains(msg, want) {
 			t.Fatalf("wvsoft_distribute: %s", msg)
 		}
 		var fks, triggers int
@@ -243,7 +254,11 @@ func TestCitusInvariants(t *testing.T) {
 			(SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'access_log%no_truncate')`).Scan(&fks, &triggers); err != nil {
 			t.Fatal(err)
 		}
-		if fks < 10 || triggers != 3 {
+		wantTriggers := 3
+		if citus {
+			wantTriggers = 0
+		}
+		if fks < 10 || triggers != wantTriggers {
 			t.Fatalf("foreign keys %d, truncate triggers %d: something was dropped", fks, triggers)
 		}
 	})

@@ -148,8 +148,19 @@ func (d *DB) RequestByID(ctx context.Context, f wvsoft.TenantFilter, id uuid.UUI
 
 // CompleteRequest marks a request done with its outcome.
 func (d *DB) CompleteRequest(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) error {
-	clause, arg := tenantClause(f)
+	clause, arg := requestClause(f, r)
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error { return completeIn(ctx, tx, clause, arg, r) })
+}
+
+// requestClause is tenantClause for the statements about a request and its subject: a request
+// read across all customers (staff) names its customer, and the subject is one of that
+// customer's, so the statements name it (one shard on Citus, where a write by id alone would
+// lock every shard and commit over all of them).
+func requestClause(f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest) (string, any) {
+	if f.All && r.TenantID != uuid.Nil {
+		return "tenant_id = ANY($1)", pq.Array([]uuid.UUID{r.TenantID})
+	}
+	return tenantClause(f)
 }
 
 // completeIn marks a request done inside tx; a request done already is a conflict.
@@ -174,7 +185,7 @@ func completeIn(ctx context.Context, tx *sqlx.Tx, clause string, arg any, r *wvs
 // support-only data at once; what billing needs stays, restricted, while the customer's billing
 // data is under the fiscal hold, and goes with the purge after it.
 func (d *DB) EraseSubject(ctx context.Context, f wvsoft.TenantFilter, r *wvsoft.DataSubjectRequest, rules wvsoft.RetentionPolicy, now time.Time) ([]wvsoft.FieldOutcome, error) {
-	clause, arg := tenantClause(f)
+	clause, arg := requestClause(f, r)
 	var out []wvsoft.FieldOutcome
 	// The request is completed in the same transaction: an erasure never happens without its
 	// outcome on record, and of two executions at once only one erases.
@@ -452,21 +463,52 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 	}
 	run := &wvsoft.PurgeRun{UUID: id, At: now, DryRun: dryRun, Counts: map[string]int{}}
 	errRollback := &wvsoft.Error{Code: "DRY_RUN", Message: "dry run"}
-	err = d.inTx(ctx, wvsoft.TenantFilter{All: true, Tenants: ended}, func(tx *sqlx.Tx) error {
-		exec := func(name, q string, args ...any) error {
-			res, err := tx.ExecContext(ctx, q, args...)
-			if err != nil {
+	all := wvsoft.TenantFilter{All: true, Tenants: ended}
+	// The purge is idempotent, and runs in short transactions in one order (on Citus they touch
+	// every shard by design): the customers' own rows, as the application role; the evidence and
+	// the access logs, as the owner's functions (one role per transaction: Citus refuses a
+	// placement written by one role to another in the same transaction); WvSoft's own tables
+	// (reference tables on Citus, locked on every node by a write: never in a transaction that
+	// also holds shards); then the lookup rows of what went, which fail closed when left stale.
+	// A dry run rolls each back, so its counts are exactly what a real run removes.
+	tx := func(fn func(tx *sqlx.Tx) error) error {
+		err := d.inTx(ctx, all, func(tx *sqlx.Tx) error {
+			if err := fn(tx); err != nil {
 				return err
 			}
-			n, _ := res.RowsAffected()
-			run.Counts[name] += int(n)
+			if dryRun {
+				return errRollback
+			}
+			return nil
+		})
+		if err == errRollback {
 			return nil
 		}
-		graceEnd := now.Add(-rules.SupportGrace)
-		steps := []struct {
-			name, q string
-			args    []any
-		}{
+		return err
+	}
+	exec := func(tx *sqlx.Tx, name, q string, args ...any) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		run.Counts[name] += int(n)
+		return nil
+	}
+	type step struct {
+		name, q string
+		args    []any
+	}
+	graceEnd := now.Add(-rules.SupportGrace)
+	var purged []uuid.UUID
+	err = tx(func(tx *sqlx.Tx) error {
+		// The customers whose data space goes, listed first, so that the lookup rows of their
+		// users and keys can follow them.
+		if err := tx.SelectContext(ctx, &purged, `SELECT tenant_id FROM customers WHERE relationship_end IS NOT NULL
+			AND relationship_end <= $1::date`, now.Add(-rules.ExportWindow)); err != nil {
+			return err
+		}
+		for _, s := range []step{
 			{"support-data.contact-persons", `UPDATE contact_persons cp SET phone = NULL, email = NULL FROM customers c
 				WHERE c.tenant_id = cp.tenant_id AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date
 				AND (cp.phone IS NOT NULL OR cp.email IS NOT NULL)`, []any{graceEnd}},
@@ -485,27 +527,17 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
 			{"data-space.api-keys", `DELETE FROM api_keys k USING customers c WHERE c.tenant_id = k.tenant_id
 				AND c.relationship_end IS NOT NULL AND c.relationship_end <= $1::date`, []any{now.Add(-rules.ExportWindow)}},
-			{"website-inquiries", `DELETE FROM inquiries WHERE received_at < $1`, []any{now.Add(-rules.InquiryMaxAge)}},
-			{"delivered-mail", `DELETE FROM outbox WHERE status <> 'PENDING' AND coalesce(sent_at, created_at) < $1`, []any{now.Add(-rules.SentMailAge)}},
-		}
-		// The lookup rows of the users and keys that go (migration 00009), not counted: they are
-		// indexes of the rows counted above. The customers are listed first, so that each delete
-		// names its tenants (one node on Citus, no join of a reference table with shards).
-		var purged []uuid.UUID
-		if err := tx.SelectContext(ctx, &purged, `SELECT tenant_id FROM customers WHERE relationship_end IS NOT NULL
-			AND relationship_end <= $1::date`, now.Add(-rules.ExportWindow)); err != nil {
-			return err
-		}
-		for _, s := range steps {
-			if err := exec(s.name, s.q, s.args...); err != nil {
+		} {
+			if err := exec(tx, s.name, s.q, s.args...); err != nil {
 				return err
 			}
 		}
-		for _, q := range []string{`DELETE FROM login_index WHERE tenant = ANY($1)`, `DELETE FROM api_key_hashes WHERE tenant = ANY($1)`} {
-			if _, err := tx.ExecContext(ctx, q, pq.Array(purged)); err != nil {
-				return err
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return run, err
+	}
+	err = tx(func(tx *sqlx.Tx) error {
 		// Evidence about a customer goes with its billing data once the fiscal hold ends, and a
 		// completed request's record after its own years: the owner's function, which applies
 		// the schedule itself, since the application may not delete evidence.
@@ -531,14 +563,17 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 		}
 		run.Counts["evidence.access-log"] += logs.Entries
 		run.Counts["evidence.access-grants"] += logs.Grants
-		// The lookup rows whose records went (migration 00009): a customer's slug, its latest
-		// consent, a grant's index row. Not counted: they index the rows counted above.
-		for _, q := range []string{
-			`DELETE FROM customer_slugs s WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = s.tenant)`,
-			`DELETE FROM consent_state s WHERE NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.tenant_id = s.tenant)`,
-			`DELETE FROM grant_index g WHERE NOT EXISTS (SELECT 1 FROM access_grants a WHERE a.tenant_id = g.tenant AND a.id = g.grant_id)`,
+		return nil
+	})
+	if err != nil {
+		return run, err
+	}
+	err = tx(func(tx *sqlx.Tx) error {
+		for _, s := range []step{
+			{"website-inquiries", `DELETE FROM inquiries WHERE received_at < $1`, []any{now.Add(-rules.InquiryMaxAge)}},
+			{"delivered-mail", `DELETE FROM outbox WHERE status <> 'PENDING' AND coalesce(sent_at, created_at) < $1`, []any{now.Add(-rules.SentMailAge)}},
 		} {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
+			if err := exec(tx, s.name, s.q, s.args...); err != nil {
 				return err
 			}
 		}
@@ -548,15 +583,67 @@ func (d *DB) Purge(ctx context.Context, rules wvsoft.RetentionPolicy, now time.T
 				return err
 			}
 		}
-		if dryRun {
-			return errRollback
+		return nil
+	})
+	if err != nil || dryRun {
+		return run, err
+	}
+	// The lookup rows whose records went (migration 00009): the logins and key hashes of the
+	// users and keys that went, a customer's slug, its latest consent, a grant's index row. Not
+	// counted: they index the rows counted above. What is gone is read from the tables first,
+	// then deleted by value: Citus deletes from a reference table only by what reference tables
+	// say.
+	err = d.inTx(ctx, all, func(tx *sqlx.Tx) error {
+		for _, q := range []string{`DELETE FROM login_index WHERE tenant = ANY($1)`, `DELETE FROM api_key_hashes WHERE tenant = ANY($1)`} {
+			if _, err := tx.ExecContext(ctx, q, pq.Array(purged)); err != nil {
+				return err
+			}
 		}
+		for _, l := range []struct{ keys, exist, del string }{
+			{`SELECT tenant FROM customer_slugs`, `SELECT tenant_id FROM customers WHERE tenant_id = ANY($1)`,
+				`DELETE FROM customer_slugs WHERE tenant = ANY($1)`},
+			{`SELECT tenant FROM consent_state`, `SELECT DISTINCT tenant_id FROM consent_events WHERE tenant_id = ANY($1)`,
+				`DELETE FROM consent_state WHERE tenant = ANY($1)`},
+			{`SELECT grant_id FROM grant_index`, `SELECT id FROM access_grants WHERE tenant_id IN (SELECT tenant FROM grant_index) AND id = ANY($1)`,
+				`DELETE FROM grant_index WHERE grant_id = ANY($1)`},
+		} {
+			var keys, exist []uuid.UUID
+			if err := tx.SelectContext(ctx, &keys, l.keys); err != nil {
+				return err
+			}
+			if err := tx.SelectContext(ctx, &exist, l.exist, pq.Array(keys)); err != nil {
+				return err
+			}
+			if gone := without(keys, exist); len(gone) > 0 {
+				if _, err := tx.ExecContext(ctx, l.del, pq.Array(gone)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return run, err
+	}
+	err = d.inTx(ctx, all, func(tx *sqlx.Tx) error {
 		counts, _ := json.Marshal(run.Counts)
 		_, err := tx.ExecContext(ctx, `INSERT INTO purge_runs (id, at, dry_run, counts) VALUES ($1,$2,false,$3)`, run.UUID, now, string(counts))
 		return err
 	})
-	if err == errRollback {
-		err = nil
-	}
 	return run, err
+}
+
+// without is keys less those in drop.
+func without(keys, drop []uuid.UUID) []uuid.UUID {
+	gone := make(map[uuid.UUID]bool, len(drop))
+	for _, k := range drop {
+		gone[k] = true
+	}
+	out := []uuid.UUID{}
+	for _, k := range keys {
+		if !gone[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }

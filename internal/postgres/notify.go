@@ -174,9 +174,11 @@ func (d *DB) CallsTo(ctx context.Context, f wvsoft.TenantFilter, tenant, contact
 func (d *DB) LogBreachCall(ctx context.Context, f wvsoft.TenantFilter, c *wvsoft.BreachCall) (*wvsoft.BreachNotification, error) {
 	var out wvsoft.BreachNotification
 	err := d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		// The contact person called is one of the customer's.
+		// The contact person called is one of the customer's. The tenant is the row's own: so Citus
+		// runs the INSERT ... SELECT on the shard (with a parameter it would copy through the
+		// coordinator, which row-level security refuses).
 		res, err := tx.ExecContext(ctx, `INSERT INTO breach_calls (tenant_id, id, breach_id, called_by, contact_person_id, called_at, reached, outcome)
-			SELECT $1,$2,$3,$4,cp.id,$6,$7,$8 FROM contact_persons cp WHERE cp.tenant_id = $1 AND cp.id = $5`,
+			SELECT cp.tenant_id,$2,$3,$4,cp.id,$6,$7,$8 FROM contact_persons cp WHERE cp.tenant_id = $1 AND cp.id = $5`,
 			c.TenantID, c.UUID, c.BreachID, c.CalledBy, c.ContactPersonID, c.CalledAt, c.Reached, c.Outcome)
 		if err != nil {
 			return err

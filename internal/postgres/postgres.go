@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,10 +122,17 @@ type DB struct {
 	// citus: the database distributes the tables by tenant (lookupClause keeps the tenant test
 	// an index condition there, which is how Citus finds a lookup's one shard).
 	citus bool
+	// notices receives the server's notices (WithNotices).
+	notices func(*pq.Error)
 }
 
 // Option configures a DB.
 type Option func(*DB)
+
+// WithNotices passes every notice the server sends on the pool's connections to fn (on Citus,
+// with citus.log_remote_commands, the statements each request sends to the workers: the
+// routing test reads them).
+func WithNotices(fn func(*pq.Error)) Option { return func(d *DB) { d.notices = fn } }
 
 // WithTracer gives every transaction a span.
 func WithTracer(t trace.Tracer) Option { return func(d *DB) { d.tracer = t } }
@@ -267,7 +275,11 @@ func Open(ctx context.Context, appURL string, now wvsoft.Clock, opts ...Option) 
 		return nil, err
 	}
 	connector.Dialer(deadlineDialer{timeout: d.statementTimeout + ioGrace})
-	db := sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	var conn driver.Connector = connector
+	if d.notices != nil {
+		conn = pq.ConnectorWithNoticeHandler(connector, d.notices)
+	}
+	db := sqlx.NewDb(sql.OpenDB(conn), "postgres")
 	db.SetMaxOpenConns(20)
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -379,6 +391,21 @@ func tenantArray(ids []uuid.UUID) string {
 
 // mapError turns driver errors into domain errors whose messages are safe to show; anything
 // unknown stays internal.
+// constraintOf names the constraint that an error violated. A Citus worker's error arrives at
+// the coordinator without its constraint field (and names the shard, not the table): there the
+// name is read from the message, which quotes it.
+func constraintOf(e *pq.Error) string {
+	if e.Constraint != "" {
+		return e.Constraint
+	}
+	if m := quotedConstraint.FindStringSubmatch(e.Message); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+var quotedConstraint = regexp.MustCompile(`constraint "([a-z0-9_]+)"`)
+
 func mapError(err error) error {
 	if err == nil {
 		return nil
@@ -405,7 +432,7 @@ func mapError(err error) error {
 		case "unique_violation":
 			return &wvsoft.Error{Code: wvsoft.ECONFLICT, Message: "an object with this value exists already"}
 		case "check_violation":
-			if pqErr.Table == "customers" && pqErr.Constraint == "customers_check" {
+			if constraintOf(pqErr) == "customers_check" {
 				return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the relationship cannot end before it started", Field: "input.relationshipEnd"}
 			}
 			return &wvsoft.Error{Code: wvsoft.EINVALID, Message: "the input violates a rule of the register"}

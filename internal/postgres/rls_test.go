@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"github.com/lib/pq"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,8 @@ func TestRowLevelSecurity(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, `SELECT set_config('app.tenants', $1, true), set_config('app.all_tenants', $2, true)`, tenants, all); err != nil {
+		// SET LOCAL, as the server sets them: Citus passes it on to the workers, not set_config.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL app.tenants = `+pq.QuoteLiteral(tenants)+`; SET LOCAL app.all_tenants = `+pq.QuoteLiteral(all)); err != nil {
 			t.Fatal(err)
 		}
 		return fn(tx)

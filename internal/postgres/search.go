@@ -114,13 +114,13 @@ func customerList() list {
 }
 
 func contactPersonList() list {
-	return list{kind: wvsoft.KindContactPerson, table: "contact_persons", columns: contactPersonColumns, id: "id",
+	return list{kind: wvsoft.KindContactPerson, table: "contact_persons_read", columns: contactPersonColumns, id: "id",
 		fields: map[string]listField{
 			"name": textField("name_key", foldText),
 			"role": {column: "role"},
 		},
 		class: func(st wvsoft.RecordState, at string) string {
-			ended := `EXISTS (SELECT 1 FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id AND ` + endedRelationship("cu", at) + `)`
+			ended := endedRelationship("contact_persons_read", at)
 			restricted := "restricted_at IS NULL"
 			if st.Restricted {
 				restricted = "restricted_at IS NOT NULL"

@@ -15,11 +15,13 @@ import (
 
 var _ wvsoft.Store = (*DB)(nil)
 
-// Column lists, one per table, so that every query of a type reads the same columns.
+// Column lists, one per table, so that every query of a type reads the same columns. Contact
+// persons are read from contact_persons_read, which adds the customer's relationship end
+// (migration 00021).
 const (
 	customerColumns      = `tenant_id, slug, name, email, phone, street, postal_code, city, kvk_number, iban, relationship_start, relationship_end, created_at`
 	contactPersonColumns = `tenant_id, id, salutation, name, role, email, phone, restricted_at,
-		(SELECT relationship_end FROM customers cu WHERE cu.tenant_id = contact_persons.tenant_id) AS relationship_end`
+		relationship_end`
 	userColumns   = wvsoft.UserColumns
 	apiKeyColumns = `tenant_id, id, name, prefix, can_write, special_categories, created_at, revoked_at`
 	// personColumns, as every @table type's, come from its declaration in schema.graphql.
@@ -104,7 +106,7 @@ func (d *DB) UpdateCustomer(ctx context.Context, f wvsoft.TenantFilter, id uuid.
 func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenants []uuid.UUID) (map[uuid.UUID][]*wvsoft.ContactPerson, error) {
 	rows := []*wvsoft.ContactPerson{}
 	err := selectRows(ctx, d, f, &rows,
-		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND tenant_id = ANY($2) ORDER BY tenant_id, id`,
+		`SELECT `+contactPersonColumns+` FROM contact_persons_read WHERE %s AND tenant_id = ANY($2) ORDER BY tenant_id, id`,
 		pq.Array(tenants))
 	byTenant := make(map[uuid.UUID][]*wvsoft.ContactPerson, len(tenants))
 	for _, r := range rows {
@@ -117,7 +119,7 @@ func (d *DB) ContactPersonsOf(ctx context.Context, f wvsoft.TenantFilter, tenant
 func (d *DB) ContactPersonsByID(ctx context.Context, f wvsoft.TenantFilter, ids []uuid.UUID) ([]*wvsoft.ContactPerson, error) {
 	rows := []*wvsoft.ContactPerson{}
 	err := selectByID(ctx, d, f, &rows,
-		`SELECT `+contactPersonColumns+` FROM contact_persons WHERE %s AND id = ANY($2)`, pq.Array(ids))
+		`SELECT `+contactPersonColumns+` FROM contact_persons_read WHERE %s AND id = ANY($2)`, pq.Array(ids))
 	return rows, err
 }
 
@@ -320,10 +322,20 @@ type sqlCoalesce struct{ value any }
 // here, so that column names never leave this package.
 type table struct {
 	name, key, columns, kind string
+	// read, when set, is the view the columns are read from (else name).
+	read string
 	// writable maps the GraphQL fields that changes may name to their columns.
 	writable map[string]string
 	// created maps the fields that a new row is written with to their columns (insertRecord).
 	created map[string]string
+}
+
+// from is the relation the table's columns are read from.
+func (t table) from() string {
+	if t.read != "" {
+		return t.read
+	}
+	return t.name
 }
 
 // The tables that take partial updates.
@@ -332,7 +344,7 @@ var (
 		writable: map[string]string{"name": "name", "email": "email", "phone": "phone", "street": "street",
 			"postalCode": "postal_code", "city": "city", "kvkNumber": "kvk_number", "iban": "iban",
 			"relationshipStart": "relationship_start", "relationshipEnd": "relationship_end"}}
-	contactPersonsTable = table{name: "contact_persons", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
+	contactPersonsTable = table{name: "contact_persons", read: "contact_persons_read", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
 		writable: map[string]string{"salutation": "salutation", "name": "name", "role": "role", "email": "email", "phone": "phone"}}
 	usersTable = declaredTable(wvsoft.KindUser, wvsoft.UserTable, userColumns)
 	apiKeysTable = table{name: "api_keys", key: "id", columns: apiKeyColumns, kind: wvsoft.KindAPIKey}
@@ -421,15 +433,26 @@ func (d *DB) updateColumns(ctx context.Context, f wvsoft.TenantFilter, dest any,
 		args = append(args, c.value)
 		sets = append(sets, fmt.Sprintf("%s = $%d", c.column, len(args)))
 	}
-	var q string
-	if len(sets) == 0 {
-		q = fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.name, clause, t.key)
-	} else {
-		q = fmt.Sprintf(`UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING %s`,
-			t.name, strings.Join(sets, ", "), clause, t.key, t.columns)
-	}
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, dest, q, args...); err != nil {
+		if f.All {
+			// A write by id across all customers: the row's customer first, so that the write
+			// names it (one shard on Citus, no commit over all of them).
+			tenant, err := tenantOf(ctx, tx, t, id)
+			if err != nil {
+				return err
+			}
+			clause, args[0] = "tenant_id = ANY($1)", pq.Array([]uuid.UUID{tenant})
+		}
+		// The changed row is read back after the update rather than returned by it: Citus takes
+		// no subquery in RETURNING (a contact person's relationship end is one).
+		if len(sets) > 0 {
+			var key any
+			if err := tx.GetContext(ctx, &key, fmt.Sprintf(`UPDATE %s SET %s WHERE %s AND %s = $2 RETURNING %s`,
+				t.name, strings.Join(sets, ", "), clause, t.key, t.key), args...); err != nil {
+				return err
+			}
+		}
+		if err := tx.GetContext(ctx, dest, fmt.Sprintf(`SELECT %s FROM %s WHERE %s AND %s = $2`, t.columns, t.from(), clause, t.key), args[:2]...); err != nil {
 			return err
 		}
 		if err := raiseAccess(ctx, tx, t, dest, id, len(sets) > 0); err != nil {
@@ -465,6 +488,14 @@ func raiseAccess(ctx context.Context, tx *sqlx.Tx, t table, row any, id uuid.UUI
 func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid.UUID) error {
 	clause, tenantArg := tenantClause(f)
 	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+		if f.All {
+			// As in updateColumns: the row's customer first, then a delete that names it.
+			tenant, err := tenantOf(ctx, tx, t, id)
+			if err != nil {
+				return err
+			}
+			clause, tenantArg = "tenant_id = ANY($1)", pq.Array([]uuid.UUID{tenant})
+		}
 		var tenant uuid.UUID
 		err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`DELETE FROM %s WHERE %s AND id = $2 RETURNING tenant_id`, t.name, clause), tenantArg, id)
 		if err != nil {
@@ -482,6 +513,13 @@ func (d *DB) delete(ctx context.Context, f wvsoft.TenantFilter, t table, id uuid
 		}
 		return d.logStaffWrite(ctx, tx, tenant, t.kind, id, "delete", nil, d.now())
 	})
+}
+
+// tenantOf is the customer of row id of t (no row: not found).
+func tenantOf(ctx context.Context, tx *sqlx.Tx, t table, id uuid.UUID) (uuid.UUID, error) {
+	var tenant uuid.UUID
+	err := tx.GetContext(ctx, &tenant, fmt.Sprintf(`SELECT tenant_id FROM %s WHERE %s = $1`, t.name, t.key), id)
+	return tenant, err
 }
 
 // trimPage cuts the extra row that a page query fetched to learn whether a next page exists.

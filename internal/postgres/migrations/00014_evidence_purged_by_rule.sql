@@ -6,6 +6,9 @@
 -- for the access log. A real run decides by the database's own date, never later than the date it
 -- is given, so an application that asks with a date in the future removes nothing early; a dry
 -- run (which the caller rolls back) uses the date given.
+-- On Citus the REVOKE reaches every shard; sequentially, so that the function may follow in the
+-- same transaction (a placeholder setting on plain PostgreSQL).
+SET LOCAL citus.multi_shard_modify_mode = 'sequential';
 REVOKE DELETE ON consent_events, change_history, data_subject_requests, breach_customers, breach_calls FROM wvsoft_app;
 
 -- +goose StatementBegin
