@@ -19,7 +19,7 @@ import (
 )
 
 // WithLogKeys signs a checkpoint of the customer's access log in every transaction that appends
-// to it (issue 14). Without keys entries are appended unsigned, and every verification names
+// to it. Without keys entries are appended unsigned, and every verification names
 // them: serve always passes keys.
 func WithLogKeys(k *accesslog.Keys) Option { return func(d *DB) { d.logKeys = k } }
 

@@ -52,7 +52,7 @@ const (
 			) x ORDER BY 1`
 )
 
-// Issue 19: the schema stays distributable by tenant on Citus. These invariants read the catalog
+// The schema stays distributable by tenant on Citus. These invariants read the catalog
 // of a plain PostgreSQL database migrated like production; each names what Citus would refuse.
 // A "tenant table" has a NOT NULL tenant_id column and is distributed by it; every other table
 // of the application is a reference table (migration 00010).
@@ -428,7 +428,7 @@ func TestGlobalUniquenessThroughLookups(t *testing.T) {
 	}
 }
 
-// The outbox claim keeps its limit (issue 19: on Citus a LIMIT in the UPDATE's subquery was lost).
+// The outbox claim keeps its limit (on Citus a LIMIT in the UPDATE's subquery was lost).
 func TestClaimDueKeepsItsLimit(t *testing.T) {
 	ctx := context.Background()
 	db, app := openApp(t)

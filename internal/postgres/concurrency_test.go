@@ -99,7 +99,7 @@ func TestNoDeadlockInMixedTraffic(t *testing.T) {
 						DiscoveredAt: now, Categories: []string{"contact"}, ApproxPersons: &n, RecordedBy: support, RecordedAt: now}, tenants)
 				case 3: // a support-access request, approved by the customer's admin
 					tenant := tenants[(i/5)%2]
-					g := &wvsoft.AccessGrant{UUID: uuid.New(), TenantID: tenant, RequestedBy: support, Reason: "a ticket",
+					g := &wvsoft.SupportAccessGrant{UUID: uuid.New(), TenantID: tenant, RequestedBy: support, Reason: "a ticket",
 						ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: 3600, RequestedAt: now, AnswerBy: now.Add(time.Hour)}
 					if err = store.RequestAccess(ctx, staff, g); err == nil {
 						_, err = store.DecideAccess(ctx, wvsoft.TenantFilter{Tenants: []uuid.UUID{tenant}}, g.UUID, admins[(i/5)%2], true, now, nil)

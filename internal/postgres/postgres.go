@@ -110,7 +110,7 @@ type DB struct {
 	now    wvsoft.Clock
 	tracer trace.Tracer
 	keys   *Keyring
-	// logKeys signs the access log's checkpoints (issue 14).
+	// logKeys signs the access log's checkpoints.
 	logKeys *accesslog.Keys
 	// statementTimeout bounds a statement and, with ioGrace, a silent connection.
 	statementTimeout time.Duration
@@ -168,7 +168,7 @@ func WithStatementTimeout(d time.Duration) Option {
 // to the client only once its commit is on disk, so a crash loses no acknowledged write. TimeZone
 // is UTC, so that dates the retention rules derive from times (::date) do not depend on the
 // server's zone. binary_parameters (lib/pq's, not the server's) sends a query with parameters
-// as Parse, Bind and Execute in one round trip instead of two (issue 15): lib/pq then no longer
+// as Parse, Bind and Execute in one round trip instead of two: lib/pq then no longer
 // asks the server for the parameters' types, so a []byte goes as binary and is only ever a bytea
 // (JSON goes as a string).
 func withTimeouts(dsn string, statement time.Duration) string {

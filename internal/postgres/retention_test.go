@@ -10,7 +10,7 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// Issue 16: the access log and the grants of a former customer go once its fiscal hold has
+// The access log and the grants of a former customer go once its fiscal hold has
 // ended by the database's own date; a dry run counts them at the date it is given; the log
 // stays append-only for the application.
 func TestAccessLogRetention(t *testing.T) {
@@ -73,7 +73,7 @@ func TestAccessLogRetention(t *testing.T) {
 	}
 }
 
-// Every table that holds personal data or evidence falls under a retention rule (issue 16);
+// Every table that holds personal data or evidence falls under a retention rule;
 // a new table must be named here, with its rule or the reason it needs none.
 func TestEveryTableHasARetentionRule(t *testing.T) {
 	db, _, _ := openSigned(t)
@@ -102,8 +102,8 @@ func TestEveryTableHasARetentionRule(t *testing.T) {
 		"goose_db_version": "migrations", "purge_runs": "counts only", "inquiry_counts": "counts only",
 		"processors": "companies, not persons", "support_notices": "a notice's text and its author's id",
 		"rate_limits":   "a hash of an address, forgotten once the burst is available again",
-		"staff_members": "WvSoft's staff register (P10): kept while employed; not yet purged, see the notes of issue 16",
-		"breaches":      "WvSoft's breach register (article 33(5) asks to document every breach); not yet purged, see the notes of issue 16",
+		"staff_members": "WvSoft's staff register (P10): kept while employed; not yet purged",
+		"breaches":      "WvSoft's breach register (article 33(5) asks to document every breach); not yet purged",
 	}
 	var tables []string
 	rows, err := owner.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)

@@ -152,7 +152,7 @@ func TestRoutingByTenant(t *testing.T) {
 		{"a support-access request (the grant and the access log's append)", 1, 1, func() error {
 			gid, _ := uuid.NewV7()
 			now := time.Now()
-			return store.RequestAccess(ctx, staff, &wvsoft.AccessGrant{UUID: gid, TenantID: bakkerij, RequestedBy: support,
+			return store.RequestAccess(ctx, staff, &wvsoft.SupportAccessGrant{UUID: gid, TenantID: bakkerij, RequestedBy: support,
 				Reason: "a ticket about the payroll export", ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: 3600,
 				RequestedAt: now, AnswerBy: now.Add(24 * time.Hour)})
 		}},
@@ -264,7 +264,7 @@ func TestDistributeLater(t *testing.T) {
 	staff := wvsoft.TenantFilter{All: true}
 	gid, _ := uuid.NewV7()
 	now := time.Now()
-	if err := store.RequestAccess(ctx, staff, &wvsoft.AccessGrant{UUID: gid, TenantID: bakkerij, RequestedBy: support,
+	if err := store.RequestAccess(ctx, staff, &wvsoft.SupportAccessGrant{UUID: gid, TenantID: bakkerij, RequestedBy: support,
 		Reason: "a ticket about the payroll export", ScopeTypes: []string{wvsoft.KindPerson}, DurationSeconds: 3600,
 		RequestedAt: now, AnswerBy: now.Add(24 * time.Hour)}); err != nil {
 		t.Fatalf("support-access request: %v", err)

@@ -42,7 +42,7 @@ func tenantClause(f wvsoft.TenantFilter) (string, any) {
 // condition. As an index condition beside row-level security's own tenant test, PostgreSQL 15
 // costs every index that leads with tenant_id alike for such a lookup, and took one that reads
 // all of a customer's rows to find one id: a node(id:) read 1,000 index entries in a customer of
-// 1,000 persons, and would read 1,000,000 in the largest (issue 15). Row-level security bounds
+// 1,000 persons, and would read 1,000,000 in the largest. Row-level security bounds
 // the scan to the tenants as before; this wall still drops any row of another tenant. On Citus
 // the test stays an index condition: it is what routes the lookup to its tenant's shard.
 func (d *DB) lookupClause(f wvsoft.TenantFilter) (string, any) {

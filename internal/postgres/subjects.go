@@ -15,7 +15,7 @@ import (
 // grants or consents may have changed: every server listening forgets the subjects it keeps.
 const SubjectsChannel = "wvsoft_subjects"
 
-// MaxSubjectAge bounds how long a server keeps a subject it read (issue 15): a credential, a
+// MaxSubjectAge bounds how long a server keeps a subject it read: a credential, a
 // grant or a consent that changed stops counting within this time on every server, even one
 // whose notification connection is down. The brief asks for a second; a notification usually
 // ends it within milliseconds.

@@ -1,5 +1,5 @@
 -- +goose Up
--- Derived values carry their source (issue 12): an outbox row names the record field its
+-- Derived values carry their source: an outbox row names the record field its
 -- recipient address comes from, so that the policy decides the address by that field's rule.
 ALTER TABLE outbox ADD COLUMN recipient_source text
   CHECK (recipient_source IN ('User.email', 'ContactPerson.email', 'Inquiry.email'));

@@ -1,5 +1,5 @@
 -- +goose Up
--- The access log becomes verifiable (issue 14): a Merkle tree per customer (RFC 6962, as Go's
+-- The access log becomes verifiable: a Merkle tree per customer (RFC 6962, as Go's
 -- golang.org/x/mod/sumdb/tlog hashes it) whose heads the server signs as checkpoints with a key
 -- the database never sees. The hash chain goes: its hashes were unkeyed and public, so anyone who
 -- could insert could also chain a fake entry.

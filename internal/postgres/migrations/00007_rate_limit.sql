@@ -1,5 +1,5 @@
 -- +goose Up
--- Two changes of issue 18, in the one migration number this branch holds: the inquiry rate
+-- Two changes in one migration: the inquiry rate
 -- limit shared by every server, and logins unique per customer (createUser is no oracle).
 
 -- Rate limits shared by every server (P5: the public inquiry mutation). One row per limited key

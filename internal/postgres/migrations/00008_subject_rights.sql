@@ -1,5 +1,5 @@
 -- +goose Up
--- Issue 16: data-subject rights complete.
+-- Data-subject rights complete.
 
 -- A retention rule for every table that holds personal data or evidence: the purge removes a
 -- former customer's consent history, change history, breach notifications (with their calls)

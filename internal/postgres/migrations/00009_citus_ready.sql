@@ -1,5 +1,5 @@
 -- +goose Up
--- Issue 19: a schema and queries that Citus accepts when the tables are distributed by
+-- A schema and queries that Citus accepts when the tables are distributed by
 -- tenant_id, with identical behaviour on plain PostgreSQL.
 --
 -- A "tenant table" has a NOT NULL tenant_id column; Citus distributes it by tenant_id, colocated

@@ -1,5 +1,5 @@
 -- +goose Up
--- Issue 19: distribution on Citus. When the citus extension is installed in this database, every
+-- Distribution on Citus. When the citus extension is installed in this database, every
 -- tenant table (a NOT NULL tenant_id column) is distributed by tenant_id, colocated with
 -- customers, and every other table of the application becomes a reference table. Without the
 -- extension this migration creates the two functions below and changes nothing else.

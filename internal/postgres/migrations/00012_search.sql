@@ -1,5 +1,5 @@
 -- +goose Up
--- Issue 17: search and order in the data space and the customer register.
+-- Search and order in the data space and the customer register.
 --
 -- A search is insensitive to case and accents: "jose" finds "José", "MULLER" finds "Müller".
 -- Both sides are folded by one function, wvsoft_fold (lower case, accents off with the unaccent

@@ -2,7 +2,7 @@
 -- An access entry of a request under a grant lists every record read: a page of 1,000 persons is
 -- ~50 KB, kept twice (the detail and the signed record), and compressed in the transaction that
 -- must commit before the answer leaves (P9). lz4 compresses it in a fraction of pglz's time
--- (issue 15: the append of such an entry took ~7 ms, most of it in PostgreSQL). A server built
+-- (the append of such an entry took ~7 ms, most of it in PostgreSQL). A server built
 -- without lz4 keeps pglz: the setting only changes how new values are stored.
 -- +goose StatementBegin
 DO $$
