@@ -64,7 +64,7 @@ func selectByID[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *
 func selectWhere[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *[]T, clause string, arg any, format string, rest ...any) error {
 	args := append([]any{arg}, rest...)
 	q := fmt.Sprintf(format, clause)
-	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+	return d.readTx(ctx, f, func(tx reader) error {
 		return tx.SelectContext(ctx, dest, q, args...)
 	})
 }
