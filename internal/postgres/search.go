@@ -290,7 +290,7 @@ func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scop
 	behindSQL := fmt.Sprintf(`SELECT EXISTS (SELECT 1 %s AND %s)`, from, o.upTo)
 	var behind bool
 	err = d.readTx(ctx, f, func(tx reader) error {
-		if err := tx.SelectContext(ctx, dest, rowsSQL, append(args, p.First+1)...); err != nil {
+		if err := selectInto(ctx, tx, dest, rowsSQL, append(args, p.First+1)...); err != nil {
 			return err
 		}
 		if p.After == uuid.Nil {

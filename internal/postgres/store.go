@@ -65,7 +65,7 @@ func selectWhere[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest 
 	args := append([]any{arg}, rest...)
 	q := fmt.Sprintf(format, clause)
 	return d.readTx(ctx, f, func(tx reader) error {
-		return tx.SelectContext(ctx, dest, q, args...)
+		return selectInto(ctx, tx, dest, q, args...)
 	})
 }
 
