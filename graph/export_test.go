@@ -38,3 +38,6 @@ func throughHook(string, graphql.CollectedField) bool { return false }
 
 // unchecked shows every scalar struct field as read: mode=off of the benchmarks only.
 func unchecked(string, graphql.CollectedField) bool { return true }
+
+// QuotedString is the fast path's writer of a String value.
+func QuotedString(s string) graphql.Marshaler { return (*quotedString)(&s) }

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sync"
 
@@ -38,6 +39,13 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 		return v, nil, false // the hook tells the caller to authenticate
 	}
 	out, err, fast := authz.ScalarField(ctx, req, object, field.Definition, obj, v)
+	if fast && err == nil {
+		// A String read through a pointer is written from that string: graphql.MarshalString,
+		// which the generated code calls, makes a closure for every value.
+		if p, ok := any(out).(*string); ok && p != nil && field.Definition.Type.NamedType == "String" {
+			return out, (*quotedString)(p), true
+		}
+	}
 	if !fast || err == nil {
 		return out, nil, fast
 	}
@@ -210,3 +218,43 @@ func fillPath(path ast.Path, fc *graphql.FieldContext) {
 		}
 	}
 }
+
+// quotedString writes a String value as graphql.MarshalString writes it (a test compares the
+// two): quoted, with \t \r \n \\ \" and the other control characters as \u00XX escapes,
+// everything else (non-ASCII and invalid UTF-8 too) as it is. A pointer, so that as a
+// graphql.Marshaler it needs no allocation.
+type quotedString string
+
+func (s *quotedString) MarshalGQL(w io.Writer) {
+	v := string(*s)
+	io.WriteString(w, `"`)
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		io.WriteString(w, v[start:i])
+		switch c {
+		case '\t':
+			io.WriteString(w, `\t`)
+		case '\r':
+			io.WriteString(w, `\r`)
+		case '\n':
+			io.WriteString(w, `\n`)
+		case '\\':
+			io.WriteString(w, `\\`)
+		case '"':
+			io.WriteString(w, `\"`)
+		default:
+			io.WriteString(w, `\u00`)
+			io.WriteString(w, hexDigits[c>>4:c>>4+1])
+			io.WriteString(w, hexDigits[c&0xf:c&0xf+1])
+		}
+		start = i + 1
+	}
+	io.WriteString(w, v[start:])
+	io.WriteString(w, `"`)
+}
+
+const hexDigits = "0123456789ABCDEF"
