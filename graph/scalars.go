@@ -32,22 +32,21 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 		return v, nil, false
 	}
 	if r.scalars != nil {
-		return v, nil, r.scalars(object, field)
+		if !r.scalars(object, field) {
+			return v, nil, false
+		}
+		return v, stringMarshaler(field, v), true
 	}
 	req := authz.FromContext(ctx)
 	if req == nil {
 		return v, nil, false // the hook tells the caller to authenticate
 	}
 	out, err, fast := authz.ScalarField(ctx, req, object, field.Definition, obj, v)
-	if fast && err == nil {
-		// A String read through a pointer is written from that string: graphql.MarshalString,
-		// which the generated code calls, makes a closure for every value.
-		if p, ok := any(out).(*string); ok && p != nil && field.Definition.Type.NamedType == "String" {
-			return out, (*quotedString)(p), true
-		}
-	}
 	if !fast || err == nil {
-		return out, nil, fast
+		if fast {
+			done = stringMarshaler(field, out)
+		}
+		return out, done, fast
 	}
 	refuse(ctx, object, field, err)
 	return v, graphql.Null, true
@@ -217,6 +216,21 @@ func fillPath(path ast.Path, fc *graphql.FieldContext) {
 			path[n] = ast.PathName(it.Field.Alias)
 		}
 	}
+}
+
+// stringMarshaler is what writes v when it is a String read through a pointer: that string,
+// where graphql.MarshalString, which the generated code calls, makes a closure for every
+// value; nil for any other value (the generated code marshals it).
+func stringMarshaler[T any](field graphql.CollectedField, v T) graphql.Marshaler {
+	// Asked of a nil *T first: v itself goes into an interface only when it is a pointer, which
+	// takes no allocation (a string, a time or a number would be copied to the heap).
+	if _, ok := any((*T)(nil)).(**string); !ok || field.Definition.Type.NamedType != "String" {
+		return nil
+	}
+	if p := any(v).(*string); p != nil {
+		return (*quotedString)(p)
+	}
+	return nil
 }
 
 // quotedString writes a String value as graphql.MarshalString writes it (a test compares the
