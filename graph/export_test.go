@@ -49,3 +49,6 @@ func ResolverOver(store wvsoft.Store, now wvsoft.Clock) *Resolver {
 	authorized := authz.NewStore(store)
 	return NewResolver(authorized, service.New(authorized, service.WithClock(now), service.WithSubjectReader(NewSubjectReader(authorized))))
 }
+
+// QuotedString is the fast path's writer of a String value.
+func QuotedString(s string) graphql.Marshaler { return (*quotedString)(&s) }

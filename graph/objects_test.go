@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -92,5 +93,42 @@ func TestErrorsJSONWritesAsEncodingJSON(t *testing.T) {
 		if _, ok := plainErrors(errs); ok {
 			t.Errorf("%s: taken as plain", name)
 		}
+	}
+}
+
+// An answer into a fresh buffer starts at the size of the last answer to the same document,
+// and writes the same; another document gets no such start.
+func TestAnswerBufferSizedAsTheLastAnswer(t *testing.T) {
+	doc := []graphql.CollectedField{{Field: &ast.Field{Alias: "persons", Name: "persons"}}}
+	other := []graphql.CollectedField{{Field: &ast.Field{Alias: "persons", Name: "persons"}}}
+	// 100 KB written in small pieces, as the values of a page are.
+	long := graphql.WriterFunc(func(w io.Writer) {
+		for range 2000 {
+			io.WriteString(w, "01234567890123456789012345678901234567890123456789")
+		}
+	})
+	var first bytes.Buffer
+	marshalObject(doc, []graphql.Marshaler{long}).MarshalGQL(&first)
+	var again, fresh bytes.Buffer
+	marshalObject(doc, []graphql.Marshaler{long}).MarshalGQL(&again)
+	marshalObject(other, []graphql.Marshaler{graphql.MarshalString("short")}).MarshalGQL(&fresh)
+	if again.String() != first.String() {
+		t.Fatal("the answer changed")
+	}
+	// Grown once to the hint (rounded up to the allocator's size class): it held the answer
+	// without doubling past it (a doubling from the answer's size would give 200 KB).
+	if again.Cap() < again.Len() || again.Cap() > (again.Len()+again.Len()/8+512)*5/4 {
+		t.Fatalf("answer of %d bytes in a buffer of %d", again.Len(), again.Cap())
+	}
+	if fresh.Cap() > 4096 {
+		t.Fatalf("another document's answer got a buffer of %d", fresh.Cap())
+	}
+	// One allocation for the buffer (and one for the object), where doubling takes a dozen.
+	values := []graphql.Marshaler{long}
+	if n := testing.AllocsPerRun(20, func() {
+		var b bytes.Buffer
+		marshalObject(doc, values).MarshalGQL(&b)
+	}); n > 3 {
+		t.Fatalf("%.0f allocations per answer", n)
 	}
 }

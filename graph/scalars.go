@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"io"
 	"slices"
 	"sync"
 
@@ -31,7 +32,10 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 		return v, nil, false
 	}
 	if r.scalars != nil {
-		return v, nil, r.scalars(object, field)
+		if !r.scalars(object, field) {
+			return v, nil, false
+		}
+		return v, stringMarshaler(field, v), true
 	}
 	req := authz.FromContext(ctx)
 	if req == nil {
@@ -39,7 +43,10 @@ func scalarField[T any](ctx context.Context, resolvers ResolverRoot, object stri
 	}
 	out, err, fast := scalarDecision(ctx, req, object, field.Definition, obj, v)
 	if !fast || err == nil {
-		return out, nil, fast
+		if fast {
+			done = stringMarshaler(field, out)
+		}
+		return out, done, fast
 	}
 	refuse(ctx, object, field, err)
 	return v, graphql.Null, true
@@ -210,3 +217,58 @@ func fillPath(path ast.Path, fc *graphql.FieldContext) {
 		}
 	}
 }
+
+// stringMarshaler is what writes v when it is a String read through a pointer: that string,
+// where graphql.MarshalString, which the generated code calls, makes a closure for every
+// value; nil for any other value (the generated code marshals it).
+func stringMarshaler[T any](field graphql.CollectedField, v T) graphql.Marshaler {
+	// Asked of a nil *T first: v itself goes into an interface only when it is a pointer, which
+	// takes no allocation (a string, a time or a number would be copied to the heap).
+	if _, ok := any((*T)(nil)).(**string); !ok || field.Definition.Type.NamedType != "String" {
+		return nil
+	}
+	if p := any(v).(*string); p != nil {
+		return (*quotedString)(p)
+	}
+	return nil
+}
+
+// quotedString writes a String value as graphql.MarshalString writes it (a test compares the
+// two): quoted, with \t \r \n \\ \" and the other control characters as \u00XX escapes,
+// everything else (non-ASCII and invalid UTF-8 too) as it is. A pointer, so that as a
+// graphql.Marshaler it needs no allocation.
+type quotedString string
+
+func (s *quotedString) MarshalGQL(w io.Writer) {
+	v := string(*s)
+	io.WriteString(w, `"`)
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		io.WriteString(w, v[start:i])
+		switch c {
+		case '\t':
+			io.WriteString(w, `\t`)
+		case '\r':
+			io.WriteString(w, `\r`)
+		case '\n':
+			io.WriteString(w, `\n`)
+		case '\\':
+			io.WriteString(w, `\\`)
+		case '"':
+			io.WriteString(w, `\"`)
+		default:
+			io.WriteString(w, `\u00`)
+			io.WriteString(w, hexDigits[c>>4:c>>4+1])
+			io.WriteString(w, hexDigits[c&0xf:c&0xf+1])
+		}
+		start = i + 1
+	}
+	io.WriteString(w, v[start:])
+	io.WriteString(w, `"`)
+}
+
+const hexDigits = "0123456789ABCDEF"

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,23 +59,106 @@ type DecisionEvent struct {
 
 // MarshalJSON writes the event as its fields say, the input from inputJSON when it has one:
 // spliced in as it is, not validated and compacted again (it is encoding/json's own output).
+// The rest is written by hand as encoding/json writes it (a test compares the two): a request
+// logs an event per distinct decision, and reflection over each of them was a tenth of a small
+// request's CPU. The input comes last.
 func (e DecisionEvent) MarshalJSON() ([]byte, error) {
-	type plain DecisionEvent
-	if e.inputJSON == nil {
-		return json.Marshal(plain(e))
+	return e.appendJSON(make([]byte, 0, 512+len(e.inputJSON)))
+}
+
+func (e DecisionEvent) appendJSON(b []byte) ([]byte, error) {
+	var err error
+	b = append(b, `{"decision_id":`...)
+	b = appendJSONString(b, e.DecisionID)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, e.Path)
+	b = append(b, `,"result":{"effect":`...)
+	b = appendJSONString(b, e.Result.Effect)
+	for _, f := range [...]struct{ name, value string }{{`,"mask":`, e.Result.Mask}, {`,"reason":`, e.Result.Reason},
+		{`,"rule":`, e.Result.Rule}, {`,"grant":`, e.Result.Grant}} {
+		if f.value != "" {
+			b = appendJSONString(append(b, f.name...), f.value)
+		}
 	}
-	b, err := json.Marshal(struct {
-		plain
-		Input *struct{} `json:"input,omitempty"` // hides the map
-	}{plain: plain(e)})
-	if err != nil || len(b) < 2 {
-		return b, err
+	b = append(b, `},"revision":`...)
+	b = appendJSONString(b, e.Revision)
+	b = append(b, `,"timestamp":`...)
+	if y := e.Timestamp.Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("decision event: timestamp year %d outside [0,9999]", y)
 	}
-	out := make([]byte, 0, len(b)+len(e.inputJSON)+10)
-	out = append(out, b[:len(b)-1]...)
-	out = append(out, `,"input":`...)
-	out = append(out, e.inputJSON...)
-	return append(out, '}'), nil
+	b = append(e.Timestamp.AppendFormat(append(b, '"'), time.RFC3339Nano), '"')
+	b = append(b, `,"labels":`...)
+	if e.Labels == nil {
+		b = append(b, "null"...)
+	} else {
+		keys := make([]string, 0, len(e.Labels))
+		for k := range e.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(append(appendJSONString(b, k), ':'), e.Labels[k])
+		}
+		b = append(b, '}')
+	}
+	if len(e.Erased) > 0 {
+		b = appendJSONStrings(append(b, `,"erased":`...), e.Erased)
+	}
+	if e.RequestID != "" {
+		b = appendJSONString(append(b, `,"request_id":`...), e.RequestID)
+	}
+	if e.Operation != "" {
+		b = appendJSONString(append(b, `,"operation":`...), e.Operation)
+	}
+	b = strconv.AppendInt(append(b, `,"count":`...), e.Count, 10)
+	if e.Records != nil {
+		b = strconv.AppendInt(append(b, `,"records":{"count":`...), int64(e.Records.Count), 10)
+		b = append(b, `,"ids":`...)
+		if e.Records.IDs == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendJSONStrings(b, e.Records.IDs)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"input":`...)
+	if e.inputJSON != nil {
+		b = append(b, e.inputJSON...)
+	} else {
+		var in []byte
+		if in, err = json.Marshal(e.Input); err != nil {
+			return nil, err
+		}
+		b = append(b, in...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it: plain printable ASCII as it
+// is, anything else (escapes, HTML's <, > and &, any byte beyond ASCII) through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
+}
+
+func appendJSONStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }
 
 // RecordsNote says which records of a type a request returned: all of them counted, the first

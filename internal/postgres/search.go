@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/wvsoft/privacy/internal/wvsoft"
@@ -290,8 +289,8 @@ func page[R any](ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scop
 	// The rows on the other side of the cursor: those not after it, in the same conditions.
 	behindSQL := fmt.Sprintf(`SELECT EXISTS (SELECT 1 %s AND %s)`, from, o.upTo)
 	var behind bool
-	err = d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		if err := tx.SelectContext(ctx, dest, rowsSQL, append(args, p.First+1)...); err != nil {
+	err = d.readTx(ctx, f, func(tx reader) error {
+		if err := selectInto(ctx, tx, dest, rowsSQL, append(args, p.First+1)...); err != nil {
 			return err
 		}
 		if p.After == uuid.Nil {
@@ -324,7 +323,7 @@ func count(ctx context.Context, d *DB, f wvsoft.TenantFilter, l list, scope stri
 		return 0, err
 	}
 	var n int
-	err = d.inTx(ctx, f, func(tx *sqlx.Tx) error {
+	err = d.readTx(ctx, f, func(tx reader) error {
 		return tx.GetContext(ctx, &n, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s AND %s AND %s`, l.table, clause, scope, cond), args...)
 	})
 	return n, err

@@ -67,8 +67,8 @@ func selectByID[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *
 func selectWhere[T any](ctx context.Context, d *DB, f wvsoft.TenantFilter, dest *[]T, clause string, arg any, format string, rest ...any) error {
 	args := append([]any{arg}, rest...)
 	q := fmt.Sprintf(format, clause)
-	return d.inTx(ctx, f, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, dest, q, args...)
+	return d.readTx(ctx, f, func(tx reader) error {
+		return selectInto(ctx, tx, dest, q, args...)
 	})
 }
 
