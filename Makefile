@@ -134,10 +134,11 @@ wrk:
 	  else echo "wrk is missing: run  sudo apt-get install -y wrk" >&2; exit 1; fi; }
 
 # What make generate writes.
-GENERATED := graph/ internal/wvsoft/declarations_gen.go internal/service/inputs_gen.go policy/declarations_test.rego policy/README.md
+GENERATED := graph/ internal/wvsoft/declarations_gen.go internal/service/inputs_gen.go internal/postgres/scan_gen.go policy/declarations_test.rego policy/README.md
 
 ## generate: regenerate what schema.graphql drives (internal/codegen): the records, inputs and
 ## field declarations (internal/wvsoft/declarations_gen.go, internal/service/inputs_gen.go), the
+## scanners of the records (internal/postgres/scan_gen.go), the
 ## policy tests' copy of the schema and the policy README's tables, then gqlgen's code and its
 ## rewrite of graph/generated.go and graph/lists_gen.go.
 generate:

@@ -24,6 +24,7 @@ import (
 const (
 	declarationsFile = "internal/wvsoft/declarations_gen.go"
 	inputsFile       = "internal/service/inputs_gen.go"
+	scanFile         = "internal/postgres/scan_gen.go"
 	regoFixtureFile  = "policy/declarations_test.rego"
 	policyReadme     = "policy/README.md"
 )
@@ -70,6 +71,7 @@ func declare(schema *ast.Schema, root string) error {
 	files := map[string]func() ([]byte, error){
 		declarationsFile: d.wvsoftSource,
 		inputsFile:       d.inputsSource,
+		scanFile:         d.scanSource,
 		regoFixtureFile:  d.regoFixture,
 	}
 	for name, gen := range files {
@@ -534,6 +536,49 @@ func (d *declarations) writeChecks(b *bytes.Buffer, t tableDecl, in *ast.Definit
 	}
 	b.WriteString("}\n")
 }
+
+// scanSource is internal/postgres/scan_gen.go: per @table type, the row a query scans its
+// records into (the record and the values its optional fields point to, in one allocation) and
+// the scanner that points a scan's arguments at a row's fields in the order of its columns, so
+// that a page of records is scanned without reflection and a new column needs no hand edit.
+func (d *declarations) scanSource() ([]byte, error) {
+	var b bytes.Buffer
+	for _, t := range d.tables {
+		row, scanner := lowerFirst(t.typ)+"Row", lowerFirst(t.typ)+"Scanner"
+		var texts, times int
+		for _, f := range t.fields {
+			switch f.goType {
+			case "*string":
+				texts++
+			case "*time.Time":
+				times++
+			}
+		}
+		fmt.Fprintf(&b, "\n// %s is a wvsoft.%s as a query scans it: the record and the values its optional fields\n// point to, in one allocation.\n", row, t.typ)
+		fmt.Fprintf(&b, "type %s struct {\n\trecord wvsoft.%s\n\ttext [%d]string\n\ttimes [%d]time.Time\n}\n", row, t.typ, texts, times)
+		fmt.Fprintf(&b, "\n// %s points a scan's arguments at a %s's fields, in the order of wvsoft.%sColumns;\n// one is made per query.\n", scanner, row, t.typ)
+		fmt.Fprintf(&b, "type %s struct {\n\ttext [%d]optionalText\n\ttimes [%d]optionalTime\n\targs [%d]any\n}\n", scanner, texts, times, len(t.fields)+1)
+		fmt.Fprintf(&b, "\n// point returns the scan's arguments for row.\nfunc (s *%s) point(row *%s) []any {\n\ts.args[0] = &row.record.TenantID\n", scanner, row)
+		texts, times = 0, 0
+		for i, f := range t.fields {
+			switch f.goType {
+			case "*string":
+				fmt.Fprintf(&b, "\ts.text[%d] = optionalText{dst: &row.record.%s, slot: &row.text[%d]}\n\ts.args[%d] = &s.text[%d]\n", texts, f.goName, texts, i+1, texts)
+				texts++
+			case "*time.Time":
+				fmt.Fprintf(&b, "\ts.times[%d] = optionalTime{dst: &row.record.%s, slot: &row.times[%d]}\n\ts.args[%d] = &s.times[%d]\n", times, f.goName, times, i+1, times)
+				times++
+			default:
+				fmt.Fprintf(&b, "\ts.args[%d] = &row.record.%s\n", i+1, f.goName)
+			}
+		}
+		b.WriteString("\treturn s.args[:]\n}\n")
+	}
+	return format.Source(append([]byte(generatedHeader+"package postgres\n\n"+imports(b.String(),
+		[]string{"time"}, []string{"github.com/wvsoft/privacy/internal/wvsoft"})), b.Bytes()...))
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
 // regoFixture is policy/declarations_test.rego: the schema's fields and @personal declarations
 // as the policy's tests build their inputs from, so that no test copies the schema by hand.

@@ -68,6 +68,10 @@ func TestANewFieldFollowsFromItsDeclaration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scan, err := d.scanSource()
+	if err != nil {
+		t.Fatal(err)
+	}
 	readme, err := os.ReadFile("../../policy/README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +88,7 @@ func TestANewFieldFollowsFromItsDeclaration(t *testing.T) {
 		{"the create input", string(in), "Nationality graphql.Omittable[*string] `json:\"nationality,omitempty\"`"},
 		{"the create check", string(in), `r.Nationality = in.optional("input.nationality", input.Nationality, checkOf("LINE", 100), false)`},
 		{"the update check", string(in), `in.optional("input.nationality", input.Nationality, checkOf("LINE", 100), false)`},
+		{"the store's scanner", string(scan), "s.text[11] = optionalText{dst: &row.record.Nationality, slot: &row.text[11]}"},
 		{"the policy tests' copy", string(rego), `"nationality": {"category": "IDENTITY", "purposes": ["SERVICE"]}`},
 		{"the policy README", string(doc), "`Person.name`, `Person.nationality`"},
 	} {

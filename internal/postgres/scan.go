@@ -11,31 +11,56 @@ import (
 	"github.com/wvsoft/privacy/internal/wvsoft"
 )
 
-// selectInto is q.SelectContext, but persons (a page of them is the largest answer there is)
-// are scanned by scanPersons instead of sqlx's reflection.
+// selectInto is q.SelectContext, but the records of @table types (a page of persons is the
+// largest answer there is) are scanned by their generated scanners instead of sqlx's reflection.
 func selectInto[T any](ctx context.Context, q reader, dest *[]T, query string, args ...any) error {
-	if persons, ok := any(dest).(*[]*wvsoft.Person); ok {
-		rows, err := q.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		return scanPersons(rows, persons)
+	switch d := any(dest).(type) {
+	case *[]*wvsoft.Person:
+		return queryInto(ctx, q, query, args, func(rows scanRows) error { return scanPersons(rows, d) })
+	case *[]*wvsoft.User:
+		return queryInto(ctx, q, query, args, func(rows scanRows) error {
+			var scan userScanner
+			return scanRecords(rows, d, userColumnList, scan.point, func(r *userRow) *wvsoft.User { return &r.record })
+		})
 	}
 	return q.SelectContext(ctx, dest, query, args...)
 }
 
+func queryInto(ctx context.Context, q reader, query string, args []any, scan func(scanRows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return scan(rows)
+}
+
+// userColumnList is userColumns as rows.Columns names them.
+var userColumnList = strings.Split(strings.ReplaceAll(userColumns, " ", ""), ",")
+
+// scanRecords appends the records of rows to dest, each row one allocation (Row, generated)
+// that point aims the scan at. Rows with other columns than columns, or in another order, go
+// through sqlx.StructScan.
+func scanRecords[Row, R any](rows scanRows, dest *[]*R, columns []string, point func(*Row) []any, record func(*Row) *R) error {
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	if !equalStrings(cols, columns) {
+		return sqlx.StructScan(rows, dest)
+	}
+	for rows.Next() {
+		row := new(Row)
+		if err := rows.Scan(point(row)...); err != nil {
+			return err
+		}
+		*dest = append(*dest, record(row))
+	}
+	return rows.Err()
+}
+
 // personColumnList is personColumns as rows.Columns names them.
 var personColumnList = strings.Split(strings.ReplaceAll(personColumns, " ", ""), ",")
-
-// personRow is a scanned person and the values its optional fields point to, in one
-// allocation: sqlx makes a struct, and a pointer and a string for every optional field, through
-// reflection for each row.
-type personRow struct {
-	p     wvsoft.Person
-	text  [11]string
-	birth time.Time
-}
 
 // scanRows is what scanPersons needs of *sql.Rows (and sqlx.StructScan of it).
 type scanRows interface {
@@ -49,43 +74,10 @@ type scanRows interface {
 // scanPersons appends the persons of rows to dest. Rows with other columns than personColumns,
 // or in another order, go through sqlx.StructScan.
 func scanPersons(rows scanRows, dest *[]*wvsoft.Person) error {
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	if !equalStrings(cols, personColumnList) {
-		return sqlx.StructScan(rows, dest)
-	}
-	// The scanners and the argument list are made once; each row points them at its own fields.
-	// The columns: 0 tenant_id, 1 id, 2-7 name street postal_code city email phone, 8
-	// birth_date, 9-13 iban bsn marital_status household medical_notes, 14 created_at, 15
-	// updated_at.
-	var text [11]optionalText
-	var birth optionalTime
-	args := make([]any, len(personColumnList))
-	for i := range 6 {
-		args[2+i] = &text[i]
-	}
-	args[8] = &birth
-	for i := 6; i < 11; i++ {
-		args[3+i] = &text[i]
-	}
-	for rows.Next() {
-		r := new(personRow)
-		p := &r.p
-		fields := [11]**string{&p.Name, &p.Street, &p.PostalCode, &p.City, &p.Email, &p.Phone,
-			&p.Iban, &p.Bsn, &p.MaritalStatus, &p.Household, &p.MedicalNotes}
-		for i := range text {
-			text[i] = optionalText{dst: fields[i], slot: &r.text[i]}
-		}
-		birth = optionalTime{dst: &p.BirthDate, slot: &r.birth}
-		args[0], args[1], args[14], args[15] = &p.TenantID, &p.UUID, &p.CreatedAt, &p.UpdatedAt
-		if err := rows.Scan(args...); err != nil {
-			return err
-		}
-		*dest = append(*dest, p)
-	}
-	return rows.Err()
+	// The scanner is made once (personRow and personScanner are generated from Person's
+	// declaration: scan_gen.go).
+	var scan personScanner
+	return scanRecords(rows, dest, personColumnList, scan.point, func(r *personRow) *wvsoft.Person { return &r.record })
 }
 
 func equalStrings(a, b []string) bool {

@@ -346,7 +346,7 @@ var (
 			"relationshipStart": "relationship_start", "relationshipEnd": "relationship_end"}}
 	contactPersonsTable = table{name: "contact_persons", read: "contact_persons_read", key: "id", columns: contactPersonColumns, kind: wvsoft.KindContactPerson,
 		writable: map[string]string{"salutation": "salutation", "name": "name", "role": "role", "email": "email", "phone": "phone"}}
-	usersTable = declaredTable(wvsoft.KindUser, wvsoft.UserTable, userColumns)
+	usersTable   = declaredTable(wvsoft.KindUser, wvsoft.UserTable, userColumns)
 	apiKeysTable = table{name: "api_keys", key: "id", columns: apiKeyColumns, kind: wvsoft.KindAPIKey}
 	personsTable = declaredTable(wvsoft.KindPerson, wvsoft.PersonTable, personColumns)
 )
